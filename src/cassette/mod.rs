@@ -1,0 +1,248 @@
+//! The on-disk cassette format: one pretty JSON file per download session id under
+//! `<folder>/download-session/`, holding the decoded session model as an ordered
+//! timeline of responses.
+//!
+//! ```json
+//! {
+//!   "format": 1,
+//!   "operation": "com.vmware.content.library.item.download_session.get",
+//!   "id": "obj-103",
+//!   "recorded": { "at": "2013-06-06T22:08:05Z", "upstream": "vcenter.lab", "form": "A" },
+//!   "responses": [
+//!     { "status": 200, "session": { "client_progress": 10, … } },
+//!     { "status": 200, "repeat": 3, "session": { "client_progress": 100, … } }
+//!   ]
+//! }
+//! ```
+
+mod folder;
+mod write;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_GET};
+
+pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
+pub use write::write_atomically;
+
+/// The cassette format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One download session's recorded answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cassette {
+    pub format: u32,
+    pub operation: String,
+    pub id: SessionId,
+    pub recorded: Recorded,
+    pub responses: Vec<Entry>,
+}
+
+/// Where and when a cassette was first recorded. `at` anchors time shifting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorded {
+    /// RFC 3339 UTC time of the first recorded response, e.g. `2026-11-29T01:17:35Z`.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The request form the first response was recorded through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<Form>,
+}
+
+/// One answer in a timeline, served `repeat` times in a row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawEntry", into = "RawEntry")]
+pub struct Entry {
+    pub repeat: u32,
+    pub response: Recording,
+}
+
+/// What vCenter answered: the session, or a vAPI error with its HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recording {
+    Session(DownloadSession),
+    Error { status: u16, error: VapiError },
+}
+
+impl Recording {
+    pub fn status(&self) -> u16 {
+        match self {
+            Recording::Session(_) => 200,
+            Recording::Error { status, .. } => *status,
+        }
+    }
+}
+
+/// The entry as it is spelled in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    status: u16,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    repeat: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session: Option<DownloadSession>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<VapiError>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(repeat: &u32) -> bool {
+    *repeat == 1
+}
+
+impl TryFrom<RawEntry> for Entry {
+    type Error = String;
+
+    fn try_from(raw: RawEntry) -> Result<Self, String> {
+        if raw.repeat == 0 {
+            return Err("repeat must be at least 1".to_owned());
+        }
+        let response = match (raw.status, raw.session, raw.error) {
+            (200, Some(session), None) => Recording::Session(session),
+            (status, None, Some(error)) if (400..=599).contains(&status) => {
+                Recording::Error { status, error }
+            }
+            (200, _, _) => {
+                return Err("a status 200 response needs a session and no error".to_owned())
+            }
+            (status, _, _) if (400..=599).contains(&status) => {
+                return Err(format!(
+                    "a status {status} response needs an error and no session"
+                ))
+            }
+            (status, _, _) => {
+                return Err(format!(
+                    "status {status} is neither 200 nor an error status"
+                ))
+            }
+        };
+        Ok(Entry {
+            repeat: raw.repeat,
+            response,
+        })
+    }
+}
+
+impl From<Entry> for RawEntry {
+    fn from(entry: Entry) -> Self {
+        let status = entry.response.status();
+        let (session, error) = match entry.response {
+            Recording::Session(session) => (Some(session), None),
+            Recording::Error { error, .. } => (None, Some(error)),
+        };
+        RawEntry {
+            status,
+            repeat: entry.repeat,
+            session,
+            error,
+        }
+    }
+}
+
+/// Why a cassette file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CassetteError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for CassetteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for CassetteError {}
+
+impl Cassette {
+    /// A new cassette with one response.
+    pub fn new(id: SessionId, recorded: Recorded, response: Recording) -> Self {
+        Cassette {
+            format: FORMAT_VERSION,
+            operation: DOWNLOAD_SESSION_GET.to_owned(),
+            id,
+            recorded,
+            responses: vec![Entry {
+                repeat: 1,
+                response,
+            }],
+        }
+    }
+
+    /// Parses and validates a cassette file's bytes; `path` is the file they came from.
+    pub fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
+        let fail = |reason: String| CassetteError {
+            path: path.to_owned(),
+            reason,
+        };
+        let cassette: Cassette =
+            serde_json::from_slice(bytes).map_err(|err| fail(err.to_string()))?;
+        cassette.validate().map_err(fail)?;
+        let stem = path.file_stem().and_then(|stem| stem.to_str());
+        if stem != Some(cassette.id.file_stem().as_str()) {
+            return Err(fail(format!(
+                "holds id {:?}, so its file name must be {}.json",
+                cassette.id.as_str(),
+                cassette.id.file_stem()
+            )));
+        }
+        Ok(cassette)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.format != FORMAT_VERSION {
+            return Err(format!(
+                "format {} is not known; this dsvcr reads format {FORMAT_VERSION}",
+                self.format
+            ));
+        }
+        if self.operation != DOWNLOAD_SESSION_GET {
+            return Err(format!(
+                "operation {:?} is not {DOWNLOAD_SESSION_GET:?}",
+                self.operation
+            ));
+        }
+        if !is_utc_timestamp(&self.recorded.at) {
+            return Err(format!(
+                "recorded.at {:?} is not an RFC 3339 UTC time like 2026-11-29T01:17:35Z",
+                self.recorded.at
+            ));
+        }
+        if self.responses.is_empty() {
+            return Err("responses is empty; a cassette needs at least one".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The file's bytes: pretty JSON, stable key order, one trailing newline.
+    pub fn to_file_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("cassettes serialise to JSON");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+fn is_utc_timestamp(text: &str) -> bool {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN
+        .get_or_init(|| {
+            Regex::new(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$")
+                .expect("the timestamp pattern compiles")
+        })
+        .is_match(text)
+}
+
+#[cfg(test)]
+mod tests;

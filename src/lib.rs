@@ -1,0 +1,14 @@
+//! dsvcr: a record-and-replay proxy for the vSphere REST API's content-library
+//! download-session traffic.
+//!
+//! Every request flows one way:
+//! `server` → [`vapi::recognise`] (bytes to a typed operation) → [`replay`] (cassette
+//! timelines) → [`vapi::render`] (the caller's flavour and representation) → response.
+
+pub mod cassette;
+pub mod cli;
+pub mod error;
+pub mod replay;
+pub mod run;
+pub mod server;
+pub mod vapi;

@@ -1,0 +1,252 @@
+//! Replay mode: answers download-session gets from cassette timelines held in memory.
+//! A request never touches the disk or the network.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use tracing::{debug, warn};
+
+use crate::cassette::{load_folder, Cassette, LoadError, Recording};
+use crate::error::{body_response, vapi_error_response, ApiError, SYNTHETIC_HEADER};
+use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::vapi::recognise::{route, Route};
+use crate::vapi::wire::Encoding;
+use crate::vapi::{
+    render, ErrorKind, Flavour, GetRequest, LocalizableMessage, SessionId, Style, VapiError,
+};
+
+/// The replay service.
+pub struct Replay {
+    timelines: HashMap<SessionId, Timeline>,
+    not_found: NotFoundTemplate,
+}
+
+impl Replay {
+    pub fn new(cassettes: Vec<Cassette>) -> Self {
+        let not_found = NotFoundTemplate::from_recordings(&cassettes);
+        let timelines = cassettes
+            .into_iter()
+            .map(|cassette| (cassette.id.clone(), Timeline::new(cassette)))
+            .collect();
+        Replay {
+            timelines,
+            not_found,
+        }
+    }
+
+    /// Loads and validates every cassette in `folder`.
+    pub fn load(folder: &Path) -> Result<Self, LoadError> {
+        Ok(Self::new(load_folder(folder)?))
+    }
+
+    pub fn cassette_count(&self) -> usize {
+        self.timelines.len()
+    }
+
+    /// The next recorded answer for `get`, or a synthetic vAPI 404 for an unknown id.
+    pub fn answer(&self, get: &GetRequest) -> Response<Body> {
+        let Some(timeline) = self.timelines.get(get.id.as_str()) else {
+            warn!(id = %get.id, form = %get.form, "miss: no cassette for this download session");
+            return self.missing(get);
+        };
+        let played = timeline.next();
+        debug!(id = %get.id, form = %get.form, status = played.status.as_u16(), "hit");
+        body_response(played.status, played.body(get.style.encoding()), get.style)
+    }
+
+    fn missing(&self, get: &GetRequest) -> Response<Body> {
+        let error = self.not_found.for_id(&get.id);
+        let mut response = vapi_error_response(StatusCode::NOT_FOUND, &error, get.style);
+        response.headers_mut().insert(
+            SYNTHETIC_HEADER,
+            http::HeaderValue::from_static("no-cassette"),
+        );
+        response
+    }
+
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, (ApiError, Style)> {
+        let (parts, body) = request.into_parts();
+        let route = route(&parts.method, &parts.uri).map_err(|rejection| {
+            let style = rejection.style;
+            (ApiError::from(rejection), style)
+        })?;
+        let get = match route {
+            Route::Get(get) => get,
+            Route::MethodNotAllowed { allow, flavour } => {
+                let error = ApiError::method_not_allowed(&parts.method, allow);
+                return Err((error, json_style(flavour)));
+            }
+            Route::Other => {
+                let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let error = ApiError::no_recording(&parts.method, target);
+                return Err((error, json_style(Flavour::of_path(parts.uri.path()))));
+            }
+        };
+        let bytes = if get.needs_body() {
+            let style = get.provisional_style(&parts.headers);
+            read_body(body, &parts.headers, MAX_BODY_BYTES)
+                .await
+                .map_err(|error| (error, style))?
+        } else {
+            Bytes::new()
+        };
+        let get = get.complete(&parts.headers, &bytes).map_err(|rejection| {
+            let style = rejection.style;
+            (ApiError::from(rejection), style)
+        })?;
+        Ok(self.answer(&get))
+    }
+}
+
+impl Handler for Replay {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        match self.respond(request).await {
+            Ok(response) => response,
+            Err((error, style)) => {
+                debug!(
+                    status = error.status.as_u16(),
+                    reason = error.reason,
+                    "refused"
+                );
+                error.into_response(style)
+            }
+        }
+    }
+}
+
+fn json_style(flavour: Flavour) -> Style {
+    Style {
+        flavour,
+        representation: crate::vapi::Representation::Json,
+    }
+}
+
+/// One cassette's responses with a cursor: the n-th request gets the n-th response
+/// (counting repeats), and every request after the last gets the last.
+struct Timeline {
+    entries: Vec<Played>,
+    /// `ends[i]` is the number of requests answered once entry `i` is used up.
+    ends: Vec<u64>,
+    served: AtomicU64,
+}
+
+impl Timeline {
+    fn new(cassette: Cassette) -> Self {
+        let mut end = 0;
+        let mut ends = Vec::with_capacity(cassette.responses.len());
+        let mut entries = Vec::with_capacity(cassette.responses.len());
+        for entry in cassette.responses {
+            end += u64::from(entry.repeat);
+            ends.push(end);
+            entries.push(Played::new(entry.response));
+        }
+        Timeline {
+            entries,
+            ends,
+            served: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> &Played {
+        let turn = self.served.fetch_add(1, Ordering::Relaxed);
+        let index = self.ends.partition_point(|&end| end <= turn);
+        &self.entries[index.min(self.entries.len() - 1)]
+    }
+}
+
+/// A recorded response, rendered once per encoding on first use.
+struct Played {
+    status: StatusCode,
+    recording: Recording,
+    rendered: [OnceLock<Bytes>; Encoding::COUNT],
+}
+
+impl Played {
+    fn new(recording: Recording) -> Self {
+        Played {
+            status: StatusCode::from_u16(recording.status()).expect("cassette statuses are valid"),
+            recording,
+            rendered: Default::default(),
+        }
+    }
+
+    fn body(&self, encoding: Encoding) -> Bytes {
+        self.rendered[encoding.index()]
+            .get_or_init(|| match &self.recording {
+                Recording::Session(session) => render::session(session, encoding),
+                Recording::Error { error, .. } => render::error(error, encoding),
+            })
+            .clone()
+    }
+}
+
+/// The wording of synthetic 404s: vCenter's own, taken from the first recorded
+/// `not_found` answer (in id order), or dsvcr's when none was recorded.
+struct NotFoundTemplate {
+    /// The id the recorded message was about, to be replaced by the missing id.
+    recorded_id: Option<String>,
+    message: LocalizableMessage,
+}
+
+const DEFAULT_NOT_FOUND_ID: &str = "dsvcr.download_session.not_found";
+
+impl NotFoundTemplate {
+    fn from_recordings(cassettes: &[Cassette]) -> Self {
+        let recorded = cassettes.iter().find_map(|cassette| {
+            cassette
+                .responses
+                .iter()
+                .find_map(|entry| match &entry.response {
+                    Recording::Error { error, .. } if error.kind == ErrorKind::NotFound => error
+                        .messages
+                        .first()
+                        .map(|message| (cassette.id.to_string(), message.clone())),
+                    _ => None,
+                })
+        });
+        match recorded {
+            Some((recorded_id, message)) => NotFoundTemplate {
+                recorded_id: Some(recorded_id),
+                message,
+            },
+            None => NotFoundTemplate {
+                recorded_id: None,
+                message: LocalizableMessage::new(DEFAULT_NOT_FOUND_ID, String::new(), Vec::new()),
+            },
+        }
+    }
+
+    fn for_id(&self, id: &SessionId) -> VapiError {
+        let id = id.as_str();
+        let message = match &self.recorded_id {
+            Some(recorded_id) => {
+                let substitute = |text: &str| text.replace(recorded_id.as_str(), id);
+                LocalizableMessage {
+                    args: self
+                        .message
+                        .args
+                        .iter()
+                        .map(|arg| substitute(arg))
+                        .collect(),
+                    default_message: substitute(&self.message.default_message),
+                    id: self.message.id.clone(),
+                    localized: self.message.localized.as_deref().map(substitute),
+                }
+            }
+            None => LocalizableMessage::new(
+                DEFAULT_NOT_FOUND_ID,
+                format!("No download session with id {id} exists (dsvcr has no cassette for it)."),
+                vec![id.to_owned()],
+            ),
+        };
+        VapiError::new(ErrorKind::NotFound, message)
+    }
+}

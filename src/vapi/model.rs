@@ -1,0 +1,223 @@
+//! The download-session model and the vAPI standard error, as the API defines them.
+//!
+//! Field order follows the JSON the API sends (alphabetical), so serialising a model
+//! reproduces the reference page's JSON key order.
+
+use serde::{Deserialize, Serialize};
+
+/// `com.vmware.content.library.item.download_session_model`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadSession {
+    pub client_progress: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<LocalizableMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_item_content_version: Option<String>,
+    pub library_item_id: String,
+    pub state: SessionState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionState {
+    Active,
+    Canceled,
+    Error,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Active => "ACTIVE",
+            SessionState::Canceled => "CANCELED",
+            SessionState::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Active, Self::Canceled, Self::Error]
+            .into_iter()
+            .find(|state| state.as_str() == raw)
+    }
+}
+
+/// `com.vmware.vapi.std.localizable_message`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalizableMessage {
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub default_message: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized: Option<String>,
+}
+
+impl LocalizableMessage {
+    pub fn new(id: &str, default_message: String, args: Vec<String>) -> Self {
+        LocalizableMessage {
+            args,
+            default_message,
+            id: id.to_owned(),
+            localized: None,
+        }
+    }
+}
+
+/// A vAPI standard error as a cassette stores it: its type and messages. The
+/// `error_type` and the envelope are derived when it is rendered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VapiError {
+    #[serde(rename = "type")]
+    pub kind: ErrorKind,
+    pub messages: Vec<LocalizableMessage>,
+}
+
+impl VapiError {
+    pub fn new(kind: ErrorKind, message: LocalizableMessage) -> Self {
+        VapiError {
+            kind,
+            messages: vec![message],
+        }
+    }
+}
+
+macro_rules! error_kinds {
+    ($($variant:ident $name:literal $upper:literal $status:literal,)*) => {
+        /// The vAPI standard error types (`com.vmware.vapi.std.errors.*`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorKind { $($variant,)* }
+
+        impl ErrorKind {
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)*];
+
+            /// The short name, e.g. `not_found`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $name,)* }
+            }
+
+            /// The `error_type` value, e.g. `NOT_FOUND`.
+            pub fn error_type(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $upper,)* }
+            }
+
+            /// The HTTP status vCenter answers this error with.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorKind::$variant => $status,)* }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    AlreadyExists "already_exists" "ALREADY_EXISTS" 400,
+    AlreadyInDesiredState "already_in_desired_state" "ALREADY_IN_DESIRED_STATE" 400,
+    Canceled "canceled" "CANCELED" 400,
+    ConcurrentChange "concurrent_change" "CONCURRENT_CHANGE" 400,
+    Error "error" "ERROR" 500,
+    FeatureInUse "feature_in_use" "FEATURE_IN_USE" 400,
+    InternalServerError "internal_server_error" "INTERNAL_SERVER_ERROR" 500,
+    InvalidArgument "invalid_argument" "INVALID_ARGUMENT" 400,
+    InvalidElementConfiguration "invalid_element_configuration" "INVALID_ELEMENT_CONFIGURATION" 400,
+    InvalidElementType "invalid_element_type" "INVALID_ELEMENT_TYPE" 400,
+    InvalidRequest "invalid_request" "INVALID_REQUEST" 400,
+    NotAllowedInCurrentState "not_allowed_in_current_state" "NOT_ALLOWED_IN_CURRENT_STATE" 400,
+    NotFound "not_found" "NOT_FOUND" 404,
+    OperationNotFound "operation_not_found" "OPERATION_NOT_FOUND" 404,
+    ResourceBusy "resource_busy" "RESOURCE_BUSY" 400,
+    ResourceInUse "resource_in_use" "RESOURCE_IN_USE" 400,
+    ResourceInaccessible "resource_inaccessible" "RESOURCE_INACCESSIBLE" 400,
+    ServiceUnavailable "service_unavailable" "SERVICE_UNAVAILABLE" 503,
+    TimedOut "timed_out" "TIMED_OUT" 504,
+    UnableToAllocateResource "unable_to_allocate_resource" "UNABLE_TO_ALLOCATE_RESOURCE" 400,
+    Unauthenticated "unauthenticated" "UNAUTHENTICATED" 401,
+    Unauthorized "unauthorized" "UNAUTHORIZED" 403,
+    UnexpectedInput "unexpected_input" "UNEXPECTED_INPUT" 400,
+    Unsupported "unsupported" "UNSUPPORTED" 400,
+    UnverifiedPeer "unverified_peer" "UNVERIFIED_PEER" 400,
+}
+
+const ERROR_TYPE_PREFIX: &str = "com.vmware.vapi.std.errors.";
+
+impl ErrorKind {
+    /// The fully qualified type, e.g. `com.vmware.vapi.std.errors.not_found`.
+    pub fn type_name(self) -> String {
+        format!("{ERROR_TYPE_PREFIX}{}", self.name())
+    }
+
+    pub fn from_type_name(type_name: &str) -> Option<Self> {
+        let name = type_name.strip_prefix(ERROR_TYPE_PREFIX)?;
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+
+    pub fn from_error_type(error_type: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.error_type() == error_type)
+    }
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.type_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        ErrorKind::from_type_name(&raw).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown error type {raw:?}; expected {ERROR_TYPE_PREFIX}<name> with a vAPI standard error name"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_page_json_decodes() {
+        let json = include_str!("../../tests/data/get-result.json");
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let session: DownloadSession = serde_json::from_value(value["value"].clone()).unwrap();
+        assert_eq!(session.id.as_deref(), Some("obj-103"));
+        assert_eq!(session.client_progress, 10);
+        assert_eq!(session.state, SessionState::Active);
+        assert_eq!(
+            session.error_message.unwrap().args,
+            vec!["string".to_owned(), "string".to_owned()]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<DownloadSession>(
+            r#"{"client_progress":1,"library_item_id":"x","state":"ACTIVE","colour":"red"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn error_kinds_round_trip_their_names() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_type_name(&kind.type_name()), Some(*kind));
+            assert_eq!(ErrorKind::from_error_type(kind.error_type()), Some(*kind));
+        }
+        assert_eq!(ErrorKind::NotFound.status(), 404);
+        assert_eq!(
+            ErrorKind::NotFound.type_name(),
+            "com.vmware.vapi.std.errors.not_found"
+        );
+    }
+}

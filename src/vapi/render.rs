@@ -1,0 +1,208 @@
+//! Writing sessions and errors in each [`Encoding`]: `/rest` JSON (`{"value": …}`),
+//! `/api` JSON (bare) and XML (the reference page's `Get-Result` document).
+
+use bytes::Bytes;
+use quick_xml::escape::escape;
+use serde::Serialize;
+
+use super::model::{DownloadSession, LocalizableMessage, VapiError};
+use super::wire::Encoding;
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" ?>\n";
+const XSI: &str = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
+const SESSION_NAMESPACE: &str = "http://vmware.com/content/library/item/download_session";
+const ERROR_NAMESPACE: &str = "http://vmware.com/vapi/std/errors";
+
+pub fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
+    match encoding {
+        Encoding::WrappedJson => json(&Wrapped { value: session }),
+        Encoding::BareJson => json(session),
+        Encoding::Xml => Bytes::from(session_xml(session)),
+    }
+}
+
+pub fn error(error: &VapiError, encoding: Encoding) -> Bytes {
+    let body = ErrorBody::of(error);
+    match encoding {
+        Encoding::WrappedJson => json(&WrappedError {
+            error_type_name: error.kind.type_name(),
+            value: body,
+        }),
+        Encoding::BareJson => json(&body),
+        Encoding::Xml => Bytes::from(error_xml(error)),
+    }
+}
+
+#[derive(Serialize)]
+struct Wrapped<'a, T> {
+    value: &'a T,
+}
+
+#[derive(Serialize)]
+struct WrappedError<'a> {
+    #[serde(rename = "type")]
+    error_type_name: String,
+    value: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_type: &'static str,
+    messages: &'a [LocalizableMessage],
+}
+
+impl<'a> ErrorBody<'a> {
+    fn of(error: &'a VapiError) -> Self {
+        ErrorBody {
+            error_type: error.kind.error_type(),
+            messages: &error.messages,
+        }
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("models serialise to JSON"))
+}
+
+fn session_xml(session: &DownloadSession) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(XML_DECLARATION);
+    out.push_str("<ns0:Get-Result xmlns:ns0=\"");
+    out.push_str(SESSION_NAMESPACE);
+    out.push_str("\" ");
+    out.push_str(XSI);
+    out.push_str("><value>");
+    if let Some(id) = &session.id {
+        leaf(&mut out, "id", id);
+    }
+    leaf(&mut out, "library_item_id", &session.library_item_id);
+    leaf(
+        &mut out,
+        "client_progress",
+        &session.client_progress.to_string(),
+    );
+    if let Some(message) = &session.error_message {
+        out.push_str("<error_message>");
+        message_xml(&mut out, message);
+        out.push_str("</error_message>");
+    }
+    leaf(&mut out, "state", session.state.as_str());
+    if let Some(time) = &session.expiration_time {
+        leaf(&mut out, "expiration_time", time);
+    }
+    if let Some(version) = &session.library_item_content_version {
+        leaf(&mut out, "library_item_content_version", version);
+    }
+    out.push_str("</value></ns0:Get-Result>");
+    out
+}
+
+fn error_xml(error: &VapiError) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(XML_DECLARATION);
+    out.push_str("<ns0:Error xmlns:ns0=\"");
+    out.push_str(ERROR_NAMESPACE);
+    out.push_str("\" ");
+    out.push_str(XSI);
+    out.push('>');
+    leaf(&mut out, "type", &error.kind.type_name());
+    out.push_str("<value>");
+    leaf(&mut out, "error_type", error.kind.error_type());
+    out.push_str("<messages-array>");
+    for message in &error.messages {
+        out.push_str("<array-item>");
+        message_xml(&mut out, message);
+        out.push_str("</array-item>");
+    }
+    out.push_str("</messages-array></value></ns0:Error>");
+    out
+}
+
+/// The reference page's element order: default_message, id, args.
+fn message_xml(out: &mut String, message: &LocalizableMessage) {
+    leaf(out, "default_message", &message.default_message);
+    leaf(out, "id", &message.id);
+    out.push_str("<args-array>");
+    for arg in &message.args {
+        leaf(out, "array-item", arg);
+    }
+    out.push_str("</args-array>");
+    if let Some(localized) = &message.localized {
+        leaf(out, "localized", localized);
+    }
+}
+
+fn leaf(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    out.push_str(&escape(text));
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vapi::model::{ErrorKind, SessionState};
+    use crate::vapi::xml;
+
+    fn reference_session() -> DownloadSession {
+        let page: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/get-result.json")).unwrap();
+        serde_json::from_value(page["value"].clone()).unwrap()
+    }
+
+    #[test]
+    fn wrapped_json_has_the_reference_page_keys_in_order() {
+        let body = session(&reference_session(), Encoding::WrappedJson);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"value":{"client_progress":10,"error_message":{"args":["string","string"],"default_message":"string","id":"string"},"expiration_time":"2013-06-06T22:13:05","id":"obj-103","library_item_content_version":"string","library_item_id":"obj-103","state":"ACTIVE"}}"#
+        );
+    }
+
+    #[test]
+    fn xml_follows_the_reference_page_and_parses_back() {
+        let body = session(&reference_session(), Encoding::Xml);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert_eq!(
+            text,
+            "<?xml version=\"1.0\" ?>\n<ns0:Get-Result xmlns:ns0=\"http://vmware.com/content/library/item/download_session\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><value><id>obj-103</id><library_item_id>obj-103</library_item_id><client_progress>10</client_progress><error_message><default_message>string</default_message><id>string</id><args-array><array-item>string</array-item><array-item>string</array-item></args-array></error_message><state>ACTIVE</state><expiration_time>2013-06-06T22:13:05</expiration_time><library_item_content_version>string</library_item_content_version></value></ns0:Get-Result>"
+        );
+        assert_eq!(xml::parse_get_result(&body).unwrap(), reference_session());
+    }
+
+    #[test]
+    fn xml_escapes_text() {
+        let mut tricky = reference_session();
+        tricky.library_item_id = "<a&b>".to_owned();
+        tricky.state = SessionState::Error;
+        let body = session(&tricky, Encoding::Xml);
+        assert!(std::str::from_utf8(&body)
+            .unwrap()
+            .contains("<library_item_id>&lt;a&amp;b&gt;</library_item_id>"));
+        assert_eq!(xml::parse_get_result(&body).unwrap(), tricky);
+    }
+
+    #[test]
+    fn errors_in_each_encoding() {
+        let not_found = VapiError::new(
+            ErrorKind::NotFound,
+            LocalizableMessage::new("m.id", "No obj-9.".to_owned(), vec!["obj-9".to_owned()]),
+        );
+        assert_eq!(
+            error(&not_found, Encoding::WrappedJson),
+            r#"{"type":"com.vmware.vapi.std.errors.not_found","value":{"error_type":"NOT_FOUND","messages":[{"args":["obj-9"],"default_message":"No obj-9.","id":"m.id"}]}}"#
+        );
+        assert_eq!(
+            error(&not_found, Encoding::BareJson),
+            r#"{"error_type":"NOT_FOUND","messages":[{"args":["obj-9"],"default_message":"No obj-9.","id":"m.id"}]}"#
+        );
+        assert_eq!(
+            error(&not_found, Encoding::Xml),
+            "<?xml version=\"1.0\" ?>\n<ns0:Error xmlns:ns0=\"http://vmware.com/vapi/std/errors\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><type>com.vmware.vapi.std.errors.not_found</type><value><error_type>NOT_FOUND</error_type><messages-array><array-item><default_message>No obj-9.</default_message><id>m.id</id><args-array><array-item>obj-9</array-item></args-array></array-item></messages-array></value></ns0:Error>"
+        );
+    }
+}
