@@ -1,0 +1,22 @@
+# dsvcr recipes. `just --list` shows them all.
+
+# Serve the shipped cassettes on 127.0.0.1:8080 (pass flags after, e.g. `just replay --listen 127.0.0.1:0`).
+replay *FLAGS:
+    cargo run --release -- replay {{FLAGS}}
+
+# Run every test.
+test:
+    cargo test
+
+# Format check and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Exactly what CI runs (.ci/run): format check, clippy, tests.
+ci:
+    bash .ci/run

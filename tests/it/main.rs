@@ -1,0 +1,6 @@
+//! Integration tests: dsvcr over real sockets on 127.0.0.1.
+
+mod cli;
+mod replay_errors;
+mod replay_forms;
+mod support;
