@@ -2,8 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere REST API's content-library download sessions.
 ///
@@ -24,6 +27,14 @@ pub enum Command {
     /// (set RUST_LOG=debug to log every request). An id without a cassette gets vCenter's
     /// 404 not_found answer, marked with the header `x-dsvcr-synthetic: no-cassette`.
     Replay(ReplayArgs),
+
+    /// Forward everything to a lab vCenter and record every download-session get.
+    ///
+    /// Every request (login, logout, any other API call) is forwarded to the upstream and its
+    /// answer streamed back. Each download-session get, in any form, is decoded and appended
+    /// to its id's cassette (200 sessions and 404 not_found answers only) before the client
+    /// gets the answer. Prints the same ready line as `replay`.
+    Record(RecordArgs),
 }
 
 #[derive(Debug, Args)]
@@ -35,4 +46,56 @@ pub struct ReplayArgs {
     /// Address to listen on; port 0 picks a free port (the ready line tells which).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The lab vCenter: https://HOST[:PORT] or http://…; a path, if any, is put before every forwarded path.
+    #[arg(long, value_name = "URL")]
+    pub upstream: UpstreamUrl,
+
+    /// Cassette folder to record into (created if missing); cassettes go in its `download-session/` subfolder.
+    #[arg(long, value_name = "DIR", default_value = "cassettes")]
+    pub cassettes: PathBuf,
+
+    /// Address to listen on; port 0 picks a free port (the ready line tells which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Trust only the CA certificate(s) in this PEM file for the upstream (instead of the system and webpki roots).
+    #[arg(long, value_name = "PEM", conflicts_with_all = ["insecure", "upstream_thumbprint"])]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Accept the upstream certificate whose SHA-256 thumbprint is this (64 hex digits, ':' optional), as vSphere tools pin it; chain and host name are not checked.
+    #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
+    pub upstream_thumbprint: Option<Thumbprint>,
+
+    /// Do not verify the upstream certificate at all (logged as a warning at start).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Seconds to wait for the upstream to connect and answer (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub upstream_timeout: Duration,
+
+    /// Replay ids that already have a cassette without asking the upstream, and record only unknown ids (VCR's "new episodes" mode).
+    #[arg(long, conflicts_with = "replace")]
+    pub new_episodes: bool,
+
+    /// Replace an existing cassette's timeline with this run's responses instead of appending to it.
+    #[arg(long)]
+    pub replace: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!(
+            "{text:?} must be more than 0 and at most 86400 seconds"
+        ))
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
@@ -10,6 +11,7 @@ use http::{Method, Response, StatusCode};
 
 use crate::cassette::LoadError;
 use crate::server::{full, Body};
+use crate::upstream::TrustError;
 use crate::vapi::recognise::Rejection;
 use crate::vapi::{render, ErrorKind, LocalizableMessage, Style, VapiError};
 
@@ -92,6 +94,38 @@ impl ApiError {
         )
     }
 
+    /// The upstream could not be reached or broke off (record mode).
+    pub fn upstream_failed(reason: &'static str, message: String) -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorKind::ServiceUnavailable,
+            reason,
+            "dsvcr.upstream.failed",
+            message,
+        )
+    }
+
+    pub fn upstream_timed_out(message: String) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::TimedOut,
+            "upstream-timeout",
+            "dsvcr.upstream.timed_out",
+            message,
+        )
+    }
+
+    /// A recording could not be made durable, so the answer is withheld.
+    pub fn cassette_not_written(message: String) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::InternalServerError,
+            "cassette-not-written",
+            "dsvcr.cassette.not_written",
+            message,
+        )
+    }
+
     /// The response, in the caller's flavour and representation.
     pub fn into_response(self, style: Style) -> Response<Body> {
         let mut response = vapi_error_response(self.status, &self.error, style);
@@ -138,6 +172,10 @@ pub fn body_response(status: StatusCode, bytes: Bytes, style: Style) -> Response
 pub enum Error {
     #[error(transparent)]
     Cassettes(#[from] LoadError),
+    #[error("cannot create cassette folder {} (--cassettes): {source}", path.display())]
+    CassetteFolder { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Trust(#[from] TrustError),
     #[error("cannot listen on {addr} (--listen): {source}")]
     Listen { addr: SocketAddr, source: io::Error },
     #[error("cannot start the async runtime: {0}")]

@@ -8,7 +8,10 @@
 pub mod cassette;
 pub mod cli;
 pub mod error;
+pub mod record;
 pub mod replay;
 pub mod run;
+pub mod secrets;
 pub mod server;
+pub mod upstream;
 pub mod vapi;

@@ -48,6 +48,11 @@ impl Replay {
         self.timelines.len()
     }
 
+    /// Whether `id` has a cassette.
+    pub fn knows(&self, id: &SessionId) -> bool {
+        self.timelines.contains_key(id.as_str())
+    }
+
     /// The next recorded answer for `get`, or a synthetic vAPI 404 for an unknown id.
     pub fn answer(&self, get: &GetRequest) -> Response<Body> {
         let Some(timeline) = self.timelines.get(get.id.as_str()) else {
@@ -84,7 +89,7 @@ impl Replay {
                 let error = ApiError::method_not_allowed(&parts.method, allow);
                 return Err((error, json_style(flavour)));
             }
-            Route::Other => {
+            Route::Session { .. } | Route::Other => {
                 let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                 let error = ApiError::no_recording(&parts.method, target);
                 return Err((error, json_style(Flavour::of_path(parts.uri.path()))));

@@ -16,6 +16,7 @@
 //! ```
 
 mod folder;
+mod store;
 mod write;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_GET};
 
 pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
+pub use store::{now_timestamp, Appended, Provenance, Rerecord, Store, StoreError};
 pub use write::write_atomically;
 
 /// The cassette format version this build reads and writes.

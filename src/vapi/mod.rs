@@ -1,6 +1,7 @@
 //! The vSphere Automation API's vocabulary: identifiers, the download-session model,
 //! request recognition, and the JSON and XML representations.
 
+pub mod decode;
 pub mod id;
 pub mod model;
 pub mod recognise;

@@ -24,8 +24,21 @@ pub enum Operation {
         allow: &'static str,
         flavour: Flavour,
     },
+    /// Logging in, asking about or ending an API session (`cis/session`, `/api/session`).
+    Session { op: SessionOp, flavour: Flavour },
     /// Anything else: another operation or another API.
     Other,
+}
+
+/// The API session operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionOp {
+    /// `POST /rest/com/vmware/cis/session`, `POST /api/session`
+    Login,
+    /// `POST /rest/com/vmware/cis/session?~action=get`, `GET /api/session`
+    Info,
+    /// `DELETE /rest/com/vmware/cis/session`, `DELETE /api/session`
+    Logout,
 }
 
 /// A recognised download-session get.
@@ -69,6 +82,10 @@ pub enum Route {
         allow: &'static str,
         flavour: Flavour,
     },
+    Session {
+        op: SessionOp,
+        flavour: Flavour,
+    },
     Other,
 }
 
@@ -103,7 +120,7 @@ enum Resource {
 /// Recognises a request from its method and URI. Only form C needs the body next.
 pub fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
     let Some((flavour, resource)) = resource_of(uri.path()) else {
-        return Ok(Route::Other);
+        return Ok(session_route(method, uri).unwrap_or(Route::Other));
     };
     let query = QueryView::parse(uri.query());
     let style = Style {
@@ -136,6 +153,25 @@ pub fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
     Ok(Route::Get(GetRoute { flavour, target }))
 }
 
+const REST_SESSION: &str = "/rest/com/vmware/cis/session";
+const API_SESSION: &str = "/api/session";
+
+fn session_route(method: &Method, uri: &Uri) -> Option<Route> {
+    let path = uri.path();
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let asks_for_get = || QueryView::parse(uri.query()).asks_for_get();
+    let (op, flavour) = match (path, method) {
+        (REST_SESSION, &Method::POST) if asks_for_get() => (SessionOp::Info, Flavour::Rest),
+        (REST_SESSION, &Method::POST) => (SessionOp::Login, Flavour::Rest),
+        (REST_SESSION, &Method::DELETE) => (SessionOp::Logout, Flavour::Rest),
+        (API_SESSION, &Method::POST) => (SessionOp::Login, Flavour::Api),
+        (API_SESSION, &Method::GET) => (SessionOp::Info, Flavour::Api),
+        (API_SESSION, &Method::DELETE) => (SessionOp::Logout, Flavour::Api),
+        _ => return None,
+    };
+    Some(Route::Session { op, flavour })
+}
+
 fn not_allowed(allow: &'static str, flavour: Flavour) -> Route {
     Route::MethodNotAllowed { allow, flavour }
 }
@@ -149,6 +185,7 @@ pub fn recognise(request: &Request<Bytes>) -> Result<Operation, Rejection> {
         Route::MethodNotAllowed { allow, flavour } => {
             Operation::MethodNotAllowed { allow, flavour }
         }
+        Route::Session { op, flavour } => Operation::Session { op, flavour },
         Route::Other => Operation::Other,
     })
 }

@@ -64,7 +64,12 @@ impl Running {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let mut stderr = String::new();
-                self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+                self.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
                 return (status.code().expect("exited, not killed"), stderr);
             }
             assert!(Instant::now() < deadline, "dsvcr did not exit");
@@ -83,7 +88,11 @@ impl Drop for Running {
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -116,12 +125,20 @@ fn a_broken_cassette_stops_startup_naming_the_file_and_reason() {
     let folder = folder_with(&[]);
     let file = folder.path().join("download-session").join("obj-1.json");
     std::fs::write(&file, "{\"format\": 1}").unwrap();
-    let (code, stdout, stderr) =
-        run_to_exit(&["replay", "--cassettes", folder.path().to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let (code, stdout, stderr) = run_to_exit(&[
+        "replay",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(code, 1);
     assert_eq!(stdout, "", "no ready line");
     assert!(
-        stderr.contains(&format!("dsvcr: {}: missing field `operation`", file.display())),
+        stderr.contains(&format!(
+            "dsvcr: {}: missing field `operation`",
+            file.display()
+        )),
         "{stderr}"
     );
 }
@@ -150,7 +167,9 @@ fn a_busy_port_exits_1_naming_the_address() {
     ]);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains(&format!("dsvcr: cannot listen on {addr} (--listen): Address already in use")),
+        stderr.contains(&format!(
+            "dsvcr: cannot listen on {addr} (--listen): Address already in use"
+        )),
         "{stderr}"
     );
 }
@@ -167,14 +186,22 @@ fn usage_errors_exit_2() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
     }
     let (_, _, stderr) = run_to_exit(&["replay", "--listen", "not-an-address"]);
-    assert!(stderr.contains("invalid value 'not-an-address' for '--listen <ADDR>'"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'not-an-address' for '--listen <ADDR>'"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn help_documents_every_flag() {
     let (code, stdout, _) = run_to_exit(&["replay", "--help"]);
     assert_eq!(code, 0);
-    for flag in ["--cassettes <DIR>", "--listen <ADDR>", "[default: cassettes]", "[default: 127.0.0.1:8080]"] {
+    for flag in [
+        "--cassettes <DIR>",
+        "--listen <ADDR>",
+        "[default: cassettes]",
+        "[default: 127.0.0.1:8080]",
+    ] {
         assert!(stdout.contains(flag), "{flag} missing from:\n{stdout}");
     }
     let (_, top, _) = run_to_exit(&["--help"]);

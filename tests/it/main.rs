@@ -1,6 +1,7 @@
 //! Integration tests: dsvcr over real sockets on 127.0.0.1.
 
 mod cli;
+mod fake_vcenter;
 mod replay_errors;
 mod replay_forms;
 mod support;

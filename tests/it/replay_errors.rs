@@ -16,7 +16,12 @@ async fn a_miss_gets_a_synthetic_vapi_404_in_the_callers_flavour() {
     let api_envelope = format!(r#"{{"error_type":"NOT_FOUND","messages":[{NOT_FOUND_MESSAGE}]}}"#);
     let cases = [
         ("GET", format!("{REST}/id:obj-999"), "", &rest_envelope),
-        ("POST", format!("{REST}/id:obj-999?~action=get"), "", &rest_envelope),
+        (
+            "POST",
+            format!("{REST}/id:obj-999?~action=get"),
+            "",
+            &rest_envelope,
+        ),
         (
             "POST",
             format!("{REFERENCE}?~action=get"),
@@ -44,7 +49,10 @@ async fn an_xml_miss_gets_an_xml_error_document() {
         .send()
         .await;
     let by_body = server
-        .post(&format!("{REST}?~action=get"), &XML_INPUT.replace("obj-103", "obj-999"))
+        .post(
+            &format!("{REST}?~action=get"),
+            &XML_INPUT.replace("obj-103", "obj-999"),
+        )
         .await;
     for response in [by_accept, by_body] {
         assert_eq!(response.status, 404);
@@ -57,7 +65,10 @@ async fn an_xml_miss_gets_an_xml_error_document() {
 /// Asserts a 400 `invalid_argument` whose message is `message`.
 fn assert_invalid_argument(response: &TestResponse, message: &str) {
     assert_eq!(response.status, 400, "{}", response.text());
-    assert_eq!(response.header("x-dsvcr-synthetic"), Some("invalid-request"));
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("invalid-request")
+    );
     let body = response.json();
     let error = if body.get("type").is_some() {
         assert_eq!(body["type"], "com.vmware.vapi.std.errors.invalid_argument");
@@ -78,7 +89,9 @@ async fn malformed_collection_requests_get_400_naming_the_problem() {
         "no download_session_id: send it in a JSON body, an XML Get-Input body or the query",
     );
     assert_invalid_argument(
-        &server.post(&path, r#"{"download_session_id": "obj-103""#).await,
+        &server
+            .post(&path, r#"{"download_session_id": "obj-103""#)
+            .await,
         "malformed JSON body: EOF while parsing an object at line 1 column 33",
     );
     assert_invalid_argument(
@@ -93,10 +106,16 @@ async fn malformed_collection_requests_get_400_naming_the_problem() {
         .await;
     assert_eq!(xml.status, 400);
     let message = xml.json()["value"]["messages"][0]["default_message"].clone();
-    assert!(message.as_str().unwrap().starts_with("malformed XML: "), "{message}");
+    assert!(
+        message.as_str().unwrap().starts_with("malformed XML: "),
+        "{message}"
+    );
     assert_invalid_argument(
         &server
-            .post(&format!("{path}&download_session_id=obj-104"), r#"{"download_session_id":"obj-103"}"#)
+            .post(
+                &format!("{path}&download_session_id=obj-104"),
+                r#"{"download_session_id":"obj-103"}"#,
+            )
             .await,
         "the body asks for download_session_id \"obj-103\" but the query asks for \"obj-104\"",
     );
@@ -106,11 +125,20 @@ async fn malformed_collection_requests_get_400_naming_the_problem() {
 async fn a_malformed_xml_body_is_answered_in_xml() {
     let server = TestServer::replay(&shipped_cassettes()).await;
     let response = server
-        .post(&format!("{REST}?~action=get"), "<!DOCTYPE x [<!ENTITY a \"b\">]><Get-Input/>")
+        .post(
+            &format!("{REST}?~action=get"),
+            "<!DOCTYPE x [<!ENTITY a \"b\">]><Get-Input/>",
+        )
         .await;
     assert_eq!(response.status, 400);
     assert_eq!(response.content_type(), "application/xml");
-    assert!(response.text().contains("<default_message>XML document type declarations are not accepted</default_message>"), "{}", response.text());
+    assert!(
+        response.text().contains(
+            "<default_message>XML document type declarations are not accepted</default_message>"
+        ),
+        "{}",
+        response.text()
+    );
 }
 
 #[tokio::test]
@@ -119,21 +147,47 @@ async fn ids_that_could_escape_the_folder_get_400() {
     let server = TestServer::replay(folder.path()).await;
     let long = "a".repeat(257);
     let cases = [
-        (format!("{REST}/id:a%2F..%2F..%2Fetc%2Fpasswd"), "download_session_id \"a/../../etc/passwd\" contains a path separator".to_owned()),
-        (format!("{REST}/id:../obj-1"), "download_session_id \"../obj-1\" contains a path separator".to_owned()),
-        (format!("{API}/.."), "download_session_id \"..\" contains '..'".to_owned()),
-        (format!("{API}/a%00b"), "download_session_id \"a\\0b\" contains a control character".to_owned()),
-        (format!("{API}/a%1Bb"), "download_session_id \"a\\u{1b}b\" contains a control character".to_owned()),
-        (format!("{API}/{long}"), "download_session_id is 257 bytes long; the limit is 256".to_owned()),
+        (
+            format!("{REST}/id:a%2F..%2F..%2Fetc%2Fpasswd"),
+            "download_session_id \"a/../../etc/passwd\" contains a path separator".to_owned(),
+        ),
+        (
+            format!("{REST}/id:../obj-1"),
+            "download_session_id \"../obj-1\" contains a path separator".to_owned(),
+        ),
+        (
+            format!("{API}/.."),
+            "download_session_id \"..\" contains '..'".to_owned(),
+        ),
+        (
+            format!("{API}/a%00b"),
+            "download_session_id \"a\\0b\" contains a control character".to_owned(),
+        ),
+        (
+            format!("{API}/a%1Bb"),
+            "download_session_id \"a\\u{1b}b\" contains a control character".to_owned(),
+        ),
+        (
+            format!("{API}/{long}"),
+            "download_session_id is 257 bytes long; the limit is 256".to_owned(),
+        ),
     ];
     for (path, message) in cases {
         assert_invalid_argument(&server.get(&path).await, &message);
     }
     let in_body = server
-        .post(&format!("{REST}?~action=get"), r#"{"download_session_id":"x/../../y"}"#)
+        .post(
+            &format!("{REST}?~action=get"),
+            r#"{"download_session_id":"x/../../y"}"#,
+        )
         .await;
-    assert_invalid_argument(&in_body, "download_session_id \"x/../../y\" contains a path separator");
-    let names: Vec<_> = std::fs::read_dir(folder.path().join("download-session")).unwrap().collect();
+    assert_invalid_argument(
+        &in_body,
+        "download_session_id \"x/../../y\" contains a path separator",
+    );
+    let names: Vec<_> = std::fs::read_dir(folder.path().join("download-session"))
+        .unwrap()
+        .collect();
     assert!(names.is_empty(), "nothing was written: {names:?}");
 }
 
@@ -149,9 +203,18 @@ async fn a_body_over_1_mib_gets_413() {
         response.json()["value"]["messages"][0]["default_message"],
         "the request body is larger than 1048576 bytes"
     );
-    let just_fits = format!(r#"{{"download_session_id":"obj-103"}}{}"#, " ".repeat(1024 * 1024 - 33));
+    let just_fits = format!(
+        r#"{{"download_session_id":"obj-103"}}{}"#,
+        " ".repeat(1024 * 1024 - 33)
+    );
     assert_eq!(just_fits.len(), 1024 * 1024);
-    assert_eq!(server.post(&format!("{REST}?~action=get"), &just_fits).await.status, 200);
+    assert_eq!(
+        server
+            .post(&format!("{REST}?~action=get"), &just_fits)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -169,7 +232,11 @@ async fn other_methods_on_download_session_paths_get_405_with_allow() {
         assert_eq!(response.header("allow"), Some(allow));
         let message = format!("dsvcr does not replay {method} on this path; it answers {allow}");
         let body = response.json();
-        let messages = if path.starts_with(API) { &body["messages"] } else { &body["value"]["messages"] };
+        let messages = if path.starts_with(API) {
+            &body["messages"]
+        } else {
+            &body["value"]["messages"]
+        };
         assert_eq!(messages[0]["default_message"], message.as_str());
     }
 }
@@ -179,16 +246,28 @@ async fn any_other_route_gets_404_saying_there_is_no_recording() {
     let server = TestServer::replay(&shipped_cassettes()).await;
     let response = server.post("/rest/com/vmware/cis/session?x=1", "").await;
     assert_eq!(response.status, 404);
-    assert_eq!(response.header("x-dsvcr-synthetic"), Some("no-recording-for-route"));
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("no-recording-for-route")
+    );
     assert_eq!(
         response.text(),
         r#"{"type":"com.vmware.vapi.std.errors.operation_not_found","value":{"error_type":"OPERATION_NOT_FOUND","messages":[{"args":[],"default_message":"dsvcr has no recording for POST /rest/com/vmware/cis/session?x=1: it replays only content library download-session get requests","id":"dsvcr.route.not_recorded"}]}}"#
     );
     let api = server.get(&format!("{API}/obj-103/files")).await;
-    assert_eq!(api.status, 400, "a '/' inside an /api id is refused: {}", api.text());
+    assert_eq!(
+        api.status,
+        400,
+        "a '/' inside an /api id is refused: {}",
+        api.text()
+    );
     let list = server.get(API).await;
     assert_eq!(list.status, 404);
-    assert_eq!(list.json()["error_type"], "OPERATION_NOT_FOUND", "/api answers bare errors");
+    assert_eq!(
+        list.json()["error_type"],
+        "OPERATION_NOT_FOUND",
+        "/api answers bare errors"
+    );
 }
 
 #[tokio::test]
@@ -201,24 +280,37 @@ async fn replay_never_changes_a_cassette() {
             std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
         }
     };
-    copy(&shipped_cassettes().join("download-session"), &folder.path().join("download-session"));
+    copy(
+        &shipped_cassettes().join("download-session"),
+        &folder.path().join("download-session"),
+    );
     let snapshot = || {
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(folder.path().join("download-session"))
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap())
-            })
-            .collect();
+        let mut files: Vec<(String, Vec<u8>)> =
+            std::fs::read_dir(folder.path().join("download-session"))
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().into_string().unwrap(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
         files.sort();
         files
     };
     let before = snapshot();
     let server = TestServer::replay(folder.path()).await;
-    for path in [format!("{REST}/id:obj-105"), format!("{API}/obj-103"), format!("{REST}/id:new-1")] {
+    for path in [
+        format!("{REST}/id:obj-105"),
+        format!("{API}/obj-103"),
+        format!("{REST}/id:new-1"),
+    ] {
         server.get(&path).await;
         server.request("DELETE", &path).send().await;
-        server.post(&format!("{path}?~action=get"), "{\"garbage\"").await;
+        server
+            .post(&format!("{path}?~action=get"), "{\"garbage\"")
+            .await;
     }
     assert_eq!(snapshot(), before);
 }
@@ -239,7 +331,10 @@ async fn shutdown_finishes_a_request_in_flight() {
 
     let shutting_down = tokio::spawn(server.shut_down());
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!shutting_down.is_finished(), "shutdown waits for the request in flight");
+    assert!(
+        !shutting_down.is_finished(),
+        "shutdown waits for the request in flight"
+    );
     assert!(
         tokio::net::TcpStream::connect(&addr).await.is_err(),
         "no new connections are accepted"
@@ -249,7 +344,10 @@ async fn shutdown_finishes_a_request_in_flight() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
-    assert!(response.ends_with(r#""library_item_id":"obj-103","state":"ACTIVE"}}"#), "{response}");
+    assert!(
+        response.ends_with(r#""library_item_id":"obj-103","state":"ACTIVE"}}"#),
+        "{response}"
+    );
     tokio::time::timeout(Duration::from_secs(5), shutting_down)
         .await
         .expect("shutdown completes once the request is answered")

@@ -41,8 +41,16 @@ async fn every_form_answers_with_the_recorded_session_in_json() {
     for (method, path, body) in wrapped_forms() {
         let response = server.request(method, &path).body(body).send().await;
         assert_eq!(response.status, 200, "{method} {path}");
-        assert_eq!(response.content_type(), "application/json", "{method} {path}");
-        assert_eq!(response.json(), json!({ "value": reference_model() }), "{method} {path}");
+        assert_eq!(
+            response.content_type(),
+            "application/json",
+            "{method} {path}"
+        );
+        assert_eq!(
+            response.json(),
+            json!({ "value": reference_model() }),
+            "{method} {path}"
+        );
         assert_eq!(response.header("x-dsvcr-synthetic"), None);
     }
     let api = server.get(&format!("{API}/obj-103")).await;
@@ -106,10 +114,22 @@ async fn spelling_variants_reach_the_same_cassette() {
     let variants = [
         ("GET", format!("{REST}/id%3Aobj-103"), String::new()),
         ("GET", format!("{REST}/id:obj-103/"), String::new()),
-        ("GET", format!("{REST}/id:obj-103?vmw-trace=1"), String::new()),
+        (
+            "GET",
+            format!("{REST}/id:obj-103?vmw-trace=1"),
+            String::new(),
+        ),
         ("GET", format!("{API}/obj-103/"), String::new()),
-        ("POST", format!("{REST}/id%3Aobj-103?%7Eaction=get"), String::new()),
-        ("POST", format!("{REST}/id:obj-103?a=1&~action=get&b=2"), String::new()),
+        (
+            "POST",
+            format!("{REST}/id%3Aobj-103?%7Eaction=get"),
+            String::new(),
+        ),
+        (
+            "POST",
+            format!("{REST}/id:obj-103?a=1&~action=get&b=2"),
+            String::new(),
+        ),
         (
             "POST",
             format!("{REST}?download_session_id=obj-103&x=y&%7Eaction=get"),
@@ -144,18 +164,26 @@ async fn a_timeline_replays_in_order_across_forms_then_repeats_the_last() {
     let server = TestServer::replay(&shipped_cassettes()).await;
     let progress = |value: Value| value["client_progress"].as_i64().unwrap();
     let mut seen = Vec::new();
-    seen.push(progress(server.get(&format!("{REST}/id:obj-105")).await.json()["value"].clone()));
+    seen.push(progress(
+        server.get(&format!("{REST}/id:obj-105")).await.json()["value"].clone(),
+    ));
     seen.push(progress(server.get(&format!("{API}/obj-105")).await.json()));
     seen.push(progress(
         server
-            .post(&format!("{REST}?~action=get"), r#"{"download_session_id":"obj-105"}"#)
+            .post(
+                &format!("{REST}?~action=get"),
+                r#"{"download_session_id":"obj-105"}"#,
+            )
             .await
             .json()["value"]
             .clone(),
     ));
     for _ in 0..3 {
         seen.push(progress(
-            server.post(&format!("{REFERENCE}/id:obj-105?~action=get"), "").await.json()["value"]
+            server
+                .post(&format!("{REFERENCE}/id:obj-105?~action=get"), "")
+                .await
+                .json()["value"]
                 .clone(),
         ));
     }
@@ -198,7 +226,11 @@ async fn a_recorded_not_found_is_replayed_and_becomes_the_template_for_misses() 
 
     let recorded = server.get(&format!("{REST}/id:gone-1")).await;
     assert_eq!(recorded.status, 404);
-    assert_eq!(recorded.header("x-dsvcr-synthetic"), None, "a recorded answer is not synthetic");
+    assert_eq!(
+        recorded.header("x-dsvcr-synthetic"),
+        None,
+        "a recorded answer is not synthetic"
+    );
     assert_eq!(
         recorded.text(),
         r#"{"type":"com.vmware.vapi.std.errors.not_found","value":{"error_type":"NOT_FOUND","messages":[{"args":["gone-1"],"default_message":"Download session gone-1 was not found.","id":"com.vmware.vdcs.cls-main.download_session_not_found"}]}}"#
@@ -215,7 +247,10 @@ async fn a_recorded_not_found_is_replayed_and_becomes_the_template_for_misses() 
 
 #[tokio::test]
 async fn answers_come_from_memory_not_the_disk() {
-    let folder = folder_with(&[cassette("obj-1", vec![(1, Recording::Session(session("obj-1", 5)))])]);
+    let folder = folder_with(&[cassette(
+        "obj-1",
+        vec![(1, Recording::Session(session("obj-1", 5)))],
+    )]);
     let server = TestServer::replay(folder.path()).await;
     std::fs::remove_dir_all(folder.path()).unwrap();
     let response = server.get(&format!("{API}/obj-1")).await;

@@ -70,7 +70,10 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, body: &str) -> TestResponse {
-        self.request("POST", path).body(body.to_owned()).send().await
+        self.request("POST", path)
+            .body(body.to_owned())
+            .send()
+            .await
     }
 
     /// Stops accepting and waits for requests in flight.
@@ -107,7 +110,12 @@ impl RequestBuilder<'_> {
 
     pub async fn send(self) -> TestResponse {
         let request = self.request.body(Full::new(self.body)).unwrap();
-        let response = self.server.client.request(request).await.expect("request sent");
+        let response = self
+            .server
+            .client
+            .request(request)
+            .await
+            .expect("request sent");
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();

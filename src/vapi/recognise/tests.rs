@@ -295,7 +295,7 @@ fn other_methods_and_routes() {
         ("GET", API.to_owned()),
         ("GET", "/rest/com/vmware/content/library".to_owned()),
         ("GET", format!("{REST}/obj-103")),
-        ("POST", "/rest/com/vmware/cis/session".to_owned()),
+        ("GET", "/rest/com/vmware/cis/session".to_owned()),
         ("GET", "/".to_owned()),
     ] {
         assert_eq!(
@@ -318,4 +318,38 @@ fn only_collection_gets_need_a_body() {
     assert!(needs_body("POST", &format!("{REST}?~action=get")));
     assert!(!needs_body("GET", &format!("{REST}/id:x")));
     assert!(!needs_body("POST", &format!("{REST}/id:x?~action=get")));
+}
+
+#[test]
+fn session_operations_in_both_flavours() {
+    let cases = [
+        (
+            "POST",
+            "/rest/com/vmware/cis/session",
+            SessionOp::Login,
+            Flavour::Rest,
+        ),
+        (
+            "POST",
+            "/rest/com/vmware/cis/session?~action=get",
+            SessionOp::Info,
+            Flavour::Rest,
+        ),
+        (
+            "DELETE",
+            "/rest/com/vmware/cis/session",
+            SessionOp::Logout,
+            Flavour::Rest,
+        ),
+        ("POST", "/api/session", SessionOp::Login, Flavour::Api),
+        ("GET", "/api/session/", SessionOp::Info, Flavour::Api),
+        ("DELETE", "/api/session", SessionOp::Logout, Flavour::Api),
+    ];
+    for (method, uri, op, flavour) in cases {
+        assert_eq!(
+            recognise(&request(method, uri, &[], "")).unwrap(),
+            Operation::Session { op, flavour },
+            "{method} {uri}"
+        );
+    }
 }

@@ -1,0 +1,235 @@
+//! Record mode: forwards every request to the lab vCenter and writes each
+//! download-session get it answers into that id's cassette before answering the client.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::{request, Request, Response, StatusCode};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use tracing::{error, info, warn};
+
+use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
+use crate::error::ApiError;
+use crate::replay::Replay;
+use crate::secrets::Secrets;
+use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::upstream::{response_from, Upstream};
+use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
+use crate::vapi::{decode, ErrorKind, Flavour, Representation, Style};
+
+/// Secrets remembered from logins, at most this many (oldest kept; they are only used
+/// to check cassette bytes).
+const MAX_REMEMBERED_SECRETS: usize = 4096;
+
+/// The record service.
+pub struct Record {
+    upstream: Upstream,
+    store: Store,
+    /// With `--new-episodes`: the cassettes that existed at start, answered without
+    /// asking the upstream.
+    known: Option<Replay>,
+    /// Basic credentials and session tokens seen in earlier exchanges (memory only).
+    remembered: Mutex<Secrets>,
+}
+
+impl Record {
+    pub fn new(upstream: Upstream, store: Store, known: Option<Replay>) -> Self {
+        Record {
+            upstream,
+            store,
+            known,
+            remembered: Mutex::new(Secrets::default()),
+        }
+    }
+
+    async fn record_get(
+        &self,
+        parts: request::Parts,
+        body: Incoming,
+        get: GetRoute,
+    ) -> Result<Response<Body>, (ApiError, Style)> {
+        let style = get.provisional_style(&parts.headers);
+        let bytes = read_body(body, &parts.headers, MAX_BODY_BYTES)
+            .await
+            .map_err(|error| (error, style))?;
+        let get = get.complete(&parts.headers, &bytes).map_err(|rejection| {
+            let style = rejection.style;
+            (ApiError::from(rejection), style)
+        })?;
+        if let Some(known) = self.known.as_ref().filter(|known| known.knows(&get.id)) {
+            return Ok(known.answer(&get));
+        }
+        let secrets = self.secrets_of(&parts);
+        let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
+            warn!(form = %get.form, id = %get.id, "not recorded: {err}");
+            (err.to_api_error(), get.style)
+        })?;
+        match recording_of(answer.status, &answer_body) {
+            Ok(recording) => {
+                let provenance = Provenance {
+                    at: now_timestamp(),
+                    upstream: self.upstream.url().host().to_owned(),
+                    form: get.form,
+                };
+                let status = recording.status();
+                match self
+                    .store
+                    .append(&get.id, recording, &provenance, &secrets)
+                    .await
+                {
+                    Ok(appended) => info!(
+                        form = %get.form,
+                        id = %get.id,
+                        status,
+                        timeline = appended.responses,
+                        entries = appended.entries,
+                        file = %appended.path.display(),
+                        "recorded"
+                    ),
+                    Err(err @ StoreError::Secret { .. }) => {
+                        error!(form = %get.form, id = %get.id, "not recorded: {err}");
+                    }
+                    Err(err @ StoreError::Write { .. }) => {
+                        error!(form = %get.form, id = %get.id, "not recorded: {err}");
+                        return Err((ApiError::cassette_not_written(err.to_string()), get.style));
+                    }
+                }
+            }
+            Err(reason) => warn!(
+                form = %get.form,
+                id = %get.id,
+                status = answer.status.as_u16(),
+                "not recorded: {reason}"
+            ),
+        }
+        Ok(response_from(answer, answer_body))
+    }
+
+    /// The secrets to keep out of cassettes: this request's, and every earlier one's.
+    fn secrets_of(&self, parts: &request::Parts) -> Secrets {
+        let mut secrets = Secrets::from_request(&parts.headers);
+        self.remember(&secrets);
+        secrets.extend(&self.remembered.lock().expect("never poisoned"));
+        secrets
+    }
+
+    fn remember(&self, secrets: &Secrets) {
+        let mut remembered = self.remembered.lock().expect("never poisoned");
+        if remembered.len() < MAX_REMEMBERED_SECRETS {
+            remembered.extend(secrets);
+        }
+    }
+
+    /// Forwards a login, reading its answer whole to remember the token it hands out.
+    async fn forward_login(
+        &self,
+        parts: request::Parts,
+        body: Incoming,
+        flavour: Flavour,
+    ) -> Result<Response<Body>, (ApiError, Style)> {
+        let style = json_style(flavour);
+        let bytes = read_body(body, &parts.headers, MAX_BODY_BYTES)
+            .await
+            .map_err(|error| (error, style))?;
+        self.remember(&Secrets::from_request(&parts.headers));
+        let (answer, answer_body) = self
+            .upstream
+            .exchange(parts, bytes)
+            .await
+            .map_err(|err| (err.to_api_error(), style))?;
+        self.remember(&login_secrets(&answer, &answer_body));
+        Ok(response_from(answer, answer_body))
+    }
+
+    /// Forwards anything else untouched, streaming both bodies.
+    async fn forward(&self, parts: request::Parts, body: Incoming) -> Response<Body> {
+        let style = json_style(Flavour::of_path(parts.uri.path()));
+        self.remember(&Secrets::from_request(&parts.headers));
+        match self.upstream.send(parts, Either::Right(body)).await {
+            Ok(answer) => answer.map(Either::Right),
+            Err(err) => {
+                warn!("forwarding failed: {err}");
+                err.to_api_error().into_response(style)
+            }
+        }
+    }
+}
+
+impl Handler for Record {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        let outcome = match route(&parts.method, &parts.uri) {
+            Err(rejection) => {
+                let style = rejection.style;
+                Err((ApiError::from(rejection), style))
+            }
+            Ok(Route::Get(get)) => self.record_get(parts, body, get).await,
+            Ok(Route::Session {
+                op: SessionOp::Login,
+                flavour,
+            }) => self.forward_login(parts, body, flavour).await,
+            Ok(_) => Ok(self.forward(parts, body).await),
+        };
+        outcome.unwrap_or_else(|(error, style)| error.into_response(style))
+    }
+}
+
+fn json_style(flavour: Flavour) -> Style {
+    Style {
+        flavour,
+        representation: Representation::Json,
+    }
+}
+
+/// What of an upstream answer to a get is worth recording: 200 sessions and 404
+/// `not_found` errors.
+fn recording_of(status: StatusCode, body: &Bytes) -> Result<Recording, String> {
+    match status {
+        StatusCode::OK => decode::session(body)
+            .map(Recording::Session)
+            .map_err(|err| format!("cannot decode the 200 answer as a download session: {err}")),
+        StatusCode::NOT_FOUND => match decode::error(body) {
+            Ok(error) if error.kind == ErrorKind::NotFound => Ok(Recording::Error {
+                status: status.as_u16(),
+                error,
+            }),
+            Ok(error) => Err(format!(
+                "the 404 answer is a {} error, not not_found",
+                error.kind.name()
+            )),
+            Err(err) => Err(format!(
+                "cannot decode the 404 answer as a vAPI error: {err}"
+            )),
+        },
+        _ => Err(format!(
+            "upstream answered {status}; only 200 sessions and 404 not_found answers are recorded"
+        )),
+    }
+}
+
+/// The token a login answer hands out, as a bare JSON string (`/api`), in
+/// `{"value": …}` (`/rest`), or in a `Set-Cookie`.
+fn login_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
+    let mut secrets = Secrets::default();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::String(token)) => secrets.add(&token, "session token"),
+        Ok(value) => {
+            if let Some(token) = value.get("value").and_then(|v| v.as_str()) {
+                secrets.add(token, "session token");
+            }
+        }
+        Err(_) => {}
+    }
+    for cookie in answer.headers.get_all(SET_COOKIE) {
+        let Ok(cookie) = cookie.to_str() else {
+            continue;
+        };
+        let pair = cookie.split(';').next().unwrap_or("");
+        if let Some((_, value)) = pair.split_once('=') {
+            secrets.add(value.trim(), "session token");
+        }
+    }
+    secrets
+}

@@ -1,0 +1,359 @@
+//! The one HTTP(S) client to the lab vCenter: URL rewriting, hop-by-hop header removal,
+//! timeouts, and errors that say what failed.
+
+mod tls;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{request, response, Request, Response, Uri, Version};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::error::ApiError;
+use crate::server::{full, Body};
+pub use tls::{client_config, Thumbprint, Trust, TrustError};
+
+/// The upstream vCenter's base URL: `https://vcenter.example` or `http://…`, optionally
+/// with a path prefix that is put before every forwarded path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamUrl {
+    scheme: Scheme,
+    authority: Authority,
+    prefix: String,
+}
+
+impl FromStr for UpstreamUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let uri: Uri = text
+            .parse()
+            .map_err(|err| format!("{text:?} is not a URL: {err}"))?;
+        let scheme = match uri.scheme_str() {
+            Some("https") => Scheme::HTTPS,
+            Some("http") => Scheme::HTTP,
+            _ => return Err(format!("{text:?} must start with https:// or http://")),
+        };
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("{text:?} has no host"))?;
+        if uri.query().is_some() {
+            return Err(format!("{text:?} must not have a query"));
+        }
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        Ok(UpstreamUrl {
+            scheme,
+            authority,
+            prefix,
+        })
+    }
+}
+
+impl fmt::Display for UpstreamUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}{}", self.scheme, self.authority, self.prefix)
+    }
+}
+
+impl UpstreamUrl {
+    pub fn host(&self) -> &str {
+        self.authority.host()
+    }
+
+    /// The upstream URI for a request to `path_and_query` on dsvcr.
+    fn target(&self, path_and_query: Option<&PathAndQuery>) -> Uri {
+        let path_and_query = path_and_query.map_or("/", PathAndQuery::as_str);
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(format!("{}{path_and_query}", self.prefix))
+            .build()
+            .expect("a valid base URL and a valid path make a valid URI")
+    }
+}
+
+/// Settings for [`Upstream::new`].
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    pub url: UpstreamUrl,
+    pub trust: Trust,
+    /// Limit for connecting and for a whole answer (headers, and body when it is read).
+    pub timeout: Duration,
+}
+
+/// Why a forwarded request got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("TLS with upstream {upstream} failed: {detail}")]
+    Tls { upstream: String, detail: String },
+    #[error("cannot connect to upstream {upstream}: {detail}")]
+    Unreachable { upstream: String, detail: String },
+    #[error("upstream {upstream} did not answer within {timeout:?}")]
+    TimedOut { upstream: String, timeout: Duration },
+    #[error("upstream {upstream} failed mid-answer: {detail}")]
+    Broken { upstream: String, detail: String },
+    #[error("upstream {upstream} answered with a body over {limit} bytes")]
+    TooLarge { upstream: String, limit: usize },
+}
+
+impl UpstreamError {
+    /// The answer for the client: 504 for a timeout, 502 otherwise.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            UpstreamError::TimedOut { .. } => ApiError::upstream_timed_out(self.to_string()),
+            UpstreamError::Tls { .. } => {
+                ApiError::upstream_failed("upstream-tls", self.to_string())
+            }
+            _ => ApiError::upstream_failed("upstream-unreachable", self.to_string()),
+        }
+    }
+}
+
+/// Largest upstream answer read whole (download-session answers are well under 1 KiB).
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The shared client: one connection pool for every request.
+pub struct Upstream {
+    client: Client<HttpsConnector<HttpConnector>, Body>,
+    url: UpstreamUrl,
+    timeout: Duration,
+}
+
+impl Upstream {
+    pub fn new(config: UpstreamConfig) -> Result<Self, TrustError> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(config.timeout));
+        http.set_nodelay(true);
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(client_config(&config.trust)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        Ok(Upstream {
+            client,
+            url: config.url,
+            timeout: config.timeout,
+        })
+    }
+
+    pub fn url(&self) -> &UpstreamUrl {
+        &self.url
+    }
+
+    /// Forwards a request and returns the answer as soon as its headers arrive; the body
+    /// streams after.
+    pub async fn send(
+        &self,
+        parts: request::Parts,
+        body: Body,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let request = self.rewrite(parts, body);
+        let mut answer = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|err| self.classify(&err))?;
+        strip_hop_by_hop(answer.headers_mut());
+        Ok(answer)
+    }
+
+    /// Forwards a request and reads the whole answer, all within the timeout.
+    pub async fn exchange(
+        &self,
+        parts: request::Parts,
+        body: Bytes,
+    ) -> Result<(response::Parts, Bytes), UpstreamError> {
+        let whole = async {
+            let answer = self.send(parts, full(body)).await?;
+            let (parts, body) = answer.into_parts();
+            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|err| {
+                    if err.is::<http_body_util::LengthLimitError>() {
+                        UpstreamError::TooLarge {
+                            upstream: self.url.to_string(),
+                            limit: MAX_ANSWER_BYTES,
+                        }
+                    } else {
+                        self.broken(err.as_ref())
+                    }
+                })?
+                .to_bytes();
+            Ok((parts, bytes))
+        };
+        tokio::time::timeout(self.timeout, whole)
+            .await
+            .map_err(|_| self.timed_out())?
+    }
+
+    fn rewrite(&self, mut parts: request::Parts, body: Body) -> Request<Body> {
+        parts.uri = self.url.target(parts.uri.path_and_query());
+        parts.version = Version::HTTP_11;
+        strip_hop_by_hop(&mut parts.headers);
+        // hyper sets Host from the upstream URI.
+        parts.headers.remove(header::HOST);
+        Request::from_parts(parts, body)
+    }
+
+    fn timed_out(&self) -> UpstreamError {
+        UpstreamError::TimedOut {
+            upstream: self.url.to_string(),
+            timeout: self.timeout,
+        }
+    }
+
+    fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+        UpstreamError::Broken {
+            upstream: self.url.to_string(),
+            detail: innermost(err),
+        }
+    }
+
+    fn classify(&self, err: &hyper_util::client::legacy::Error) -> UpstreamError {
+        let upstream = self.url.to_string();
+        if let Some(tls) = find_source::<rustls::Error>(err) {
+            return UpstreamError::Tls {
+                upstream,
+                detail: tls.to_string(),
+            };
+        }
+        if err.is_connect() {
+            if find_source::<std::io::Error>(err)
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            {
+                return self.timed_out();
+            }
+            return UpstreamError::Unreachable {
+                upstream,
+                detail: innermost(err),
+            };
+        }
+        self.broken(err)
+    }
+}
+
+/// The innermost cause's message: the one that says what actually happened.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+fn find_source<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<E>() {
+            return Some(found);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(found) = io.get_ref().and_then(|inner| inner.downcast_ref::<E>()) {
+                return Some(found);
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+];
+
+/// Removes the headers that belong to one connection (RFC 9110 §7.6.1), including any
+/// named in `Connection`. `Transfer-Encoding` and `Upgrade` go too: hyper re-frames
+/// bodies itself.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_str(name.trim()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(name);
+    }
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.remove(header::UPGRADE);
+}
+
+/// A response to send on to the client from an upstream answer read whole.
+pub fn response_from(parts: response::Parts, body: Bytes) -> Response<Body> {
+    let mut response = Response::from_parts(parts, full(body));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls_keep_a_path_prefix() {
+        let url: UpstreamUrl = "https://vc.lab:8443/proxy/".parse().unwrap();
+        assert_eq!(url.to_string(), "https://vc.lab:8443/proxy");
+        assert_eq!(url.host(), "vc.lab");
+        let target = url.target(Some(&PathAndQuery::from_static("/rest/x?~action=get")));
+        assert_eq!(target, "https://vc.lab:8443/proxy/rest/x?~action=get");
+        let plain: UpstreamUrl = "http://127.0.0.1:9".parse().unwrap();
+        assert_eq!(
+            plain.target(Some(&PathAndQuery::from_static("/api/session"))),
+            "http://127.0.0.1:9/api/session"
+        );
+    }
+
+    #[test]
+    fn bad_upstream_urls_are_explained() {
+        assert_eq!(
+            "ftp://vc".parse::<UpstreamUrl>().unwrap_err(),
+            "\"ftp://vc\" must start with https:// or http://"
+        );
+        assert_eq!(
+            "vc.lab".parse::<UpstreamUrl>().unwrap_err(),
+            "\"vc.lab\" must start with https:// or http://"
+        );
+        assert!("https://vc?x=1".parse::<UpstreamUrl>().is_err());
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "keep-alive, x-private"),
+            ("keep-alive", "timeout=5"),
+            ("x-private", "1"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("vmware-api-session-id", "abc"),
+            ("accept", "application/json"),
+        ] {
+            headers.insert(HeaderName::from_static(name), value.parse().unwrap());
+        }
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort();
+        assert_eq!(left, ["accept", "vmware-api-session-id"]);
+    }
+}

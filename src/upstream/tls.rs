@@ -1,0 +1,254 @@
+//! Trust for the upstream connection: the system and webpki roots, a lab CA file, a
+//! pinned certificate thumbprint, or (loudly) nothing. The rustls crypto provider is
+//! chosen here, once: `ring`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tracing::warn;
+
+/// How the upstream's certificate is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// The operating system's roots plus the webpki (Mozilla) roots.
+    DefaultRoots,
+    /// Only the CA certificates in this PEM file.
+    CaFile(PathBuf),
+    /// Only a leaf certificate with this SHA-256 thumbprint (chain and name unchecked).
+    Thumbprint(Thumbprint),
+    /// Nothing: any certificate is accepted.
+    Insecure,
+}
+
+/// A SHA-256 certificate thumbprint, written as 64 hex digits with or without `:`
+/// separators (as vSphere shows it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Thumbprint([u8; 32]);
+
+impl Thumbprint {
+    pub fn of(certificate: &[u8]) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, certificate);
+        let mut bytes = [0; 32];
+        bytes.copy_from_slice(digest.as_ref());
+        Thumbprint(bytes)
+    }
+}
+
+impl FromStr for Thumbprint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let hex: String = text.chars().filter(|c| *c != ':').collect();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "{text:?} is not a SHA-256 thumbprint: expected 64 hex digits, optionally separated by ':'"
+            ));
+        }
+        let mut bytes = [0; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
+            *byte = u8::from_str_radix(pair, 16).expect("checked hex digits");
+        }
+        Ok(Thumbprint(bytes))
+    }
+}
+
+impl fmt::Display for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|byte| format!("{byte:02X}")).collect();
+        f.write_str(&parts.join(":"))
+    }
+}
+
+impl fmt::Debug for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Thumbprint({self})")
+    }
+}
+
+/// Why trust could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("--ca-cert {}: {reason}", path.display())]
+    CaFile { path: PathBuf, reason: String },
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The client configuration for `trust`.
+pub fn client_config(trust: &Trust) -> Result<ClientConfig, TrustError> {
+    let builder =
+        ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
+    let config = match trust {
+        Trust::DefaultRoots => builder
+            .with_root_certificates(default_roots())
+            .with_no_client_auth(),
+        Trust::CaFile(path) => builder
+            .with_root_certificates(roots_from_file(path)?)
+            .with_no_client_auth(),
+        Trust::Thumbprint(thumbprint) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(Some(*thumbprint))))
+            .with_no_client_auth(),
+        Trust::Insecure => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(None)))
+            .with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+fn default_roots() -> RootCertStore {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        warn!("reading the system's CA certificates: {error}");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!(added, ignored, "system CA certificates");
+    roots
+}
+
+fn roots_from_file(path: &Path) -> Result<RootCertStore, TrustError> {
+    let fail = |reason: String| TrustError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|err| fail(err.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| fail(err.to_string()))?;
+    if certificates.is_empty() {
+        return Err(fail("holds no PEM certificate".to_owned()));
+    }
+    let mut roots = RootCertStore::empty();
+    for certificate in certificates {
+        roots
+            .add(certificate)
+            .map_err(|err| fail(format!("not a usable CA certificate: {err}")))?;
+    }
+    Ok(roots)
+}
+
+/// Accepts exactly the leaf certificate with the pinned thumbprint, or with no pin any
+/// certificate; handshake signatures are always verified.
+#[derive(Debug)]
+struct PinnedVerifier {
+    pin: Option<Thumbprint>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl PinnedVerifier {
+    fn new(pin: Option<Thumbprint>) -> Self {
+        PinnedVerifier {
+            pin,
+            provider: provider(),
+        }
+    }
+}
+
+impl ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(pin) = self.pin else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let actual = Thumbprint::of(end_entity);
+        if actual == pin {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "certificate thumbprint {actual} does not match --upstream-thumbprint {pin}"
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprints_parse_with_or_without_colons() {
+        let plain = "AB".repeat(32);
+        let colons: Vec<&str> = std::iter::repeat_n("ab", 32).collect();
+        let a: Thumbprint = plain.parse().unwrap();
+        let b: Thumbprint = colons.join(":").parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), vec!["AB"; 32].join(":"));
+        assert!("abc".parse::<Thumbprint>().is_err());
+        assert!("zz".repeat(32).parse::<Thumbprint>().is_err());
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("ca.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = client_config(&Trust::CaFile(empty.clone())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("--ca-cert {}: holds no PEM certificate", empty.display())
+        );
+        let missing = dir.path().join("missing.pem");
+        let err = client_config(&Trust::CaFile(missing.clone())).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("--ca-cert {}: ", missing.display())),
+            "{err}"
+        );
+    }
+}
