@@ -201,3 +201,91 @@ fn shipped_cassettes_load() {
     let ids: Vec<&str> = cassettes.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["obj-103", "obj-104", "obj-105"]);
 }
+
+mod store {
+    use super::*;
+    use crate::secrets::Secrets;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            at: "2026-11-29T01:00:00Z".to_owned(),
+            upstream: "vc.lab".to_owned(),
+            form: Form::Api,
+        }
+    }
+
+    #[tokio::test]
+    async fn identical_responses_collapse_into_a_repeat_count() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::prepare_folder(dir.path()).unwrap();
+        let store = Store::new(dir.path(), Rerecord::Append, Vec::new());
+        let id = SessionId::parse("obj-1").unwrap();
+        for progress in [10, 10, 10, 50, 10] {
+            store
+                .append(
+                    &id,
+                    Recording::Session(session(progress)),
+                    &provenance(),
+                    &Secrets::default(),
+                )
+                .await
+                .unwrap();
+        }
+        let written = load_folder(dir.path()).unwrap();
+        let repeats: Vec<(u32, i64)> = written[0]
+            .responses
+            .iter()
+            .map(|entry| match &entry.response {
+                Recording::Session(s) => (entry.repeat, s.client_progress),
+                Recording::Error { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(repeats, [(3, 10), (1, 50), (1, 10)]);
+        assert_eq!(written[0].recorded.form, Some(Form::Api));
+        assert_eq!(written[0].recorded.upstream.as_deref(), Some("vc.lab"));
+    }
+
+    #[tokio::test]
+    async fn a_secret_in_the_bytes_refuses_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::prepare_folder(dir.path()).unwrap();
+        let store = Store::new(dir.path(), Rerecord::Append, Vec::new());
+        let id = SessionId::parse("obj-1").unwrap();
+        let mut leaky = session(10);
+        leaky.library_item_content_version = Some("token-0123456789".to_owned());
+        let mut secrets = Secrets::default();
+        secrets.add("token-0123456789", "session token");
+        let err = store
+            .append(&id, Recording::Session(leaky), &provenance(), &secrets)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refused to write {}: it would contain a session token seen in this exchange",
+                dir.path().join("download-session/obj-1.json").display()
+            )
+        );
+        assert_eq!(
+            load_folder(dir.path()).unwrap(),
+            vec![],
+            "nothing was written"
+        );
+        store
+            .append(
+                &id,
+                Recording::Session(session(10)),
+                &provenance(),
+                &secrets,
+            )
+            .await
+            .expect("a clean response is still recorded after a refusal");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_whole_seconds() {
+        let now = now_timestamp();
+        assert!(is_utc_timestamp(&now), "{now}");
+        assert_eq!(now.len(), "2026-11-29T01:17:35Z".len());
+    }
+}

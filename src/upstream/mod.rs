@@ -246,29 +246,30 @@ impl Upstream {
 
 /// The innermost cause's message: the one that says what actually happened.
 fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = err;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
+    causes(err)
+        .last()
+        .map_or_else(String::new, ToString::to_string)
 }
 
 fn find_source<'a, E: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(err) = current {
-        if let Some(found) = err.downcast_ref::<E>() {
-            return Some(found);
+    causes(err).find_map(|cause| cause.downcast_ref::<E>())
+}
+
+/// `err` and its causes. An `io::Error` that wraps another error is descended into
+/// directly: its `source()` skips the wrapped error itself.
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |err| {
+        match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(found) = io.get_ref().and_then(|inner| inner.downcast_ref::<E>()) {
-                return Some(found);
-            }
-        }
-        current = err.source();
-    }
-    None
+    })
 }
 
 const HOP_BY_HOP: [HeaderName; 7] = [

@@ -208,3 +208,90 @@ fn help_documents_every_flag() {
     assert!(top.contains("replay"), "{top}");
     assert!(Path::new(env!("CARGO_BIN_EXE_dsvcr")).exists());
 }
+
+#[test]
+fn record_prints_the_ready_line_and_creates_the_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    let cassettes = folder.path().join("new");
+    let running = Running::start(&[
+        "record",
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        cassettes.to_str().unwrap(),
+    ]);
+    running.addr();
+    assert!(cassettes.join("download-session").is_dir());
+    running.signal("TERM");
+    let (code, stderr) = running.wait();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("recording"), "{stderr}");
+}
+
+#[test]
+fn record_usage_errors_exit_2() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["record"], "--upstream <URL>"),
+        (
+            &["record", "--upstream", "ftp://vc"],
+            "must start with https:// or http://",
+        ),
+        (
+            &[
+                "record",
+                "--upstream",
+                "https://vc",
+                "--insecure",
+                "--ca-cert",
+                "ca.pem",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "record",
+                "--upstream",
+                "https://vc",
+                "--upstream-thumbprint",
+                "abc",
+            ],
+            "is not a SHA-256 thumbprint",
+        ),
+        (
+            &[
+                "record",
+                "--upstream",
+                "https://vc",
+                "--upstream-timeout",
+                "0",
+            ],
+            "must be more than 0",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, _, stderr) = run_to_exit(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn record_with_an_unreadable_ca_file_exits_1_naming_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run_to_exit(&[
+        "record",
+        "--upstream",
+        "https://127.0.0.1:9",
+        "--ca-cert",
+        "/nonexistent/ca.pem",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("dsvcr: --ca-cert /nonexistent/ca.pem: "),
+        "{stderr}"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod fake_vcenter;
+mod record;
 mod replay_errors;
 mod replay_forms;
 mod support;

@@ -193,3 +193,80 @@ pub fn folder_with(cassettes: &[Cassette]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// How to start an in-process `dsvcr record`.
+pub struct RecordSetup {
+    pub upstream: String,
+    pub trust: dsvcr::upstream::Trust,
+    pub timeout: std::time::Duration,
+    pub rerecord: dsvcr::cassette::Rerecord,
+    pub new_episodes: bool,
+}
+
+impl RecordSetup {
+    pub fn to(upstream: &str) -> Self {
+        RecordSetup {
+            upstream: upstream.to_owned(),
+            trust: dsvcr::upstream::Trust::DefaultRoots,
+            timeout: std::time::Duration::from_secs(10),
+            rerecord: dsvcr::cassette::Rerecord::Append,
+            new_episodes: false,
+        }
+    }
+
+    pub fn trust(mut self, trust: dsvcr::upstream::Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Starts recording into `folder` (created if needed), as `dsvcr record` does.
+    pub async fn start(self, folder: &Path) -> TestServer {
+        use dsvcr::cassette::{load_folder, Store};
+        use dsvcr::upstream::{Upstream, UpstreamConfig};
+        Store::prepare_folder(folder).unwrap();
+        let cassettes = load_folder(folder).unwrap();
+        let upstream = Upstream::new(UpstreamConfig {
+            url: self.upstream.parse().unwrap(),
+            trust: self.trust,
+            timeout: self.timeout,
+        })
+        .unwrap();
+        let known = self.new_episodes.then(|| Replay::new(cassettes.clone()));
+        let store = Store::new(folder, self.rerecord, cassettes);
+        TestServer::start(dsvcr::record::Record::new(upstream, store, known)).await
+    }
+}
+
+/// The cassette files in `folder`, by file name, parsed as JSON.
+pub fn cassette_files(folder: &Path) -> Vec<(String, serde_json::Value)> {
+    let sub = folder.join(SUBFOLDER);
+    let Ok(entries) = std::fs::read_dir(&sub) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(String, serde_json::Value)> = entries
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let json = serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+                panic!("{} is not valid JSON: {err}", entry.path().display())
+            });
+            (entry.file_name().into_string().unwrap(), json)
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+/// The progress values of a cassette's timeline, repeats expanded.
+pub fn timeline_progress(cassette: &serde_json::Value) -> Vec<i64> {
+    cassette["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|entry| {
+            let repeat = entry.get("repeat").and_then(|r| r.as_u64()).unwrap_or(1) as usize;
+            let progress = entry["session"]["client_progress"].as_i64().unwrap_or(-1);
+            std::iter::repeat_n(progress, repeat)
+        })
+        .collect()
+}

@@ -1,0 +1,611 @@
+//! Record mode against the fake vCenter: forwarding, recording every form, trust,
+//! upstream failures, concurrency, secrets, and re-recording.
+
+use std::time::Duration;
+
+use base64::Engine;
+use dsvcr::cassette::Rerecord;
+use dsvcr::upstream::Trust;
+use serde_json::json;
+
+use crate::fake_vcenter::*;
+use crate::support::*;
+
+fn basic() -> String {
+    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
+/// Logs in through dsvcr the way govmomi does; returns the token.
+async fn login(server: &TestServer) -> String {
+    let response = server
+        .request("POST", "/rest/com/vmware/cis/session")
+        .header("authorization", &basic())
+        .header("vmware-use-header-authn", "true")
+        .send()
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json()["value"].as_str().unwrap().to_owned()
+}
+
+fn model(id: &str, progress: i64) -> serde_json::Value {
+    json!({
+        "client_progress": progress,
+        "expiration_time": "2026-11-29T10:05:00.000Z",
+        "id": id,
+        "library_item_content_version": "2",
+        "library_item_id": format!("item-{id}"),
+        "state": "ACTIVE"
+    })
+}
+
+#[tokio::test]
+async fn every_form_is_recorded_and_replays_offline_in_every_form() {
+    let fake = FakeVcenter::start(FakeOptions {
+        sessions: vec![("obj-1".into(), vec![10, 50, 100])],
+        require_session: true,
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let token = login(&recorder).await;
+
+    let a = recorder
+        .request("GET", &format!("{REST}/id:obj-1"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(a.json(), json!({ "value": model("obj-1", 10) }));
+    let b = recorder
+        .request("POST", &format!("{REST}/id:obj-1?~action=get"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(b.json(), json!({ "value": model("obj-1", 50) }));
+    let c_xml = recorder
+        .request("POST", &format!("{REST}?~action=get"))
+        .header("vmware-api-session-id", &token)
+        .header("accept", "application/xml")
+        .body(XML_INPUT.replace("obj-103", "obj-1"))
+        .send()
+        .await;
+    assert_eq!(c_xml.content_type(), "application/xml");
+    assert!(
+        c_xml
+            .text()
+            .contains("<client_progress>100</client_progress>"),
+        "{}",
+        c_xml.text()
+    );
+    let c_json = recorder
+        .request("POST", &format!("{REST}?~action=get"))
+        .header("vmware-api-session-id", &token)
+        .body(r#"{"download_session_id":"obj-1"}"#)
+        .send()
+        .await;
+    assert_eq!(c_json.json()["value"]["client_progress"], 100);
+    let c_query = recorder
+        .request(
+            "POST",
+            &format!("{REST}?~action=get&download_session_id=obj-1"),
+        )
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(c_query.json()["value"]["client_progress"], 100);
+    let d = recorder
+        .request("GET", &format!("{API}/obj-1"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(d.json(), model("obj-1", 100));
+    let unknown = recorder
+        .request("GET", &format!("{REST}/id:obj-404"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(fake.gets_for("obj-1"), 6);
+
+    recorder.shut_down().await;
+    fake.stop().await;
+
+    let files = cassette_files(folder.path());
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["obj-1.json", "obj-404.json"]);
+    let obj1 = &files[0].1;
+    assert_eq!(obj1["format"], 1);
+    assert_eq!(obj1["id"], "obj-1");
+    assert_eq!(obj1["recorded"]["upstream"], "127.0.0.1");
+    assert_eq!(obj1["recorded"]["form"], "A");
+    assert_eq!(
+        obj1["responses"],
+        json!([
+            { "status": 200, "session": model("obj-1", 10) },
+            { "status": 200, "session": model("obj-1", 50) },
+            { "status": 200, "repeat": 4, "session": model("obj-1", 100) }
+        ])
+    );
+    assert_eq!(
+        files[1].1["responses"],
+        json!([{ "status": 404, "error": {
+            "type": "com.vmware.vapi.std.errors.not_found",
+            "messages": [{
+                "args": ["obj-404"],
+                "default_message": "Download session obj-404 does not exist.",
+                "id": "com.vmware.vdcs.cls-main.download_session_not_found"
+            }]
+        }}])
+    );
+
+    let replay = TestServer::replay(folder.path()).await;
+    let xml = replay
+        .request("GET", &format!("{API}/obj-1"))
+        .header("accept", "application/xml")
+        .send()
+        .await;
+    assert!(
+        xml.text().contains("<client_progress>10</client_progress>"),
+        "{}",
+        xml.text()
+    );
+    let second = replay
+        .post(
+            &format!("{REFERENCE}?~action=get&download_session_id=obj-1"),
+            "",
+        )
+        .await;
+    assert_eq!(second.json(), json!({ "value": model("obj-1", 50) }));
+    let third = replay
+        .post(
+            &format!("{REST}?~action=get"),
+            r#"{"download_session_id":"obj-1"}"#,
+        )
+        .await;
+    assert_eq!(third.json(), json!({ "value": model("obj-1", 100) }));
+    let miss = replay.get(&format!("{API}/obj-777")).await;
+    assert_eq!(miss.header("x-dsvcr-synthetic"), Some("no-cassette"));
+    assert_eq!(
+        miss.text(),
+        r#"{"error_type":"NOT_FOUND","messages":[{"args":["obj-777"],"default_message":"Download session obj-777 does not exist.","id":"com.vmware.vdcs.cls-main.download_session_not_found"}]}"#,
+        "the recorded 404 is the template"
+    );
+}
+
+#[tokio::test]
+async fn requests_are_forwarded_transparently() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let addr = recorder.base.trim_start_matches("http://").to_owned();
+
+    // govmomi's login: chunked, no body, header authentication.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /rest/com/vmware/cis/session HTTP/1.1\r\nhost: {addr}\r\nauthorization: {}\r\nvmware-use-header-authn: true\r\ntransfer-encoding: chunked\r\nconnection: close, x-hop\r\nx-hop: 1\r\nx-custom: kept\r\n\r\n0\r\n\r\n",
+        basic()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    let token = fake.tokens()[0].clone();
+    assert!(
+        answer.ends_with(&format!("{{\"value\":\"{token}\"}}")),
+        "{answer}"
+    );
+
+    let seen = fake.requests();
+    let login = &seen[0];
+    assert_eq!(login.method, "POST");
+    assert_eq!(login.path_and_query, "/rest/com/vmware/cis/session");
+    assert_eq!(
+        login.headers["host"],
+        fake.url().trim_start_matches("http://")
+    );
+    assert_eq!(login.headers["x-custom"], "kept");
+    assert_eq!(login.headers["authorization"], basic().as_str());
+    assert!(
+        login.headers.get("x-hop").is_none(),
+        "hop-by-hop headers named in Connection are dropped"
+    );
+    assert!(login.body.is_empty());
+
+    let info = recorder
+        .request("POST", "/rest/com/vmware/cis/session?~action=get")
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(info.status, 200);
+    assert_eq!(info.json()["value"]["user"], FAKE_USER);
+    let logout = recorder
+        .request("DELETE", "/rest/com/vmware/cis/session")
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(logout.status, 200);
+    let other = recorder.get("/rest/com/vmware/content/library").await;
+    assert_eq!(other.status, 404);
+    assert_eq!(
+        other.text(),
+        "not found",
+        "other routes pass through untouched"
+    );
+    assert!(
+        cassette_files(folder.path()).is_empty(),
+        "only gets are recorded"
+    );
+}
+
+#[tokio::test]
+async fn https_with_the_lab_ca_records_and_default_roots_refuse_it() {
+    let fake = FakeVcenter::https().await;
+    let ca = fake.ca_pem_path().unwrap().to_owned();
+    let folder = tempfile::tempdir().unwrap();
+    let trusted = RecordSetup::to(&fake.url())
+        .trust(Trust::CaFile(ca))
+        .start(folder.path())
+        .await;
+    let response = trusted.get(&format!("{API}/obj-1")).await;
+    assert_eq!(response.json(), model("obj-1", 10));
+    assert_eq!(cassette_files(folder.path()).len(), 1);
+
+    let other = tempfile::tempdir().unwrap();
+    let untrusted = RecordSetup::to(&fake.url()).start(other.path()).await;
+    let refused = untrusted.get(&format!("{REST}/id:obj-1")).await;
+    assert_eq!(refused.status, 502);
+    assert_eq!(refused.header("x-dsvcr-synthetic"), Some("upstream-tls"));
+    let message = refused.json()["value"]["messages"][0]["default_message"].clone();
+    assert_eq!(
+        message,
+        format!(
+            "TLS with upstream {} failed: invalid peer certificate: UnknownIssuer",
+            fake.url()
+        )
+    );
+    assert!(
+        cassette_files(other.path()).is_empty(),
+        "a TLS failure is never recorded as a miss"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_thumbprint_must_match() {
+    let fake = FakeVcenter::start(FakeOptions {
+        tls: Some(FakeTls::WrongHost),
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let pin = fake.leaf_sha256().unwrap().parse().unwrap();
+    let pinned = RecordSetup::to(&fake.url())
+        .trust(Trust::Thumbprint(pin))
+        .start(folder.path())
+        .await;
+    assert_eq!(
+        pinned.get(&format!("{API}/obj-1")).await.status,
+        200,
+        "a pin ignores the host name"
+    );
+
+    let wrong = "00".repeat(32).parse().unwrap();
+    let mismatched = RecordSetup::to(&fake.url())
+        .trust(Trust::Thumbprint(wrong))
+        .start(folder.path())
+        .await;
+    let refused = mismatched.get(&format!("{API}/obj-1")).await;
+    assert_eq!(refused.status, 502);
+    let message = refused.json()["messages"][0]["default_message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains(&format!(
+            "does not match --upstream-thumbprint {}",
+            vec!["00"; 32].join(":")
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        fake.gets_for("obj-1"),
+        1,
+        "the mismatched request never reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn insecure_accepts_a_certificate_for_another_host_that_the_ca_check_refuses() {
+    let fake = FakeVcenter::start(FakeOptions {
+        tls: Some(FakeTls::WrongHost),
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let insecure = RecordSetup::to(&fake.url())
+        .trust(Trust::Insecure)
+        .start(folder.path())
+        .await;
+    assert_eq!(insecure.get(&format!("{API}/obj-1")).await.status, 200);
+
+    let ca = fake.ca_pem_path().unwrap().to_owned();
+    let checked = RecordSetup::to(&fake.url())
+        .trust(Trust::CaFile(ca))
+        .start(folder.path())
+        .await;
+    let refused = checked.get(&format!("{API}/obj-1")).await;
+    assert_eq!(refused.status, 502);
+    let message = refused.json()["messages"][0]["default_message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("invalid peer certificate: certificate not valid for name \"127.0.0.1\""),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_gets_502_and_nothing_is_recorded() {
+    let fake = FakeVcenter::http().await;
+    let url = fake.url();
+    fake.stop().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&url).start(folder.path()).await;
+    for path in [
+        format!("{REST}/id:obj-1"),
+        "/rest/com/vmware/cis/session".to_owned(),
+    ] {
+        let response = recorder.post(&format!("{path}?~action=get"), "").await;
+        assert_eq!(response.status, 502, "{path}");
+        assert_eq!(
+            response.header("x-dsvcr-synthetic"),
+            Some("upstream-unreachable")
+        );
+        let message = response.json()["value"]["messages"][0]["default_message"].clone();
+        assert!(
+            message
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("cannot connect to upstream {url}: ")),
+            "{message}"
+        );
+    }
+    assert!(cassette_files(folder.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gets_504_and_nothing_is_recorded() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.timeout = Duration::from_millis(300);
+    let recorder = setup.start(folder.path()).await;
+    let response = recorder.get(&format!("{REST}/id:slow")).await;
+    assert_eq!(response.status, 504);
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("upstream-timeout")
+    );
+    assert_eq!(
+        response.json()["value"]["messages"][0]["default_message"],
+        format!("upstream {} did not answer within 300ms", fake.url())
+    );
+    assert!(cassette_files(folder.path()).is_empty());
+    assert_eq!(
+        recorder.get(&format!("{REST}/id:obj-1")).await.status,
+        200,
+        "still healthy"
+    );
+}
+
+#[tokio::test]
+async fn errors_and_undecodable_answers_pass_through_unrecorded() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let failed = recorder.get(&format!("{REST}/id:fail-500")).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(
+        failed.json()["type"],
+        "com.vmware.vapi.std.errors.internal_server_error"
+    );
+    let html = recorder.get(&format!("{REST}/id:html-page")).await;
+    assert_eq!(html.status, 200);
+    assert_eq!(html.content_type(), "text/html");
+    assert_eq!(html.text(), "<html><body>Service unavailable</body></html>");
+    let truncated = recorder.get(&format!("{REST}/id:truncated")).await;
+    assert_eq!(truncated.status, 200);
+    assert_eq!(truncated.text(), "{\"value\":{\"client_progress\":");
+    assert!(cassette_files(folder.path()).is_empty());
+}
+
+#[tokio::test]
+async fn fifty_concurrent_polls_of_one_id_make_one_valid_file_with_every_response() {
+    let script: Vec<i64> = (1..=50).collect();
+    let fake = FakeVcenter::start(FakeOptions {
+        sessions: vec![("obj-1".into(), script.clone())],
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = std::sync::Arc::new(RecordSetup::to(&fake.url()).start(folder.path()).await);
+    let polls = (0..50).map(|_| {
+        let recorder = recorder.clone();
+        tokio::spawn(async move { recorder.get(&format!("{REST}/id:obj-1")).await })
+    });
+    let mut received = Vec::new();
+    for poll in polls {
+        let response = poll.await.unwrap();
+        assert_eq!(response.status, 200);
+        received.push(
+            response.json()["value"]["client_progress"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let files = cassette_files(folder.path());
+    assert_eq!(files.len(), 1);
+    let mut recorded = timeline_progress(&files[0].1);
+    assert_eq!(recorded.len(), 50, "every response is in the file");
+    recorded.sort();
+    received.sort();
+    assert_eq!(recorded, script);
+    assert_eq!(received, script);
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path().join("download-session"))
+        .unwrap()
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temp files are left behind");
+}
+
+#[tokio::test]
+async fn no_credential_or_token_reaches_a_file() {
+    let fake = FakeVcenter::start(FakeOptions {
+        require_session: true,
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let cookie_login = recorder
+        .request("POST", "/rest/com/vmware/cis/session")
+        .header("authorization", &basic())
+        .send()
+        .await;
+    let cookie = cookie_login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = login(&recorder).await;
+    for _ in 0..2 {
+        let by_header = recorder
+            .request("GET", &format!("{REST}/id:obj-1"))
+            .header("vmware-api-session-id", &token)
+            .send()
+            .await;
+        assert_eq!(by_header.status, 200);
+        let by_cookie = recorder
+            .request("GET", &format!("{API}/obj-1"))
+            .header("cookie", &cookie)
+            .send()
+            .await;
+        assert_eq!(by_cookie.status, 200);
+    }
+    let mut secrets = fake.tokens();
+    secrets.push(FAKE_PASSWORD.to_owned());
+    secrets.push(basic().trim_start_matches("Basic ").to_owned());
+    assert_eq!(secrets.len(), 4);
+    let files = cassette_files(folder.path());
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(folder.path().join("download-session/obj-1.json")).unwrap();
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{secret} leaked into {text}"
+        );
+    }
+    assert!(!text.to_lowercase().contains("authorization"));
+    assert!(!text.to_lowercase().contains("cookie"));
+}
+
+#[tokio::test]
+async fn new_episodes_replays_known_ids_without_asking_the_upstream() {
+    let fake = FakeVcenter::start(FakeOptions {
+        sessions: vec![("obj-1".into(), vec![10]), ("obj-2".into(), vec![20])],
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = folder_with(&[cassette(
+        "obj-1",
+        vec![(1, dsvcr::cassette::Recording::Session(session("obj-1", 77)))],
+    )]);
+    let before = std::fs::read(folder.path().join("download-session/obj-1.json")).unwrap();
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.new_episodes = true;
+    let recorder = setup.start(folder.path()).await;
+    for _ in 0..3 {
+        let known = recorder.get(&format!("{API}/obj-1")).await;
+        assert_eq!(known.json()["client_progress"], 77);
+    }
+    let unknown = recorder.get(&format!("{API}/obj-2")).await;
+    assert_eq!(unknown.json()["client_progress"], 20);
+    assert_eq!(
+        fake.gets_for("obj-1"),
+        0,
+        "a known id never reaches the upstream"
+    );
+    assert_eq!(fake.gets_for("obj-2"), 1);
+    assert_eq!(
+        std::fs::read(folder.path().join("download-session/obj-1.json")).unwrap(),
+        before
+    );
+    assert_eq!(cassette_files(folder.path()).len(), 2);
+}
+
+#[tokio::test]
+async fn a_later_run_appends_or_with_replace_starts_afresh() {
+    let fake = FakeVcenter::start(FakeOptions {
+        sessions: vec![("obj-1".into(), vec![10, 50, 100, 100])],
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let path = format!("{API}/obj-1");
+    let first = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    first.get(&path).await;
+    first.get(&path).await;
+    first.shut_down().await;
+    assert_eq!(
+        timeline_progress(&cassette_files(folder.path())[0].1),
+        [10, 50]
+    );
+
+    let second = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    second.get(&path).await;
+    second.shut_down().await;
+    assert_eq!(
+        timeline_progress(&cassette_files(folder.path())[0].1),
+        [10, 50, 100]
+    );
+
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Replace;
+    let third = setup.start(folder.path()).await;
+    third.get(&path).await;
+    third.get(&path).await;
+    assert_eq!(
+        timeline_progress(&cassette_files(folder.path())[0].1),
+        [100, 100]
+    );
+}
+
+#[tokio::test]
+async fn a_cassette_that_cannot_be_written_withholds_the_answer_with_500() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let sub = folder.path().join("download-session");
+    std::fs::remove_dir(&sub).unwrap();
+    std::fs::write(&sub, "not a folder").unwrap();
+    let response = recorder.get(&format!("{REST}/id:obj-1")).await;
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("cassette-not-written")
+    );
+    let message = response.json()["value"]["messages"][0]["default_message"].clone();
+    assert!(
+        message.as_str().unwrap().starts_with(&format!(
+            "cannot write {}: ",
+            sub.join("obj-1.json").display()
+        )),
+        "{message}"
+    );
+}
