@@ -4,6 +4,10 @@
 replay *FLAGS:
     cargo run --release -- replay {{FLAGS}}
 
+# Record from a lab vCenter into cassettes/ (e.g. `just record https://vc.lab --ca-cert lab-ca.pem`).
+record URL *FLAGS:
+    cargo run --release -- record --upstream {{URL}} {{FLAGS}}
+
 # Run every test.
 test:
     cargo test
