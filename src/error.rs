@@ -178,6 +178,8 @@ pub enum Error {
     Trust(#[from] TrustError),
     #[error("cannot listen on {addr} (--listen): {source}")]
     Listen { addr: SocketAddr, source: io::Error },
+    #[error("cannot install the SIGINT/SIGTERM handlers: {0}")]
+    Signals(io::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
 }

@@ -77,13 +77,14 @@ fn trust_of(args: &RecordArgs) -> Trust {
 
 /// Binds, prints the ready line, and serves until SIGINT or SIGTERM.
 async fn serve<H: server::Handler>(listen: SocketAddr, handler: H) -> Result<(), Error> {
+    let shutdown = server::shutdown_signal().map_err(Error::Signals)?;
     let listener = server::bind(listen).await?;
     let addr = listener.local_addr().map_err(|source| Error::Listen {
         addr: listen,
         source,
     })?;
     announce(&format!("dsvcr listening on http://{addr}"));
-    server::serve(listener, Arc::new(handler), server::shutdown_signal()).await;
+    server::serve(listener, Arc::new(handler), shutdown).await;
     Ok(())
 }
 

@@ -92,27 +92,27 @@ pub async fn serve<H: Handler>(
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {},
-                    _ = terminate.recv() => {},
-                }
-            }
-            Err(err) => {
-                warn!("cannot watch for SIGTERM: {err}");
-                let _ = interrupt.await;
-            }
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this
+/// is called, so a signal that arrives before the future is first polled is not lost
+/// (and does not kill the process).
+#[cfg(unix)]
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => info!("SIGINT received"),
+            _ = terminate.recv() => info!("SIGTERM received"),
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
+}
+
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Reads a whole request body of at most `limit` bytes.

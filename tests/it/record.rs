@@ -260,7 +260,7 @@ async fn https_with_the_lab_ca_records_and_default_roots_refuse_it() {
     let refused = untrusted.get(&format!("{REST}/id:obj-1")).await;
     assert_eq!(refused.status, 502);
     assert_eq!(refused.header("x-dsvcr-synthetic"), Some("upstream-tls"));
-    let message = refused.json()["value"]["messages"][0]["default_message"].clone();
+    let message = refused.vapi_message();
     assert_eq!(
         message,
         format!(
@@ -300,10 +300,7 @@ async fn a_pinned_thumbprint_must_match() {
         .await;
     let refused = mismatched.get(&format!("{API}/obj-1")).await;
     assert_eq!(refused.status, 502);
-    let message = refused.json()["messages"][0]["default_message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = refused.vapi_message();
     assert!(
         message.contains(&format!(
             "does not match --upstream-thumbprint {}",
@@ -339,10 +336,7 @@ async fn insecure_accepts_a_certificate_for_another_host_that_the_ca_check_refus
         .await;
     let refused = checked.get(&format!("{API}/obj-1")).await;
     assert_eq!(refused.status, 502);
-    let message = refused.json()["messages"][0]["default_message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = refused.vapi_message();
     assert!(
         message.contains("invalid peer certificate: certificate not valid for name \"127.0.0.1\""),
         "{message}"
@@ -366,12 +360,9 @@ async fn an_unreachable_upstream_gets_502_and_nothing_is_recorded() {
             response.header("x-dsvcr-synthetic"),
             Some("upstream-unreachable")
         );
-        let message = response.json()["value"]["messages"][0]["default_message"].clone();
+        let message = response.vapi_message();
         assert!(
-            message
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("cannot connect to upstream {url}: ")),
+            message.starts_with(&format!("cannot connect to upstream {url}: ")),
             "{message}"
         );
     }
@@ -392,7 +383,7 @@ async fn a_slow_upstream_gets_504_and_nothing_is_recorded() {
         Some("upstream-timeout")
     );
     assert_eq!(
-        response.json()["value"]["messages"][0]["default_message"],
+        response.vapi_message(),
         format!("upstream {} did not answer within 300ms", fake.url())
     );
     assert!(cassette_files(folder.path()).is_empty());
@@ -600,9 +591,9 @@ async fn a_cassette_that_cannot_be_written_withholds_the_answer_with_500() {
         response.header("x-dsvcr-synthetic"),
         Some("cassette-not-written")
     );
-    let message = response.json()["value"]["messages"][0]["default_message"].clone();
+    let message = response.vapi_message();
     assert!(
-        message.as_str().unwrap().starts_with(&format!(
+        message.starts_with(&format!(
             "cannot write {}: ",
             sub.join("obj-1.json").display()
         )),

@@ -148,6 +148,20 @@ impl TestResponse {
         self.headers.get(name).map(|value| value.to_str().unwrap())
     }
 
+    /// The first message of a vAPI error body, in either envelope.
+    pub fn vapi_message(&self) -> String {
+        let body = self.json();
+        let error = if body.get("type").is_some() {
+            &body["value"]
+        } else {
+            &body
+        };
+        error["messages"][0]["default_message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no vAPI message in {body}"))
+            .to_owned()
+    }
+
     pub fn content_type(&self) -> &str {
         self.header("content-type").unwrap_or("")
     }
