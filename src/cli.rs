@@ -10,8 +10,9 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere REST API's content-library download sessions.
 ///
-/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for runtime errors
-/// (unreadable cassette folder, invalid cassette, address in use), 2 for usage errors.
+/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a clean `check`; 1 for runtime
+/// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
+/// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss.
 #[derive(Debug, Parser)]
 #[command(name = "dsvcr", version, about, long_about)]
 pub struct Cli {
@@ -35,6 +36,54 @@ pub enum Command {
     /// to its id's cassette (200 sessions and 404 not_found answers only) before the client
     /// gets the answer. Prints the same ready line as `replay`.
     Record(RecordArgs),
+
+    /// Validate a cassette folder without serving it (for CI).
+    ///
+    /// Checks that every cassette parses, is named after its id, has a known format version
+    /// and a well-formed timeline, and holds nothing that looks like a secret (credentials,
+    /// session tokens, Authorization or Cookie headers, private keys). Prints one line per
+    /// problem, `FILE: reason`; exits 0 when clean, 1 when problems were found.
+    Check(CheckArgs),
+}
+
+/// Where and how to listen (both modes).
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to listen on; port 0 picks a free port (the ready line tells which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a CA and a certificate for 127.0.0.1/localhost made at start; the CA is written to DIR/dsvcr-ca.pem for clients to trust.
+    #[arg(long, value_name = "DIR")]
+    pub tls_self_signed: Option<PathBuf>,
+}
+
+/// Run summary flags (both modes).
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// At shutdown, also write the run summary (requests per form, hits, misses, unused and written cassettes) to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Cassette folder to check.
+    #[arg(value_name = "DIR", default_value = "cassettes")]
+    pub folder: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -43,9 +92,23 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub cassettes: PathBuf,
 
-    /// Address to listen on; port 0 picks a free port (the ready line tells which).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+
+    /// Answer download-session gets only for callers holding a live session token from this server (header or cookie), as vCenter does; others get 401.
+    #[arg(long)]
+    pub require_session: bool,
+
+    /// Move every date-time in replayed sessions by the time between each cassette's recording and the start of this replay.
+    #[arg(long)]
+    pub shift_times: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    /// Exit with code 3 at shutdown if any download session id had no cassette.
+    #[arg(long)]
+    pub fail_on_miss: bool,
 }
 
 #[derive(Debug, Args)]
@@ -58,9 +121,8 @@ pub struct RecordArgs {
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub cassettes: PathBuf,
 
-    /// Address to listen on; port 0 picks a free port (the ready line tells which).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// Trust only the CA certificate(s) in this PEM file for the upstream (instead of the system and webpki roots).
     #[arg(long, value_name = "PEM", conflicts_with_all = ["insecure", "upstream_thumbprint"])]
@@ -85,6 +147,9 @@ pub struct RecordArgs {
     /// Replace an existing cassette's timeline with this run's responses instead of appending to it.
     #[arg(long)]
     pub replace: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -126,6 +126,38 @@ impl ApiError {
         )
     }
 
+    /// No credentials, or no live session (vCenter's own wording).
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorKind::Unauthenticated,
+            "unauthenticated",
+            "com.vmware.vapi.endpoint.method.authentication.required",
+            "Authentication required.".to_owned(),
+        )
+    }
+
+    pub fn invalid_argument(message_id: &str, message: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidArgument,
+            "invalid-request",
+            message_id,
+            message,
+        )
+    }
+
+    pub fn no_cassette_to_reset(id: Option<&crate::vapi::SessionId>) -> Self {
+        let id = id.map_or_else(String::new, ToString::to_string);
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            "no-cassette",
+            "dsvcr.admin.no_cassette",
+            format!("there is no cassette for download session {id} to reset"),
+        )
+    }
+
     /// The response, in the caller's flavour and representation.
     pub fn into_response(self, style: Style) -> Response<Body> {
         let mut response = vapi_error_response(self.status, &self.error, style);
@@ -176,6 +208,12 @@ pub enum Error {
     CassetteFolder { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Trust(#[from] TrustError),
+    #[error(transparent)]
+    ListenerTls(#[from] crate::server::tls::ListenerTlsError),
+    #[error("--shift-times: cassette {id}: {reason}")]
+    ShiftTimes { id: String, reason: String },
+    #[error("cannot write the run summary to {} (--summary): {source}", path.display())]
+    Summary { path: PathBuf, source: io::Error },
     #[error("cannot listen on {addr} (--listen): {source}")]
     Listen { addr: SocketAddr, source: io::Error },
     #[error("cannot install the SIGINT/SIGTERM handlers: {0}")]

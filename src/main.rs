@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         .map_err(dsvcr::error::Error::Runtime)
         .and_then(|runtime| runtime.block_on(dsvcr::run::run(cli)));
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("dsvcr: {err}");
             ExitCode::from(1)

@@ -1,7 +1,7 @@
 //! Record mode: forwards every request to the lab vCenter and writes each
 //! download-session get it answers into that id's cassette before answering the client.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::SET_COOKIE;
@@ -10,14 +10,16 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use tracing::{error, info, warn};
 
+use crate::admin::Observable;
 use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
 use crate::error::ApiError;
 use crate::replay::Replay;
 use crate::secrets::Secrets;
 use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::stats::{Health, Stats, Summary};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
-use crate::vapi::{decode, ErrorKind, Flavour, Representation, Style};
+use crate::vapi::{decode, ErrorKind, Flavour, Representation, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -32,15 +34,19 @@ pub struct Record {
     known: Option<Replay>,
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
     remembered: Mutex<Secrets>,
+    stats: Arc<Stats>,
 }
 
 impl Record {
-    pub fn new(upstream: Upstream, store: Store, known: Option<Replay>) -> Self {
+    /// `stats` must be the counters `known` (if any) reports to, and the upstream's
+    /// connection counter.
+    pub fn new(upstream: Upstream, store: Store, known: Option<Replay>, stats: Arc<Stats>) -> Self {
         Record {
             upstream,
             store,
             known,
             remembered: Mutex::new(Secrets::default()),
+            stats,
         }
     }
 
@@ -61,6 +67,7 @@ impl Record {
         if let Some(known) = self.known.as_ref().filter(|known| known.knows(&get.id)) {
             return Ok(known.answer(&get));
         }
+        self.stats.request(get.form);
         let secrets = self.secrets_of(&parts);
         let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
             warn!(form = %get.form, id = %get.id, "not recorded: {err}");
@@ -79,15 +86,18 @@ impl Record {
                     .append(&get.id, recording, &provenance, &secrets)
                     .await
                 {
-                    Ok(appended) => info!(
-                        form = %get.form,
-                        id = %get.id,
-                        status,
-                        timeline = appended.responses,
-                        entries = appended.entries,
-                        file = %appended.path.display(),
-                        "recorded"
-                    ),
+                    Ok(appended) => {
+                        self.stats.recorded(&get.id);
+                        info!(
+                            form = %get.form,
+                            id = %get.id,
+                            status,
+                            timeline = appended.responses,
+                            entries = appended.entries,
+                            file = %appended.path.display(),
+                            "recorded"
+                        );
+                    }
                     Err(err @ StoreError::Secret { .. }) => {
                         error!(form = %get.form, id = %get.id, "not recorded: {err}");
                     }
@@ -173,6 +183,26 @@ impl Handler for Record {
             Ok(_) => Ok(self.forward(parts, body).await),
         };
         outcome.unwrap_or_else(|(error, style)| error.into_response(style))
+    }
+}
+
+impl Observable for Record {
+    fn health(&self) -> Health {
+        self.stats.health("record", self.store.cassette_count())
+    }
+
+    /// Rewinds the timelines replayed with `--new-episodes`; recording has none.
+    fn rewind(&self, id: Option<&SessionId>) -> Option<usize> {
+        match (&self.known, id) {
+            (Some(known), id) => known.rewind(id),
+            (None, None) => Some(0),
+            (None, Some(_)) => None,
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let unused = self.known.as_ref().map(Replay::unused).unwrap_or_default();
+        self.stats.summary(self.health(), unused)
     }
 }
 

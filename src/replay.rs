@@ -1,33 +1,55 @@
-//! Replay mode: answers download-session gets from cassette timelines held in memory.
-//! A request never touches the disk or the network.
+//! Replay mode: answers download-session gets from cassette timelines held in memory,
+//! and API sessions offline. A request never touches the disk or the network.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{debug, warn};
 
+use crate::admin::Observable;
 use crate::cassette::{load_folder, Cassette, LoadError, Recording};
 use crate::error::{body_response, vapi_error_response, ApiError, SYNTHETIC_HEADER};
 use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::sessions::Sessions;
+use crate::stats::{Health, Stats, Summary};
 use crate::vapi::recognise::{route, Route};
 use crate::vapi::wire::Encoding;
 use crate::vapi::{
     render, ErrorKind, Flavour, GetRequest, LocalizableMessage, SessionId, Style, VapiError,
 };
 
+/// How a replay behaves beyond its cassettes.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOptions {
+    /// Answer download-session gets only for callers holding a live session token.
+    pub require_session: bool,
+}
+
 /// The replay service.
 pub struct Replay {
     timelines: HashMap<SessionId, Timeline>,
     not_found: NotFoundTemplate,
+    sessions: Sessions,
+    stats: Arc<Stats>,
+    options: ReplayOptions,
 }
 
 impl Replay {
+    /// A replay of `cassettes` with default options and its own counters.
     pub fn new(cassettes: Vec<Cassette>) -> Self {
+        Self::with_options(cassettes, ReplayOptions::default(), Stats::new())
+    }
+
+    pub fn with_options(
+        cassettes: Vec<Cassette>,
+        options: ReplayOptions,
+        stats: Arc<Stats>,
+    ) -> Self {
         let not_found = NotFoundTemplate::from_recordings(&cassettes);
         let timelines = cassettes
             .into_iter()
@@ -36,6 +58,9 @@ impl Replay {
         Replay {
             timelines,
             not_found,
+            sessions: Sessions::default(),
+            stats,
+            options,
         }
     }
 
@@ -53,12 +78,42 @@ impl Replay {
         self.timelines.contains_key(id.as_str())
     }
 
+    /// Rewinds one timeline, or every one, to its first response. `None` if `id` has no
+    /// cassette.
+    pub fn rewind(&self, id: Option<&SessionId>) -> Option<usize> {
+        match id {
+            Some(id) => {
+                self.timelines.get(id.as_str())?.rewind();
+                Some(1)
+            }
+            None => {
+                self.timelines.values().for_each(Timeline::rewind);
+                Some(self.timelines.len())
+            }
+        }
+    }
+
+    /// The ids no request was answered from, sorted.
+    pub fn unused(&self) -> Vec<String> {
+        let mut unused: Vec<String> = self
+            .timelines
+            .iter()
+            .filter(|(_, timeline)| !timeline.used.load(Ordering::Relaxed))
+            .map(|(id, _)| id.to_string())
+            .collect();
+        unused.sort();
+        unused
+    }
+
     /// The next recorded answer for `get`, or a synthetic vAPI 404 for an unknown id.
     pub fn answer(&self, get: &GetRequest) -> Response<Body> {
+        self.stats.request(get.form);
         let Some(timeline) = self.timelines.get(get.id.as_str()) else {
             warn!(id = %get.id, form = %get.form, "miss: no cassette for this download session");
+            self.stats.miss(&get.id);
             return self.missing(get);
         };
+        self.stats.hit();
         let played = timeline.next();
         debug!(id = %get.id, form = %get.form, status = played.status.as_u16(), "hit");
         body_response(played.status, played.body(get.style.encoding()), get.style)
@@ -85,11 +140,14 @@ impl Replay {
         })?;
         let get = match route {
             Route::Get(get) => get,
+            Route::Session { op, flavour } => {
+                return Ok(self.sessions.handle(op, flavour, &parts.headers));
+            }
             Route::MethodNotAllowed { allow, flavour } => {
                 let error = ApiError::method_not_allowed(&parts.method, allow);
                 return Err((error, json_style(flavour)));
             }
-            Route::Session { .. } | Route::Other => {
+            Route::Other => {
                 let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                 let error = ApiError::no_recording(&parts.method, target);
                 return Err((error, json_style(Flavour::of_path(parts.uri.path()))));
@@ -107,6 +165,9 @@ impl Replay {
             let style = rejection.style;
             (ApiError::from(rejection), style)
         })?;
+        if self.options.require_session && !self.sessions.is_live(&parts.headers) {
+            return Err((ApiError::unauthenticated(), get.style));
+        }
         Ok(self.answer(&get))
     }
 }
@@ -127,6 +188,20 @@ impl Handler for Replay {
     }
 }
 
+impl Observable for Replay {
+    fn health(&self) -> Health {
+        self.stats.health("replay", self.cassette_count())
+    }
+
+    fn rewind(&self, id: Option<&SessionId>) -> Option<usize> {
+        Replay::rewind(self, id)
+    }
+
+    fn summary(&self) -> Summary {
+        self.stats.summary(self.health(), self.unused())
+    }
+}
+
 fn json_style(flavour: Flavour) -> Style {
     Style {
         flavour,
@@ -141,6 +216,7 @@ struct Timeline {
     /// `ends[i]` is the number of requests answered once entry `i` is used up.
     ends: Vec<u64>,
     served: AtomicU64,
+    used: AtomicBool,
 }
 
 impl Timeline {
@@ -157,10 +233,16 @@ impl Timeline {
             entries,
             ends,
             served: AtomicU64::new(0),
+            used: AtomicBool::new(false),
         }
     }
 
+    fn rewind(&self) {
+        self.served.store(0, Ordering::Relaxed);
+    }
+
     fn next(&self) -> &Played {
+        self.used.store(true, Ordering::Relaxed);
         let turn = self.served.fetch_add(1, Ordering::Relaxed);
         let index = self.ends.partition_point(|&end| end <= turn);
         &self.entries[index.min(self.entries.len() - 1)]

@@ -15,6 +15,7 @@
 //! }
 //! ```
 
+mod check;
 mod folder;
 mod store;
 mod write;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_GET};
 
+pub use check::{check_folder, Problem};
 pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
 pub use store::{now_timestamp, Appended, Provenance, Rerecord, Store, StoreError};
 pub use write::write_atomically;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{cassette_path, write_atomically, Cassette, Entry, Recorded, Recording, SUBFOLDER};
@@ -50,6 +51,7 @@ pub struct Store {
     folder: PathBuf,
     rerecord: Rerecord,
     slots: Mutex<HashMap<SessionId, Arc<tokio::sync::Mutex<Slot>>>>,
+    cassettes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -61,6 +63,7 @@ struct Slot {
 impl Store {
     /// A store over `folder`, which must exist, holding the already loaded `cassettes`.
     pub fn new(folder: &Path, rerecord: Rerecord, cassettes: Vec<Cassette>) -> Self {
+        let count = cassettes.len();
         let slots = cassettes
             .into_iter()
             .map(|cassette| {
@@ -75,7 +78,13 @@ impl Store {
             folder: folder.to_owned(),
             rerecord,
             slots: Mutex::new(slots),
+            cassettes: AtomicUsize::new(count),
         }
+    }
+
+    /// How many ids have a cassette in the folder.
+    pub fn cassette_count(&self) -> usize {
+        self.cassettes.load(Ordering::Relaxed)
     }
 
     /// Creates `folder/download-session/` if needed.
@@ -126,7 +135,9 @@ impl Store {
             entries: cassette.responses.len(),
             responses: cassette.responses.iter().map(|e| u64::from(e.repeat)).sum(),
         };
-        slot.cassette = Some(cassette);
+        if slot.cassette.replace(cassette).is_none() {
+            self.cassettes.fetch_add(1, Ordering::Relaxed);
+        }
         slot.written_this_run = true;
         Ok(appended)
     }

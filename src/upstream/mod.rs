@@ -1,10 +1,13 @@
 //! The one HTTP(S) client to the lab vCenter: URL rewriting, hop-by-hop header removal,
 //! timeouts, and errors that say what failed.
 
+mod counting;
 mod tls;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,6 +23,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::error::ApiError;
 use crate::server::{full, Body};
+use counting::Counting;
 pub use tls::{client_config, Thumbprint, Trust, TrustError};
 
 /// The upstream vCenter's base URL: `https://vcenter.example` or `http://…`, optionally
@@ -89,6 +93,8 @@ pub struct UpstreamConfig {
     pub trust: Trust,
     /// Limit for connecting and for a whole answer (headers, and body when it is read).
     pub timeout: Duration,
+    /// Counts the connections opened to the upstream.
+    pub connections: Arc<AtomicU64>,
 }
 
 /// Why a forwarded request got no usable answer.
@@ -124,7 +130,7 @@ pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// The shared client: one connection pool for every request.
 pub struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, Body>,
+    client: Client<HttpsConnector<Counting<HttpConnector>>, Body>,
     url: UpstreamUrl,
     timeout: Duration,
 }
@@ -139,7 +145,7 @@ impl Upstream {
             .with_tls_config(client_config(&config.trust)?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(Counting::new(http, config.connections));
         let client = Client::builder(TokioExecutor::new()).build(https);
         Ok(Upstream {
             client,

@@ -1,6 +1,5 @@
 //! Trust for the upstream connection: the system and webpki roots, a lab CA file, a
-//! pinned certificate thumbprint, or (loudly) nothing. The rustls crypto provider is
-//! chosen here, once: `ring`.
+//! pinned certificate thumbprint, or (loudly) nothing.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,6 +12,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tracing::warn;
+
+use crate::crypto::provider;
 
 /// How the upstream's certificate is checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,10 +81,6 @@ pub enum TrustError {
     CaFile { path: PathBuf, reason: String },
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The client configuration for `trust`.

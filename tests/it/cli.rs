@@ -295,3 +295,312 @@ fn record_with_an_unreadable_ca_file_exits_1_naming_it() {
         "{stderr}"
     );
 }
+
+/// Sends a GET over a fresh connection and returns the status line and body.
+fn http_get_body(addr: &str, path: &str) -> (String, String) {
+    let response = http_get(addr, path);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+fn replay_args<'a>(cassettes: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "replay",
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        cassettes,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn the_summary_file_describes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let cassettes = shipped_cassettes();
+    let running = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &["--summary", summary.to_str().unwrap()],
+    ));
+    let addr = running.addr();
+    http_get(&addr, &format!("{REST}/id:obj-103"));
+    http_get(&addr, &format!("{REST}/id:obj-103"));
+    http_get(&addr, &format!("{API}/obj-103"));
+    http_get(&addr, &format!("{API}/obj-404"));
+    running.signal("TERM");
+    let (code, stderr) = running.wait();
+    assert_eq!(
+        code, 0,
+        "misses do not fail the run without --fail-on-miss: {stderr}"
+    );
+    assert!(stderr.contains("run summary"), "{stderr}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({
+            "mode": "replay",
+            "cassettes": 3,
+            "hits": 3,
+            "misses": 1,
+            "recordings": 0,
+            "upstream_connections": 0,
+            "requests_by_form": {"A": 2, "B": 0, "C/json": 0, "C/query": 0, "C/xml": 0, "D": 2},
+            "missed_ids": ["obj-404"],
+            "unused_cassettes": ["obj-104", "obj-105"],
+            "cassettes_written": []
+        })
+    );
+}
+
+#[test]
+fn fail_on_miss_exits_3_naming_the_ids() {
+    let cassettes = shipped_cassettes();
+    let running = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &["--fail-on-miss"],
+    ));
+    let addr = running.addr();
+    http_get(&addr, &format!("{API}/obj-404"));
+    http_get(&addr, &format!("{API}/obj-405"));
+    running.signal("TERM");
+    let (code, stderr) = running.wait();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(
+            "dsvcr: 2 request(s) asked for download sessions without a cassette (obj-404, obj-405)"
+        ),
+        "{stderr}"
+    );
+
+    let clean = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &["--fail-on-miss"],
+    ));
+    http_get(&clean.addr(), &format!("{API}/obj-103"));
+    clean.signal("TERM");
+    assert_eq!(clean.wait().0, 0);
+}
+
+#[test]
+fn shift_times_moves_a_timeline_to_now_keeping_its_intervals() {
+    let cassettes = shipped_cassettes();
+    let started = time::OffsetDateTime::now_utc();
+    let running = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &["--shift-times"],
+    ));
+    let addr = running.addr();
+    let expirations: Vec<time::OffsetDateTime> = (0..4)
+        .map(|_| {
+            let (status, body) = http_get_body(&addr, &format!("{API}/obj-105"));
+            assert!(status.contains("200"), "{status}");
+            let model: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let text = model["expiration_time"].as_str().unwrap().to_owned();
+            let millis = &text[text.len() - 5..];
+            assert!(
+                millis.starts_with('.') && millis.ends_with('Z') && text.len() == 24,
+                "the format (milliseconds, Z) is kept: {text}"
+            );
+            time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+        })
+        .collect();
+    // Recorded at 10:00:00 with expirations 10:05:00, :10, :10, :20.
+    let first = expirations[0] - started;
+    assert!(
+        first >= time::Duration::seconds(299) && first <= time::Duration::seconds(302),
+        "expires five minutes after the replay started, not {first}"
+    );
+    assert_eq!(expirations[1] - expirations[0], time::Duration::seconds(10));
+    assert_eq!(expirations[2] - expirations[1], time::Duration::ZERO);
+    assert_eq!(expirations[3] - expirations[2], time::Duration::seconds(10));
+    let (_, unshifted) = http_get_body(&addr, &format!("{API}/obj-104"));
+    assert!(
+        !unshifted.contains("2026-11-02T09:35:00.000Z"),
+        "every cassette moves: {unshifted}"
+    );
+}
+
+#[test]
+fn check_passes_the_shipped_cassettes() {
+    let cassettes = shipped_cassettes();
+    let (code, stdout, stderr) = run_to_exit(&["check", cassettes.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("3 cassette(s)"), "{stderr}");
+    assert!(stderr.contains("0 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn check_prints_one_line_per_problem_and_exits_1() {
+    let folder = folder_with(&[]);
+    let sub = folder.path().join("download-session");
+    let good =
+        std::fs::read_to_string(shipped_cassettes().join("download-session/obj-103.json")).unwrap();
+    std::fs::write(sub.join("obj-103.json"), &good).unwrap();
+    std::fs::write(sub.join("obj-1.json"), &good).unwrap();
+    std::fs::write(sub.join("obj-2.json"), "{").unwrap();
+    std::fs::write(
+        sub.join("obj-3.json"),
+        good.replace("obj-103", "obj-3").replace(
+            "\"string\",\n            \"string\"",
+            "\"Basic YWRtaW46c2VjcmV0\",\n            \"string\"",
+        ),
+    )
+    .unwrap();
+    let (code, stdout, _) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{}: holds id \"obj-103\"",
+            sub.join("obj-1.json").display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{}: EOF while parsing",
+            sub.join("obj-2.json").display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{}: ", sub.join("obj-3.json").display())),
+        "{stdout}"
+    );
+    assert!(lines[2].contains("Basic"), "{stdout}");
+    assert!(
+        !stdout.contains("YWRtaW46c2VjcmV0"),
+        "the secret itself is never printed: {stdout}"
+    );
+    let (missing, _, stderr) = run_to_exit(&["check", "/nonexistent/folder"]);
+    assert_eq!(missing, 1);
+    assert!(
+        stderr.contains("cassette folder /nonexistent/folder"),
+        "{stderr}"
+    );
+}
+
+// Multi-threaded so the clients' connection tasks keep running while wait() blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_self_signed_serves_https_over_http2_and_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let cassettes = shipped_cassettes();
+    let running = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &["--tls-self-signed", ca_dir.to_str().unwrap()],
+    ));
+    let addr = running
+        .ready_line
+        .trim_end()
+        .strip_prefix("dsvcr listening on https://")
+        .unwrap_or_else(|| panic!("{}", running.ready_line))
+        .to_owned();
+    let ca = ca_dir.join("dsvcr-ca.pem");
+    assert!(std::fs::read_to_string(&ca)
+        .unwrap()
+        .starts_with("-----BEGIN CERTIFICATE-----"));
+    let client = https_client(&ca);
+    for host in [
+        format!("127.0.0.1:{}", addr.rsplit(':').next().unwrap()),
+        format!("localhost:{}", addr.rsplit(':').next().unwrap()),
+    ] {
+        let request = http::Request::get(format!("https://{host}{REST}/id:obj-103"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.version(),
+            http::Version::HTTP_2,
+            "ALPN picks HTTP/2"
+        );
+    }
+    let http1_only = {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_file(&ca).unwrap())
+            .unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(dsvcr::crypto::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_only()
+            .enable_http1()
+            .build();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, http_body_util::Full<bytes::Bytes>>(connector)
+    };
+    let request = http::Request::get(format!("https://{addr}{API}/obj-103"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let response = http1_only.request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_11);
+    running.signal("TERM");
+    assert_eq!(running.wait().0, 0);
+}
+
+#[tokio::test]
+async fn tls_cert_and_key_files_serve_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let cassettes = shipped_cassettes();
+    let running = Running::start(&replay_args(
+        cassettes.to_str().unwrap(),
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    ));
+    let addr = running
+        .ready_line
+        .trim_end()
+        .strip_prefix("dsvcr listening on https://")
+        .unwrap()
+        .to_owned();
+    let client = https_client(&cert_path);
+    let request = http::Request::get(format!("https://{addr}{API}/obj-103"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    assert_eq!(client.request(request).await.unwrap().status(), 200);
+    drop(running);
+
+    let (code, _, stderr) = run_to_exit(&[
+        "replay",
+        "--tls-cert",
+        cert_path.to_str().unwrap(),
+        "--tls-key",
+        cert_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "dsvcr: --tls-key {}: no usable PEM private key",
+            cert_path.display()
+        )),
+        "{stderr}"
+    );
+    let (usage, _, _) = run_to_exit(&["replay", "--tls-cert", cert_path.to_str().unwrap()]);
+    assert_eq!(usage, 2, "--tls-cert needs --tls-key");
+}

@@ -244,7 +244,9 @@ async fn other_methods_on_download_session_paths_get_405_with_allow() {
 #[tokio::test]
 async fn any_other_route_gets_404_saying_there_is_no_recording() {
     let server = TestServer::replay(&shipped_cassettes()).await;
-    let response = server.post("/rest/com/vmware/cis/session?x=1", "").await;
+    let response = server
+        .post("/rest/com/vmware/content/library?x=1", "")
+        .await;
     assert_eq!(response.status, 404);
     assert_eq!(
         response.header("x-dsvcr-synthetic"),
@@ -252,7 +254,7 @@ async fn any_other_route_gets_404_saying_there_is_no_recording() {
     );
     assert_eq!(
         response.text(),
-        r#"{"type":"com.vmware.vapi.std.errors.operation_not_found","value":{"error_type":"OPERATION_NOT_FOUND","messages":[{"args":[],"default_message":"dsvcr has no recording for POST /rest/com/vmware/cis/session?x=1: it replays only content library download-session get requests","id":"dsvcr.route.not_recorded"}]}}"#
+        r#"{"type":"com.vmware.vapi.std.errors.operation_not_found","value":{"error_type":"OPERATION_NOT_FOUND","messages":[{"args":[],"default_message":"dsvcr has no recording for POST /rest/com/vmware/content/library?x=1: it replays only content library download-session get requests","id":"dsvcr.route.not_recorded"}]}}"#
     );
     let api = server.get(&format!("{API}/obj-103/files")).await;
     assert_eq!(

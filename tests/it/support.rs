@@ -37,16 +37,28 @@ pub struct TestServer {
 impl TestServer {
     pub async fn replay(folder: &Path) -> TestServer {
         let replay = Replay::load(folder).expect("cassettes load");
-        Self::start(replay).await
+        Self::start(dsvcr::admin::WithAdmin(Arc::new(replay))).await
+    }
+
+    /// A replay with options, as `dsvcr replay` runs it (admin endpoints included).
+    pub async fn replay_with(folder: &Path, options: dsvcr::replay::ReplayOptions) -> TestServer {
+        let cassettes = dsvcr::cassette::load_folder(folder).expect("cassettes load");
+        let replay = Replay::with_options(cassettes, options, dsvcr::stats::Stats::new());
+        Self::start(dsvcr::admin::WithAdmin(Arc::new(replay))).await
     }
 
     pub async fn start<H: dsvcr::server::Handler>(handler: H) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(dsvcr::server::serve(listener, Arc::new(handler), async {
-            let _ = signal.await;
-        }));
+        let task = tokio::spawn(dsvcr::server::serve(
+            listener,
+            None,
+            Arc::new(handler),
+            async {
+                let _ = signal.await;
+            },
+        ));
         TestServer {
             base,
             shutdown: Some(shutdown),
@@ -239,15 +251,20 @@ impl RecordSetup {
         use dsvcr::upstream::{Upstream, UpstreamConfig};
         Store::prepare_folder(folder).unwrap();
         let cassettes = load_folder(folder).unwrap();
+        let stats = dsvcr::stats::Stats::new();
         let upstream = Upstream::new(UpstreamConfig {
             url: self.upstream.parse().unwrap(),
             trust: self.trust,
             timeout: self.timeout,
+            connections: stats.upstream_connections.clone(),
         })
         .unwrap();
-        let known = self.new_episodes.then(|| Replay::new(cassettes.clone()));
+        let known = self
+            .new_episodes
+            .then(|| Replay::with_options(cassettes.clone(), Default::default(), stats.clone()));
         let store = Store::new(folder, self.rerecord, cassettes);
-        TestServer::start(dsvcr::record::Record::new(upstream, store, known)).await
+        let record = dsvcr::record::Record::new(upstream, store, known, stats);
+        TestServer::start(dsvcr::admin::WithAdmin(Arc::new(record))).await
     }
 }
 
@@ -283,4 +300,27 @@ pub fn timeline_progress(cassette: &serde_json::Value) -> Vec<i64> {
             std::iter::repeat_n(progress, repeat)
         })
         .collect()
+}
+
+/// A client that trusts only the CA in `ca_pem` and speaks HTTP/1.1 or HTTP/2 (ALPN).
+pub fn https_client(
+    ca_pem: &Path,
+) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca_pem).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(dsvcr::crypto::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Client::builder(TokioExecutor::new()).build(connector)
 }

@@ -1,5 +1,7 @@
-//! The listener: accepts connections, serves HTTP/1.1 and HTTP/2 with hyper, hands every
-//! request to a [`Handler`], and shuts down gracefully.
+//! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
+//! hyper, hands every request to a [`Handler`], and shuts down gracefully.
+
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,8 +17,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::error::{ApiError, Error};
@@ -45,10 +48,11 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
         .map_err(|source| Error::Listen { addr, source })
 }
 
-/// Serves connections from `listener` until `shutdown` completes, then stops accepting
-/// and waits for the requests in flight.
+/// Serves connections from `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes, then stops accepting and waits for the requests in flight.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     handler: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -60,18 +64,13 @@ pub async fn serve<H: Handler>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let handler = handler.clone();
-                    let service = service_fn(move |request| {
-                        let handler = handler.clone();
-                        async move { Ok::<_, Infallible>(handler.handle(request).await) }
-                    });
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection.into_owned());
-                    tokio::spawn(async move {
-                        if let Err(err) = connection.await {
-                            debug!(%peer, "connection ended with an error: {err}");
-                        }
-                    });
+                    let connection = Connection {
+                        builder: builder.clone(),
+                        watcher: graceful.watcher(),
+                        handler: handler.clone(),
+                        peer,
+                    };
+                    tokio::spawn(connection.run(stream, tls.clone()));
                 }
                 Err(err) => {
                     // Out of file descriptors and similar: back off rather than spin.
@@ -88,6 +87,47 @@ pub async fn serve<H: Handler>(
         () = graceful.shutdown() => info!("shut down"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+        }
+    }
+}
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One accepted connection, served until it closes or shutdown ends it.
+struct Connection<H> {
+    builder: auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+    handler: Arc<H>,
+    peer: SocketAddr,
+}
+
+impl<H: Handler> Connection<H> {
+    async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let Some(acceptor) = tls else {
+            return self.serve(TokioIo::new(stream)).await;
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => self.serve(TokioIo::new(stream)).await,
+            Ok(Err(err)) => debug!(peer = %self.peer, "TLS handshake failed: {err}"),
+            Err(_) => {
+                debug!(peer = %self.peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
+            }
+        }
+    }
+
+    async fn serve<I>(self, io: I)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let handler = self.handler;
+        let service = service_fn(move |request| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+        });
+        let connection = self.builder.serve_connection(io, service);
+        if let Err(err) = self.watcher.watch(connection).await {
+            debug!(peer = %self.peer, "connection ended with an error: {err}");
         }
     }
 }

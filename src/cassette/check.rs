@@ -1,0 +1,672 @@
+//! Checking a cassette folder for CI without serving it: every cassette must load (parse,
+//! known format version, name matching its id, well-formed timeline), and no cassette may
+//! hold anything that looks like a secret (credentials, session tokens, cookies, private
+//! keys). Every problem in every file is reported, not just the first.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use regex::Regex;
+
+use super::{Cassette, LoadError, SUBFOLDER};
+
+/// One problem found in a cassette folder.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// What [`check_folder`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// How many cassette files were looked at.
+    pub checked: usize,
+    /// Every problem found, sorted by path, then reason.
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    /// True when no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks every cassette under `folder/download-session/` without serving it.
+///
+/// Each `*.json` file (hidden files and other names are skipped, as when loading) must
+/// load as a cassette, and its raw text, even when it does not load, must hold nothing
+/// secret-looking; every problem of every file is collected. Err only when the folder
+/// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
+/// folder without the subfolder holds no cassettes and has no problems.
+pub fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
+    let metadata = fs::metadata(folder).map_err(|source| LoadError::Folder {
+        path: folder.to_owned(),
+        source,
+    })?;
+    if !metadata.is_dir() {
+        return Err(LoadError::NotAFolder(folder.to_owned()));
+    }
+    let subfolder = folder.join(SUBFOLDER);
+    let entries = match fs::read_dir(&subfolder) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(CheckReport::default()),
+        Err(source) => {
+            return Err(LoadError::Folder {
+                path: subfolder,
+                source,
+            })
+        }
+    };
+    let mut report = CheckReport::default();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| LoadError::Folder {
+                path: subfolder.clone(),
+                source,
+            })?
+            .path();
+        if !is_cassette_file(&path) {
+            continue;
+        }
+        report.checked += 1;
+        let problem = |reason: String| Problem {
+            path: path.clone(),
+            reason,
+        };
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                report
+                    .problems
+                    .push(problem(format!("cannot be read: {err}")));
+                continue;
+            }
+        };
+        if let Err(err) = Cassette::from_file_bytes(&path, &bytes) {
+            report.problems.push(problem(err.reason));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        report
+            .problems
+            .extend(secret_reasons(&text).into_iter().map(problem));
+    }
+    report.problems.sort();
+    Ok(report)
+}
+
+/// The same files [`load_folder`](super::load_folder) loads.
+fn is_cassette_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("");
+    !name.starts_with('.') && name.ends_with(".json") && path.is_file()
+}
+
+/// One reason per kind of secret-looking content in `text`, in a fixed order.
+fn secret_reasons(text: &str) -> Vec<String> {
+    let patterns = patterns();
+    let mut reasons = Vec::new();
+    let mut found = |pattern: &Regex, reason: &str| {
+        if pattern.is_match(text) {
+            reasons.push(reason.to_owned());
+        }
+    };
+    found(&patterns.authorization, "contains an Authorization header");
+    found(&patterns.cookie, "contains a Cookie header");
+    found(&patterns.set_cookie, "contains a Set-Cookie header");
+    found(
+        &patterns.session_header,
+        "contains a vmware-api-session-id header or cookie",
+    );
+    found(&patterns.private_key, "contains a PEM private key");
+    if let Some(credentials) = first_token(&patterns.basic, text, is_basic_credentials) {
+        reasons.push(format!(
+            "contains Basic credentials ({})",
+            shown(credentials)
+        ));
+    }
+    if let Some(token) = first_token(&patterns.bearer, text, is_bearer_token) {
+        reasons.push(format!("contains a Bearer token ({})", shown(token)));
+    }
+    let session_token = patterns
+        .hex_string
+        .captures_iter(text)
+        .find(|captures| captures.get(2).is_none())
+        .and_then(|captures| captures.get(1));
+    if let Some(token) = session_token {
+        reasons.push(format!(
+            "contains what looks like a session token ({})",
+            shown(token.as_str())
+        ));
+    }
+    reasons
+}
+
+struct Patterns {
+    authorization: Regex,
+    cookie: Regex,
+    set_cookie: Regex,
+    session_header: Regex,
+    private_key: Regex,
+    basic: Regex,
+    bearer: Regex,
+    hex_string: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let compile = |pattern: &str| Regex::new(pattern).expect("the secret patterns compile");
+        Patterns {
+            // A header name as a JSON string (`"authorization"`) or as a header line
+            // (`Authorization: Basic …`), in any case.
+            authorization: compile(r#"(?i)"authorization"|\bauthorization\s*:"#),
+            // `Cookie` not preceded by `Set-` (nor part of a longer word).
+            cookie: compile(r#"(?i)(?:^|[^\w-])cookie(?:"|\s*:)"#),
+            set_cookie: compile(r#"(?i)"set-cookie"|\bset-cookie\s*:"#),
+            session_header: compile(r"(?i)vmware-api-session-id"),
+            private_key: compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+            basic: compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})"),
+            bearer: compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)"),
+            // A JSON string of exactly 32 hex digits, and whether it is a key (`"…":`).
+            hex_string: compile(r#""([0-9a-fA-F]{32})"(\s*:)?"#),
+        }
+    })
+}
+
+/// The first token `pattern` captures that `plausible` accepts.
+fn first_token<'t>(pattern: &Regex, text: &'t str, plausible: fn(&str) -> bool) -> Option<&'t str> {
+    pattern
+        .captures_iter(text)
+        .filter_map(|captures| captures.get(1))
+        .map(|token| token.as_str())
+        .find(|token| plausible(token))
+}
+
+/// `Basic` followed by valid base64 that decodes to `user:password`, or that holds
+/// characters words do not (so `Basic authentication` is prose, not credentials).
+fn is_basic_credentials(token: &str) -> bool {
+    let Ok(decoded) = STANDARD_NO_PAD.decode(token.trim_end_matches('=')) else {
+        return false;
+    };
+    decoded.contains(&b':') || token.contains(|c: char| c.is_ascii_digit() || "+/=".contains(c))
+}
+
+/// `Bearer` followed by something holding characters words do not (so `bearer
+/// authentication.` is prose, not a token).
+fn is_bearer_token(token: &str) -> bool {
+    token.contains(|c: char| c.is_ascii_digit() || "-_~+/=".contains(c))
+}
+
+/// A secret shown in a reason: at most its first 4 characters, then `…`.
+fn shown(secret: &str) -> String {
+    let start: String = secret.chars().take(4).collect();
+    format!("\"{start}…\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::load_folder;
+    use serde_json::json;
+
+    /// A folder with a `download-session` subfolder holding `files` (name, content).
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join(SUBFOLDER);
+        fs::create_dir(&sub).unwrap();
+        for (name, content) in files {
+            fs::write(sub.join(name), content).unwrap();
+        }
+        dir
+    }
+
+    fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+        dir.path().join(SUBFOLDER).join(name)
+    }
+
+    /// A valid cassette for `obj-1` after `edit`, as pretty JSON.
+    fn cassette(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut value = json!({
+            "format": 1,
+            "operation": "com.vmware.content.library.item.download_session.get",
+            "id": "obj-1",
+            "recorded": { "at": "2026-11-02T10:00:00Z", "form": "A" },
+            "responses": [
+                {
+                    "status": 200,
+                    "session": {
+                        "client_progress": 35,
+                        "error_message": {
+                            "args": ["photon-5.0.ova", "obj-1"],
+                            "default_message": "The file photon-5.0.ova could not be read.",
+                            "id": "com.vmware.vdcs.cls-main.file_read_error"
+                        },
+                        "expiration_time": "2026-11-02T10:05:00.000Z",
+                        "id": "obj-1",
+                        "library_item_content_version": "2",
+                        "library_item_id": "8f6a1c2e-4b7d-4e90-a3f5-1d2c3b4a5e6f",
+                        "state": "ERROR"
+                    }
+                }
+            ]
+        });
+        edit(&mut value);
+        serde_json::to_string_pretty(&value).unwrap()
+    }
+
+    /// A valid cassette for `obj-1` whose error message reads `message`.
+    fn with_message(message: &str) -> String {
+        cassette(|v| {
+            v["responses"][0]["session"]["error_message"]["default_message"] = message.into()
+        })
+    }
+
+    /// Checks a folder holding only `obj-1.json` with `content`, and asserts its
+    /// problems display exactly as that file's path followed by each of `reasons`.
+    fn assert_problems(content: &str, reasons: &[&str]) {
+        let dir = folder(&[("obj-1.json", content)]);
+        let report = check_folder(dir.path()).unwrap();
+        assert_eq!(report.checked, 1);
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        let path = path_in(&dir, "obj-1.json");
+        let expected: Vec<String> = reasons
+            .iter()
+            .map(|reason| format!("{}: {reason}", path.display()))
+            .collect();
+        assert_eq!(lines, expected, "{content}");
+    }
+
+    fn single(content: &str, reason: &str) {
+        assert_problems(content, &[reason]);
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_shipped_cassettes_are_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes"),
+            dir.path(),
+        );
+        let report = check_folder(dir.path()).unwrap();
+        assert_eq!(report.problems, []);
+        assert_eq!(report.checked, 3);
+        assert!(report.is_clean());
+    }
+
+    #[test]
+    fn problems_display_as_path_and_reason() {
+        let problem = Problem {
+            path: PathBuf::from("cassettes/download-session/obj-1.json"),
+            reason: "contains a PEM private key".to_owned(),
+        };
+        assert_eq!(
+            problem.to_string(),
+            "cassettes/download-session/obj-1.json: contains a PEM private key"
+        );
+    }
+
+    #[test]
+    fn a_folder_without_the_subfolder_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(check_folder(dir.path()).unwrap(), CheckReport::default());
+    }
+
+    #[test]
+    fn an_unreadable_folder_is_an_error_worded_as_when_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = check_folder(&missing).unwrap_err();
+        assert!(matches!(err, LoadError::Folder { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            load_folder(&missing).unwrap_err().to_string()
+        );
+        assert!(err
+            .to_string()
+            .starts_with(&format!("cassette folder {}: ", missing.display())));
+
+        let file = dir.path().join("file");
+        fs::write(&file, "").unwrap();
+        let err = check_folder(&file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cassette folder {} is not a directory", file.display())
+        );
+        assert_eq!(err.to_string(), load_folder(&file).unwrap_err().to_string());
+    }
+
+    #[test]
+    fn hidden_and_other_files_are_skipped_and_not_counted() {
+        let leaky = "{\"authorization\": \"Basic YWRtaW46c2VjcmV0\"}";
+        let dir = folder(&[
+            ("obj-1.json", &cassette(|_| {})),
+            (".obj-2.json", leaky),
+            (".obj-1.json.tmp123", leaky),
+            ("notes.txt", leaky),
+            ("obj-3.json.bak", leaky),
+        ]);
+        fs::create_dir(path_in(&dir, "folder.json")).unwrap();
+        let report = check_folder(dir.path()).unwrap();
+        assert_eq!(
+            report,
+            CheckReport {
+                checked: 1,
+                problems: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn unparseable_json() {
+        single("{", "EOF while parsing an object at line 1 column 1");
+        single("", "EOF while parsing a value at line 1 column 0");
+        single("{\"format\": 1,}", "trailing comma at line 1 column 14");
+    }
+
+    #[test]
+    fn unknown_format_version() {
+        single(
+            &cassette(|v| v["format"] = 2.into()),
+            "format 2 is not known; this dsvcr reads format 1",
+        );
+    }
+
+    #[test]
+    fn name_and_id_mismatch() {
+        single(
+            &cassette(|v| v["id"] = "obj-2".into()),
+            "holds id \"obj-2\", so its file name must be obj-2.json",
+        );
+    }
+
+    #[test]
+    fn empty_responses() {
+        single(
+            &cassette(|v| v["responses"] = json!([])),
+            "responses is empty; a cassette needs at least one",
+        );
+    }
+
+    #[test]
+    fn a_malformed_timeline_entry() {
+        single(
+            &cassette(|v| v["responses"][0]["repeat"] = 0.into()),
+            "repeat must be at least 1 at line 30 column 3",
+        );
+    }
+
+    #[test]
+    fn an_authorization_header() {
+        single(
+            &cassette(|v| {
+                v["responses"][0]["session"]["error_message"]["args"] =
+                    json!(["Authorization", "redacted"])
+            }),
+            "contains an Authorization header",
+        );
+        single(
+            &with_message("request failed; headers: authorization : redacted"),
+            "contains an Authorization header",
+        );
+    }
+
+    #[test]
+    fn a_cookie_header() {
+        single(
+            &with_message("request failed; headers: Cookie: theme=dark"),
+            "contains a Cookie header",
+        );
+        single(
+            &cassette(|v| {
+                v["responses"][0]["session"]["error_message"]["args"] =
+                    json!(["cookie", "theme=dark"])
+            }),
+            "contains a Cookie header",
+        );
+    }
+
+    #[test]
+    fn a_set_cookie_header() {
+        single(
+            &with_message("response headers: Set-Cookie: theme=dark; Path=/"),
+            "contains a Set-Cookie header",
+        );
+        single(
+            &cassette(|v| {
+                v["responses"][0]["session"]["error_message"]["args"] =
+                    json!(["SET-COOKIE", "theme=dark"])
+            }),
+            "contains a Set-Cookie header",
+        );
+    }
+
+    #[test]
+    fn a_session_header_name() {
+        single(
+            &with_message("missing header vmware-api-session-id"),
+            "contains a vmware-api-session-id header or cookie",
+        );
+    }
+
+    #[test]
+    fn basic_credentials() {
+        // admin@vsphere.local:VMware1!
+        single(
+            &with_message("sent Basic YWRtaW5AdnNwaGVyZS5sb2NhbDpWTXdhcmUxIQ== upstream"),
+            "contains Basic credentials (\"YWRt…\")",
+        );
+        // user:pass, lower-case scheme, no padding needed
+        single(
+            &with_message("basic dXNlcjpwYXNz"),
+            "contains Basic credentials (\"dXNl…\")",
+        );
+    }
+
+    #[test]
+    fn a_bearer_token() {
+        single(
+            &with_message(
+                "sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo",
+            ),
+            "contains a Bearer token (\"eyJh…\")",
+        );
+    }
+
+    #[test]
+    fn a_private_key() {
+        for kind in ["", "RSA ", "EC ", "ENCRYPTED ", "OPENSSH "] {
+            single(
+                &with_message(&format!(
+                    "-----BEGIN {kind}PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END {kind}PRIVATE KEY-----\n"
+                )),
+                "contains a PEM private key",
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_token() {
+        single(
+            &cassette(|v| {
+                v["responses"][0]["session"]["library_item_content_version"] =
+                    "b00db39f948d13ea1bd9a9e1f8b0d8f1".into()
+            }),
+            "contains what looks like a session token (\"b00d…\")",
+        );
+        single(
+            &cassette(|v| {
+                v["responses"][0]["session"]["error_message"]["args"] =
+                    json!(["photon-5.0.ova", "0123456789ABCDEF0123456789ABCDEF"])
+            }),
+            "contains what looks like a session token (\"0123…\")",
+        );
+    }
+
+    #[test]
+    fn the_whole_secret_is_never_shown() {
+        let token = "b00db39f948d13ea1bd9a9e1f8b0d8f1";
+        let basic = "YWRtaW5AdnNwaGVyZS5sb2NhbDpWTXdhcmUxIQ==";
+        let dir = folder(&[(
+            "obj-1.json",
+            &cassette(|v| {
+                v["responses"][0]["session"]["error_message"]["default_message"] =
+                    format!("Basic {basic}").into();
+                v["responses"][0]["session"]["error_message"]["args"] = json!([token]);
+            }),
+        )]);
+        let problems = check_folder(dir.path()).unwrap().problems;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        for problem in &problems {
+            let line = problem.to_string();
+            assert!(!line.contains(token) && !line.contains(basic), "{line}");
+        }
+    }
+
+    #[test]
+    fn every_kind_in_one_file_gives_one_problem_each_sorted_by_reason() {
+        let message = "Authorization: Basic dXNlcjpwYXNz Bearer abc.def-123456 \
+                       Cookie: a=b Set-Cookie: vmware-api-session-id=c \
+                       -----BEGIN PRIVATE KEY----- Authorization: Basic dXNlcjpwYXNz";
+        let content = cassette(|v| {
+            v["responses"][0]["session"]["error_message"]["default_message"] = message.into();
+            v["responses"][0]["session"]["error_message"]["args"] = json!([
+                "0123456789abcdef0123456789abcdef",
+                "fedcba9876543210fedcba9876543210"
+            ]);
+        });
+        assert_problems(
+            &content,
+            &[
+                "contains Basic credentials (\"dXNl…\")",
+                "contains a Bearer token (\"abc.…\")",
+                "contains a Cookie header",
+                "contains a PEM private key",
+                "contains a Set-Cookie header",
+                "contains a vmware-api-session-id header or cookie",
+                "contains an Authorization header",
+                "contains what looks like a session token (\"0123…\")",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_still_scanned_for_secrets() {
+        assert_problems(
+            "{\"Authorization\": \"Basic dXNlcjpwYXNz\"",
+            &[
+                "contains Basic credentials (\"dXNl…\")",
+                "contains an Authorization header",
+                "unknown field `Authorization`, expected one of `format`, `operation`, `id`, \
+                 `recorded`, `responses` at line 1 column 16",
+            ],
+        );
+        assert_problems(
+            "token: \"0123456789abcdef0123456789abcdef\"",
+            &[
+                "contains what looks like a session token (\"0123…\")",
+                "expected ident at line 1 column 2",
+            ],
+        );
+    }
+
+    #[test]
+    fn several_broken_files_give_several_problems_in_path_order() {
+        let leaky = cassette(|v| {
+            v["id"] = "obj-4".into();
+            v["responses"][0]["session"]["id"] = "obj-4".into();
+            v["responses"][0]["session"]["library_item_content_version"] =
+                "b00db39f948d13ea1bd9a9e1f8b0d8f1".into();
+        });
+        let clean = cassette(|v| v["id"] = "obj-5".into());
+        let dir = folder(&[
+            ("obj-5.json", &clean),
+            ("obj-4.json", &leaky),
+            ("obj-3.json", &cassette(|v| v["responses"] = json!([]))),
+            ("obj-2.json", &cassette(|v| v["format"] = 7.into())),
+            ("obj-1.json", "not json"),
+            ("obj-6.json", &cassette(|_| {})),
+        ]);
+        let report = check_folder(dir.path()).unwrap();
+        assert_eq!(report.checked, 6);
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        let expected = [
+            ("obj-1.json", "expected ident at line 1 column 2"),
+            (
+                "obj-2.json",
+                "format 7 is not known; this dsvcr reads format 1",
+            ),
+            (
+                "obj-3.json",
+                "responses is empty; a cassette needs at least one",
+            ),
+            (
+                "obj-4.json",
+                "contains what looks like a session token (\"b00d…\")",
+            ),
+            (
+                "obj-6.json",
+                "holds id \"obj-1\", so its file name must be obj-1.json",
+            ),
+        ]
+        .map(|(name, reason)| format!("{}: {reason}", path_in(&dir, name).display()));
+        assert_eq!(lines, expected);
+        assert!(!report.is_clean());
+    }
+
+    #[test]
+    fn ordinary_content_is_not_taken_for_a_secret() {
+        for message in [
+            // UUIDs, with dashes, as vSphere writes library item ids.
+            "8f6a1c2e-4b7d-4e90-a3f5-1d2c3b4a5e6f",
+            "Basic authentication failed for the content library.",
+            "A bearer token is required.",
+            "The bearer authentication.failed",
+            "Unauthorized: the user is not authorized.",
+            "Cookies are disabled.",
+            "0123456789abcdef0123456789abcdef is the checksum",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        ] {
+            assert_problems(&with_message(message), &[]);
+        }
+        for hex in [
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "0123456789abcdef-0123456789abcdef",
+            "0123456789abcdeg0123456789abcdef",
+        ] {
+            let content = cassette(|v| {
+                v["responses"][0]["session"]["library_item_content_version"] = hex.into()
+            });
+            assert_problems(&content, &[]);
+        }
+        assert_problems(&cassette(|_| {}), &[]);
+    }
+}

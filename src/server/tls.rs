@@ -1,0 +1,126 @@
+//! HTTPS for dsvcr's own listener: a given certificate and key, or a CA and leaf made
+//! at start for 127.0.0.1 and localhost. ALPN offers HTTP/2 and HTTP/1.1.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::ServerConfig;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cassette::write_atomically;
+use crate::crypto::provider;
+
+/// Why the HTTPS listener cannot be set up; names the flag and file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerTlsError {
+    #[error("{flag} {}: {reason}", path.display())]
+    File {
+        flag: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("--tls-cert/--tls-key: {0}")]
+    Config(rustls::Error),
+    #[error("--tls-self-signed {}: {reason}", dir.display())]
+    SelfSigned { dir: PathBuf, reason: String },
+}
+
+/// The file the self-signed CA is written to, inside the `--tls-self-signed` folder.
+pub const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
+
+/// An acceptor serving the certificate chain in `cert` with the private key in `key`.
+pub fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerTlsError> {
+    let file_error = |flag: &'static str, path: &Path, reason: String| ListenerTlsError::File {
+        flag,
+        path: path.to_owned(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| file_error("--tls-cert", cert, err.to_string()))?;
+    if chain.is_empty() {
+        return Err(file_error(
+            "--tls-cert",
+            cert,
+            "holds no PEM certificate".to_owned(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|err| {
+        file_error(
+            "--tls-key",
+            key,
+            format!("no usable PEM private key: {err}"),
+        )
+    })?;
+    acceptor(chain, key).map_err(ListenerTlsError::Config)
+}
+
+/// Makes a CA and a leaf for 127.0.0.1, ::1 and localhost, writes the CA certificate to
+/// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor and that path.
+pub fn self_signed(dir: &Path) -> Result<(TlsAcceptor, PathBuf), ListenerTlsError> {
+    let fail = |reason: String| ListenerTlsError::SelfSigned {
+        dir: dir.to_owned(),
+        reason,
+    };
+    let (ca, ca_key) = make_ca().map_err(|err| fail(err.to_string()))?;
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|err| fail(err.to_string()))?;
+    let leaf = leaf_params()
+        .and_then(|params| params.signed_by(&leaf_key, &ca, &ca_key))
+        .map_err(|err| fail(err.to_string()))?;
+    fs::create_dir_all(dir).map_err(|err| fail(err.to_string()))?;
+    let ca_path = dir.join(SELF_SIGNED_CA_FILE);
+    write_atomically(&ca_path, ca.pem().as_bytes()).map_err(|err| fail(err.to_string()))?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let chain = vec![leaf.der().clone(), ca.der().clone()];
+    let acceptor = acceptor(chain, key).map_err(|err| fail(err.to_string()))?;
+    Ok((acceptor, ca_path))
+}
+
+fn make_ca() -> Result<(rcgen::Certificate, KeyPair), rcgen::Error> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "dsvcr local CA");
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+    ];
+    Ok((params.self_signed(&key)?, key))
+}
+
+fn leaf_params() -> Result<CertificateParams, rcgen::Error> {
+    let names = ["127.0.0.1", "::1", "localhost"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut params = CertificateParams::new(names)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "dsvcr on localhost");
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    Ok(params)
+}
+
+fn acceptor(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<TlsAcceptor, rustls::Error> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}

@@ -1,0 +1,90 @@
+//! The admin endpoints: health counters and timeline reset.
+
+use serde_json::json;
+
+use crate::fake_vcenter::FakeVcenter;
+use crate::support::*;
+
+#[tokio::test]
+async fn health_counts_a_known_sequence_of_requests() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let initial = server.get("/__dsvcr/health").await;
+    assert_eq!(initial.status, 200);
+    assert_eq!(initial.content_type(), "application/json");
+    assert_eq!(
+        initial.json(),
+        json!({"mode":"replay","cassettes":3,"hits":0,"misses":0,"recordings":0,"upstream_connections":0})
+    );
+    server.get(&format!("{REST}/id:obj-103")).await;
+    server.get(&format!("{API}/obj-105")).await;
+    server.get(&format!("{API}/obj-999")).await;
+    server.post(&format!("{REST}?~action=get"), "{").await;
+    server.get("/rest/com/vmware/content/library").await;
+    assert_eq!(
+        server.get("/__dsvcr/health").await.json(),
+        json!({"mode":"replay","cassettes":3,"hits":2,"misses":1,"recordings":0,"upstream_connections":0})
+    );
+}
+
+#[tokio::test]
+async fn reset_rewinds_every_timeline_or_one() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let progress = |response: TestResponse| response.json()["client_progress"].as_i64().unwrap();
+    let path = format!("{API}/obj-105");
+    assert_eq!(progress(server.get(&path).await), 10);
+    assert_eq!(progress(server.get(&path).await), 50);
+
+    let all = server.request("POST", "/__dsvcr/reset").send().await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.json(), json!({"rewound": 3}));
+    assert_eq!(progress(server.get(&path).await), 10);
+
+    let one = server
+        .request("POST", "/__dsvcr/reset?id=obj-105")
+        .send()
+        .await;
+    assert_eq!(one.json(), json!({"rewound": 1}));
+    assert_eq!(progress(server.get(&path).await), 10);
+
+    let unknown = server
+        .request("POST", "/__dsvcr/reset?id=obj-999")
+        .send()
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.vapi_message(),
+        "there is no cassette for download session obj-999 to reset"
+    );
+    let invalid = server
+        .request("POST", "/__dsvcr/reset?id=../x")
+        .send()
+        .await;
+    assert_eq!(invalid.status, 400);
+    let wrong_method = server.get("/__dsvcr/reset").await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    assert_eq!(server.get("/__dsvcr/nope").await.status, 404);
+}
+
+#[tokio::test]
+async fn record_health_counts_recordings_and_upstream_connections() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    for _ in 0..3 {
+        assert_eq!(recorder.get(&format!("{API}/obj-1")).await.status, 200);
+    }
+    assert_eq!(
+        recorder.get("/__dsvcr/health").await.json(),
+        json!({"mode":"record","cassettes":1,"hits":0,"misses":0,"recordings":3,"upstream_connections":1})
+    );
+    assert_eq!(
+        fake.gets_for("obj-1"),
+        3,
+        "admin requests are never forwarded"
+    );
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| !r.path_and_query.contains("__dsvcr")));
+}
