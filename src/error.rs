@@ -68,7 +68,7 @@ impl ApiError {
             ErrorKind::InvalidRequest,
             "method-not-allowed",
             "dsvcr.route.method_not_allowed",
-            format!("dsvcr does not replay {method} on this path; it answers {allow}"),
+            format!("{method} is not allowed on this path (allowed: {allow})"),
         );
         error.allow = Some(allow);
         error

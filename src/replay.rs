@@ -275,6 +275,10 @@ impl Played {
     }
 }
 
+fn names(message: &LocalizableMessage, id: &str) -> bool {
+    message.default_message.contains(id) || message.args.iter().any(|arg| arg == id)
+}
+
 /// The wording of synthetic 404s: vCenter's own, taken from the first recorded
 /// `not_found` answer (in id order), or dsvcr's when none was recorded.
 struct NotFoundTemplate {
@@ -286,8 +290,11 @@ struct NotFoundTemplate {
 const DEFAULT_NOT_FOUND_ID: &str = "dsvcr.download_session.not_found";
 
 impl NotFoundTemplate {
+    /// Takes the first recorded `not_found` whose message names its own id, so that the
+    /// id can be swapped for the missing one.
     fn from_recordings(cassettes: &[Cassette]) -> Self {
         let recorded = cassettes.iter().find_map(|cassette| {
+            let id = cassette.id.as_str();
             cassette
                 .responses
                 .iter()
@@ -295,7 +302,8 @@ impl NotFoundTemplate {
                     Recording::Error { error, .. } if error.kind == ErrorKind::NotFound => error
                         .messages
                         .first()
-                        .map(|message| (cassette.id.to_string(), message.clone())),
+                        .filter(|message| names(message, id))
+                        .map(|message| (id.to_owned(), message.clone())),
                     _ => None,
                 })
         });
@@ -326,6 +334,7 @@ impl NotFoundTemplate {
                     default_message: substitute(&self.message.default_message),
                     id: self.message.id.clone(),
                     localized: self.message.localized.as_deref().map(substitute),
+                    params: self.message.params.clone(),
                 }
             }
             None => LocalizableMessage::new(

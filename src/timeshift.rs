@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde_json::{Map, Value};
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::vapi::DownloadSession;
@@ -39,13 +40,41 @@ pub fn shift(text: &str, offset: Duration) -> Result<String, String> {
     Ok(parsed.write(moved))
 }
 
-/// Shifts every date-time field of the session model (today that is
-/// `expiration_time`) in place. On Err the session is left unchanged.
+/// Shifts every date-time field of the session model in place: `expiration_time`, and
+/// the `dt` of each localization parameter in `error_message.params` (nested messages'
+/// parameters included). On Err the session is left unchanged.
 pub fn shift_session(session: &mut DownloadSession, offset: Duration) -> Result<(), String> {
-    if let Some(expiration_time) = &session.expiration_time {
-        let shifted = shift(expiration_time, offset)
+    let mut shifted = session.clone();
+    if let Some(expiration_time) = &mut shifted.expiration_time {
+        *expiration_time = shift(expiration_time, offset)
             .map_err(|reason| format!("expiration_time: {reason}"))?;
-        session.expiration_time = Some(shifted);
+    }
+    let params = shifted
+        .error_message
+        .as_mut()
+        .and_then(|message| message.params.as_mut());
+    if let Some(params) = params {
+        shift_params(params, offset, "error_message.params")?;
+    }
+    *session = shifted;
+    Ok(())
+}
+
+/// Shifts the `dt` (date-time) of each `com.vmware.vapi.std.localization_param` in
+/// `params`, and of the parameters of its `nested` message; `at` names `params` in
+/// error messages.
+fn shift_params(params: &mut Map<String, Value>, offset: Duration, at: &str) -> Result<(), String> {
+    for (name, param) in params.iter_mut() {
+        let at = format!("{at}.{name}");
+        if let Some(Value::String(dt)) = param.get_mut("dt") {
+            *dt = shift(dt, offset).map_err(|reason| format!("{at}.dt: {reason}"))?;
+        }
+        let nested = param
+            .get_mut("nested")
+            .and_then(|nested| nested.get_mut("params"));
+        if let Some(Value::Object(nested)) = nested {
+            shift_params(nested, offset, &format!("{at}.nested.params"))?;
+        }
     }
     Ok(())
 }
@@ -301,6 +330,70 @@ mod tests {
                 "2027-01-01T00:05:20.000Z",
             ]
         );
+    }
+
+    #[test]
+    fn date_time_localization_params_move_too() {
+        let by = Duration::days(10);
+        let mut shifted = session(Some("2026-11-02T10:05:00.000Z"));
+        shifted.error_message = Some(
+            serde_json::from_value(serde_json::json!({
+                "args": ["a.ova"],
+                "default_message": "a.ova could not be read at 11/2/26 10:01 AM.",
+                "id": "com.vmware.vdcs.cls-main.file_read_error",
+                "params": {
+                    "file": { "s": "a.ova" },
+                    "when": { "dt": "2026-11-02T10:01:00.000Z", "format": "SHORT_DATE_TIME" },
+                    "cause": {
+                        "nested": {
+                            "id": "x.cause",
+                            "params": { "since": { "dt": "2026-11-02T09:00:00Z" } }
+                        }
+                    }
+                }
+            }))
+            .unwrap(),
+        );
+        shift_session(&mut shifted, by).unwrap();
+        assert_eq!(
+            shifted.expiration_time.as_deref(),
+            Some("2026-11-12T10:05:00.000Z")
+        );
+        let message = serde_json::to_value(shifted.error_message.unwrap()).unwrap();
+        assert_eq!(
+            message["params"],
+            serde_json::json!({
+                "file": { "s": "a.ova" },
+                "when": { "dt": "2026-11-12T10:01:00.000Z", "format": "SHORT_DATE_TIME" },
+                "cause": {
+                    "nested": {
+                        "id": "x.cause",
+                        "params": { "since": { "dt": "2026-11-12T09:00:00Z" } }
+                    }
+                }
+            })
+        );
+        assert_eq!(
+            message["default_message"], "a.ova could not be read at 11/2/26 10:01 AM.",
+            "text is not rewritten"
+        );
+
+        let mut bad = session(Some("2026-11-02T10:05:00.000Z"));
+        bad.error_message = Some(
+            serde_json::from_value(serde_json::json!({
+                "default_message": "m",
+                "id": "i",
+                "params": { "when": { "dt": "yesterday" } }
+            }))
+            .unwrap(),
+        );
+        let before = bad.clone();
+        let err = shift_session(&mut bad, by).unwrap_err();
+        assert!(
+            err.starts_with("error_message.params.when.dt: \"yesterday\" is not a date-time"),
+            "{err}"
+        );
+        assert_eq!(bad, before, "left unchanged, expiration_time included");
     }
 
     #[test]

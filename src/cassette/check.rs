@@ -605,12 +605,27 @@ mod tests {
             v["responses"][0]["session"]["library_item_content_version"] =
                 "b00db39f948d13ea1bd9a9e1f8b0d8f1".into();
         });
-        let clean = cassette(|v| v["id"] = "obj-5".into());
+        let renamed = |id: &str| {
+            let id = id.to_owned();
+            move |v: &mut serde_json::Value| {
+                v["id"] = id.clone().into();
+                v["responses"][0]["session"]["id"] = id.clone().into();
+            }
+        };
+        let clean = cassette(renamed("obj-5"));
+        let empty = cassette(|v| {
+            renamed("obj-3")(v);
+            v["responses"] = json!([]);
+        });
+        let unknown_format = cassette(|v| {
+            renamed("obj-2")(v);
+            v["format"] = 7.into();
+        });
         let dir = folder(&[
             ("obj-5.json", &clean),
             ("obj-4.json", &leaky),
-            ("obj-3.json", &cassette(|v| v["responses"] = json!([]))),
-            ("obj-2.json", &cassette(|v| v["format"] = 7.into())),
+            ("obj-3.json", &empty),
+            ("obj-2.json", &unknown_format),
             ("obj-1.json", "not json"),
             ("obj-6.json", &cassette(|_| {})),
         ]);

@@ -193,7 +193,6 @@ impl Cassette {
         };
         let cassette: Cassette =
             serde_json::from_slice(bytes).map_err(|err| fail(err.to_string()))?;
-        cassette.validate().map_err(fail)?;
         let stem = path.file_stem().and_then(|stem| stem.to_str());
         if stem != Some(cassette.id.file_stem().as_str()) {
             return Err(fail(format!(
@@ -202,6 +201,7 @@ impl Cassette {
                 cassette.id.file_stem()
             )));
         }
+        cassette.validate().map_err(fail)?;
         Ok(cassette)
     }
 
@@ -226,6 +226,32 @@ impl Cassette {
         }
         if self.responses.is_empty() {
             return Err("responses is empty; a cassette needs at least one".to_owned());
+        }
+        for (index, entry) in self.responses.iter().enumerate() {
+            if let Recording::Session(session) = &entry.response {
+                self.validate_session(session)
+                    .map_err(|reason| format!("responses[{index}].session: {reason}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_session(&self, session: &DownloadSession) -> Result<(), String> {
+        if let Some(id) = session.id.as_deref().filter(|id| *id != self.id.as_str()) {
+            return Err(format!(
+                "id {id:?} is not the cassette's id {:?}",
+                self.id.as_str()
+            ));
+        }
+        if !(0..=100).contains(&session.client_progress) {
+            return Err(format!(
+                "client_progress {} is not between 0 and 100",
+                session.client_progress
+            ));
+        }
+        if let Some(time) = &session.expiration_time {
+            crate::timeshift::shift(time, time::Duration::ZERO)
+                .map_err(|reason| format!("expiration_time: {reason}"))?;
         }
         Ok(())
     }

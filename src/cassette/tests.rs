@@ -115,6 +115,18 @@ fn invalid_cassettes_are_named_with_their_reason() {
             .contains("unknown variant `DONE`")
     );
     assert!(broken(|v| v["extra"] = 1.into()).contains("unknown field `extra`"));
+    assert_eq!(
+        broken(|v| v["responses"][1]["session"]["id"] = "obj-9".into()),
+        "d/obj-1.json: responses[1].session: id \"obj-9\" is not the cassette's id \"obj-1\""
+    );
+    assert_eq!(
+        broken(|v| v["responses"][0]["session"]["client_progress"] = 101.into()),
+        "d/obj-1.json: responses[0].session: client_progress 101 is not between 0 and 100"
+    );
+    assert!(
+        broken(|v| v["responses"][0]["session"]["expiration_time"] = "soon".into())
+            .starts_with("d/obj-1.json: responses[0].session: expiration_time: ")
+    );
     assert!(
         broken(|v| v["responses"][2]["error"]["type"] = "oops".into())
             .contains("unknown error type \"oops\"")
@@ -134,6 +146,11 @@ fn loads_a_folder_sorted_and_skips_temp_files() {
     for id in ["obj-2", "obj-1"] {
         let mut cassette = sample();
         cassette.id = SessionId::parse(id).unwrap();
+        for entry in &mut cassette.responses {
+            if let Recording::Session(session) = &mut entry.response {
+                session.id = Some(id.to_owned());
+            }
+        }
         fs::write(sub.join(format!("{id}.json")), cassette.to_file_bytes()).unwrap();
     }
     fs::write(sub.join(".obj-3.json.tmp-1-0"), "{ torn").unwrap();

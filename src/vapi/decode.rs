@@ -40,8 +40,8 @@ pub fn session(body: &[u8]) -> Result<DownloadSession, DecodeError> {
 
 /// Decodes a JSON vAPI error in either envelope: `/rest`'s
 /// `{"type": …, "value": {"error_type"?: …, "messages": […]}}` or `/api`'s
-/// `{"error_type": …, "messages": […]}`. Message fields dsvcr does not keep (such as
-/// `params`) are dropped.
+/// `{"error_type": …, "messages": […]}`. Message fields dsvcr does not know are dropped:
+/// an error's wording is what replay needs.
 pub fn error(body: &[u8]) -> Result<VapiError, DecodeError> {
     if first_char(body)? != b'{' {
         return Err(not_json_or_xml(body));
@@ -91,6 +91,8 @@ struct LenientMessage {
     id: String,
     #[serde(default)]
     localized: Option<String>,
+    #[serde(default)]
+    params: Option<serde_json::Map<String, Value>>,
 }
 
 impl From<LenientMessage> for LocalizableMessage {
@@ -100,6 +102,7 @@ impl From<LenientMessage> for LocalizableMessage {
             default_message: message.default_message,
             id: message.id,
             localized: message.localized,
+            params: message.params,
         }
     }
 }
@@ -182,7 +185,7 @@ mod tests {
 
     #[test]
     fn errors_in_both_envelopes() {
-        let rest = br#"{"type":"com.vmware.vapi.std.errors.not_found","value":{"error_type":"NOT_FOUND","messages":[{"args":["x"],"default_message":"No x.","id":"m","params":{"a":{"s":"x"}}}]}}"#;
+        let rest = br#"{"type":"com.vmware.vapi.std.errors.not_found","value":{"error_type":"NOT_FOUND","messages":[{"args":["x"],"default_message":"No x.","id":"m","colour":"red"}]}}"#;
         let api = br#"{"error_type":"NOT_FOUND","messages":[{"args":["x"],"default_message":"No x.","id":"m"}]}"#;
         let old = br#"{"type":"com.vmware.vapi.std.errors.not_found","value":{"messages":[{"args":["x"],"default_message":"No x.","id":"m"}]}}"#;
         let expected = VapiError::new(

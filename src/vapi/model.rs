@@ -56,6 +56,10 @@ pub struct LocalizableMessage {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub localized: Option<String>,
+    /// Named localization parameters (vSphere 7.0+), kept as sent. The XML
+    /// representation leaves them out: it has no published form for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl LocalizableMessage {
@@ -65,6 +69,7 @@ impl LocalizableMessage {
             default_message,
             id: id.to_owned(),
             localized: None,
+            params: None,
         }
     }
 }
@@ -196,6 +201,25 @@ mod tests {
         assert_eq!(
             session.error_message.unwrap().args,
             vec!["string".to_owned(), "string".to_owned()]
+        );
+    }
+
+    #[test]
+    fn error_messages_keep_their_params() {
+        let json = r#"{"client_progress":0,"library_item_id":"x","state":"ERROR","error_message":{"args":[],"default_message":"m","id":"i","params":{"file":{"s":"a.ova"}}}}"#;
+        let session: DownloadSession = serde_json::from_str(json).unwrap();
+        let params = session
+            .error_message
+            .as_ref()
+            .unwrap()
+            .params
+            .as_ref()
+            .unwrap();
+        assert_eq!(params["file"]["s"], "a.ova");
+        let written = serde_json::to_string(&session).unwrap();
+        assert!(
+            written.contains(r#""params":{"file":{"s":"a.ova"}}"#),
+            "{written}"
         );
     }
 

@@ -133,7 +133,10 @@ pub fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
             form: Form::Api,
         },
         (Flavour::Api, Resource::Item(_), _) => return Ok(not_allowed("GET", flavour)),
-        (Flavour::Api, Resource::Collection, _) => return Ok(Route::Other),
+        (Flavour::Api, Resource::Collection, &Method::GET | &Method::POST) => {
+            return Ok(Route::Other)
+        }
+        (Flavour::Api, Resource::Collection, _) => return Ok(not_allowed("GET, POST", flavour)),
         (_, Resource::Item(raw), &Method::GET) => Target::Path {
             id: parse_id(&raw, style)?,
             form: Form::GetById,

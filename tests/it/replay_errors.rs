@@ -225,12 +225,13 @@ async fn other_methods_on_download_session_paths_get_405_with_allow() {
         ("PUT", format!("{REFERENCE}/id:obj-103"), "GET, POST"),
         ("PATCH", REST.to_owned(), "POST"),
         ("POST", format!("{API}/obj-103"), "GET"),
+        ("DELETE", API.to_owned(), "GET, POST"),
     ];
     for (method, path, allow) in cases {
         let response = server.request(method, &path).send().await;
         assert_eq!(response.status, 405, "{method} {path}");
         assert_eq!(response.header("allow"), Some(allow));
-        let message = format!("dsvcr does not replay {method} on this path; it answers {allow}");
+        let message = format!("{method} is not allowed on this path (allowed: {allow})");
         let body = response.json();
         let messages = if path.starts_with(API) {
             &body["messages"]

@@ -281,6 +281,13 @@ fn other_methods_and_routes() {
         }
     );
     assert_eq!(
+        not_allowed("PUT", API),
+        Operation::MethodNotAllowed {
+            allow: "GET, POST",
+            flavour: Flavour::Api
+        }
+    );
+    assert_eq!(
         not_allowed("POST", &format!("{API}/obj-103")),
         Operation::MethodNotAllowed {
             allow: "GET",
