@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::SET_COOKIE;
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, SET_COOKIE};
 use http::{request, Request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
@@ -69,11 +69,14 @@ impl Record {
         }
         self.stats.request(get.form);
         let secrets = self.secrets_of(&parts);
+        let mut parts = parts;
+        // Ask for an identity-encoded answer, which can be decoded and recorded.
+        parts.headers.remove(ACCEPT_ENCODING);
         let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
             warn!(form = %get.form, id = %get.id, "not recorded: {err}");
             (err.to_api_error(), get.style)
         })?;
-        match recording_of(answer.status, &answer_body) {
+        match recording_of(&answer, &answer_body) {
             Ok(recording) => {
                 let provenance = Provenance {
                     at: now_timestamp(),
@@ -144,11 +147,10 @@ impl Record {
             .await
             .map_err(|error| (error, style))?;
         self.remember(&Secrets::from_request(&parts.headers));
-        let (answer, answer_body) = self
-            .upstream
-            .exchange(parts, bytes)
-            .await
-            .map_err(|err| (err.to_api_error(), style))?;
+        let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
+            warn!("forwarding a login failed: {err}");
+            (err.to_api_error(), style)
+        })?;
         self.remember(&login_secrets(&answer, &answer_body));
         Ok(response_from(answer, answer_body))
     }
@@ -215,7 +217,16 @@ fn json_style(flavour: Flavour) -> Style {
 
 /// What of an upstream answer to a get is worth recording: 200 sessions and 404
 /// `not_found` errors.
-fn recording_of(status: StatusCode, body: &Bytes) -> Result<Recording, String> {
+fn recording_of(answer: &http::response::Parts, body: &Bytes) -> Result<Recording, String> {
+    if let Some(encoding) = answer
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
+    {
+        return Err(format!("the answer is {encoding}-encoded"));
+    }
+    let status = answer.status;
     match status {
         StatusCode::OK => decode::session(body)
             .map(Recording::Session)

@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -13,7 +12,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use regex::Regex;
 
-use super::{Cassette, LoadError, SUBFOLDER};
+use super::folder::cassette_files;
+use super::{Cassette, LoadError};
 
 /// One problem found in a cassette folder.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,68 +52,35 @@ impl CheckReport {
 /// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
 /// folder without the subfolder holds no cassettes and has no problems.
 pub fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
-    let metadata = fs::metadata(folder).map_err(|source| LoadError::Folder {
-        path: folder.to_owned(),
-        source,
-    })?;
-    if !metadata.is_dir() {
-        return Err(LoadError::NotAFolder(folder.to_owned()));
-    }
-    let subfolder = folder.join(SUBFOLDER);
-    let entries = match fs::read_dir(&subfolder) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(CheckReport::default()),
-        Err(source) => {
-            return Err(LoadError::Folder {
-                path: subfolder,
-                source,
-            })
-        }
+    let files = cassette_files(folder)?;
+    let mut report = CheckReport {
+        checked: files.len(),
+        problems: Vec::new(),
     };
-    let mut report = CheckReport::default();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| LoadError::Folder {
-                path: subfolder.clone(),
-                source,
-            })?
-            .path();
-        if !is_cassette_file(&path) {
-            continue;
-        }
-        report.checked += 1;
-        let problem = |reason: String| Problem {
-            path: path.clone(),
-            reason,
-        };
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                report
-                    .problems
-                    .push(problem(format!("cannot be read: {err}")));
-                continue;
-            }
-        };
-        if let Err(err) = Cassette::from_file_bytes(&path, &bytes) {
-            report.problems.push(problem(err.reason));
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        report
-            .problems
-            .extend(secret_reasons(&text).into_iter().map(problem));
+    for path in files {
+        report.problems.extend(check_file(&path));
     }
     report.problems.sort();
     Ok(report)
 }
 
-/// The same files [`load_folder`](super::load_folder) loads.
-fn is_cassette_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("");
-    !name.starts_with('.') && name.ends_with(".json") && path.is_file()
+/// Every problem of one cassette file.
+fn check_file(path: &Path) -> Vec<Problem> {
+    let problem = |reason: String| Problem {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => return vec![problem(format!("cannot be read: {err}"))],
+    };
+    let mut problems = Vec::new();
+    if let Err(err) = Cassette::from_file_bytes(path, &bytes) {
+        problems.push(problem(err.reason));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    problems.extend(secret_reasons(&text).into_iter().map(problem));
+    problems
 }
 
 /// One reason per kind of secret-looking content in `text`, in a fixed order.
@@ -221,7 +188,7 @@ fn shown(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cassette::load_folder;
+    use crate::cassette::{load_folder, SUBFOLDER};
     use serde_json::json;
 
     /// A folder with a `download-session` subfolder holding `files` (name, content).

@@ -22,6 +22,8 @@ pub enum LoadError {
     Read { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Invalid(#[from] CassetteError),
+    #[error("cassette folder {} holds .json files but no {SUBFOLDER}/ subfolder: name the folder that contains {SUBFOLDER}/ (its parent, if these are cassettes)", .0.display())]
+    MissingSubfolder(PathBuf),
 }
 
 /// The file a session's cassette lives in.
@@ -35,6 +37,18 @@ pub fn cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
 /// sorted by id. Hidden files (temp files of an interrupted write) are skipped; a
 /// folder without the subfolder holds no cassettes.
 pub fn load_folder(folder: &Path) -> Result<Vec<Cassette>, LoadError> {
+    // File names are checked against ids, so two files can never hold one id.
+    let mut cassettes = cassette_files(folder)?
+        .iter()
+        .map(|path| load_file(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    cassettes.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(cassettes)
+}
+
+/// The cassette files of a folder, sorted by path: the non-hidden `*.json` files in its
+/// `download-session/` subfolder.
+pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let metadata = fs::metadata(folder).map_err(|source| LoadError::Folder {
         path: folder.to_owned(),
         source,
@@ -45,7 +59,13 @@ pub fn load_folder(folder: &Path) -> Result<Vec<Cassette>, LoadError> {
     let subfolder = folder.join(SUBFOLDER);
     let entries = match fs::read_dir(&subfolder) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return if holds_cassette_files(folder) {
+                Err(LoadError::MissingSubfolder(folder.to_owned()))
+            } else {
+                Ok(Vec::new())
+            };
+        }
         Err(source) => {
             return Err(LoadError::Folder {
                 path: subfolder,
@@ -53,8 +73,7 @@ pub fn load_folder(folder: &Path) -> Result<Vec<Cassette>, LoadError> {
             })
         }
     };
-    // File names are checked against ids, so two files can never hold one id.
-    let mut cassettes = Vec::new();
+    let mut files = Vec::new();
     for entry in entries {
         let path = entry
             .map_err(|source| LoadError::Folder {
@@ -63,11 +82,20 @@ pub fn load_folder(folder: &Path) -> Result<Vec<Cassette>, LoadError> {
             })?
             .path();
         if is_cassette_file(&path) {
-            cassettes.push(load_file(&path)?);
+            files.push(path);
         }
     }
-    cassettes.sort_by(|a: &Cassette, b: &Cassette| a.id.cmp(&b.id));
-    Ok(cassettes)
+    files.sort();
+    Ok(files)
+}
+
+/// Whether `folder` itself holds cassette-like files (a sign it is the subfolder).
+fn holds_cassette_files(folder: &Path) -> bool {
+    fs::read_dir(folder).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|entry| is_cassette_file(&entry.path()))
+    })
 }
 
 fn is_cassette_file(path: &Path) -> bool {

@@ -183,6 +183,16 @@ fn missing_or_non_folder_paths_are_named() {
             missing.display()
         )
     );
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("obj-1.json"), sample().to_file_bytes()).unwrap();
+    assert_eq!(
+        load_folder(&sub).unwrap_err().to_string(),
+        format!(
+            "cassette folder {} holds .json files but no download-session/ subfolder: name the folder that contains download-session/ (its parent, if these are cassettes)",
+            sub.display()
+        )
+    );
     let file = dir.path().join("file");
     fs::write(&file, "").unwrap();
     assert_eq!(

@@ -236,10 +236,20 @@ impl Upstream {
             };
         }
         if err.is_connect() {
-            if find_source::<std::io::Error>(err)
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            {
+            let io_kind = find_source::<std::io::Error>(err).map(std::io::Error::kind);
+            if io_kind == Some(std::io::ErrorKind::TimedOut) {
                 return self.timed_out();
+            }
+            if io_kind == Some(std::io::ErrorKind::UnexpectedEof)
+                && self.url.scheme == Scheme::HTTPS
+            {
+                return UpstreamError::Tls {
+                    upstream,
+                    detail: format!(
+                        "the handshake ended early ({}); is the upstream serving HTTPS on that port?",
+                        innermost(err)
+                    ),
+                };
             }
             return UpstreamError::Unreachable {
                 upstream,

@@ -32,6 +32,7 @@ fn run_to_exit(args: &[&str]) -> (i32, String, String) {
 struct Running {
     child: Child,
     ready_line: String,
+    stdout: Option<BufReader<std::process::ChildStdout>>,
 }
 
 impl Running {
@@ -40,7 +41,11 @@ impl Running {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut ready_line = String::new();
         stdout.read_line(&mut ready_line).unwrap();
-        Running { child, ready_line }
+        Running {
+            child,
+            ready_line,
+            stdout: Some(stdout),
+        }
     }
 
     fn addr(&self) -> String {
@@ -57,6 +62,15 @@ impl Running {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Everything printed on stdout after the ready line, once the process has exited.
+    fn rest_of_stdout(&mut self) -> String {
+        let mut rest = String::new();
+        if let Some(stdout) = self.stdout.as_mut() {
+            stdout.read_to_string(&mut rest).unwrap();
+        }
+        rest
     }
 
     fn wait(mut self) -> (i32, String) {
@@ -603,4 +617,37 @@ async fn tls_cert_and_key_files_serve_https() {
     );
     let (usage, _, _) = run_to_exit(&["replay", "--tls-cert", cert_path.to_str().unwrap()]);
     assert_eq!(usage, 2, "--tls-cert needs --tls-key");
+}
+
+#[test]
+fn sigterm_finishes_a_request_in_flight_then_exits_0_having_printed_one_line() {
+    use std::io::Write;
+    let cassettes = shipped_cassettes();
+    let mut running = Running::start(&replay_args(cassettes.to_str().unwrap(), &[]));
+    let addr = running.addr();
+    let body = r#"{"download_session_id":"obj-103"}"#;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST {REST}?~action=get HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    running.signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "still finishing the request"
+    );
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.contains(r#""id":"obj-103""#), "{response}");
+    let rest = running.rest_of_stdout();
+    let (code, stderr) = running.wait();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(rest, "", "the ready line is the only line on stdout");
 }

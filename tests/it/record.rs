@@ -600,3 +600,82 @@ async fn a_cassette_that_cannot_be_written_withholds_the_answer_with_500() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn https_to_a_plain_http_port_is_reported_as_tls() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let https_url = fake.url().replace("http://", "https://");
+    let recorder = RecordSetup::to(&https_url)
+        .trust(Trust::Insecure)
+        .start(folder.path())
+        .await;
+    let response = recorder.get(&format!("{API}/obj-1")).await;
+    assert_eq!(response.status, 502);
+    assert_eq!(response.header("x-dsvcr-synthetic"), Some("upstream-tls"));
+    assert!(
+        response
+            .vapi_message()
+            .starts_with(&format!("TLS with upstream {https_url} failed: ")),
+        "{}",
+        response.vapi_message()
+    );
+}
+
+#[tokio::test]
+async fn recorded_gets_ask_for_an_uncompressed_answer() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    recorder
+        .request("GET", &format!("{API}/obj-1"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
+    recorder
+        .request("GET", "/api/vcenter/vm")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
+    let seen = fake.requests();
+    assert!(
+        seen[0].headers.get("accept-encoding").is_none(),
+        "{:?}",
+        seen[0].headers
+    );
+    assert_eq!(
+        seen[1].headers["accept-encoding"], "gzip",
+        "pass-through is untouched"
+    );
+    assert_eq!(cassette_files(folder.path()).len(), 1);
+}
+
+#[tokio::test]
+async fn a_write_that_would_hold_a_credential_is_refused_end_to_end() {
+    // The fake's 404 names the requested id; asking for an id equal to the password
+    // makes the answer contain the password.
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let response = recorder
+        .request("GET", &format!("{API}/{FAKE_PASSWORD}"))
+        .header("authorization", &basic())
+        .send()
+        .await;
+    assert_eq!(
+        response.status, 404,
+        "the client still gets vCenter's answer"
+    );
+    assert!(response.text().contains(FAKE_PASSWORD));
+    assert!(
+        cassette_files(folder.path()).is_empty(),
+        "but nothing is written"
+    );
+
+    let later = recorder.get(&format!("{REST}/id:{FAKE_PASSWORD}")).await;
+    assert_eq!(later.status, 404);
+    assert!(
+        cassette_files(folder.path()).is_empty(),
+        "credentials seen earlier are remembered"
+    );
+}

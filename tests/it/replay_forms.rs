@@ -257,3 +257,26 @@ async fn answers_come_from_memory_not_the_disk() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["client_progress"], 5);
 }
+
+#[tokio::test]
+async fn a_recorded_not_found_that_does_not_name_its_id_is_not_a_template() {
+    let generic_404 = Recording::Error {
+        status: 404,
+        error: VapiError::new(
+            ErrorKind::NotFound,
+            LocalizableMessage::new(
+                "com.vmware.vapi.rest.httpNotFound",
+                "Not found.".to_owned(),
+                vec![],
+            ),
+        ),
+    };
+    let folder = folder_with(&[cassette("gone-1", vec![(1, generic_404)])]);
+    let server = TestServer::replay(folder.path()).await;
+    let miss = server.get(&format!("{API}/obj-9")).await;
+    assert_eq!(
+        miss.vapi_message(),
+        "No download session with id obj-9 exists (dsvcr has no cassette for it).",
+        "the message still names the missing id"
+    );
+}
