@@ -70,6 +70,8 @@ pub struct Entry {
 }
 
 /// What vCenter answered: the session, or a vAPI error with its HTTP status.
+// Sessions are the common case, so boxing them would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recording {
     Session(DownloadSession),
