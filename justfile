@@ -8,6 +8,10 @@ replay *FLAGS:
 record URL *FLAGS:
     cargo run --release -- record --upstream {{URL}} {{FLAGS}}
 
+# Validate a cassette folder without serving it.
+check DIR="cassettes":
+    cargo run --release -- check {{DIR}}
+
 # Run every test.
 test:
     cargo test
@@ -21,6 +25,6 @@ lint:
 fmt:
     cargo fmt --all
 
-# Exactly what CI runs (.ci/run): format check, clippy, tests.
+# Exactly what CI runs (.ci/run): format check, clippy, tests, check of the shipped cassettes.
 ci:
     bash .ci/run

@@ -15,7 +15,7 @@ use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
 use crate::error::ApiError;
 use crate::replay::Replay;
 use crate::secrets::Secrets;
-use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::server::{read_body, Body, Handler, Streamed, MAX_BODY_BYTES};
 use crate::stats::{Health, Stats, Summary};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
@@ -159,8 +159,13 @@ impl Record {
     async fn forward(&self, parts: request::Parts, body: Incoming) -> Response<Body> {
         let style = json_style(Flavour::of_path(parts.uri.path()));
         self.remember(&Secrets::from_request(&parts.headers));
-        match self.upstream.send(parts, Either::Right(body)).await {
-            Ok(answer) => answer.map(Either::Right),
+        let idle = self.upstream.timeout();
+        match self
+            .upstream
+            .send(parts, Either::Right(Streamed::new(body, idle)))
+            .await
+        {
+            Ok(answer) => answer.map(|body| Either::Right(Streamed::new(body, idle))),
             Err(err) => {
                 warn!("forwarding failed: {err}");
                 err.to_api_error().into_response(style)

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_GET};
 
-pub use check::{check_folder, Problem};
+pub use check::{check_folder, CheckReport, Problem};
 pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
 pub use store::{now_timestamp, Appended, Provenance, Rerecord, Store, StoreError};
 pub use write::write_atomically;

@@ -1,7 +1,10 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
+mod streamed;
 pub mod tls;
+
+pub use streamed::{Stalled, Streamed};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,8 +27,8 @@ use tracing::{debug, info, warn};
 
 use crate::error::{ApiError, Error};
 
-/// A response body: bytes dsvcr made, or a body streamed from elsewhere.
-pub type Body = Either<Full<Bytes>, Incoming>;
+/// A body: bytes dsvcr made, or a body streamed through from the other side.
+pub type Body = Either<Full<Bytes>, Streamed>;
 
 pub fn full(bytes: Bytes) -> Body {
     Either::Left(Full::new(bytes))

@@ -158,6 +158,11 @@ impl Upstream {
         &self.url
     }
 
+    /// The `--upstream-timeout`; also the longest silence allowed in a streamed body.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Forwards a request and returns the answer as soon as its headers arrive; the body
     /// streams after.
     pub async fn send(

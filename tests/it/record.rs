@@ -679,3 +679,45 @@ async fn a_write_that_would_hold_a_credential_is_refused_end_to_end() {
         "credentials seen earlier are remembered"
     );
 }
+
+#[tokio::test]
+async fn a_streamed_answer_that_stalls_is_cut_off_after_the_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that sends headers and the first bytes of a body, then goes silent.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await.unwrap();
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"value\":")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let folder = tempfile::tempdir().unwrap();
+    let mut setup = RecordSetup::to(&url);
+    setup.timeout = Duration::from_millis(300);
+    let recorder = setup.start(folder.path()).await;
+    let started = std::time::Instant::now();
+    let request = http::Request::get(format!("{}/api/vcenter/vm", recorder.base))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), 200, "the headers came through");
+    use http_body_util::BodyExt;
+    let body = response.into_body().collect().await;
+    assert!(
+        body.is_err(),
+        "the stalled body ends in an error, not a hang"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    upstream.abort();
+}
