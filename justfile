@@ -16,6 +16,11 @@ check DIR="cassettes":
 test:
     cargo test
 
+# The govmomi interop suite: installs Go and govmomi from Debian, then runs it.
+interop:
+    bash .ci/install-interop-deps
+    CI=true cargo test --test it interop -- --nocapture
+
 # Format check and clippy with warnings as errors.
 lint:
     cargo fmt --all -- --check

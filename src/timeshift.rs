@@ -210,7 +210,7 @@ mod tests {
 
     fn session(expiration_time: Option<&str>) -> DownloadSession {
         DownloadSession {
-            client_progress: 10,
+            client_progress: Some(10),
             error_message: None,
             expiration_time: expiration_time.map(str::to_owned),
             id: Some("obj-105".to_owned()),

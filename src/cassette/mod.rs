@@ -245,10 +245,9 @@ impl Cassette {
                 self.id.as_str()
             ));
         }
-        if !(0..=100).contains(&session.client_progress) {
+        if let Some(progress) = session.client_progress.filter(|p| !(0..=100).contains(p)) {
             return Err(format!(
-                "client_progress {} is not between 0 and 100",
-                session.client_progress
+                "client_progress {progress} is not between 0 and 100"
             ));
         }
         if let Some(time) = &session.expiration_time {

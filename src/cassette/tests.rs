@@ -4,7 +4,7 @@ use std::fs;
 
 fn session(progress: i64) -> DownloadSession {
     DownloadSession {
-        client_progress: progress,
+        client_progress: Some(progress),
         error_message: None,
         expiration_time: Some("2026-11-02T10:05:00.000Z".to_owned()),
         id: Some("obj-1".to_owned()),
@@ -263,7 +263,7 @@ mod store {
             .responses
             .iter()
             .map(|entry| match &entry.response {
-                Recording::Session(s) => (entry.repeat, s.client_progress),
+                Recording::Session(s) => (entry.repeat, s.client_progress.unwrap()),
                 Recording::Error { .. } => unreachable!(),
             })
             .collect();

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadSession {
-    pub client_progress: i64,
+    /// vCenter always sends it; govmomi's simulator leaves it out when it is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_progress: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<LocalizableMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,7 +198,7 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
         let session: DownloadSession = serde_json::from_value(value["value"].clone()).unwrap();
         assert_eq!(session.id.as_deref(), Some("obj-103"));
-        assert_eq!(session.client_progress, 10);
+        assert_eq!(session.client_progress, Some(10));
         assert_eq!(session.state, SessionState::Active);
         assert_eq!(
             session.error_message.unwrap().args,

@@ -76,11 +76,9 @@ fn session_xml(session: &DownloadSession) -> String {
         leaf(&mut out, "id", id);
     }
     leaf(&mut out, "library_item_id", &session.library_item_id);
-    leaf(
-        &mut out,
-        "client_progress",
-        &session.client_progress.to_string(),
-    );
+    if let Some(progress) = session.client_progress {
+        leaf(&mut out, "client_progress", &progress.to_string());
+    }
     if let Some(message) = &session.error_message {
         out.push_str("<error_message>");
         message_xml(&mut out, message);

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod fake_vcenter;
+mod interop;
 mod record;
 mod replay_errors;
 mod replay_forms;

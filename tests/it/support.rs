@@ -181,7 +181,7 @@ impl TestResponse {
 
 pub fn session(id: &str, progress: i64) -> DownloadSession {
     DownloadSession {
-        client_progress: progress,
+        client_progress: Some(progress),
         error_message: None,
         expiration_time: Some("2026-11-02T10:05:00.000Z".to_owned()),
         id: Some(id.to_owned()),

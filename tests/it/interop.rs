@@ -1,0 +1,414 @@
+//! Interop: record from govmomi's vCenter simulator, replay to govmomi's REST client.
+//!
+//! Needs Go and Debian's govmomi sources (`golang-go`, `golang-github-vmware-govmomi-dev`),
+//! which `.ci/run` installs. Without them the test is skipped with a message, except in
+//! CI (`CI` set), where it fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const GOPATH: &str = "/usr/share/gocode";
+const GOVMOMI: &str = "/usr/share/gocode/src/github.com/vmware/govmomi";
+
+/// The built Go programs.
+struct GoPrograms {
+    lab: PathBuf,
+    client: PathBuf,
+}
+
+/// Builds the lab and client once per test run; `None` (with a message) when Go or
+/// govmomi is missing outside CI.
+fn go_programs() -> Option<&'static GoPrograms> {
+    static BUILT: OnceLock<Option<GoPrograms>> = OnceLock::new();
+    BUILT.get_or_init(build_go_programs).as_ref()
+}
+
+fn build_go_programs() -> Option<GoPrograms> {
+    let go_present = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !go_present || !Path::new(GOVMOMI).is_dir() {
+        let why =
+            "Go or govmomi is missing (apt-get install golang-go golang-github-vmware-govmomi-dev)";
+        if std::env::var_os("CI").is_some() {
+            panic!("interop tests cannot be skipped in CI: {why}");
+        }
+        eprintln!("skipping the govmomi interop test: {why}");
+        return None;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("target").join("interop");
+    std::fs::create_dir_all(&out).unwrap();
+    let build = |name: &str| {
+        let binary = out.join(name);
+        let output = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&binary)
+            .arg(format!("./tests/interop/{name}"))
+            .current_dir(root)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", GOPATH)
+            .env("GOCACHE", out.join("go-cache"))
+            .env("GOFLAGS", "")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "go build {name} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        binary
+    };
+    Some(GoPrograms {
+        lab: build("lab"),
+        client: build("client"),
+    })
+}
+
+/// What the lab printed about itself.
+#[derive(Clone)]
+struct LabInfo {
+    url: String,
+    user: String,
+    password: String,
+    ca: PathBuf,
+    sessions: Vec<String>,
+}
+
+/// The running lab (govmomi's simulator).
+struct Lab {
+    child: Child,
+    info: LabInfo,
+}
+
+impl Lab {
+    fn start(programs: &GoPrograms, dir: &Path) -> Lab {
+        let ca = dir.join("lab-ca.pem");
+        let mut child = Command::new(&programs.lab)
+            .arg("-ca-out")
+            .arg(&ca)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let described: Value =
+            serde_json::from_str(&line).unwrap_or_else(|err| panic!("lab printed {line:?}: {err}"));
+        let text = |key: &str| described[key].as_str().unwrap().to_owned();
+        let info = LabInfo {
+            url: text("url"),
+            user: text("user"),
+            password: text("password"),
+            ca,
+            sessions: described["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_owned())
+                .collect(),
+        };
+        Lab { child, info }
+    }
+
+    /// Stops the simulator; what it described stays usable.
+    fn stop(mut self) -> LabInfo {
+        terminate(&mut self.child);
+        self.info.clone()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A dsvcr process started from the binary.
+struct Dsvcr {
+    child: Child,
+    addr: String,
+}
+
+impl Dsvcr {
+    fn start(args: &[&str]) -> Dsvcr {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim_end()
+            .strip_prefix("dsvcr listening on http://")
+            .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+            .to_owned();
+        Dsvcr { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops with SIGTERM; returns the exit code and everything logged.
+    fn stop(mut self) -> (i32, String) {
+        let code = terminate(&mut self.child);
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (code, log)
+    }
+}
+
+impl Drop for Dsvcr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &mut Child) -> i32 {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "process did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs govmomi's client against `url` for `ids`; returns its exit code and one JSON
+/// value per id.
+fn run_client(programs: &GoPrograms, url: &str, lab: &LabInfo, ids: &[&str]) -> (i32, Vec<Value>) {
+    let output: Output = Command::new(&programs.client)
+        .args(["-url", url, "-user", &lab.user, "-password", &lab.password])
+        .args(ids)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.is_empty() || output.status.code() == Some(1),
+        "client: {stderr}"
+    );
+    (output.status.code().unwrap(), lines)
+}
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.parse().unwrap(), body.to_owned())
+}
+
+#[test]
+fn govmomi_records_through_dsvcr_and_replays_offline() {
+    let Some(programs) = go_programs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cassettes = dir.path().join("cassettes");
+    let cassettes_arg = cassettes.to_str().unwrap();
+    let running_lab = Lab::start(programs, dir.path());
+    let lab = running_lab.info.clone();
+    let unknown = "0f0f0f0f-dead-beef-0000-000000000000";
+    let mut ids: Vec<&str> = lab.sessions.iter().map(String::as_str).collect();
+    ids.push(unknown);
+
+    // 1. Record: govmomi's client through dsvcr to the simulator.
+    let recorder = Dsvcr::start(&[
+        "record",
+        "--upstream",
+        &lab.url,
+        "--ca-cert",
+        lab.ca.to_str().unwrap(),
+        "--cassettes",
+        cassettes_arg,
+    ]);
+    let (code, recorded) = run_client(programs, &recorder.url(), &lab, &ids);
+    assert_eq!(code, 3, "one id is unknown: {recorded:?}");
+    assert_eq!(recorded.len(), ids.len());
+    for (line, id) in recorded.iter().zip(&ids) {
+        assert_eq!(line["id"], *id);
+        assert_eq!(line["found"], *id != unknown, "{line}");
+    }
+    // The simulator answers forms B and C with an empty 200: passed through, not recorded.
+    let login = curl(&[
+        "-X",
+        "POST",
+        "-u",
+        &format!("{}:{}", lab.user, lab.password),
+        "-H",
+        "vmware-use-header-authn: true",
+        &format!("{}/rest/com/vmware/cis/session", recorder.url()),
+    ]);
+    assert_eq!(login.0, 200, "{login:?}");
+    let token: String = serde_json::from_str::<Value>(&login.1).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session_header = format!("vmware-api-session-id: {token}");
+    let form_b = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &session_header,
+        &format!("{}{REST}/id:{}?~action=get", recorder.url(), ids[0]),
+    ]);
+    assert_eq!(
+        form_b,
+        (200, String::new()),
+        "the simulator has no get action"
+    );
+    let (code, log) = recorder.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(&format!("not recorded: cannot decode the 200 answer as a download session: the body is empty form=B id={}", ids[0])),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("not recorded: cannot decode the 404 answer as a vAPI error: the body is neither JSON nor XML (it starts with \"404 page not found\\n\") form=A id={unknown}")),
+        "{log}"
+    );
+    running_lab.stop();
+
+    // 2. Replay with the lab gone, sessions required, to the same client.
+    let replayer = Dsvcr::start(&["replay", "--require-session", "--cassettes", cassettes_arg]);
+    let (code, replayed) = run_client(programs, &replayer.url(), &lab, &ids);
+    assert_eq!(code, 3, "{replayed:?}");
+    for (live, offline) in recorded.iter().zip(&replayed) {
+        assert_eq!(live["found"], offline["found"]);
+        assert_eq!(
+            live["session"], offline["session"],
+            "the same decoded session"
+        );
+    }
+
+    // 4. Forms the simulator cannot answer, from the recorded cassettes, with curl.
+    let login = curl(&[
+        "-X",
+        "POST",
+        "-u",
+        "ci:ci-password",
+        &format!("{}/rest/com/vmware/cis/session", replayer.url()),
+    ]);
+    let replay_token = serde_json::from_str::<Value>(&login.1).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header = format!("vmware-api-session-id: {replay_token}");
+    let id = ids[0];
+    let expected = recorded[0]["session"].clone();
+    let by_id = format!("{}{REST}/id:{id}?~action=get", replayer.url());
+    let collection = format!("{}{REST}?~action=get", replayer.url());
+    let json_body = format!("{{\"download_session_id\":\"{id}\"}}");
+    let by_query = format!("{collection}&download_session_id={id}");
+    let json_forms: [Vec<&str>; 3] = [
+        vec!["-X", "POST", "-H", &header, &by_id],
+        vec![
+            "-X",
+            "POST",
+            "-H",
+            &header,
+            "-H",
+            "content-type: application/json",
+            "--data",
+            &json_body,
+            &collection,
+        ],
+        vec!["-X", "POST", "-H", &header, &by_query],
+    ];
+    for args in json_forms {
+        let (status, body) = curl(&args);
+        assert_eq!(status, 200, "{args:?}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["value"],
+            expected
+        );
+    }
+    let xml_body = XML_INPUT.replace("obj-103", id);
+    let (status, xml) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &header,
+        "-H",
+        "content-type: application/xml",
+        "--data",
+        &xml_body,
+        &collection,
+    ]);
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" ?>\n<ns0:Get-Result"),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!("<id>{id}</id>")), "{xml}");
+    let (status, _) = curl(&[&format!("{}{REST}/id:{id}", replayer.url())]);
+    assert_eq!(
+        status, 401,
+        "--require-session refuses callers without a token"
+    );
+    let (code, log) = replayer.stop();
+    assert_eq!(code, 0, "{log}");
+
+    // 3. The recorded folder is clean and holds no password or token.
+    let check = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
+        .args(["check", cassettes_arg])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let files = cassette_files(&cassettes);
+    assert_eq!(
+        files.len(),
+        lab.sessions.len(),
+        "one cassette per known session"
+    );
+    for (name, json) in &files {
+        let text = json.to_string();
+        for secret in [lab.password.as_str(), token.as_str()] {
+            assert!(!text.contains(secret), "{name} holds a secret");
+        }
+    }
+}
