@@ -1,0 +1,770 @@
+#!/usr/bin/env python3
+"""The dsvcr benchmark driver (`just bench`): runs every workload against dsvcr and a bare
+hyper baseline built from bench/, interleaved round by round, and writes BENCHMARKS.md.
+
+Loopback only. The server under test runs on CPU 0 and the load generator (wrk, one
+thread) on CPU 1, via taskset; this driver pins itself to CPU 1 too. Every run is bounded
+by wrk's -d duration.
+
+    python3 bench/run.py [--rounds N] [--quick] [--out BENCHMARKS.md]
+
+Expects target/release/dsvcr, bench/target/release/{baseline,upstream} and wrk on PATH
+(the `bench` recipe builds and installs them).
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DSVCR = ROOT / "target" / "release" / "dsvcr"
+BIN = ROOT / "bench" / "target" / "release"
+LUA = ROOT / "bench" / "lua" / "bench.lua"
+WORK = ROOT / "bench" / "target" / "work"
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+REST = "/rest/com/vmware/content/library/item/download-session"
+HIT_ID = "obj-103"  # a shipped cassette with one response: every answer is the same
+XML_BODY = (
+    '<?xml version="1.0" ?>\n'
+    '<ns0:Get-Input xmlns:ns0="http://vmware.com/content/library/item/download_session" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    f" <download_session_id>{HIT_ID}</download_session_id>\n"
+    "</ns0:Get-Input>\n"
+)
+
+# name, label, method, path (with query), headers, body, RUST_LOG
+WORKLOADS = [
+    ("A", "form A hit, JSON", "GET", f"{REST}/id:{HIT_ID}", {}, None, "warn"),
+    ("B", "form B hit", "POST", f"{REST}/id:{HIT_ID}?~action=get", {}, None, "warn"),
+    (
+        "C-json",
+        "form C hit, JSON body",
+        "POST",
+        f"{REST}?~action=get",
+        {"Content-Type": "application/json"},
+        json.dumps({"download_session_id": HIT_ID}),
+        "warn",
+    ),
+    (
+        "C-xml",
+        "form C hit, XML body",
+        "POST",
+        f"{REST}?~action=get",
+        {"Content-Type": "application/xml"},
+        XML_BODY,
+        "warn",
+    ),
+    ("D", "form D hit (/api)", "GET", f"/api/content/library/item/download-session/{HIT_ID}", {}, None, "warn"),
+    ("XML", "form A hit, Accept: application/xml", "GET", f"{REST}/id:{HIT_ID}", {"Accept": "application/xml"}, None, "warn"),
+    ("miss", "miss (synthetic 404), RUST_LOG=error", "GET", f"{REST}/id:obj-404", {}, None, "error"),
+]
+
+SCALES = [1000, 10000, 100000]
+GEN_PREFIX = "gen-"
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port, method, path, headers=None, body=None, timeout=5.0):
+    """One HTTP/1.1 request; returns (status, lower-cased headers, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+class Server:
+    """A server process pinned to SERVER_CPU; `start` measures spawn → first answer."""
+
+    def __init__(self, name, argv, port, probe, env=None):
+        self.name, self.argv, self.port, self.probe = name, argv, port, probe
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.startup = None
+        self.stderr = WORK / "logs" / f"{name}.stderr"
+
+    def start(self):
+        self.stderr.parent.mkdir(parents=True, exist_ok=True)
+        err = open(self.stderr, "wb")
+        method, path = self.probe
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CPU, *self.argv],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=self.env,
+        )
+        err.close()
+        while True:
+            try:
+                request(self.port, method, path, timeout=2.0)
+                self.startup = time.perf_counter() - t0
+                return self
+            except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.stderr.read_text()[-2000:]}")
+            if time.perf_counter() - t0 > 60:
+                raise RuntimeError(f"{self.name} did not answer within 60 s")
+            time.sleep(0.0005)
+
+    def cpu_seconds(self):
+        """utime + stime of the whole process (all threads), in seconds."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def peak_rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def wrk(port, path, conns, seconds, method="GET", headers=None, body=None, rotate=None):
+    """Runs wrk on LOAD_CPU; returns the BENCH summary dict of bench.lua."""
+    env = dict(os.environ, BENCH_METHOD=method)
+    env["BENCH_HEADERS"] = "\n".join(f"{k}: {v}" for k, v in (headers or {}).items())
+    if body is not None:
+        body_file = WORK / f"body-{abs(hash(body))}.bin"
+        body_file.write_bytes(body.encode())
+        env["BENCH_BODY_FILE"] = str(body_file)
+    if rotate:
+        env["BENCH_ROTATE_PATH"], env["BENCH_ROTATE_N"] = rotate[0], str(rotate[1])
+    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(LUA)]
+    argv.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH "):
+            result = json.loads(line[6:])
+            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            socket_errors = sum(result[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout"))
+            if socket_errors:
+                log(f"warning: wrk socket errors on {path} at {conns} conns: {result}")
+            return result
+    raise RuntimeError(f"wrk printed no summary: {out.stdout}\n{out.stderr}")
+
+
+def measured(server, port, path, conns, seconds, **kw):
+    """A wrk run with the server's CPU time over it."""
+    before, t0 = server.cpu_seconds(), time.perf_counter()
+    result = wrk(port, path, conns, seconds, **kw)
+    cpu, wall = server.cpu_seconds() - before, time.perf_counter() - t0
+    result["cpu_us_per_req"] = cpu / result["requests"] * 1e6
+    result["server_busy"] = cpu / wall
+    return result
+
+
+# ---------------------------------------------------------------- statistics and format
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def spread(values, fmt):
+    """median (min–max)"""
+    if len(values) == 1:
+        return fmt(values[0])
+    return f"{fmt(med(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+
+def f0(x):
+    return f"{x:,.0f}"
+
+
+def f1(x):
+    return f"{x:.1f}"
+
+
+def f2(x):
+    return f"{x:.2f}"
+
+
+def ratio(values):
+    return spread(values, lambda x: f"{x:.2f}×")
+
+
+def paired(dsvcr_values, base_values):
+    return [d / b for d, b in zip(dsvcr_values, base_values)]
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def dsvcr_replay(name, cassettes, log_level):
+    port = free_port()
+    argv = [str(DSVCR), "replay", "--listen", f"127.0.0.1:{port}", "--cassettes", str(cassettes)]
+    return Server(name, argv, port, ("GET", f"{REST}/id:{HIT_ID}"), {"RUST_LOG": log_level}), port
+
+
+def baseline(name, prefix, answer):
+    port = free_port()
+    body_file = WORK / "answers" / f"{name}.body"
+    body_file.parent.mkdir(parents=True, exist_ok=True)
+    body_file.write_bytes(answer["body"])
+    argv = [
+        str(BIN / "baseline"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--path-prefix",
+        prefix,
+        "--body",
+        str(body_file),
+        "--content-type",
+        answer["content_type"],
+        "--status",
+        str(answer["status"]),
+    ]
+    return Server(name, argv, port, ("GET", prefix)), port
+
+
+def capture_answers():
+    """dsvcr's answer to each workload, which the baseline then serves byte for byte."""
+    server, port = dsvcr_replay("capture", ROOT / "cassettes", "error")
+    server.start()
+    answers = {}
+    try:
+        for name, _, method, path, headers, body, _ in WORKLOADS:
+            status, response_headers, response_body = request(port, method, path, headers, body)
+            expected = 404 if name == "miss" else 200
+            if status != expected:
+                raise RuntimeError(f"workload {name}: dsvcr answered {status}, expected {expected}: {response_body!r}")
+            answers[name] = {
+                "status": status,
+                "content_type": response_headers["content-type"],
+                "body": response_body,
+            }
+    finally:
+        server.stop()
+    return answers
+
+
+def replay_workloads(args, answers, results):
+    log(f"replay workloads: {len(WORKLOADS)} × 2 servers × {args.rounds} rounds")
+    for round_index in range(args.rounds):
+        for name, _, method, path, headers, body, log_level in WORKLOADS:
+            kinds = ["dsvcr", "baseline"] if round_index % 2 == 0 else ["baseline", "dsvcr"]
+            for kind in kinds:
+                if kind == "dsvcr":
+                    server, port = dsvcr_replay(f"dsvcr-{name}", ROOT / "cassettes", log_level)
+                else:
+                    server, port = baseline(f"baseline-{name}", path.split("?")[0], answers[name])
+                server.start()
+                try:
+                    if round_index == 0:
+                        status, response_headers, response_body = request(port, method, path, headers, body)
+                        expected = answers[name]
+                        if (status, response_headers["content-type"], response_body) != (
+                            expected["status"],
+                            expected["content_type"],
+                            expected["body"],
+                        ):
+                            raise RuntimeError(f"{kind} {name}: answer differs from dsvcr's captured answer")
+                    kw = dict(method=method, headers=headers, body=body)
+                    wrk(port, path, 32, args.warmup, **kw)
+                    c32 = measured(server, port, path, 32, args.duration, **kw)
+                    c1 = measured(server, port, path, 1, args.duration_c1, **kw)
+                    run = {
+                        "startup_ms": server.startup * 1e3,
+                        "c32": c32,
+                        "c1": c1,
+                        "rss_mib": server.peak_rss_mib(),
+                    }
+                finally:
+                    server.stop()
+                results.setdefault(name, {}).setdefault(kind, []).append(run)
+                log(
+                    f"round {round_index + 1} {name:6} {kind:8} {c32['rps']:>9,.0f} req/s  "
+                    f"cpu {c32['cpu_us_per_req']:.2f} µs/req  busy {c32['server_busy']:.2f}  "
+                    f"p50@1 {c1['p50_us']} µs  rss {run['rss_mib']:.1f} MiB  start {run['startup_ms']:.1f} ms"
+                )
+
+
+def generate(n):
+    """A folder of n valid cassettes (cached in bench/target/work between runs)."""
+    folder = WORK / f"cassettes-{n}"
+    marker = folder / ".complete"
+    if marker.exists():
+        return folder
+    log(f"generating {n} cassettes in {folder}")
+    if folder.exists():
+        shutil.rmtree(folder)
+    sub = folder / "download-session"
+    sub.mkdir(parents=True)
+    for i in range(n):
+        cassette_id = f"{GEN_PREFIX}{i:06d}"
+        cassette = {
+            "format": 1,
+            "operation": "com.vmware.content.library.item.download_session.get",
+            "id": cassette_id,
+            "recorded": {"at": "2026-11-02T10:00:00Z", "upstream": "vcenter.lab.example", "form": "A"},
+            "responses": [
+                {
+                    "status": 200,
+                    "session": {
+                        "client_progress": i % 101,
+                        "expiration_time": "2026-11-02T10:05:00.000Z",
+                        "id": cassette_id,
+                        "library_item_content_version": str(i % 7),
+                        "library_item_id": f"3d1e5f7a-9b2c-4d6e-8f0a-{i:012x}",
+                        "state": "ACTIVE",
+                    },
+                }
+            ],
+        }
+        (sub / f"{cassette_id}.json").write_text(json.dumps(cassette, indent=2) + "\n")
+    marker.write_text(str(n))
+    return folder
+
+
+def scaling(args, results):
+    folders = {n: generate(n) for n in SCALES}
+    probe = ("GET", f"{REST}/id:{GEN_PREFIX}000000")
+    log(f"cassette scaling: start-up and RSS, {args.rounds} rounds")
+    for round_index in range(args.rounds):
+        for n in SCALES:
+            port = free_port()
+            argv = [str(DSVCR), "replay", "--listen", f"127.0.0.1:{port}", "--cassettes", str(folders[n])]
+            server = Server(f"dsvcr-scale-{n}", argv, port, probe, {"RUST_LOG": "warn"})
+            server.start()
+            try:
+                run = {"startup_ms": server.startup * 1e3, "rss_mib": server.peak_rss_mib()}
+            finally:
+                server.stop()
+            results.setdefault(str(n), []).append(run)
+            log(f"round {round_index + 1} {n:>6} cassettes: start {run['startup_ms']:.0f} ms  rss {run['rss_mib']:.1f} MiB")
+
+
+def scaling_hits(args, answers, results):
+    n = SCALES[-1]
+    folder = generate(n)
+    rotate_prefix = f"{REST}/id:{GEN_PREFIX}"
+    log(f"hit throughput at {n} cassettes, random ids, {args.rounds} rounds")
+    # The baseline answers every id with one generated cassette's bytes (same size).
+    server, port = dsvcr_replay("capture-scale", folder, "error")
+    server.start()
+    try:
+        status, headers, body = request(port, "GET", f"{rotate_prefix}000000")
+    finally:
+        server.stop()
+    answer = {"status": status, "content_type": headers["content-type"], "body": body}
+    for round_index in range(args.rounds):
+        kinds = ["dsvcr", "baseline"] if round_index % 2 == 0 else ["baseline", "dsvcr"]
+        for kind in kinds:
+            if kind == "dsvcr":
+                port = free_port()
+                argv = [str(DSVCR), "replay", "--listen", f"127.0.0.1:{port}", "--cassettes", str(folder)]
+                server = Server(f"dsvcr-hit-{n}", argv, port, ("GET", f"{rotate_prefix}000000"), {"RUST_LOG": "warn"})
+            else:
+                server, port = baseline(f"baseline-hit-{n}", rotate_prefix, answer)
+            server.start()
+            try:
+                path = f"{rotate_prefix}000000"
+                wrk(port, path, 32, args.warmup, rotate=(rotate_prefix, n))
+                c32 = measured(server, port, path, 32, args.duration, rotate=(rotate_prefix, n))
+                c1 = measured(server, port, path, 1, args.duration_c1, rotate=(rotate_prefix, n))
+                if c32["errors_status"] or c1["errors_status"]:
+                    raise RuntimeError(f"{kind}: non-2xx answers in the {n}-cassette hit run")
+                run = {"startup_ms": server.startup * 1e3, "c32": c32, "c1": c1, "rss_mib": server.peak_rss_mib()}
+            finally:
+                server.stop()
+            results.setdefault(kind, []).append(run)
+            log(
+                f"round {round_index + 1} hit@{n} {kind:8} {c32['rps']:>9,.0f} req/s  "
+                f"cpu {c32['cpu_us_per_req']:.2f} µs/req  rss {run['rss_mib']:.1f} MiB"
+            )
+
+
+def record_mode(args, results):
+    log(f"record mode, {args.rounds} rounds")
+    upstream_port = free_port()
+    upstream = Server(
+        "upstream", [str(BIN / "upstream"), "--listen", f"127.0.0.1:{upstream_port}"], upstream_port, ("GET", "/")
+    ).start()
+    folder = WORK / "record"
+    if folder.exists():
+        shutil.rmtree(folder)
+    port = free_port()
+    argv = [
+        str(DSVCR),
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{upstream_port}",
+        "--cassettes",
+        str(folder),
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
+    dsvcr = Server("dsvcr-record", argv, port, ("GET", "/__dsvcr/health"), {"RUST_LOG": "warn"}).start()
+    login = dict(method="POST", headers={"Authorization": "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ="})
+    get_path = f"{REST}/id:rec-get"
+    poll_path = f"{REST}/id:rec-poll"
+    polled = 0
+    try:
+        for round_index in range(args.rounds):
+            targets = [("direct", upstream_port), ("dsvcr", port)]
+            if round_index % 2:
+                targets.reverse()
+            for target, target_port in targets:
+                before = dsvcr.cpu_seconds()
+                passthrough = wrk(target_port, "/rest/com/vmware/cis/session", 1, args.duration_c1, **login)
+                passthrough["dsvcr_cpu_us_per_req"] = (dsvcr.cpu_seconds() - before) / passthrough["requests"] * 1e6
+                recorded = wrk(target_port, get_path, 1, args.duration_c1)
+                for run in (passthrough, recorded):
+                    if run["errors_status"]:
+                        raise RuntimeError(f"record mode: non-2xx answers via {target}: {run}")
+                results.setdefault("passthrough", {}).setdefault(target, []).append(passthrough)
+                results.setdefault("recorded_get", {}).setdefault(target, []).append(recorded)
+                log(
+                    f"round {round_index + 1} {target:6} login p50 {passthrough['p50_us']} µs  "
+                    f"recorded get p50 {recorded['p50_us']} µs"
+                )
+            for conns in (1, 32):
+                health = json.loads(request(port, "GET", "/__dsvcr/health")[2])
+                run = wrk(port, poll_path, conns, args.duration_c1)
+                time.sleep(0.3)  # let a recording still in flight when wrk stopped land
+                after = json.loads(request(port, "GET", "/__dsvcr/health")[2])
+                if run["errors_status"]:
+                    raise RuntimeError(f"record mode: non-2xx answers polling: {run}")
+                recordings = after["recordings"] - health["recordings"]
+                polled += recordings
+                run["recordings"] = recordings
+                run["recordings_per_s"] = recordings / (run["duration_us"] / 1e6)
+                results.setdefault("polling", {}).setdefault(str(conns), []).append(run)
+                log(f"round {round_index + 1} polling one id, {conns} conns: {run['recordings_per_s']:,.0f} recordings/s")
+    finally:
+        dsvcr.stop()
+        upstream.stop()
+    # Nothing lost: the polled cassette holds every recorded response, and the folder checks.
+    cassette = json.loads((folder / "download-session" / "rec-poll.json").read_text())
+    held = sum(entry.get("repeat", 1) for entry in cassette["responses"])
+    if held != polled:
+        raise RuntimeError(f"rec-poll.json holds {held} responses, {polled} were recorded")
+    check = subprocess.run([str(DSVCR), "check", str(folder)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise RuntimeError(f"dsvcr check on the recorded folder failed: {check.stdout}{check.stderr}")
+    results["polled_total"] = polled
+
+
+# ---------------------------------------------------------------- the report
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    version = lambda argv: subprocess.run(argv, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "rustc": version(["rustc", "--version"]),
+        "wrk": (wrk_version.stdout + wrk_version.stderr).strip().splitlines()[0],
+        "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+    }
+
+
+def targets(res):
+    """(figure, dsvcr, baseline, ratio text, target text, met) rows."""
+    rows = []
+    rep = res["replay"]
+
+    def field(name, kind, key, sub=None):
+        return [run[sub][key] if sub else run[key] for run in rep[name][kind]]
+
+    def cpu_row(name, label, limit):
+        d, b = field(name, "dsvcr", "cpu_us_per_req", "c32"), field(name, "baseline", "cpu_us_per_req", "c32")
+        r = paired(d, b)
+        rows.append((f"{label}: CPU/request (µs)", spread(d, f2), spread(b, f2), ratio(r), f"≤ {limit}×", med(r) <= limit))
+
+    cpu_row("A", "form A hit", 1.15)
+    for name, label in [("B", "form B"), ("C-json", "form C, JSON body"), ("C-xml", "form C, XML body"),
+                        ("D", "form D"), ("XML", "XML output"), ("miss", "miss (404)")]:
+        cpu_row(name, label, 1.5)
+    d, b = field("A", "dsvcr", "rps", "c32"), field("A", "baseline", "rps", "c32")
+    r = paired(d, b)
+    rows.append(("form A: req/s at 32 connections", spread(d, f0), spread(b, f0), ratio(r), "≥ 0.9×", med(r) >= 0.9))
+    d, b = field("A", "dsvcr", "rss_mib"), field("A", "baseline", "rss_mib")
+    r = paired(d, b)
+    rows.append(("peak RSS, shipped cassettes (MiB)", spread(d, f1), spread(b, f1), ratio(r), "≤ 2×", med(r) <= 2))
+    if "scaling" in res:
+        n = str(SCALES[-1])
+        s = [run["startup_ms"] for run in res["scaling"][n]]
+        rows.append(("100 000 cassettes: start-up (ms)", spread(s, f0), "", "", "≤ 1000 ms", med(s) <= 1000))
+        hits = res["scaling_hits"]
+        m = [run["rss_mib"] for run in hits["dsvcr"]] + [run["rss_mib"] for run in res["scaling"][n]]
+        rows.append(("100 000 cassettes: peak RSS (MiB)", spread(m, f1), "", "", "≤ 150 MiB", max(m) <= 150))
+        d = [run["c32"]["cpu_us_per_req"] for run in hits["dsvcr"]]
+        b = [run["c32"]["cpu_us_per_req"] for run in hits["baseline"]]
+        r = paired(d, b)
+        rows.append(("100 000 cassettes: hit CPU/request (µs)", spread(d, f2), spread(b, f2), ratio(r), "≤ 1.2×", med(r) <= 1.2))
+    if "record" in res:
+        pt = res["record"]["passthrough"]
+        d, b = [run["p50_us"] for run in pt["dsvcr"]], [run["p50_us"] for run in pt["direct"]]
+        added = [x - y for x, y in zip(d, b)]
+        rows.append((
+            "record pass-through (login): p50 at 1 conn (µs)",
+            spread(d, f0),
+            spread(b, f0) + " direct",
+            "+" + spread(added, f0) + " µs",
+            "≤ +100 µs",
+            med(added) <= 100,
+        ))
+    return rows
+
+
+def report(args, res, started, elapsed, commands):
+    m = res["machine"]
+    out = []
+    w = out.append
+    w("# Benchmarks\n")
+    w("Generated by `just bench` (`bench/run.py`); do not edit by hand, re-run it.\n")
+    w(f"- date: {started:%Y-%m-%d %H:%M} UTC; the whole run took {elapsed / 60:.1f} min")
+    w(f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, Linux {m['kernel']}; {m['rustc']}; {m['wrk']}")
+    w(f"- dsvcr commit: `{res['commit']}`{' (work tree had uncommitted changes)' if res['dirty'] else ''}")
+    w(
+        f"- {args.rounds} interleaved rounds (dsvcr and baseline alternate which goes first); each figure is the "
+        "**median (min–max)** over rounds, and each ratio is the median (min–max) of the per-round ratios "
+        "dsvcr ÷ baseline, measured back to back in the same round."
+    )
+    w(
+        f"- server under test pinned to CPU {SERVER_CPU}, wrk (1 thread) and this driver to CPU {LOAD_CPU} "
+        f"(`taskset`); each server run: {args.warmup} s warm-up at 32 connections, {args.duration} s measured at "
+        f"32 connections, {args.duration_c1} s at 1 connection, all over loopback with keep-alive."
+    )
+    w(
+        "- **CPU/request** = (utime + stime of the server process over the 32-connection run, from "
+        "`/proc/PID/stat`) ÷ requests answered: it stays meaningful when wrk, not the server, is the "
+        "bottleneck. `busy` is that CPU time ÷ wall time (1.00 = the server's core was saturated)."
+    )
+    w("- **peak RSS** = `VmHWM` of the server after its runs; **start-up** = spawn to the first answered request (polled every 0.5 ms).")
+    w(
+        "- **baseline** (`bench/src/bin/baseline.rs`): a bare hyper 1 HTTP/1.1 server on the same tokio "
+        "multi-threaded runtime that answers the same path with the same status, content type and body bytes "
+        "(captured from dsvcr at the start of the run and compared byte for byte) from memory; it reads the "
+        "request body and nothing else."
+    )
+    w("- dsvcr runs with `RUST_LOG=warn` (no per-request logging), except the miss workload, which uses "
+      "`RUST_LOG=error` so that the warning each miss logs is not what is measured.\n")
+
+    w("## Targets\n")
+    w("| figure | dsvcr | baseline | ratio | target | met |")
+    w("|---|---|---|---|---|---|")
+    for figure, d, b, r, target, met in targets(res):
+        w(f"| {figure} | {d} | {b} | {r} | {target} | {'yes' if met else '**no**'} |")
+    w("")
+
+    rep = res["replay"]
+    w("## Replay: throughput and CPU (32 connections)\n")
+    w("| workload | dsvcr req/s | baseline req/s | ratio | dsvcr CPU µs/req | baseline CPU µs/req | ratio | busy (dsvcr / baseline) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for name, label, *_ in WORKLOADS:
+        d, b = rep[name]["dsvcr"], rep[name]["baseline"]
+        rd, rb = [r["c32"]["rps"] for r in d], [r["c32"]["rps"] for r in b]
+        cd, cb = [r["c32"]["cpu_us_per_req"] for r in d], [r["c32"]["cpu_us_per_req"] for r in b]
+        busy = f"{med([r['c32']['server_busy'] for r in d]):.2f} / {med([r['c32']['server_busy'] for r in b]):.2f}"
+        w(f"| {label} | {spread(rd, f0)} | {spread(rb, f0)} | {ratio(paired(rd, rb))} | {spread(cd, f2)} | "
+          f"{spread(cb, f2)} | {ratio(paired(cd, cb))} | {busy} |")
+    w("")
+    w("## Replay: latency (µs)\n")
+    w("| workload | dsvcr p50 @32 | baseline p50 @32 | dsvcr p99 @32 | baseline p99 @32 | dsvcr p50 @1 | baseline p50 @1 | ratio p50 @1 | dsvcr p99 @1 | baseline p99 @1 |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for name, label, *_ in WORKLOADS:
+        d, b = rep[name]["dsvcr"], rep[name]["baseline"]
+        col = lambda runs, c, k: [r[c][k] for r in runs]
+        w(
+            f"| {label} | {spread(col(d, 'c32', 'p50_us'), f0)} | {spread(col(b, 'c32', 'p50_us'), f0)} | "
+            f"{spread(col(d, 'c32', 'p99_us'), f0)} | {spread(col(b, 'c32', 'p99_us'), f0)} | "
+            f"{spread(col(d, 'c1', 'p50_us'), f0)} | {spread(col(b, 'c1', 'p50_us'), f0)} | "
+            f"{ratio(paired(col(d, 'c1', 'p50_us'), col(b, 'c1', 'p50_us')))} | "
+            f"{spread(col(d, 'c1', 'p99_us'), f0)} | {spread(col(b, 'c1', 'p99_us'), f0)} |"
+        )
+    w("")
+    w("## Start-up and memory, shipped cassettes\n")
+    w("| figure | dsvcr | baseline | ratio |")
+    w("|---|---|---|---|")
+    d = [r["startup_ms"] for name, *_ in WORKLOADS for r in rep[name]["dsvcr"]]
+    b = [r["startup_ms"] for name, *_ in WORKLOADS for r in rep[name]["baseline"]]
+    w(f"| spawn → first answer (ms), all {len(d)} spawns | {spread(d, f1)} | {spread(b, f1)} | {med(d) / med(b):.2f}× (of medians) |")
+    for name, label, *_ in WORKLOADS:
+        dm, bm = [r["rss_mib"] for r in rep[name]["dsvcr"]], [r["rss_mib"] for r in rep[name]["baseline"]]
+        w(f"| peak RSS (MiB) after {label} | {spread(dm, f1)} | {spread(bm, f1)} | {ratio(paired(dm, bm))} |")
+    w("")
+    if "scaling" in res:
+        w("## Cassette folder scaling\n")
+        w("Generated cassettes (one response each, pretty-printed like recorded ones, ~600 bytes), read with a "
+          "warm page cache.\n")
+        w("| cassettes | spawn → first answer (ms) | peak RSS after start-up (MiB) |")
+        w("|---|---|---|")
+        for n in SCALES:
+            runs = res["scaling"][str(n)]
+            w(f"| {n:,} | {spread([r['startup_ms'] for r in runs], f0)} | {spread([r['rss_mib'] for r in runs], f1)} |")
+        w("")
+        hits = res["scaling_hits"]
+        n = SCALES[-1]
+        w(f"Hits at {n:,} cassettes: wrk cycles through 10 000 random ids; the baseline answers every id with one "
+          "generated cassette's bytes.\n")
+        w("| figure | dsvcr | baseline | ratio |")
+        w("|---|---|---|---|")
+        for label, c, k, fmt in [
+            ("req/s at 32 connections", "c32", "rps", f0),
+            ("CPU µs/request", "c32", "cpu_us_per_req", f2),
+            ("p50 @32 (µs)", "c32", "p50_us", f0),
+            ("p99 @32 (µs)", "c32", "p99_us", f0),
+            ("p50 @1 (µs)", "c1", "p50_us", f0),
+            ("p99 @1 (µs)", "c1", "p99_us", f0),
+        ]:
+            d, b = [r[c][k] for r in hits["dsvcr"]], [r[c][k] for r in hits["baseline"]]
+            w(f"| {label} | {spread(d, fmt)} | {spread(b, fmt)} | {ratio(paired(d, b))} |")
+        d, b = [r["rss_mib"] for r in hits["dsvcr"]], [r["rss_mib"] for r in hits["baseline"]]
+        w(f"| peak RSS (MiB) | {spread(d, f1)} | {spread(b, f1)} | {ratio(paired(d, b))} |")
+        w("")
+    if "record" in res:
+        rec = res["record"]
+        w("## Record mode\n")
+        w("`dsvcr record --upstream http://127.0.0.1:PORT` in front of a fake vCenter (`bench/src/bin/upstream.rs`, "
+          "a bare hyper server answering from memory), both on the server CPU; *direct* is wrk calling the fake "
+          "upstream itself. One connection, so the figures are latencies. Every recorded get is written to its "
+          "cassette (temp file, fsync, rename, fsync of the folder) before it is answered.\n")
+        w("| request | direct p50 | via dsvcr p50 | added p50 | direct p99 | via dsvcr p99 | added p99 |")
+        w("|---|---|---|---|---|---|---|")
+        for key, label in [("passthrough", "pass-through: login `POST /rest/com/vmware/cis/session`"),
+                           ("recorded_get", "recorded get, form A (durable write each time)")]:
+            d, b = rec[key]["dsvcr"], rec[key]["direct"]
+            p50 = [x["p50_us"] - y["p50_us"] for x, y in zip(d, b)]
+            p99 = [x["p99_us"] - y["p99_us"] for x, y in zip(d, b)]
+            w(f"| {label} | {spread([x['p50_us'] for x in b], f0)} µs | {spread([x['p50_us'] for x in d], f0)} µs | "
+              f"+{spread(p50, f0)} µs | {spread([x['p99_us'] for x in b], f0)} µs | "
+              f"{spread([x['p99_us'] for x in d], f0)} µs | +{spread(p99, f0)} µs |")
+        cpu = [x["dsvcr_cpu_us_per_req"] for x in rec["passthrough"]["dsvcr"]]
+        w(f"\ndsvcr's own CPU per forwarded login: {spread(cpu, f1)} µs.\n")
+        w("| polling one id (every answer recorded durably) | recordings/s | p50 | p99 |")
+        w("|---|---|---|---|")
+        for conns in ("1", "32"):
+            runs = rec["polling"][conns]
+            w(f"| {conns} connection{'s' if conns != '1' else ''} | {spread([r['recordings_per_s'] for r in runs], f0)} | "
+              f"{spread([r['p50_us'] for r in runs], f0)} µs | {spread([r['p99_us'] for r in runs], f0)} µs |")
+        w(f"\nAfter the run the polled cassette held all {res['record']['polled_total']:,} recorded responses "
+          "(collapsed into repeats) and `dsvcr check` passed on the folder.\n")
+    if res.get("notes"):
+        w("## Notes\n")
+        w(res["notes"].strip() + "\n")
+    w("## How to reproduce\n")
+    w("```sh\njust bench            # installs wrk if missing, builds, runs everything, rewrites BENCHMARKS.md\n```\n")
+    w("The recipe runs:\n")
+    w("```sh\n" + "\n".join(commands) + "\n```\n")
+    w("and the driver runs, per server and workload (PORT, FILE and the Lua settings vary):\n")
+    w("```sh\n"
+      "taskset -c 0 target/release/dsvcr replay --listen 127.0.0.1:PORT --cassettes cassettes   # RUST_LOG=warn\n"
+      "taskset -c 0 bench/target/release/baseline --listen 127.0.0.1:PORT --path-prefix PATH --body FILE --content-type CT --status N\n"
+      f"taskset -c 1 wrk -t1 -c32 -d{args.warmup}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH   # warm-up\n"
+      f"taskset -c 1 wrk -t1 -c32 -d{args.duration}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH\n"
+      f"taskset -c 1 wrk -t1 -c1 -d{args.duration_c1}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH\n"
+      "taskset -c 0 bench/target/release/upstream --listen 127.0.0.1:PORT   # record mode's fake vCenter\n"
+      "taskset -c 0 target/release/dsvcr record --upstream http://127.0.0.1:PORT --cassettes bench/target/work/record --listen 127.0.0.1:PORT\n"
+      "```\n")
+    w(f"Raw figures of this run: `bench/target/results.json` (not committed). Options: `python3 bench/run.py --help`.\n")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per server run")
+    parser.add_argument("--duration", type=int, default=4, help="seconds measured at 32 connections")
+    parser.add_argument("--duration-c1", type=int, default=2, help="seconds measured at 1 connection")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, to try the harness")
+    parser.add_argument("--only", default="replay,scaling,record", help="comma-separated parts to run")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--notes", default=str(ROOT / "bench" / "NOTES.md"),
+                        help="a Markdown file copied into the report's Notes section, if present")
+    parser.add_argument("--command", action="append", default=[], help="a command the recipe ran, for the report")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.warmup, args.duration, args.duration_c1 = 1, 1, 1, 1
+    parts = set(args.only.split(","))
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("bench: needs 2 CPUs (server and load generator on separate cores)")
+    for path in (DSVCR, BIN / "baseline", BIN / "upstream"):
+        if not path.exists():
+            sys.exit(f"bench: {path} is missing; run `just bench`, which builds it")
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is not installed; `just bench` installs it (apt-get install -y wrk)")
+    os.sched_setaffinity(0, {int(LOAD_CPU)})
+    WORK.mkdir(parents=True, exist_ok=True)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.perf_counter()
+    git = lambda *a: subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True).stdout.strip()
+    res = {
+        "machine": machine(),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock")),
+    }
+    answers = capture_answers()
+    if "replay" in parts:
+        res["replay"] = {}
+        replay_workloads(args, answers, res["replay"])
+    if "scaling" in parts:
+        res["scaling"], res["scaling_hits"] = {}, {}
+        scaling(args, res["scaling"])
+        scaling_hits(args, answers, res["scaling_hits"])
+    if "record" in parts:
+        res["record"] = {}
+        record_mode(args, res["record"])
+    elapsed = time.perf_counter() - t0
+    notes = Path(args.notes)
+    if notes.exists():
+        res["notes"] = notes.read_text()
+    (ROOT / "bench" / "target").mkdir(exist_ok=True)
+    (ROOT / "bench" / "target" / "results.json").write_text(json.dumps(res, indent=1))
+    if "replay" in parts:
+        Path(args.out).write_text(report(args, res, started, elapsed, args.command or ["python3 bench/run.py"]))
+        log(f"wrote {args.out}")
+    log(f"done in {elapsed / 60:.1f} min")
+    for figure, d, b, r, target, met in targets(res) if "replay" in parts else []:
+        log(f"{'MET ' if met else 'MISS'} {figure}: {d} vs {b} {r} (target {target})")
+
+
+if __name__ == "__main__":
+    main()
