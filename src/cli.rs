@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::server::Limits;
 use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere REST API's content-library download sessions.
@@ -69,6 +70,50 @@ pub struct ListenArgs {
     /// Serve HTTPS with a CA and a certificate for 127.0.0.1/localhost made at start; the CA is written to DIR/dsvcr-ca.pem for clients to trust.
     #[arg(long, value_name = "DIR")]
     pub tls_self_signed: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits (both modes).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest request body accepted, in bytes (413 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+
+    /// Largest request head (request line and headers), in bytes, at least 8192 (431 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_header_bytes, value_parser = parse_header_bytes)]
+    pub max_header_bytes: usize,
+
+    /// Most headers in one request (431 beyond).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
+    pub max_headers: usize,
+
+    /// Seconds a client has to send a whole request head; slower clients are cut off.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub header_read_timeout: Duration,
+
+    /// Seconds a connection may sit with no traffic before it is closed.
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = parse_positive)]
+    pub max_connections: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_header_bytes: self.max_header_bytes,
+            max_headers: self.max_headers,
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// Run summary flags (both modes).
@@ -136,9 +181,13 @@ pub struct RecordArgs {
     #[arg(long)]
     pub insecure: bool,
 
-    /// Seconds to wait for the upstream to connect and answer (fractions allowed).
+    /// Seconds to wait for the upstream's answer, and the longest silence in a streamed body (fractions allowed).
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub upstream_timeout: Duration,
+
+    /// Seconds to wait for a connection to the upstream to open.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub upstream_connect_timeout: Duration,
 
     /// Replay ids that already have a cassette without asking the upstream, and record only unknown ids (VCR's "new episodes" mode).
     #[arg(long, conflicts_with = "replace")]
@@ -162,5 +211,22 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         Err(format!(
             "{text:?} must be more than 0 and at most 86400 seconds"
         ))
+    }
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a whole number above 0")),
+    }
+}
+
+/// hyper reads a request head into one buffer of at least 8 KiB.
+fn parse_header_bytes(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (8192..=1024 * 1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} must be a number of bytes from 8192 to 1048576"
+        )),
     }
 }

@@ -15,7 +15,7 @@ use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
 use crate::error::ApiError;
 use crate::replay::Replay;
 use crate::secrets::Secrets;
-use crate::server::{read_body, Body, Handler, Streamed, MAX_BODY_BYTES};
+use crate::server::{read_body, Body, Handler, Streamed};
 use crate::stats::{Health, Stats, Summary};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
@@ -57,7 +57,7 @@ impl Record {
         get: GetRoute,
     ) -> Result<Response<Body>, (ApiError, Style)> {
         let style = get.provisional_style(&parts.headers);
-        let bytes = read_body(body, &parts.headers, MAX_BODY_BYTES)
+        let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
         let get = get.complete(&parts.headers, &bytes).map_err(|rejection| {
@@ -143,7 +143,7 @@ impl Record {
         flavour: Flavour,
     ) -> Result<Response<Body>, (ApiError, Style)> {
         let style = json_style(flavour);
-        let bytes = read_body(body, &parts.headers, MAX_BODY_BYTES)
+        let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
         self.remember(&Secrets::from_request(&parts.headers));

@@ -14,7 +14,7 @@ use tracing::{debug, warn};
 use crate::admin::Observable;
 use crate::cassette::{load_folder, Cassette, LoadError, Recording};
 use crate::error::{body_response, vapi_error_response, ApiError, SYNTHETIC_HEADER};
-use crate::server::{read_body, Body, Handler, MAX_BODY_BYTES};
+use crate::server::{read_body, Body, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
 use crate::vapi::recognise::{route, Route};
@@ -155,7 +155,7 @@ impl Replay {
         };
         let bytes = if get.needs_body() {
             let style = get.provisional_style(&parts.headers);
-            read_body(body, &parts.headers, MAX_BODY_BYTES)
+            read_body(body, &parts)
                 .await
                 .map_err(|error| (error, style))?
         } else {

@@ -94,6 +94,7 @@ async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
         url: args.upstream.clone(),
         trust,
         timeout: args.upstream_timeout,
+        connect_timeout: args.upstream_connect_timeout,
         connections: stats.upstream_connections.clone(),
     })?;
     let rerecord = if args.replace {
@@ -161,7 +162,11 @@ async fn serve<S: server::Handler + Observable>(
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     announce(&format!("dsvcr listening on {scheme}://{addr}"));
-    server::serve(listener, tls, Arc::new(WithAdmin(service)), shutdown).await;
+    let options = server::ServeOptions {
+        tls,
+        limits: listen.limits.limits(),
+    };
+    server::serve(listener, options, Arc::new(WithAdmin(service)), shutdown).await;
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
+mod limits;
 mod streamed;
 pub mod tls;
 
+pub use limits::{BodyLimit, IdleTimeout, Limits};
 pub use streamed::{Stalled, Streamed};
 
 use std::convert::Infallible;
@@ -14,14 +16,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
@@ -33,9 +36,6 @@ pub type Body = Either<Full<Bytes>, Streamed>;
 pub fn full(bytes: Bytes) -> Body {
     Either::Left(Full::new(bytes))
 }
-
-/// The largest request body dsvcr reads.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How long shutdown waits for requests in flight before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -51,18 +51,31 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
         .map_err(|source| Error::Listen { addr, source })
 }
 
-/// Serves connections from `listener` (over TLS when `tls` is given) until `shutdown`
-/// completes, then stops accepting and waits for the requests in flight.
+/// How the listener serves: TLS or not, and its limits.
+#[derive(Clone, Default)]
+pub struct ServeOptions {
+    pub tls: Option<TlsAcceptor>,
+    pub limits: Limits,
+}
+
+/// Serves connections from `listener` until `shutdown` completes, then stops accepting
+/// and waits for the requests in flight.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    options: ServeOptions,
     handler: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let builder = http_builder(&options.limits);
+    let slots = Arc::new(Semaphore::new(options.limits.max_connections));
     tokio::pin!(shutdown);
     loop {
+        // At the connection limit, stop accepting: new clients wait in the backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
@@ -71,9 +84,11 @@ pub async fn serve<H: Handler>(
                         builder: builder.clone(),
                         watcher: graceful.watcher(),
                         handler: handler.clone(),
+                        limits: options.limits,
                         peer,
+                        _slot: slot,
                     };
-                    tokio::spawn(connection.run(stream, tls.clone()));
+                    tokio::spawn(connection.run(stream, options.tls.clone()));
                 }
                 Err(err) => {
                     // Out of file descriptors and similar: back off rather than spin.
@@ -94,6 +109,24 @@ pub async fn serve<H: Handler>(
     }
 }
 
+/// hyper's smallest read buffer, which bounds a request head.
+const MIN_HEAD_BUFFER: usize = 8192;
+
+fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(MIN_HEAD_BUFFER));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -102,11 +135,15 @@ struct Connection<H> {
     builder: auto::Builder<TokioExecutor>,
     watcher: Watcher,
     handler: Arc<H>,
+    limits: Limits,
     peer: SocketAddr,
+    /// Held for as long as the connection lives.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl<H: Handler> Connection<H> {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let stream = IdleTimeout::new(stream, self.limits.idle_timeout);
         let Some(acceptor) = tls else {
             return self.serve(TokioIo::new(stream)).await;
         };
@@ -124,8 +161,10 @@ impl<H: Handler> Connection<H> {
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let handler = self.handler;
-        let service = service_fn(move |request| {
+        let body_limit = BodyLimit(self.limits.max_body_bytes);
+        let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
+            request.extensions_mut().insert(body_limit);
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
         let connection = self.builder.serve_connection(io, service);
@@ -158,13 +197,15 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Reads a whole request body of at most `limit` bytes.
-pub async fn read_body(
-    body: Incoming,
-    headers: &HeaderMap,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let declared = headers
+/// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
+/// none).
+pub async fn read_body(body: Incoming, parts: &http::request::Parts) -> Result<Bytes, ApiError> {
+    let limit = parts
+        .extensions
+        .get::<BodyLimit>()
+        .map_or(Limits::default().max_body_bytes, |limit| limit.0);
+    let declared = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());

@@ -91,8 +91,11 @@ impl UpstreamUrl {
 pub struct UpstreamConfig {
     pub url: UpstreamUrl,
     pub trust: Trust,
-    /// Limit for connecting and for a whole answer (headers, and body when it is read).
+    /// Limit for a whole answer (headers, and body when it is read whole), and for any
+    /// silence in a streamed body.
     pub timeout: Duration,
+    /// Limit for opening a connection.
+    pub connect_timeout: Duration,
     /// Counts the connections opened to the upstream.
     pub connections: Arc<AtomicU64>,
 }
@@ -106,6 +109,8 @@ pub enum UpstreamError {
     Unreachable { upstream: String, detail: String },
     #[error("upstream {upstream} did not answer within {timeout:?}")]
     TimedOut { upstream: String, timeout: Duration },
+    #[error("cannot connect to upstream {upstream} within {timeout:?}")]
+    ConnectTimedOut { upstream: String, timeout: Duration },
     #[error("upstream {upstream} failed mid-answer: {detail}")]
     Broken { upstream: String, detail: String },
     #[error("upstream {upstream} answered with a body over {limit} bytes")]
@@ -116,7 +121,9 @@ impl UpstreamError {
     /// The answer for the client: 504 for a timeout, 502 otherwise.
     pub fn to_api_error(&self) -> ApiError {
         match self {
-            UpstreamError::TimedOut { .. } => ApiError::upstream_timed_out(self.to_string()),
+            UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
+                ApiError::upstream_timed_out(self.to_string())
+            }
             UpstreamError::Tls { .. } => {
                 ApiError::upstream_failed("upstream-tls", self.to_string())
             }
@@ -133,13 +140,14 @@ pub struct Upstream {
     client: Client<HttpsConnector<Counting<HttpConnector>>, Body>,
     url: UpstreamUrl,
     timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Upstream {
     pub fn new(config: UpstreamConfig) -> Result<Self, TrustError> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
-        http.set_connect_timeout(Some(config.timeout));
+        http.set_connect_timeout(Some(config.connect_timeout));
         http.set_nodelay(true);
         let https = HttpsConnectorBuilder::new()
             .with_tls_config(client_config(&config.trust)?)
@@ -151,6 +159,7 @@ impl Upstream {
             client,
             url: config.url,
             timeout: config.timeout,
+            connect_timeout: config.connect_timeout,
         })
     }
 
@@ -243,7 +252,10 @@ impl Upstream {
         if err.is_connect() {
             let io_kind = find_source::<std::io::Error>(err).map(std::io::Error::kind);
             if io_kind == Some(std::io::ErrorKind::TimedOut) {
-                return self.timed_out();
+                return UpstreamError::ConnectTimedOut {
+                    upstream,
+                    timeout: self.connect_timeout,
+                };
             }
             if io_kind == Some(std::io::ErrorKind::UnexpectedEof)
                 && self.url.scheme == Scheme::HTTPS

@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod fake_vcenter;
 mod interop;
+mod limits;
 mod record;
 mod replay_errors;
 mod replay_forms;

@@ -721,3 +721,44 @@ async fn a_streamed_answer_that_stalls_is_cut_off_after_the_timeout() {
     );
     upstream.abort();
 }
+
+#[tokio::test]
+async fn an_upstream_that_never_accepts_the_connection_gets_504() {
+    // A listener with a full accept queue: further SYNs are dropped, so connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let target = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let connect = tokio::net::TcpStream::connect(target);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            fillers.push(stream);
+        }
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("http://{target}");
+    let stats = dsvcr::stats::Stats::new();
+    let upstream = dsvcr::upstream::Upstream::new(dsvcr::upstream::UpstreamConfig {
+        url: url.parse().unwrap(),
+        trust: Trust::DefaultRoots,
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_millis(300),
+        connections: stats.upstream_connections.clone(),
+    })
+    .unwrap();
+    dsvcr::cassette::Store::prepare_folder(folder.path()).unwrap();
+    let store = dsvcr::cassette::Store::new(folder.path(), Rerecord::Append, Vec::new());
+    let record = dsvcr::record::Record::new(upstream, store, None, stats);
+    let recorder = TestServer::start(record).await;
+    let started = std::time::Instant::now();
+    let response = recorder.get(&format!("{API}/obj-1")).await;
+    assert_eq!(response.status, 504, "{}", response.text());
+    assert_eq!(
+        response.vapi_message(),
+        format!("cannot connect to upstream {url} within 300ms")
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(cassette_files(folder.path()).is_empty());
+    drop((fillers, listener));
+}

@@ -48,12 +48,20 @@ impl TestServer {
     }
 
     pub async fn start<H: dsvcr::server::Handler>(handler: H) -> TestServer {
+        Self::start_with(handler, dsvcr::server::ServeOptions::default()).await
+    }
+
+    /// Starts `handler` with listener options (limits, TLS).
+    pub async fn start_with<H: dsvcr::server::Handler>(
+        handler: H,
+        options: dsvcr::server::ServeOptions,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(dsvcr::server::serve(
             listener,
-            None,
+            options,
             Arc::new(handler),
             async {
                 let _ = signal.await;
@@ -256,6 +264,7 @@ impl RecordSetup {
             url: self.upstream.parse().unwrap(),
             trust: self.trust,
             timeout: self.timeout,
+            connect_timeout: self.timeout,
             connections: stats.upstream_connections.clone(),
         })
         .unwrap();

@@ -1,0 +1,216 @@
+//! Resource limits, each tried with a real socket.
+
+use std::time::{Duration, Instant};
+
+use dsvcr::server::{Limits, ServeOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::*;
+
+async fn replay_with_limits(limits: Limits) -> TestServer {
+    let replay = dsvcr::replay::Replay::load(&shipped_cassettes()).unwrap();
+    let options = ServeOptions { tls: None, limits };
+    TestServer::start_with(
+        dsvcr::admin::WithAdmin(std::sync::Arc::new(replay)),
+        options,
+    )
+    .await
+}
+
+fn addr(server: &TestServer) -> String {
+    server.base.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the server closes the connection or `within` passes; returns what was
+/// read and whether the connection was closed.
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool) {
+    let mut received = Vec::new();
+    let deadline = Instant::now() + within;
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (String::from_utf8_lossy(&received).into_owned(), true)
+            }
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return (String::from_utf8_lossy(&received).into_owned(), false),
+        }
+    }
+}
+
+fn get_request(addr: &str, path: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n{extra}\r\n")
+}
+
+#[tokio::test]
+async fn a_body_over_the_configured_limit_gets_413() {
+    let server = replay_with_limits(Limits {
+        max_body_bytes: 64,
+        ..Limits::default()
+    })
+    .await;
+    let body = r#"{"download_session_id":"obj-103"}"#;
+    let fits = format!("{body}{}", " ".repeat(64 - body.len()));
+    assert_eq!(
+        server
+            .post(&format!("{REST}?~action=get"), &fits)
+            .await
+            .status,
+        200
+    );
+    let over = format!("{fits} ");
+    let refused = server.post(&format!("{REST}?~action=get"), &over).await;
+    assert_eq!(refused.status, 413);
+    assert_eq!(
+        refused.vapi_message(),
+        "the request body is larger than 64 bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_gets_413_without_content_length() {
+    let server = replay_with_limits(Limits {
+        max_body_bytes: 64,
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let chunk = "x".repeat(100);
+    let request = format!(
+        "POST {REST}?~action=get HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (response, _) = read_until_closed(&mut stream, Duration::from_secs(2)).await;
+    assert!(response.starts_with("HTTP/1.1 413 "), "{response}");
+}
+
+#[tokio::test]
+async fn headers_over_the_size_or_count_limit_get_431() {
+    let server = replay_with_limits(Limits {
+        max_header_bytes: 8192,
+        max_headers: 16,
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let path = format!("{API}/obj-103");
+
+    let mut big = TcpStream::connect(&addr).await.unwrap();
+    let huge = format!("x-big: {}\r\n", "a".repeat(9000));
+    big.write_all(get_request(&addr, &path, &huge).as_bytes())
+        .await
+        .unwrap();
+    let (response, closed) = read_until_closed(&mut big, Duration::from_secs(2)).await;
+    assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
+    assert!(closed);
+
+    let mut many = TcpStream::connect(&addr).await.unwrap();
+    let headers: String = (0..20).map(|i| format!("x-h{i}: {i}\r\n")).collect();
+    many.write_all(get_request(&addr, &path, &headers).as_bytes())
+        .await
+        .unwrap();
+    let (response, _) = read_until_closed(&mut many, Duration::from_secs(2)).await;
+    assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
+
+    let within: String = (0..10).map(|i| format!("x-h{i}: {i}\r\n")).collect();
+    let mut fine = TcpStream::connect(&addr).await.unwrap();
+    let request = get_request(&addr, &path, &format!("{within}connection: close\r\n"));
+    fine.write_all(request.as_bytes()).await.unwrap();
+    let (response, _) = read_until_closed(&mut fine, Duration::from_secs(2)).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+}
+
+#[tokio::test]
+async fn a_client_sending_headers_byte_by_byte_is_cut_off() {
+    let server = replay_with_limits(Limits {
+        header_read_timeout: Duration::from_millis(400),
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let request = get_request(&addr, &format!("{API}/obj-103"), "");
+    let started = Instant::now();
+    let mut cut_off = false;
+    for byte in request.as_bytes() {
+        if stream.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let (_, closed) = read_until_closed(&mut stream, Duration::from_millis(100)).await;
+        if closed {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "the slow client was never cut off");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    assert_eq!(
+        server.get(&format!("{API}/obj-103")).await.status,
+        200,
+        "still healthy"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let server = replay_with_limits(Limits {
+        idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(get_request(&addr, &format!("{API}/obj-103"), "").as_bytes())
+        .await
+        .unwrap();
+    let (response, closed) = read_until_closed(&mut stream, Duration::from_millis(150)).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    assert!(!closed, "kept alive at first");
+    let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(2)).await;
+    assert!(closed, "closed once idle");
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_a_free_slot() {
+    let server = replay_with_limits(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let path = format!("{API}/obj-103");
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(get_request(&addr, &path, "").as_bytes())
+            .await
+            .unwrap();
+        let (response, _) = read_until_closed(&mut stream, Duration::from_millis(200)).await;
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        open.push(stream);
+    }
+    let mut waiting = TcpStream::connect(&addr).await.unwrap();
+    waiting
+        .write_all(get_request(&addr, &path, "connection: close\r\n").as_bytes())
+        .await
+        .unwrap();
+    let (nothing, _) = read_until_closed(&mut waiting, Duration::from_millis(300)).await;
+    assert_eq!(nothing, "", "the third connection waits");
+    drop(open.pop());
+    let (response, _) = read_until_closed(&mut waiting, Duration::from_secs(2)).await;
+    assert!(
+        response.starts_with("HTTP/1.1 200 "),
+        "answered once a slot is free: {response}"
+    );
+}
