@@ -78,10 +78,17 @@ fn shift_times(cassettes: &mut [Cassette]) -> Result<(), Error> {
 }
 
 async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
-    Store::prepare_folder(&args.cassettes).map_err(|source| Error::CassetteFolder {
-        path: args.cassettes.clone(),
-        source,
-    })?;
+    let removed =
+        Store::prepare_folder(&args.cassettes).map_err(|source| Error::CassetteFolder {
+            path: args.cassettes.clone(),
+            source,
+        })?;
+    if removed > 0 {
+        warn!(
+            removed,
+            "removed temp files an interrupted earlier run left behind"
+        );
+    }
     let cassettes = load_folder(&args.cassettes)?;
     let trust = trust_of(&args);
     if trust == Trust::Insecure {

@@ -8,6 +8,10 @@ use serde::Serialize;
 
 use crate::vapi::{Form, SessionId};
 
+/// Distinct missed ids kept for the summary; a client asking for endless new ids must not
+/// grow memory without bound. The miss count keeps counting.
+pub const MAX_MISSED_IDS: usize = 1000;
+
 /// What happened in this run. Shared by the services; cheap to update.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -40,10 +44,10 @@ impl Stats {
 
     pub fn miss(&self, id: &SessionId) {
         self.misses.fetch_add(1, Ordering::Relaxed);
-        self.missed_ids
-            .lock()
-            .expect("never poisoned")
-            .insert(id.to_string());
+        let mut missed = self.missed_ids.lock().expect("never poisoned");
+        if missed.len() < MAX_MISSED_IDS {
+            missed.insert(id.to_string());
+        }
     }
 
     pub fn recorded(&self, id: &SessionId) {
@@ -116,6 +120,7 @@ pub struct Summary {
     pub health: Health,
     /// Download-session gets per request form (`A`, `B`, `C/json`, `C/xml`, `C/query`, `D`).
     pub requests_by_form: BTreeMap<&'static str, u64>,
+    /// The distinct ids that missed (at most [`MAX_MISSED_IDS`]).
     pub missed_ids: Vec<String>,
     pub unused_cassettes: Vec<String>,
     pub cassettes_written: Vec<String>,

@@ -32,7 +32,7 @@ use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_
 pub use check::{check_folder, CheckReport, Problem};
 pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
 pub use store::{now_timestamp, Appended, Provenance, Rerecord, Store, StoreError};
-pub use write::write_atomically;
+pub use write::{remove_stale_temp_files, write_atomically};
 
 /// The cassette format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

@@ -87,9 +87,12 @@ impl Store {
         self.cassettes.load(Ordering::Relaxed)
     }
 
-    /// Creates `folder/download-session/` if needed.
-    pub fn prepare_folder(folder: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(folder.join(SUBFOLDER))
+    /// Creates `folder/download-session/` if needed and removes the temp files an
+    /// interrupted earlier run left there; returns how many it removed.
+    pub fn prepare_folder(folder: &Path) -> io::Result<usize> {
+        let subfolder = folder.join(SUBFOLDER);
+        std::fs::create_dir_all(&subfolder)?;
+        super::remove_stale_temp_files(&subfolder)
     }
 
     fn slot(&self, id: &SessionId) -> Arc<tokio::sync::Mutex<Slot>> {

@@ -213,6 +213,15 @@ fn atomic_writes_replace_and_leave_no_temp_files() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["obj-1.json"]);
+    fs::write(dir.path().join(".obj-2.json.tmp-77-0"), "{ torn").unwrap();
+    fs::write(dir.path().join(".hidden-notes"), "kept").unwrap();
+    assert_eq!(remove_stale_temp_files(dir.path()).unwrap(), 1);
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".hidden-notes", "obj-1.json"]);
     let missing_folder = dir.path().join("nope/obj-1.json");
     assert!(write_atomically(&missing_folder, b"x").is_err());
 }

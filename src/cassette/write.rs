@@ -18,7 +18,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .and_then(|name| name.to_str())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let temp = folder.join(format!(
-        ".{name}.tmp-{}-{}",
+        ".{name}{TEMP_MARKER}{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -28,6 +28,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     written?;
     File::open(folder)?.sync_all()
+}
+
+/// Temp files are named `.<file>.tmp-<pid>-<n>`.
+const TEMP_MARKER: &str = ".tmp-";
+
+/// Removes the temp files an interrupted write (a crash, a kill) left in `folder`;
+/// returns how many. Loading ignores them anyway, as hidden files.
+pub fn remove_stale_temp_files(folder: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(folder)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(TEMP_MARKER) && entry.path().is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn write_and_sync(path: &Path, bytes: &[u8]) -> io::Result<()> {

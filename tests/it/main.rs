@@ -2,11 +2,14 @@
 
 mod admin;
 mod cli;
+mod crash;
 mod fake_vcenter;
+mod faults;
 mod interop;
 mod limits;
 mod record;
 mod replay_errors;
 mod replay_forms;
 mod sessions;
+mod soak;
 mod support;
