@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod crash;
+mod disk;
 mod fake_vcenter;
 mod faults;
 mod interop;
