@@ -33,3 +33,24 @@ fmt:
 # Exactly what CI runs (.ci/run): format check, clippy, tests, check of the shipped cassettes.
 ci:
     bash .ci/run
+
+# Kill -9 dsvcr while it records, KILLS times; every cassette must parse and hold what clients got.
+crash-test KILLS="200":
+    DSVCR_CRASH_KILLS={{KILLS}} cargo test --release --test it kill_9 -- --nocapture
+
+# Replay soak: 32 keep-alive clients mixing every form, hits and misses, for SECS seconds.
+soak SECS="60":
+    DSVCR_SOAK_SECS={{SECS}} cargo test --release --test it replay_soak -- --nocapture
+
+# The fault-injection, limit, disk and crash tests (what RELIABILITY.md reports).
+reliability:
+    cargo test --release --test it -- faults:: limits:: disk:: crash:: soak:: --nocapture
+
+# Seeds: fuzz/seeds/TARGET (committed); new inputs: fuzz/corpus/TARGET; crashes: fuzz/artifacts/TARGET.
+# Fuzz TARGET (recognise, xml_body, json_body, cassette, render) for SECS seconds; installs cargo-fuzz if missing.
+fuzz TARGET SECS="600":
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    mkdir -p fuzz/corpus/{{TARGET}}
+    cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run {{TARGET}} corpus/{{TARGET}} seeds/{{TARGET}} -- \
+        -max_total_time={{SECS}} -rss_limit_mb=2048 -timeout=10 -max_len=16384 \
+        -dict=dicts/{{TARGET}}.dict -print_final_stats=1
