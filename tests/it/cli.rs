@@ -1,103 +1,11 @@
 //! The `dsvcr` binary: ready line, signals, exit codes and startup errors.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::process::*;
 use crate::support::*;
-
-fn dsvcr(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dsvcr"));
-    command
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Runs a command that is expected to exit quickly; returns (exit code, stdout, stderr).
-fn run_to_exit(args: &[&str]) -> (i32, String, String) {
-    let output = dsvcr(args).output().unwrap();
-    (
-        output.status.code().expect("exited, not signalled"),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
-/// A dsvcr process that has printed its ready line.
-struct Running {
-    child: Child,
-    ready_line: String,
-    stdout: Option<BufReader<std::process::ChildStdout>>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let mut child = dsvcr(args).spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut ready_line = String::new();
-        stdout.read_line(&mut ready_line).unwrap();
-        Running {
-            child,
-            ready_line,
-            stdout: Some(stdout),
-        }
-    }
-
-    fn addr(&self) -> String {
-        self.ready_line
-            .trim_end()
-            .strip_prefix("dsvcr listening on http://")
-            .unwrap_or_else(|| panic!("unexpected ready line {:?}", self.ready_line))
-            .to_owned()
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Everything printed on stdout after the ready line, once the process has exited.
-    fn rest_of_stdout(&mut self) -> String {
-        let mut rest = String::new();
-        if let Some(stdout) = self.stdout.as_mut() {
-            stdout.read_to_string(&mut rest).unwrap();
-        }
-        rest
-    }
-
-    fn wait(mut self) -> (i32, String) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                self.child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr)
-                    .unwrap();
-                return (status.code().expect("exited, not killed"), stderr);
-            }
-            assert!(Instant::now() < deadline, "dsvcr did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::Write;
@@ -510,12 +418,12 @@ async fn tls_self_signed_serves_https_over_http2_and_http1() {
         cassettes.to_str().unwrap(),
         &["--tls-self-signed", ca_dir.to_str().unwrap()],
     ));
-    let addr = running
-        .ready_line
-        .trim_end()
-        .strip_prefix("dsvcr listening on https://")
-        .unwrap_or_else(|| panic!("{}", running.ready_line))
-        .to_owned();
+    assert!(
+        running.url().starts_with("https://"),
+        "{}",
+        running.ready_line
+    );
+    let addr = running.addr();
     let ca = ca_dir.join("dsvcr-ca.pem");
     assert!(std::fs::read_to_string(&ca)
         .unwrap()
@@ -536,25 +444,7 @@ async fn tls_self_signed_serves_https_over_http2_and_http1() {
             "ALPN picks HTTP/2"
         );
     }
-    let http1_only = {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from_pem_file(&ca).unwrap())
-            .unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(dsvcr::crypto::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_only()
-            .enable_http1()
-            .build();
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build::<_, http_body_util::Full<bytes::Bytes>>(connector)
-    };
+    let http1_only = https_client_with(&ca, false);
     let request = http::Request::get(format!("https://{addr}{API}/obj-103"))
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
@@ -587,12 +477,12 @@ async fn tls_cert_and_key_files_serve_https() {
             key_path.to_str().unwrap(),
         ],
     ));
-    let addr = running
-        .ready_line
-        .trim_end()
-        .strip_prefix("dsvcr listening on https://")
-        .unwrap()
-        .to_owned();
+    assert!(
+        running.url().starts_with("https://"),
+        "{}",
+        running.ready_line
+    );
+    let addr = running.addr();
     let client = https_client(&cert_path);
     let request = http::Request::get(format!("https://{addr}{API}/obj-103"))
         .body(http_body_util::Full::new(bytes::Bytes::new()))

@@ -6,15 +6,15 @@
 //! longer run: `just crash-test 200`).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use dsvcr::cassette::{Cassette, Recording};
 
 use crate::fake_vcenter::{FakeOptions, FakeVcenter};
+use crate::process::Running;
 use crate::support::*;
 
 const IDS: usize = 8;
@@ -40,33 +40,18 @@ impl Random {
     }
 }
 
-fn start_recorder(upstream: &str, folder: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
-        .args([
-            "record",
-            "--upstream",
-            upstream,
-            "--listen",
-            "127.0.0.1:0",
-            "--cassettes",
-        ])
-        .arg(folder)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim_end()
-        .strip_prefix("dsvcr listening on http://")
-        .unwrap_or_else(|| panic!("dsvcr did not start: {line:?}"))
-        .to_owned();
-    (child, addr)
+fn start_recorder(upstream: &str, folder: &Path) -> Running {
+    let folder = folder.to_str().unwrap();
+    let args = [
+        "record",
+        "--upstream",
+        upstream,
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        folder,
+    ];
+    Running::start_logging(&args, "error")
 }
 
 /// Progress values received per id, each as often as it was received.
@@ -160,7 +145,8 @@ async fn kill_9_while_recording_never_tears_or_loses_a_recording() {
     let mut torn = 0;
     let started = Instant::now();
     for round in 0..kills {
-        let (mut child, addr) = start_recorder(&fake.url(), folder.path());
+        let mut recorder = start_recorder(&fake.url(), folder.path());
+        let addr = recorder.addr();
         let leftovers = std::fs::read_dir(folder.path().join("download-session"))
             .unwrap()
             .filter(|e| {
@@ -182,8 +168,8 @@ async fn kill_9_while_recording_never_tears_or_loses_a_recording() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(40 + random.below(260))).await;
-        child.kill().unwrap();
-        child.wait().unwrap();
+        recorder.child.kill().unwrap();
+        recorder.child.wait().unwrap();
         for client in clients {
             tokio::time::timeout(Duration::from_secs(10), client)
                 .await

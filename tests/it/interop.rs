@@ -4,7 +4,7 @@
 //! which `.ci/run` installs. Without them the test is skipped with a message, except in
 //! CI (`CI` set), where it fails.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::process::Running;
 use crate::support::*;
 
 const GOPATH: &str = "/usr/share/gocode";
@@ -136,58 +137,11 @@ impl Drop for Lab {
     }
 }
 
-/// A dsvcr process started from the binary.
-struct Dsvcr {
-    child: Child,
-    addr: String,
-}
-
-impl Dsvcr {
-    fn start(args: &[&str]) -> Dsvcr {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim_end()
-            .strip_prefix("dsvcr listening on http://")
-            .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-            .to_owned();
-        Dsvcr { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops with SIGTERM; returns the exit code and everything logged.
-    fn stop(mut self) -> (i32, String) {
-        let code = terminate(&mut self.child);
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        (code, log)
-    }
-}
-
-impl Drop for Dsvcr {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `dsvcr ARGS --listen 127.0.0.1:0`, logging at info.
+fn start_dsvcr(args: &[&str]) -> Running {
+    let mut all = args.to_vec();
+    all.extend(["--listen", "127.0.0.1:0"]);
+    Running::start_logging(&all, "info")
 }
 
 fn terminate(child: &mut Child) -> i32 {
@@ -253,7 +207,7 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
     ids.push(unknown);
 
     // 1. Record: govmomi's client through dsvcr to the simulator.
-    let recorder = Dsvcr::start(&[
+    let recorder = start_dsvcr(&[
         "record",
         "--upstream",
         &lab.url,
@@ -310,7 +264,7 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
     running_lab.stop();
 
     // 2. Replay with the lab gone, sessions required, to the same client.
-    let replayer = Dsvcr::start(&["replay", "--require-session", "--cassettes", cassettes_arg]);
+    let replayer = start_dsvcr(&["replay", "--require-session", "--cassettes", cassettes_arg]);
     let (code, replayed) = run_client(programs, &replayer.url(), &lab, &ids);
     assert_eq!(code, 3, "{replayed:?}");
     for (live, offline) in recorded.iter().zip(&replayed) {

@@ -3,8 +3,6 @@
 //!
 //! `DSVCR_SOAK_SECS` sets the duration (default 2 s; `just soak 60` for a longer run).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
+use crate::process::Running;
 use crate::support::*;
 
 const CLIENTS: usize = 32;
@@ -109,25 +108,19 @@ async fn replay_soak_mixing_every_form_has_no_errors_and_stable_memory() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(2);
     let cassettes = shipped_cassettes();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
-        .args(["replay", "--listen", "127.0.0.1:0", "--cassettes"])
-        .arg(&cassettes)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim_end()
-        .strip_prefix("dsvcr listening on ")
-        .unwrap()
-        .to_owned();
-    let pid = child.id();
+    let cassettes = cassettes.to_str().unwrap();
+    let replay = Running::start_logging(
+        &[
+            "replay",
+            "--listen",
+            "127.0.0.1:0",
+            "--cassettes",
+            cassettes,
+        ],
+        "error",
+    );
+    let base = replay.url();
+    let pid = replay.child.id();
     let rss_start = rss_kib(pid);
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -164,17 +157,13 @@ async fn replay_soak_mixing_every_form_has_no_errors_and_stable_memory() {
         client.await.unwrap();
     }
     let rss_end = rss_kib(pid);
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (code, _) = replay.stop();
     let requests = requests.load(Ordering::Relaxed);
     let errors = errors.load(Ordering::Relaxed);
     eprintln!(
         "soak: {seconds} s, {CLIENTS} keep-alive clients, {requests} requests, {errors} errors, RSS {rss_start} KiB at start, {rss_end} KiB at end"
     );
-    assert!(status.success());
+    assert_eq!(code, 0);
     assert_eq!(errors, 0);
     assert!(requests > 100 * seconds, "{requests} requests");
     assert!(

@@ -315,6 +315,14 @@ pub fn timeline_progress(cassette: &serde_json::Value) -> Vec<i64> {
 pub fn https_client(
     ca_pem: &Path,
 ) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+    https_client_with(ca_pem, true)
+}
+
+/// Like [`https_client`]; HTTP/2 is offered only when `http2` is set.
+pub fn https_client_with(
+    ca_pem: &Path,
+    http2: bool,
+) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca_pem).unwrap() {
@@ -325,11 +333,14 @@ pub fn https_client(
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
-        .enable_http1()
-        .enable_http2()
-        .build();
+        .enable_http1();
+    let connector = if http2 {
+        builder.enable_http2().build()
+    } else {
+        builder.build()
+    };
     Client::builder(TokioExecutor::new()).build(connector)
 }
