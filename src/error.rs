@@ -170,6 +170,15 @@ impl ApiError {
     }
 }
 
+/// An error answer and the style to write it in.
+pub type Refusal = (ApiError, Style);
+
+/// The answer to a request recognition refused.
+pub fn refusal(rejection: Rejection) -> Refusal {
+    let style = rejection.style;
+    (ApiError::from(rejection), style)
+}
+
 impl From<Rejection> for ApiError {
     fn from(rejection: Rejection) -> Self {
         Self::new(

@@ -12,14 +12,14 @@ use tracing::{error, info, warn};
 
 use crate::admin::Observable;
 use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
-use crate::error::ApiError;
+use crate::error::{refusal, ApiError, Refusal};
 use crate::replay::Replay;
 use crate::secrets::Secrets;
-use crate::server::{read_body, Body, Handler, Streamed};
+use crate::server::{read_body, read_get, Body, Handler, Streamed};
 use crate::stats::{Health, Stats, Summary};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
-use crate::vapi::{decode, ErrorKind, Flavour, Representation, SessionId, Style};
+use crate::vapi::{decode, ErrorKind, Flavour, GetRequest, Representation, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -55,15 +55,8 @@ impl Record {
         parts: request::Parts,
         body: Incoming,
         get: GetRoute,
-    ) -> Result<Response<Body>, (ApiError, Style)> {
-        let style = get.provisional_style(&parts.headers);
-        let bytes = read_body(body, &parts)
-            .await
-            .map_err(|error| (error, style))?;
-        let get = get.complete(&parts.headers, &bytes).map_err(|rejection| {
-            let style = rejection.style;
-            (ApiError::from(rejection), style)
-        })?;
+    ) -> Result<Response<Body>, Refusal> {
+        let (get, bytes) = read_get(get, &parts, body, true).await?;
         if let Some(known) = self.known.as_ref().filter(|known| known.knows(&get.id)) {
             return Ok(known.answer(&get));
         }
@@ -77,39 +70,10 @@ impl Record {
             (err.to_api_error(), get.style)
         })?;
         match recording_of(&answer, &answer_body) {
-            Ok(recording) => {
-                let provenance = Provenance {
-                    at: now_timestamp(),
-                    upstream: self.upstream.url().host().to_owned(),
-                    form: get.form,
-                };
-                let status = recording.status();
-                match self
-                    .store
-                    .append(&get.id, recording, &provenance, &secrets)
-                    .await
-                {
-                    Ok(appended) => {
-                        self.stats.recorded(&get.id);
-                        info!(
-                            form = %get.form,
-                            id = %get.id,
-                            status,
-                            timeline = appended.responses,
-                            entries = appended.entries,
-                            file = %appended.path.display(),
-                            "recorded"
-                        );
-                    }
-                    Err(err @ StoreError::Secret { .. }) => {
-                        error!(form = %get.form, id = %get.id, "not recorded: {err}");
-                    }
-                    Err(err @ StoreError::Write { .. }) => {
-                        error!(form = %get.form, id = %get.id, "not recorded: {err}");
-                        return Err((ApiError::cassette_not_written(err.to_string()), get.style));
-                    }
-                }
-            }
+            Ok(recording) => self
+                .keep(&get, recording, &secrets)
+                .await
+                .map_err(|error| (error, get.style))?,
             Err(reason) => warn!(
                 form = %get.form,
                 id = %get.id,
@@ -118,6 +82,50 @@ impl Record {
             ),
         }
         Ok(response_from(answer, answer_body))
+    }
+
+    /// Appends a recording to its cassette. Only a failed write is an error for the
+    /// client: a write refused for holding a secret is logged, and the answer still goes
+    /// back.
+    async fn keep(
+        &self,
+        get: &GetRequest,
+        recording: Recording,
+        secrets: &Secrets,
+    ) -> Result<(), ApiError> {
+        let provenance = Provenance {
+            at: now_timestamp(),
+            upstream: self.upstream.url().host().to_owned(),
+            form: get.form,
+        };
+        let status = recording.status();
+        let appended = self
+            .store
+            .append(&get.id, recording, &provenance, secrets)
+            .await;
+        match appended {
+            Ok(appended) => {
+                self.stats.recorded(&get.id);
+                info!(
+                    form = %get.form,
+                    id = %get.id,
+                    status,
+                    timeline = appended.responses,
+                    entries = appended.entries,
+                    file = %appended.path.display(),
+                    "recorded"
+                );
+                Ok(())
+            }
+            Err(err @ StoreError::Secret { .. }) => {
+                error!(form = %get.form, id = %get.id, "not recorded: {err}");
+                Ok(())
+            }
+            Err(err @ StoreError::Write { .. }) => {
+                error!(form = %get.form, id = %get.id, "not recorded: {err}");
+                Err(ApiError::cassette_not_written(err.to_string()))
+            }
+        }
     }
 
     /// The secrets to keep out of cassettes: this request's, and every earlier one's.
@@ -141,7 +149,7 @@ impl Record {
         parts: request::Parts,
         body: Incoming,
         flavour: Flavour,
-    ) -> Result<Response<Body>, (ApiError, Style)> {
+    ) -> Result<Response<Body>, Refusal> {
         let style = json_style(flavour);
         let bytes = read_body(body, &parts)
             .await
@@ -178,10 +186,7 @@ impl Handler for Record {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let outcome = match route(&parts.method, &parts.uri) {
-            Err(rejection) => {
-                let style = rejection.style;
-                Err((ApiError::from(rejection), style))
-            }
+            Err(rejection) => Err(refusal(rejection)),
             Ok(Route::Get(get)) => self.record_get(parts, body, get).await,
             Ok(Route::Session {
                 op: SessionOp::Login,

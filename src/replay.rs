@@ -13,8 +13,10 @@ use tracing::{debug, warn};
 
 use crate::admin::Observable;
 use crate::cassette::{load_folder, Cassette, LoadError, Recording};
-use crate::error::{body_response, vapi_error_response, ApiError, SYNTHETIC_HEADER};
-use crate::server::{read_body, Body, Handler};
+use crate::error::{
+    body_response, refusal, vapi_error_response, ApiError, Refusal, SYNTHETIC_HEADER,
+};
+use crate::server::{read_get, Body, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
 use crate::vapi::recognise::{route, Route};
@@ -129,15 +131,9 @@ impl Replay {
         response
     }
 
-    async fn respond(
-        &self,
-        request: Request<Incoming>,
-    ) -> Result<Response<Body>, (ApiError, Style)> {
+    async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
-        let route = route(&parts.method, &parts.uri).map_err(|rejection| {
-            let style = rejection.style;
-            (ApiError::from(rejection), style)
-        })?;
+        let route = route(&parts.method, &parts.uri).map_err(refusal)?;
         let get = match route {
             Route::Get(get) => get,
             Route::Session { op, flavour } => {
@@ -153,18 +149,7 @@ impl Replay {
                 return Err((error, json_style(Flavour::of_path(parts.uri.path()))));
             }
         };
-        let bytes = if get.needs_body() {
-            let style = get.provisional_style(&parts.headers);
-            read_body(body, &parts)
-                .await
-                .map_err(|error| (error, style))?
-        } else {
-            Bytes::new()
-        };
-        let get = get.complete(&parts.headers, &bytes).map_err(|rejection| {
-            let style = rejection.style;
-            (ApiError::from(rejection), style)
-        })?;
+        let (get, _) = read_get(get, &parts, body, false).await?;
         if self.options.require_session && !self.sessions.is_live(&parts.headers) {
             return Err((ApiError::unauthenticated(), get.style));
         }

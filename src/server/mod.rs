@@ -28,7 +28,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::error::{ApiError, Error};
+use crate::error::{refusal, ApiError, Error, Refusal};
+use crate::vapi::recognise::GetRoute;
+use crate::vapi::GetRequest;
 
 /// A body: bytes dsvcr made, or a body streamed through from the other side.
 pub type Body = Either<Full<Bytes>, Streamed>;
@@ -164,7 +166,11 @@ impl<H: Handler> Connection<H> {
         let body_limit = BodyLimit(self.limits.max_body_bytes);
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
-            request.extensions_mut().insert(body_limit);
+            // read_body assumes the default limit when none is set, which spares the
+            // common case an allocation per request.
+            if body_limit.0 != Limits::default().max_body_bytes {
+                request.extensions_mut().insert(body_limit);
+            }
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
         let connection = self.builder.serve_connection(io, service);
@@ -195,6 +201,26 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+/// Finishes recognising a get: reads its body when recognition needs it (form C) or
+/// when `keep_body` asks for it (to forward it), then completes the route.
+pub async fn read_get(
+    get: GetRoute,
+    parts: &http::request::Parts,
+    body: Incoming,
+    keep_body: bool,
+) -> Result<(GetRequest, Bytes), Refusal> {
+    let bytes = if keep_body || get.needs_body() {
+        let style = get.provisional_style(&parts.headers);
+        read_body(body, parts)
+            .await
+            .map_err(|error| (error, style))?
+    } else {
+        Bytes::new()
+    };
+    let get = get.complete(&parts.headers, &bytes).map_err(refusal)?;
+    Ok((get, bytes))
 }
 
 /// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
