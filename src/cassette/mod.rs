@@ -193,8 +193,11 @@ impl Cassette {
             path: path.to_owned(),
             reason,
         };
-        let cassette: Cassette =
+        let mut cassette: Cassette =
             serde_json::from_slice(bytes).map_err(|err| fail(err.to_string()))?;
+        // serde grows the timeline from room for 4 entries; most hold one, and a large
+        // folder is held in memory whole while it loads.
+        cassette.responses.shrink_to_fit();
         let stem = path.file_stem().and_then(|stem| stem.to_str());
         if stem != Some(cassette.id.file_stem().as_str()) {
             return Err(fail(format!(

@@ -50,6 +50,10 @@ pub struct BodyLimit(pub usize);
 pub struct IdleTimeout<T> {
     inner: T,
     idle: Duration,
+    /// The last read or write that moved bytes. Traffic only records the time; the timer
+    /// is moved when it fires early, so a busy connection does not touch the timer wheel
+    /// on every read and write.
+    last_traffic: Instant,
     deadline: Pin<Box<Sleep>>,
 }
 
@@ -58,17 +62,26 @@ impl<T> IdleTimeout<T> {
         IdleTimeout {
             inner,
             idle,
+            last_traffic: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
         }
     }
 
     fn touch(&mut self) {
-        let next = Instant::now() + self.idle;
-        self.deadline.as_mut().reset(next);
+        self.last_traffic = Instant::now();
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        self.deadline.as_mut().poll(cx).is_ready()
+        loop {
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let due = self.last_traffic + self.idle;
+            if due <= Instant::now() {
+                return true;
+            }
+            self.deadline.as_mut().reset(due);
+        }
     }
 
     fn timed_out(&self) -> io::Error {

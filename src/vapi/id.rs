@@ -60,6 +60,18 @@ const COLON_IN_FILE_NAME: &str = "%3A";
 
 impl SessionId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
+        // The common case in one pass; anything else goes through the checks below,
+        // which say what is wrong.
+        let plausible = raw.len() <= MAX_ID_BYTES
+            && raw
+                .as_bytes()
+                .first()
+                .is_some_and(u8::is_ascii_alphanumeric)
+            && raw.bytes().all(|byte| is_id_char(char::from(byte)))
+            && !raw.contains("..");
+        if plausible {
+            return Ok(SessionId(raw.into()));
+        }
         if raw.is_empty() {
             return Err(IdError::Empty);
         }

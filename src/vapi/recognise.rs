@@ -4,6 +4,8 @@
 //! one: [`route`] looks at the method and URI alone, and [`GetRoute::complete`] adds the
 //! headers and body. [`recognise`] runs both on a whole request (tests and fuzzing).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
@@ -296,40 +298,51 @@ fn parse_id(raw: &str, style: Style) -> Result<SessionId, Rejection> {
 /// percent-encoding in any segment.
 fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
     let path = path.strip_suffix('/').unwrap_or(path);
-    let mut segments = path.strip_prefix('/')?.split('/');
     let flavour = Flavour::of_path(path);
     let prefix = match flavour {
         Flavour::Rest => REST_PREFIX,
         Flavour::Reference => REFERENCE_PREFIX,
         Flavour::Api => API_PREFIX,
     };
+    // What follows the segments matched so far; `None` once the path has ended.
+    let mut rest = Some(path.strip_prefix('/')?);
     for expected in prefix.iter().chain(std::iter::once(&RESOURCE)) {
-        if decode(segments.next()?).as_deref() != Some(*expected) {
+        let (segment, after) = match rest?.split_once('/') {
+            Some((segment, after)) => (segment, Some(after)),
+            None => (rest?, None),
+        };
+        if decode(segment).as_deref() != Some(*expected) {
             return None;
         }
+        rest = after;
     }
-    let rest: Vec<&str> = segments.collect();
-    if rest.is_empty() {
+    let Some(rest) = rest else {
         return Some((flavour, Resource::Collection));
-    }
+    };
     // An id is one segment; more segments are kept so that the id check names the '/'.
-    let decoded: Vec<String> = rest
-        .iter()
-        .map(|segment| decode(segment).unwrap_or_else(|| segment.to_string()))
-        .collect();
-    let joined = decoded.join("/");
+    let joined = if rest.contains('/') {
+        Cow::Owned(
+            rest.split('/')
+                .map(|segment| decode(segment).unwrap_or(Cow::Borrowed(segment)))
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
+    } else {
+        decode(rest).unwrap_or(Cow::Borrowed(rest))
+    };
     let id = match flavour {
-        Flavour::Api => joined,
+        Flavour::Api => joined.into_owned(),
         Flavour::Rest | Flavour::Reference => joined.strip_prefix("id:")?.to_owned(),
     };
     Some((flavour, Resource::Item(id)))
 }
 
-fn decode(segment: &str) -> Option<String> {
-    percent_decode_str(segment)
-        .decode_utf8()
-        .ok()
-        .map(|decoded| decoded.into_owned())
+/// A segment percent-decoded, borrowed when it holds no `%`; `None` if not UTF-8.
+fn decode(segment: &str) -> Option<Cow<'_, str>> {
+    if !segment.contains('%') {
+        return Some(Cow::Borrowed(segment));
+    }
+    percent_decode_str(segment).decode_utf8().ok()
 }
 
 /// The query parameters dsvcr looks at; every other parameter is ignored.
@@ -438,12 +451,16 @@ enum MediaKind {
 }
 
 fn media_kind(media_type: &str) -> MediaKind {
-    let media_type = media_type.trim().to_ascii_lowercase();
-    if media_type == "application/json" || media_type.ends_with("+json") {
+    let media_type = media_type.trim();
+    let is = |name: &str| media_type.eq_ignore_ascii_case(name);
+    let ends_with = |suffix: &str| {
+        media_type.len() >= suffix.len()
+            && media_type.as_bytes()[media_type.len() - suffix.len()..]
+                .eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if is("application/json") || ends_with("+json") {
         MediaKind::Json
-    } else if matches!(media_type.as_str(), "application/xml" | "text/xml")
-        || media_type.ends_with("+xml")
-    {
+    } else if is("application/xml") || is("text/xml") || ends_with("+xml") {
         MediaKind::Xml
     } else {
         MediaKind::Other
