@@ -54,3 +54,12 @@ fuzz TARGET SECS="600":
     cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run {{TARGET}} corpus/{{TARGET}} seeds/{{TARGET}} -- \
         -max_total_time={{SECS}} -rss_limit_mb=2048 -timeout=10 -max_len=16384 \
         -dict=dicts/{{TARGET}}.dict -print_final_stats=1
+
+# Installs wrk if missing, builds dsvcr and the bare-hyper baseline (bench/) in release, runs every
+# workload pinned with taskset; FLAGS go to bench/run.py (e.g. --quick, --rounds 5, --only replay).
+# Benchmarks (never run by tests or CI, ~12 min): write BENCHMARKS.md.
+bench *FLAGS:
+    command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }
+    cargo build --release --locked
+    cargo build --release --locked --manifest-path bench/Cargo.toml
+    python3 bench/run.py {{FLAGS}}
