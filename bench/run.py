@@ -325,6 +325,44 @@ def replay_workloads(args, answers, results):
                 )
 
 
+def instructions(args, answers, results):
+    """User-space instructions per request under callgrind (1 connection, start-up excluded):
+    a count that other load on the machine does not disturb."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        log("valgrind not installed: skipping instruction counts")
+        return
+    log(f"instruction counts under callgrind, {len(WORKLOADS)} workloads × 2 servers")
+    for name, _, method, path, headers, body, log_level in WORKLOADS:
+        for kind in ("dsvcr", "baseline"):
+            if kind == "dsvcr":
+                server, port = dsvcr_replay(f"callgrind-dsvcr-{name}", ROOT / "cassettes", log_level)
+            else:
+                server, port = baseline(f"callgrind-baseline-{name}", path.split("?")[0], answers[name])
+            out = WORK / "callgrind" / f"{kind}-{name}.out"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            for stale in out.parent.glob(f"{out.name}*"):
+                stale.unlink()
+            server.argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *server.argv]
+            server.start()
+            try:
+                kw = dict(method=method, headers=headers, body=body)
+                wrk(port, path, 1, 1, **kw)  # warm-up
+                subprocess.run(["callgrind_control", "-z", str(server.proc.pid)], capture_output=True, check=True)
+                run = wrk(port, path, 1, args.callgrind_seconds, **kw)
+                subprocess.run(["callgrind_control", "-d", str(server.proc.pid)], capture_output=True, check=True)
+            finally:
+                server.stop()
+            dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: p.stat().st_mtime)
+            dump = next(p for p in dumps if p.name.endswith(".1"))
+            total = None
+            for line in dump.read_text().splitlines():
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total = int(line.split()[1])
+            per_request = total / run["requests"]
+            results.setdefault(name, {})[kind] = per_request
+            log(f"{name:6} {kind:8} {per_request:,.0f} instructions/request ({run['requests']} requests)")
+
+
 def generate(n):
     """A folder of n valid cassettes (cached in bench/target/work between runs)."""
     folder = WORK / f"cassettes-{n}"
@@ -650,6 +688,21 @@ def report(args, res, started, elapsed, commands):
             f"{spread(col(d, 'c1', 'p99_us'), f0)} | {spread(col(b, 'c1', 'p99_us'), f0)} |"
         )
     w("")
+    if res.get("instructions"):
+        w("## Replay: instructions per request (callgrind)\n")
+        w(f"User-space instructions the server executes per request under `valgrind --tool=callgrind`, one "
+          f"connection, {args.callgrind_seconds} s after a warm-up, counters zeroed after start-up "
+          "(`callgrind_control -z`). Kernel time (the socket system calls, most of the CPU time above) is not "
+          "counted, so these ratios are larger than the CPU-time ratios; unlike them, they do not move with "
+          "other load on the machine.\n")
+        w("| workload | dsvcr | baseline | ratio |")
+        w("|---|---|---|---|")
+        for name, label, *_ in WORKLOADS:
+            figures = res["instructions"].get(name)
+            if figures and "dsvcr" in figures and "baseline" in figures:
+                w(f"| {label} | {figures['dsvcr']:,.0f} | {figures['baseline']:,.0f} | "
+                  f"{figures['dsvcr'] / figures['baseline']:.2f}× |")
+        w("")
     w("## Start-up and memory, shipped cassettes\n")
     w("| figure | dsvcr | baseline | ratio |")
     w("|---|---|---|---|")
@@ -744,13 +797,16 @@ def main():
     parser.add_argument("--duration", type=int, default=4, help="seconds measured at 32 connections")
     parser.add_argument("--duration-c1", type=int, default=2, help="seconds measured at 1 connection")
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, to try the harness")
-    parser.add_argument("--only", default="replay,scaling,record", help="comma-separated parts to run")
+    parser.add_argument("--only", default="replay,scaling,record,callgrind", help="comma-separated parts to run")
+    parser.add_argument("--callgrind-seconds", type=int, default=3, help="seconds per server under callgrind")
     parser.add_argument("--workloads", default="", help="comma-separated replay workloads (default: all)")
+    parser.add_argument("--dsvcr", default=str(ROOT / "target" / "release" / "dsvcr"), help="the dsvcr binary to measure (default: the release build)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--notes", default=str(ROOT / "bench" / "NOTES.md"),
                         help="a Markdown file copied into the report's Notes section, if present")
     parser.add_argument("--command", action="append", default=[], help="a command the recipe ran, for the report")
     args = parser.parse_args()
+    globals()["DSVCR"] = Path(args.dsvcr).resolve()
     if args.quick:
         args.rounds, args.warmup, args.duration, args.duration_c1 = 1, 1, 1, 1
     parts = set(args.only.split(","))
@@ -758,7 +814,7 @@ def main():
         WORKLOADS[:] = [w for w in WORKLOADS if w[0] in args.workloads.split(",")]
     if (os.cpu_count() or 1) < 2:
         sys.exit("bench: needs 2 CPUs (server and load generator on separate cores)")
-    for path in (DSVCR, BIN / "baseline", BIN / "upstream"):
+    for path in (Path(args.dsvcr), BIN / "baseline", BIN / "upstream"):
         if not path.exists():
             sys.exit(f"bench: {path} is missing; run `just bench`, which builds it")
     if not shutil.which("wrk"):
@@ -785,6 +841,9 @@ def main():
     if "record" in parts:
         res["record"] = {}
         record_mode(args, res["record"])
+    if "callgrind" in parts:
+        res["instructions"] = {}
+        instructions(args, answers, res["instructions"])
     elapsed = time.perf_counter() - t0
     busy1, mine1 = cpu_busy_seconds()
     res["foreign_cpu"] = max(0.0, (busy1 - busy0) - (mine1 - mine0)) / elapsed

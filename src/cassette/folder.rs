@@ -75,13 +75,17 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     };
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry
-            .map_err(|source| LoadError::Folder {
-                path: subfolder.clone(),
-                source,
-            })?
-            .path();
-        if is_cassette_file(&path) {
+        let entry = entry.map_err(|source| LoadError::Folder {
+            path: subfolder.clone(),
+            source,
+        })?;
+        let path = entry.path();
+        // The directory listing says what most entries are, without a stat per file;
+        // symbolic links (and file systems that do not say) are followed as before.
+        let plain_file = entry
+            .file_type()
+            .is_ok_and(|kind| kind.is_file() && !kind.is_symlink());
+        if plain_file && has_cassette_name(&path) || is_cassette_file(&path) {
             files.push(path);
         }
     }
@@ -99,11 +103,15 @@ fn holds_cassette_files(folder: &Path) -> bool {
 }
 
 fn is_cassette_file(path: &Path) -> bool {
+    has_cassette_name(path) && path.is_file()
+}
+
+fn has_cassette_name(path: &Path) -> bool {
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("");
-    !name.starts_with('.') && name.ends_with(".json") && path.is_file()
+    !name.starts_with('.') && name.ends_with(".json")
 }
 
 fn load_file(path: &Path) -> Result<Cassette, LoadError> {
