@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use tracing::{error, info, warn};
 
 use crate::admin::Observable;
-use crate::cassette::{now_timestamp, Provenance, Recording, Store, StoreError};
+use crate::cassette::{now_timestamp, Appended, Provenance, Recording, Store, StoreError};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::replay::Replay;
 use crate::secrets::Secrets;
@@ -28,7 +28,7 @@ const MAX_REMEMBERED_SECRETS: usize = 4096;
 /// The record service.
 pub struct Record {
     upstream: Upstream,
-    store: Store,
+    store: Arc<Store>,
     /// With `--new-episodes`: the cassettes that existed at start, answered without
     /// asking the upstream.
     known: Option<Replay>,
@@ -43,7 +43,7 @@ impl Record {
     pub fn new(upstream: Upstream, store: Store, known: Option<Replay>, stats: Arc<Stats>) -> Self {
         Record {
             upstream,
-            store,
+            store: Arc::new(store),
             known,
             remembered: Mutex::new(Secrets::default()),
             stats,
@@ -71,7 +71,7 @@ impl Record {
         })?;
         match recording_of(&answer, &answer_body) {
             Ok(recording) => self
-                .keep(&get, recording, &secrets)
+                .keep(&get, recording, secrets)
                 .await
                 .map_err(|error| (error, get.style))?,
             Err(reason) => warn!(
@@ -91,41 +91,22 @@ impl Record {
         &self,
         get: &GetRequest,
         recording: Recording,
-        secrets: &Secrets,
+        secrets: Secrets,
     ) -> Result<(), ApiError> {
         let provenance = Provenance {
             at: now_timestamp(),
             upstream: self.upstream.url().host().to_owned(),
             form: get.form,
         };
-        let status = recording.status();
-        let appended = self
-            .store
-            .append(&get.id, recording, &provenance, secrets)
-            .await;
-        match appended {
-            Ok(appended) => {
-                self.stats.recorded(&get.id);
-                info!(
-                    form = %get.form,
-                    id = %get.id,
-                    status,
-                    timeline = appended.responses,
-                    entries = appended.entries,
-                    file = %appended.path.display(),
-                    "recorded"
-                );
-                Ok(())
-            }
-            Err(err @ StoreError::Secret { .. }) => {
-                error!(form = %get.form, id = %get.id, "not recorded: {err}");
-                Ok(())
-            }
-            Err(err @ StoreError::Write { .. }) => {
-                error!(form = %get.form, id = %get.id, "not recorded: {err}");
-                Err(ApiError::cassette_not_written(err.to_string()))
-            }
-        }
+        let (store, stats, id) = (self.store.clone(), self.stats.clone(), get.id.clone());
+        // In its own task, so that a write that has started also updates the store's view
+        // of the cassette, and is counted, when the client hangs up mid-write.
+        tokio::spawn(async move {
+            let appended = store.append(&id, recording, &provenance, &secrets).await;
+            report(&stats, &id, &provenance, appended)
+        })
+        .await
+        .expect("the recording task does not panic")
     }
 
     /// The secrets to keep out of cassettes: this request's, and every earlier one's.
@@ -215,6 +196,39 @@ impl Observable for Record {
     fn summary(&self) -> Summary {
         let unused = self.known.as_ref().map(Replay::unused).unwrap_or_default();
         self.stats.summary(self.health(), unused)
+    }
+}
+
+/// Logs and counts the outcome of a recording; only a failed write is the client's error.
+fn report(
+    stats: &Stats,
+    id: &SessionId,
+    provenance: &Provenance,
+    appended: Result<Appended, StoreError>,
+) -> Result<(), ApiError> {
+    let form = provenance.form;
+    match appended {
+        Ok(appended) => {
+            stats.recorded(id);
+            info!(
+                form = %form,
+                id = %id,
+                status = appended.status,
+                timeline = appended.responses,
+                entries = appended.entries,
+                file = %appended.path.display(),
+                "recorded"
+            );
+            Ok(())
+        }
+        Err(err @ StoreError::Secret { .. }) => {
+            error!(form = %form, id = %id, "not recorded: {err}");
+            Ok(())
+        }
+        Err(err @ StoreError::Write { .. }) => {
+            error!(form = %form, id = %id, "not recorded: {err}");
+            Err(ApiError::cassette_not_written(err.to_string()))
+        }
     }
 }
 

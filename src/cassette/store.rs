@@ -31,6 +31,8 @@ pub struct Provenance {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Appended {
     pub path: PathBuf,
+    /// The HTTP status of the response appended.
+    pub status: u16,
     /// Entries in the timeline (a repeated response counts once).
     pub entries: usize,
     /// Responses in the timeline (counting repeats).
@@ -103,6 +105,10 @@ impl Store {
     /// Adds `response` to `id`'s timeline and makes it durable before returning. A
     /// response equal to the last one raises that entry's repeat count instead. Nothing
     /// is written if the file would contain one of `secrets`.
+    ///
+    /// Not cancellation safe: a future dropped while the file is being replaced leaves
+    /// the store's view of the cassette behind the file. Callers that may be cancelled
+    /// run it in a task of its own.
     pub async fn append(
         &self,
         id: &SessionId,
@@ -110,6 +116,7 @@ impl Store {
         provenance: &Provenance,
         secrets: &Secrets,
     ) -> Result<Appended, StoreError> {
+        let status = response.status();
         let slot = self.slot(id);
         let mut slot = slot.lock().await;
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
@@ -135,6 +142,7 @@ impl Store {
             })?;
         let appended = Appended {
             path,
+            status,
             entries: cassette.responses.len(),
             responses: cassette.responses.iter().map(|e| u64::from(e.repeat)).sum(),
         };

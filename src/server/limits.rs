@@ -33,13 +33,17 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1024 * 1024,
             max_header_bytes: 16 * 1024,
-            max_headers: 64,
+            max_headers: HYPER_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
             max_connections: 1024,
         }
     }
 }
+
+/// hyper's own header-count limit. Keeping it as the default matters: any other value
+/// makes hyper allocate its header array on the heap for every request.
+pub const HYPER_MAX_HEADERS: usize = 100;
 
 /// The body limit, as a request extension the handlers read.
 #[derive(Clone, Copy, Debug)]

@@ -5,7 +5,7 @@ mod limits;
 mod streamed;
 pub mod tls;
 
-pub use limits::{BodyLimit, IdleTimeout, Limits};
+pub use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
 pub use streamed::{Stalled, Streamed};
 
 use std::convert::Infallible;
@@ -116,12 +116,14 @@ const MIN_HEAD_BUFFER: usize = 8192;
 
 fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = builder.http1();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_headers(limits.max_headers)
         .max_buf_size(limits.max_header_bytes.max(MIN_HEAD_BUFFER));
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        http1.max_headers(limits.max_headers);
+    }
     builder
         .http2()
         .timer(TokioTimer::new())
