@@ -161,7 +161,12 @@ fn terminate(child: &mut Child) -> i32 {
 
 /// Runs govmomi's client against `url` for `ids`; returns its exit code and one JSON
 /// value per id.
-fn run_client(programs: &GoPrograms, url: &str, lab: &LabInfo, ids: &[&str]) -> (i32, Vec<Value>) {
+fn run_client(
+    programs: &GoPrograms,
+    url: &str,
+    lab: &LabInfo,
+    ids: &[&str],
+) -> (i32, Vec<Value>, String) {
     let output: Output = Command::new(&programs.client)
         .args(["-url", url, "-user", &lab.user, "-password", &lab.password])
         .args(ids)
@@ -216,8 +221,8 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
         "--cassettes",
         cassettes_arg,
     ]);
-    let (code, recorded) = run_client(programs, &recorder.url(), &lab, &ids);
-    assert_eq!(code, 3, "one id is unknown: {recorded:?}");
+    let (code, recorded, stderr) = run_client(programs, &recorder.url(), &lab, &ids);
+    assert_eq!(code, 3, "one id is unknown: {recorded:?} {stderr}");
     assert_eq!(recorded.len(), ids.len());
     for (line, id) in recorded.iter().zip(&ids) {
         assert_eq!(line["id"], *id);
@@ -265,8 +270,8 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
 
     // 2. Replay with the lab gone, sessions required, to the same client.
     let replayer = start_dsvcr(&["replay", "--require-session", "--cassettes", cassettes_arg]);
-    let (code, replayed) = run_client(programs, &replayer.url(), &lab, &ids);
-    assert_eq!(code, 3, "{replayed:?}");
+    let (code, replayed, stderr) = run_client(programs, &replayer.url(), &lab, &ids);
+    assert_eq!(code, 3, "{replayed:?} {stderr}");
     for (live, offline) in recorded.iter().zip(&replayed) {
         assert_eq!(live["found"], offline["found"]);
         assert_eq!(
