@@ -254,6 +254,12 @@ impl Cassette {
             ));
         }
         if let Some(time) = &session.expiration_time {
+            // Date-times are ASCII; `\d` in a pattern would also match other scripts' digits.
+            if !time.is_ascii() {
+                return Err(format!(
+                    "expiration_time: {time:?} is not a date-time: it holds non-ASCII characters"
+                ));
+            }
             crate::timeshift::shift(time, time::Duration::ZERO)
                 .map_err(|reason| format!("expiration_time: {reason}"))?;
         }
@@ -272,7 +278,8 @@ fn is_utc_timestamp(text: &str) -> bool {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN
         .get_or_init(|| {
-            Regex::new(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$")
+            // `[0-9]`, not `\d`, which also matches other scripts' digits.
+            Regex::new(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z$")
                 .expect("the timestamp pattern compiles")
         })
         .is_match(text)

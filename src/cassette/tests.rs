@@ -325,3 +325,27 @@ mod store {
         assert_eq!(now.len(), "2026-11-29T01:17:35Z".len());
     }
 }
+
+/// Found by fuzzing (`cassette`): an `expiration_time` with digits of another script
+/// (here ARABIC-INDIC DIGIT TWO) panicked the loader, and `recorded.at` accepted them.
+#[test]
+fn date_times_with_non_ascii_digits_are_refused_not_panicked_on() {
+    let path = Path::new("download-session/obj-1.json");
+    let mut cassette = sample();
+    let Recording::Session(session) = &mut cassette.responses[0].response else {
+        unreachable!("the sample starts with a session")
+    };
+    session.expiration_time = Some("2026-11-02T10:05:00.\u{662}000Z".to_owned());
+    let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
+    assert!(
+        err.reason
+            .contains("responses[0].session: expiration_time:")
+            && err.reason.contains("non-ASCII"),
+        "{err}"
+    );
+
+    let mut cassette = sample();
+    cassette.recorded.at = "\u{662}026-11-02T10:00:00Z".to_owned();
+    let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
+    assert!(err.reason.starts_with("recorded.at "), "{err}");
+}

@@ -64,16 +64,34 @@ pub struct Rejection {
     pub style: Style,
 }
 
+/// Longest [`Rejection::message`], in bytes (before the `…` that marks a cut). Messages
+/// quote the request (an id, an element name, a JSON value), and a body may be up to the
+/// server's limit: the answer and the log line quote only its start.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
 impl Rejection {
     fn invalid_argument(message_id: &'static str, message: String, style: Style) -> Self {
         Rejection {
             status: StatusCode::BAD_REQUEST,
             kind: ErrorKind::InvalidArgument,
             message_id,
-            message,
+            message: shorten(message),
             style,
         }
     }
+}
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, with `…` when cut.
+fn shorten(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 /// The outcome of [`route`].

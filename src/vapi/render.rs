@@ -1,12 +1,18 @@
 //! Writing sessions and errors in each [`Encoding`]: `/rest` JSON (`{"value": …}`),
 //! `/api` JSON (bare) and XML (the reference page's `Get-Result` document).
+//!
+//! XML text is written so that any conforming XML 1.0 parser reads back the model's
+//! strings: markup characters and `\r` (which parsers would turn into `\n`) are written
+//! as references, and the characters XML 1.0 cannot carry at all, even as references
+//! (controls other than tab, line feed and carriage return; U+FFFE; U+FFFF), are
+//! written as U+FFFD REPLACEMENT CHARACTER. JSON carries every string as it is.
 
 use bytes::Bytes;
-use quick_xml::escape::escape;
 use serde::Serialize;
 
 use super::model::{DownloadSession, LocalizableMessage, VapiError};
 use super::wire::Encoding;
+use super::xml::is_xml_char;
 
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" ?>\n";
 const XSI: &str = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
@@ -134,10 +140,26 @@ fn leaf(out: &mut String, name: &str, text: &str) {
     out.push('<');
     out.push_str(name);
     out.push('>');
-    out.push_str(&escape(text));
+    push_xml_text(out, text);
     out.push_str("</");
     out.push_str(name);
     out.push('>');
+}
+
+/// Appends `text` as XML character data; see the module comment.
+fn push_xml_text(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push(char::REPLACEMENT_CHARACTER),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +167,19 @@ mod tests {
     use super::*;
     use crate::vapi::model::{ErrorKind, SessionState};
     use crate::vapi::xml;
+
+    /// The text a conforming XML parser reads back from what [`leaf`] wrote for `text`.
+    fn xml_text_read_back(text: &str) -> String {
+        text.chars()
+            .map(|c| {
+                if is_xml_char(c) {
+                    c
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            })
+            .collect()
+    }
 
     fn reference_session() -> DownloadSession {
         let page: serde_json::Value =
@@ -182,6 +217,42 @@ mod tests {
             .unwrap()
             .contains("<library_item_id>&lt;a&amp;b&gt;</library_item_id>"));
         assert_eq!(xml::parse_get_result(&body).unwrap(), tricky);
+    }
+
+    /// Found by fuzzing (`render`): a control character was written into the XML as it
+    /// was, which no conforming XML 1.0 parser accepts. Found by review next to it: a raw
+    /// `\r` is read back as `\n` by a conforming parser (dsvcr's own parser kept it, so
+    /// its round trip looked fine).
+    #[test]
+    fn xml_text_is_readable_by_any_conforming_parser() {
+        let mut tricky = reference_session();
+        tricky.library_item_id = "a\0b\u{1}c\u{b}\u{1f}d\u{fffe}\u{ffff}".to_owned();
+        tricky.id = Some("line\r\nnext\rlast\ttab\n".to_owned());
+        let body = session(&tricky, Encoding::Xml);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(
+            text.contains("<library_item_id>a\u{fffd}b\u{fffd}c\u{fffd}\u{fffd}d\u{fffd}\u{fffd}</library_item_id>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<id>line&#13;\nnext&#13;last\ttab\n</id>"),
+            "{text}"
+        );
+        assert!(!text.contains('\r'), "{text}");
+        assert!(text.chars().all(is_xml_char), "{text}");
+
+        let read = xml::parse_get_result(&body).unwrap();
+        assert_eq!(read.id, tricky.id);
+        assert_eq!(
+            read.library_item_id,
+            xml_text_read_back(&tricky.library_item_id)
+        );
+        // JSON carries every string as it is.
+        let json = session(&tricky, Encoding::BareJson);
+        assert_eq!(
+            serde_json::from_slice::<DownloadSession>(&json).unwrap(),
+            tricky
+        );
     }
 
     #[test]

@@ -4,7 +4,13 @@
 //! with child elements is an object, a leaf element is a string, and a list field `x`
 //! is written `<x-array><array-item>…</array-item>…</x-array>`. Namespace prefixes are
 //! ignored. A DOCTYPE is refused outright (so no entity can be declared or expanded),
-//! nesting is bounded, and the caller bounds the size.
+//! nesting is bounded, and the caller bounds the size. As XML 1.0 requires, line ends
+//! (`\r\n`, `\r`) are read as `\n`, and text holding a character XML cannot carry (a
+//! control character other than tab, line feed and carriage return, U+FFFE, U+FFFF),
+//! literally or by reference, is refused: dsvcr reads a document as any conforming
+//! parser does, and whatever it reads can be written back as XML unchanged.
+
+use std::borrow::Cow;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -42,6 +48,13 @@ pub enum XmlError {
     TrailingContent,
     #[error("XML document does not describe the expected value: {0}")]
     Shape(String),
+    #[error("XML text holds {0:?}, a character XML 1.0 does not allow")]
+    IllegalCharacter(char),
+}
+
+/// XML 1.0's `Char`: the characters a document may hold, literally or by reference.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Reads the `download_session_id` of a `Get-Input` document (form C's XML body).
@@ -81,7 +94,8 @@ fn integer_from_text(text: &Value) -> Result<Value, XmlError> {
 /// Parses a document whose root element has the local name `root` into the fields of
 /// that root, following the conventions in the module comment.
 pub fn parse_document(xml: &[u8], root: &str) -> Result<Map<String, Value>, XmlError> {
-    let mut reader = Reader::from_reader(xml);
+    let xml = normalise_line_ends(xml);
+    let mut reader = Reader::from_reader(xml.as_ref());
     let mut stack: Vec<Frame> = Vec::new();
     let mut finished: Option<Map<String, Value>> = None;
     loop {
@@ -117,6 +131,25 @@ pub fn parse_document(xml: &[u8], root: &str) -> Result<Map<String, Value>, XmlE
         }
     }
     finished.ok_or(XmlError::NoRoot)
+}
+
+/// `\r\n` and a lone `\r` as `\n`, as XML 1.0 reads a document before parsing it (a
+/// `\r` written as `&#13;` is kept).
+fn normalise_line_ends(xml: &[u8]) -> Cow<'_, [u8]> {
+    if !xml.contains(&b'\r') {
+        return Cow::Borrowed(xml);
+    }
+    let mut normalised = Vec::with_capacity(xml.len());
+    let mut bytes = xml.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        if byte == b'\r' {
+            bytes.next_if_eq(&b'\n');
+            normalised.push(b'\n');
+        } else {
+            normalised.push(byte);
+        }
+    }
+    Cow::Owned(normalised)
 }
 
 fn is_blank_text(event: &Event<'_>) -> bool {
@@ -161,6 +194,9 @@ fn open(stack: &mut Vec<Frame>, start: &BytesStart<'_>, root: &str) -> Result<()
 }
 
 fn push_text(stack: &mut [Frame], text: &str) -> Result<(), XmlError> {
+    if let Some(c) = text.chars().find(|c| !is_xml_char(*c)) {
+        return Err(XmlError::IllegalCharacter(c));
+    }
     match stack.last_mut() {
         Some(frame) => {
             frame.text.push_str(text);
@@ -270,6 +306,31 @@ mod tests {
             parse_get_input(undeclared),
             Err(XmlError::Syntax(_))
         ));
+    }
+
+    /// Found by fuzzing (`xml_body`): dsvcr accepted control characters no conforming
+    /// parser accepts, and then wrote them back into XML. Found by review next to it:
+    /// dsvcr kept a raw `\r` that a conforming parser reads as `\n`.
+    #[test]
+    fn text_is_read_as_a_conforming_parser_reads_it() {
+        let crlf = b"<Get-Input>\r\n<download_session_id>a\r\nb\rc&#13;d\te</download_session_id>\r</Get-Input>";
+        assert_eq!(parse_get_input(crlf).unwrap(), "a\nb\nc\rd\te");
+        let cdata =
+            b"<Get-Input><download_session_id><![CDATA[a\r\nb]]></download_session_id></Get-Input>";
+        assert_eq!(parse_get_input(cdata).unwrap(), "a\nb");
+        for (xml, refused) in [
+            (&b"<Get-Input><download_session_id>a\x01b</download_session_id></Get-Input>"[..], '\u{1}'),
+            (b"<Get-Input><download_session_id>a&#x1F;b</download_session_id></Get-Input>", '\u{1f}'),
+            (b"<Get-Input><download_session_id><![CDATA[\x0c]]></download_session_id></Get-Input>", '\u{c}'),
+            (b"<Get-Input><download_session_id>\xef\xbf\xbe</download_session_id></Get-Input>", '\u{fffe}'),
+        ] {
+            assert_eq!(
+                parse_get_input(xml),
+                Err(XmlError::IllegalCharacter(refused)),
+                "{:?}",
+                String::from_utf8_lossy(xml)
+            );
+        }
     }
 
     #[test]

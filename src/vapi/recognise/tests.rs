@@ -360,3 +360,30 @@ fn session_operations_in_both_flavours() {
         );
     }
 }
+
+/// Found by fuzzing (`recognise`): a rejection quoted the request in full, e.g. an XML
+/// root element name of any length, so a large body made a large answer and log line.
+#[test]
+fn rejection_messages_quote_only_the_start_of_the_request() {
+    let long_root = format!("<{0}>x</{0}>", "é".repeat(40_000));
+    let uri = format!("{REST}?~action=get");
+    let message = rejection("POST", &uri, &long_root).message;
+    assert!(
+        message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8(),
+        "{}",
+        message.len()
+    );
+    assert!(message.starts_with("XML root element is <éé"), "{message}");
+    assert!(message.ends_with('…'), "{message}");
+
+    let huge_value = format!("{{\"download_session_id\":[{}1]}}", "1,".repeat(100_000));
+    let message = rejection("POST", &uri, &huge_value).message;
+    assert!(
+        message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8(),
+        "{}",
+        message.len()
+    );
+
+    let short = rejection("POST", &uri, "<Other/>").message;
+    assert_eq!(short, "XML root element is <Other>, expected <Get-Input>");
+}
