@@ -111,7 +111,8 @@ fn pattern() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
         Regex::new(
-            r"^(\d{4})-(\d{2})-(\d{2})([Tt])(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|([+-])(\d{2}):(\d{2}))?$",
+            // [0-9], not \d: \d also matches other scripts' digits, which do not parse.
+            r"^([0-9]{4})-([0-9]{2})-([0-9]{2})([Tt])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|([+-])([0-9]{2}):([0-9]{2}))?$",
         )
         .expect("the date-time pattern compiles")
     })
@@ -401,6 +402,19 @@ mod tests {
         let mut unchanged = session(None);
         shift_session(&mut unchanged, Duration::days(400)).unwrap();
         assert_eq!(unchanged, session(None));
+    }
+
+    #[test]
+    fn non_ascii_digits_are_not_a_date_time() {
+        // U+0663 ARABIC-INDIC DIGIT THREE where a 3 belongs.
+        let text = "2026-11-0\u{663}T10:05:00Z";
+        let err = shift(text, Duration::ZERO).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "{text:?} is not a date-time like 2026-11-02T10:05:00.000Z or 2013-06-06T22:13:05"
+            )
+        );
     }
 
     #[test]

@@ -159,8 +159,8 @@ fn terminate(child: &mut Child) -> i32 {
     }
 }
 
-/// Runs govmomi's client against `url` for `ids`; returns its exit code and one JSON
-/// value per id.
+/// Runs govmomi's client against `url` for `ids`; returns its exit code, one JSON value
+/// per id, and what it wrote on stderr.
 fn run_client(
     programs: &GoPrograms,
     url: &str,
@@ -178,12 +178,8 @@ fn run_client(
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.is_empty() || output.status.code() == Some(1),
-        "client: {stderr}"
-    );
-    (output.status.code().unwrap(), lines)
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap(), lines, stderr)
 }
 
 fn curl(args: &[&str]) -> (u16, String) {
