@@ -35,6 +35,9 @@ pub struct Record {
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
     remembered: Mutex<Secrets>,
     stats: Arc<Stats>,
+    /// Each recording task holds a read guard; [`Record::finish_writes`] takes the write
+    /// lock, so it returns once every recording has landed and been counted.
+    writes: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Record {
@@ -47,7 +50,14 @@ impl Record {
             known,
             remembered: Mutex::new(Secrets::default()),
             stats,
+            writes: Arc::default(),
         }
+    }
+
+    /// Waits for the recordings still being written (a client may have gone away while
+    /// its answer was being recorded), so that the run summary counts them.
+    pub async fn finish_writes(&self) {
+        let _all_done = self.writes.write().await;
     }
 
     async fn record_get(
@@ -99,11 +109,14 @@ impl Record {
             form: get.form,
         };
         let (store, stats, id) = (self.store.clone(), self.stats.clone(), get.id.clone());
+        let writing = self.writes.clone().read_owned().await;
         // In its own task, so that a write that has started also updates the store's view
         // of the cassette, and is counted, when the client hangs up mid-write.
         tokio::spawn(async move {
             let appended = store.append(&id, recording, &provenance, &secrets).await;
-            report(&stats, &id, &provenance, appended)
+            let outcome = report(&stats, &id, &provenance, appended);
+            drop(writing);
+            outcome
         })
         .await
         .expect("the recording task does not panic")

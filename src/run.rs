@@ -122,6 +122,7 @@ async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
     let store = Store::new(&args.cassettes, rerecord, cassettes);
     let record = Arc::new(Record::new(upstream, store, known, stats));
     serve(&args.listen, record.clone()).await?;
+    record.finish_writes().await;
     finish(record.as_ref(), &args.summary)?;
     Ok(ExitCode::SUCCESS)
 }
