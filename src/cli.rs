@@ -90,8 +90,8 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
     pub max_headers: usize,
 
-    /// Seconds a client has to send a whole request head; slower clients are cut off.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    /// Seconds a client has to send a whole request head, counted from the previous answer on a kept-alive HTTP/1.1 connection; slower clients are cut off.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub header_read_timeout: Duration,
 
     /// Seconds a connection may sit with no traffic before it is closed.

@@ -20,7 +20,8 @@ pub struct Limits {
     /// Most headers in one request (431 beyond).
     pub max_headers: usize,
     /// Time a client has to send a whole request head, from when dsvcr starts waiting
-    /// for it (HTTP/1.1).
+    /// for it (HTTP/1.1). hyper starts waiting as soon as the previous answer is sent, so
+    /// this also bounds how long a kept-alive HTTP/1.1 connection may sit idle.
     pub header_read_timeout: Duration,
     /// A connection with no traffic either way for this long is closed.
     pub idle_timeout: Duration,
@@ -34,7 +35,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_header_bytes: 16 * 1024,
             max_headers: HYPER_MAX_HEADERS,
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             max_connections: 1024,
         }

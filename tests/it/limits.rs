@@ -214,3 +214,24 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
         "answered once a slot is free: {response}"
     );
 }
+
+#[tokio::test]
+async fn a_kept_alive_connection_must_send_its_next_head_within_the_header_read_timeout() {
+    let server = replay_with_limits(Limits {
+        header_read_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(30),
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(get_request(&addr, &format!("{API}/obj-103"), "").as_bytes())
+        .await
+        .unwrap();
+    let (response, closed) = read_until_closed(&mut stream, Duration::from_millis(150)).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    assert!(!closed, "kept alive at first");
+    let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(2)).await;
+    assert!(closed, "closed well before the 30 s idle timeout");
+}
