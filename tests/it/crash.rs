@@ -7,14 +7,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use dsvcr::cassette::{Cassette, Recording};
 
 use crate::fake_vcenter::{FakeOptions, FakeVcenter};
-use crate::process::Running;
+use crate::process::{run_to_exit, Running};
 use crate::support::*;
 
 const IDS: usize = 8;
@@ -185,14 +184,6 @@ async fn kill_9_while_recording_never_tears_or_loses_a_recording() {
     );
     assert_eq!(torn, 0);
     assert!(responses > kills, "the clients got answers between kills");
-    let check = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
-        .arg("check")
-        .arg(folder.path())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (code, problems, _) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{problems}");
 }

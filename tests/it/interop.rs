@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::process::Running;
+use crate::process::{run_to_exit, Running};
 use crate::support::*;
 
 const GOPATH: &str = "/usr/share/gocode";
@@ -345,15 +345,8 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
     assert_eq!(code, 0, "{log}");
 
     // 3. The recorded folder is clean and holds no password or token.
-    let check = Command::new(env!("CARGO_BIN_EXE_dsvcr"))
-        .args(["check", cassettes_arg])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (code, problems, _) = run_to_exit(&["check", cassettes_arg]);
+    assert_eq!(code, 0, "{problems}");
     let files = cassette_files(&cassettes);
     assert_eq!(
         files.len(),
