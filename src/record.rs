@@ -19,7 +19,7 @@ use crate::server::{read_body, read_get, Body, Handler, Streamed};
 use crate::stats::{Health, Stats, Summary};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
-use crate::vapi::{decode, ErrorKind, Flavour, GetRequest, Representation, SessionId, Style};
+use crate::vapi::{decode, ErrorKind, Flavour, GetRequest, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -144,7 +144,7 @@ impl Record {
         body: Incoming,
         flavour: Flavour,
     ) -> Result<Response<Body>, Refusal> {
-        let style = json_style(flavour);
+        let style = Style::json(flavour);
         let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
@@ -159,7 +159,7 @@ impl Record {
 
     /// Forwards anything else untouched, streaming both bodies.
     async fn forward(&self, parts: request::Parts, body: Incoming) -> Response<Body> {
-        let style = json_style(Flavour::of_path(parts.uri.path()));
+        let style = Style::json(Flavour::of_path(parts.uri.path()));
         self.remember(&Secrets::from_request(&parts.headers));
         let idle = self.upstream.timeout();
         match self
@@ -242,13 +242,6 @@ fn report(
             error!(form = %form, id = %id, "not recorded: {err}");
             Err(ApiError::cassette_not_written(err.to_string()))
         }
-    }
-}
-
-fn json_style(flavour: Flavour) -> Style {
-    Style {
-        flavour,
-        representation: Representation::Json,
     }
 }
 

@@ -141,12 +141,12 @@ impl Replay {
             }
             Route::MethodNotAllowed { allow, flavour } => {
                 let error = ApiError::method_not_allowed(&parts.method, allow);
-                return Err((error, json_style(flavour)));
+                return Err((error, Style::json(flavour)));
             }
             Route::Other => {
                 let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                 let error = ApiError::no_recording(&parts.method, target);
-                return Err((error, json_style(Flavour::of_path(parts.uri.path()))));
+                return Err((error, Style::json(Flavour::of_path(parts.uri.path()))));
             }
         };
         let (get, _) = read_get(get, &parts, body, false).await?;
@@ -184,13 +184,6 @@ impl Observable for Replay {
 
     fn summary(&self) -> Summary {
         self.stats.summary(self.health(), self.unused())
-    }
-}
-
-fn json_style(flavour: Flavour) -> Style {
-    Style {
-        flavour,
-        representation: crate::vapi::Representation::Json,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::{body_response, ApiError};
 use crate::secrets::SESSION_HEADER;
 use crate::server::{full, Body};
 use crate::vapi::recognise::SessionOp;
-use crate::vapi::{Flavour, Representation, Style};
+use crate::vapi::{Flavour, Style};
 
 /// The live sessions this server handed out.
 pub struct Sessions {
@@ -45,10 +45,7 @@ impl Default for Sessions {
 impl Sessions {
     /// Answers a session operation.
     pub fn handle(&self, op: SessionOp, flavour: Flavour, headers: &HeaderMap) -> Response<Body> {
-        let style = Style {
-            flavour,
-            representation: Representation::Json,
-        };
+        let style = Style::json(flavour);
         let outcome = match op {
             SessionOp::Login => self.login(flavour, headers),
             SessionOp::Info => self.info(flavour, headers),

@@ -7,7 +7,6 @@
 #![no_main]
 
 use bytes::Bytes;
-use dsvcr::vapi::recognise::{route, Route};
 use dsvcr::vapi::{recognise, Flavour, Form, Operation, SessionId};
 use http::header::HeaderName;
 use http::{HeaderValue, Method, Request, Uri};
@@ -19,21 +18,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let first = recognise(&request);
     assert_eq!(first, recognise(&request), "recognition is deterministic");
-
-    // The server's two steps give the same answer as the one-shot function.
-    let stepped = route(request.method(), request.uri()).and_then(|route| {
-        Ok(match route {
-            Route::Get(get) => {
-                Operation::DownloadSessionGet(get.complete(request.headers(), request.body())?)
-            }
-            Route::MethodNotAllowed { allow, flavour } => {
-                Operation::MethodNotAllowed { allow, flavour }
-            }
-            Route::Session { op, flavour } => Operation::Session { op, flavour },
-            Route::Other => Operation::Other,
-        })
-    });
-    assert_eq!(first, stepped);
 
     match first {
         Ok(Operation::DownloadSessionGet(get)) => {

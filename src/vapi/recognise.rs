@@ -143,10 +143,7 @@ pub fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
         return Ok(session_route(method, uri).unwrap_or(Route::Other));
     };
     let query = QueryView::parse(uri.query());
-    let style = Style {
-        flavour,
-        representation: Representation::Json,
-    };
+    let style = Style::json(flavour);
     let target = match (flavour, resource, method) {
         (Flavour::Api, Resource::Item(raw), &Method::GET) => Target::Path {
             id: parse_id(&raw, style)?,

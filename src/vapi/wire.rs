@@ -109,10 +109,15 @@ pub struct Style {
 }
 
 impl Style {
-    pub const REST_JSON: Style = Style {
-        flavour: Flavour::Rest,
-        representation: Representation::Json,
-    };
+    pub const REST_JSON: Style = Style::json(Flavour::Rest);
+
+    /// JSON in `flavour`: how dsvcr answers requests whose representation it cannot tell.
+    pub const fn json(flavour: Flavour) -> Style {
+        Style {
+            flavour,
+            representation: Representation::Json,
+        }
+    }
 
     /// The distinct encodings a style maps to: `/rest` and reference paths share one.
     pub fn encoding(self) -> Encoding {

@@ -541,3 +541,44 @@ fn sigterm_finishes_a_request_in_flight_then_exits_0_having_printed_one_line() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(rest, "", "the ready line is the only line on stdout");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_writes_a_summary_of_what_it_recorded() {
+    let fake = crate::fake_vcenter::FakeVcenter::http().await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let cassettes = dir.path().join("cassettes");
+    let running = Running::start(&[
+        "record",
+        "--upstream",
+        &fake.url(),
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        cassettes.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let addr = running.addr();
+    let answers = tokio::task::spawn_blocking(move || {
+        let first = http_get(&addr, &format!("{API}/obj-1"));
+        let second = http_get(&addr, &format!("{REST}/id:obj-1"));
+        (first, second)
+    })
+    .await
+    .unwrap();
+    assert!(answers.0.starts_with("HTTP/1.1 200"), "{}", answers.0);
+    assert!(answers.1.starts_with("HTTP/1.1 200"), "{}", answers.1);
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(written["mode"], "record");
+    assert_eq!(written["recordings"], 2);
+    assert_eq!(written["cassettes"], 1);
+    assert_eq!(written["upstream_connections"], 1);
+    assert_eq!(written["requests_by_form"]["A"], 1);
+    assert_eq!(written["requests_by_form"]["D"], 1);
+    assert_eq!(written["cassettes_written"], serde_json::json!(["obj-1"]));
+    assert_eq!(written["missed_ids"], serde_json::json!([]));
+}
