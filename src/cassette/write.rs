@@ -10,9 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// renames it over `path` and fsyncs the folder.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let folder = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no folder"))?;
+    // A bare file name's parent is the empty path: it means the current folder.
+    let folder = match path.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+        Some(parent) => parent,
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path has no folder",
+            ))
+        }
+    };
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
