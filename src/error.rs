@@ -1,33 +1,27 @@
-//! The crate's errors: answers dsvcr makes itself (each mapped, in one place, to a vAPI
-//! error response in the caller's style) and the errors that stop a command.
-
-use std::io;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+//! The answers dsvcr makes itself, each mapped in one place to a vAPI error response in the
+//! caller's style and marked with the `x-dsvcr-synthetic` header.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 
-use crate::cassette::LoadError;
-use crate::server::{full, Body};
-use crate::upstream::TrustError;
+use crate::body::{full, Body};
 use crate::vapi::recognise::Rejection;
 use crate::vapi::{render, ErrorKind, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;
 /// its value says why.
-pub const SYNTHETIC_HEADER: &str = "x-dsvcr-synthetic";
+pub(crate) const SYNTHETIC_HEADER: &str = "x-dsvcr-synthetic";
 
 /// An error answer of dsvcr's own making.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub error: VapiError,
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) error: VapiError,
     /// The value of [`SYNTHETIC_HEADER`].
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
     /// The `Allow` header of a 405.
-    pub allow: Option<&'static str>,
+    pub(crate) allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -50,19 +44,57 @@ impl ApiError {
     }
 
     /// A route dsvcr has no recording for (replay mode).
-    pub fn no_recording(method: &Method, path_and_query: &str) -> Self {
+    pub(crate) fn no_recording(method: &Method, path_and_query: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             ErrorKind::OperationNotFound,
             "no-recording-for-route",
             "dsvcr.route.not_recorded",
             format!(
-                "dsvcr has no recording for {method} {path_and_query}: it replays only content library download-session get requests"
+                "dsvcr has no recording for {method} {path_and_query}: no cassette covers this route"
             ),
         )
     }
 
-    pub fn method_not_allowed(method: &Method, allow: &'static str) -> Self {
+    /// A catalogued operation the session's cassette holds no recording of.
+    pub(crate) fn operation_not_recorded(call: &crate::vapi::Call) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::OperationNotFound,
+            "no-recording",
+            "dsvcr.operation.not_recorded",
+            format!(
+                "dsvcr has no recording of {} for {}",
+                call.op.label(),
+                call.key
+            ),
+        )
+    }
+
+    /// A create for a library item no create was recorded for.
+    pub(crate) fn item_not_recorded(item: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            "no-cassette",
+            "dsvcr.library_item.not_found",
+            format!("No library item with id {item} exists (dsvcr has no recorded create for it)."),
+        );
+        error.error.messages[0].args = vec![item.to_owned()];
+        error
+    }
+
+    /// A recorded `not_found` or other answer for a session id nothing recorded.
+    pub(crate) fn no_cassette(error: VapiError) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            error,
+            reason: "no-cassette",
+            allow: None,
+        }
+    }
+
+    pub(crate) fn method_not_allowed(method: &Method, allow: &'static str) -> Self {
         let mut error = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::InvalidRequest,
@@ -74,7 +106,7 @@ impl ApiError {
         error
     }
 
-    pub fn body_too_large(limit: usize) -> Self {
+    pub(crate) fn body_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::InvalidArgument,
@@ -84,7 +116,7 @@ impl ApiError {
         )
     }
 
-    pub fn body_unreadable(problem: &str) -> Self {
+    pub(crate) fn body_unreadable(problem: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             ErrorKind::InvalidArgument,
@@ -95,7 +127,7 @@ impl ApiError {
     }
 
     /// The upstream could not be reached or broke off (record mode).
-    pub fn upstream_failed(reason: &'static str, message: String) -> Self {
+    pub(crate) fn upstream_failed(reason: &'static str, message: String) -> Self {
         Self::new(
             StatusCode::BAD_GATEWAY,
             ErrorKind::ServiceUnavailable,
@@ -105,7 +137,7 @@ impl ApiError {
         )
     }
 
-    pub fn upstream_timed_out(message: String) -> Self {
+    pub(crate) fn upstream_timed_out(message: String) -> Self {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::TimedOut,
@@ -116,7 +148,7 @@ impl ApiError {
     }
 
     /// A recording could not be made durable, so the answer is withheld.
-    pub fn cassette_not_written(message: String) -> Self {
+    pub(crate) fn cassette_not_written(message: String) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::InternalServerError,
@@ -127,7 +159,7 @@ impl ApiError {
     }
 
     /// No credentials, or no live session (vCenter's own wording).
-    pub fn unauthenticated() -> Self {
+    pub(crate) fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             ErrorKind::Unauthenticated,
@@ -137,7 +169,7 @@ impl ApiError {
         )
     }
 
-    pub fn invalid_argument(message_id: &str, message: String) -> Self {
+    pub(crate) fn invalid_argument(message_id: &str, message: String) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             ErrorKind::InvalidArgument,
@@ -147,7 +179,7 @@ impl ApiError {
         )
     }
 
-    pub fn no_cassette_to_reset(id: Option<&crate::vapi::SessionId>) -> Self {
+    pub(crate) fn no_cassette_to_reset(id: Option<&crate::vapi::SessionId>) -> Self {
         let id = id.map_or_else(String::new, ToString::to_string);
         Self::new(
             StatusCode::NOT_FOUND,
@@ -159,7 +191,7 @@ impl ApiError {
     }
 
     /// The response, in the caller's flavour and representation.
-    pub fn into_response(self, style: Style) -> Response<Body> {
+    pub(crate) fn into_response(self, style: Style) -> Response<Body> {
         let mut response = vapi_error_response(self.status, &self.error, style);
         let headers = response.headers_mut();
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
@@ -171,10 +203,10 @@ impl ApiError {
 }
 
 /// An error answer and the style to write it in.
-pub type Refusal = (ApiError, Style);
+pub(crate) type Refusal = (ApiError, Style);
 
 /// The answer to a request recognition refused.
-pub fn refusal(rejection: Rejection) -> Refusal {
+pub(crate) fn refusal(rejection: Rejection) -> Refusal {
     let style = rejection.style;
     (ApiError::from(rejection), style)
 }
@@ -192,41 +224,26 @@ impl From<Rejection> for ApiError {
 }
 
 /// A vAPI error body with its status, in `style`.
-pub fn vapi_error_response(status: StatusCode, error: &VapiError, style: Style) -> Response<Body> {
+pub(crate) fn vapi_error_response(
+    status: StatusCode,
+    error: &VapiError,
+    style: Style,
+) -> Response<Body> {
     let encoding = style.encoding();
     body_response(status, render::error(error, encoding), style)
 }
 
-/// A response with `bytes` labelled with the style's media type.
-pub fn body_response(status: StatusCode, bytes: Bytes, style: Style) -> Response<Body> {
+/// A response with `bytes` labelled with the style's media type (no label when there
+/// are no bytes).
+pub(crate) fn body_response(status: StatusCode, bytes: Bytes, style: Style) -> Response<Body> {
+    let empty = bytes.is_empty();
     let mut response = Response::new(full(bytes));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(style.representation.content_type()),
-    );
+    if !empty {
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(style.representation.content_type()),
+        );
+    }
     response
-}
-
-/// Errors that stop a command; each names the file, flag or address at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Cassettes(#[from] LoadError),
-    #[error("cannot create cassette folder {} (--cassettes): {source}", path.display())]
-    CassetteFolder { path: PathBuf, source: io::Error },
-    #[error(transparent)]
-    Trust(#[from] TrustError),
-    #[error(transparent)]
-    ListenerTls(#[from] crate::server::tls::ListenerTlsError),
-    #[error("--shift-times: cassette {id}: {reason}")]
-    ShiftTimes { id: String, reason: String },
-    #[error("cannot write the run summary to {} (--summary): {source}", path.display())]
-    Summary { path: PathBuf, source: io::Error },
-    #[error("cannot listen on {addr} (--listen): {source}")]
-    Listen { addr: SocketAddr, source: io::Error },
-    #[error("cannot install the SIGINT/SIGTERM handlers: {0}")]
-    Signals(io::Error),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(io::Error),
 }

@@ -1,22 +1,31 @@
-//! dsvcr: a record-and-replay proxy for the vSphere REST API's content-library
+//! dsvcr: a record-and-replay proxy for the vSphere Automation API's content-library
 //! download-session traffic.
 //!
-//! Every request flows one way:
-//! `server` → [`vapi::recognise`] (bytes to a typed operation) → [`replay`] (cassette
-//! timelines) → [`vapi::render`] (the caller's flavour and representation) → response.
+//! Every request flows one way: `server` → `vapi::recognise` (bytes to a
+//! protocol-neutral call, driven by `vapi::catalog`) → `replay` (cassette timelines) or
+//! `record` (upstream, then `cassette::Store`) → `vapi::render` (the caller's flavour
+//! and representation) → response.
+//!
+//! The public surface is the command line ([`Cli`]) and the one wiring that runs it
+//! ([`run`], [`run_with`]), used by the binary and the tests alike.
 
-pub mod admin;
-pub mod cassette;
-pub mod cli;
-pub mod crypto;
-pub mod error;
-pub mod record;
-pub mod replay;
-pub mod run;
-pub mod secrets;
-pub mod server;
-pub mod sessions;
-pub mod stats;
-pub mod timeshift;
-pub mod upstream;
-pub mod vapi;
+mod admin;
+mod body;
+mod cassette;
+mod cli;
+mod crypto;
+mod error;
+mod record;
+mod replay;
+mod run;
+mod secrets;
+mod server;
+mod sessions;
+mod stats;
+mod timelines;
+mod timeshift;
+mod upstream;
+mod vapi;
+
+pub use cli::Cli;
+pub use run::{run, run_with, Error, EXIT_MISSED, EXIT_NOT_RECORDED};

@@ -5,7 +5,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = dsvcr::cli::Cli::parse();
+    let cli = dsvcr::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -14,8 +14,8 @@ fn main() -> ExitCode {
         )
         .init();
     let outcome = tokio::runtime::Runtime::new()
-        .map_err(dsvcr::error::Error::Runtime)
-        .and_then(|runtime| runtime.block_on(dsvcr::run::run(cli)));
+        .map_err(dsvcr::Error::runtime)
+        .and_then(|runtime| runtime.block_on(dsvcr::run(cli)));
     match outcome {
         Ok(code) => code,
         Err(err) => {

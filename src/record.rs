@@ -1,5 +1,5 @@
-//! Record mode: forwards every request to the lab vCenter and writes each
-//! download-session get it answers into that id's cassette before answering the client.
+//! Record mode: forwards every request to the lab vCenter and writes each catalogued
+//! call's answer into its cassette before answering the client.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,30 +8,34 @@ use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, SET_COOKIE};
 use http::{request, Request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::admin::Observable;
-use crate::cassette::{now_timestamp, Appended, Provenance, Recording, Store, StoreError};
+use crate::body::{Body, Streamed};
+use crate::cassette::{
+    now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
+};
 use crate::error::{refusal, ApiError, Refusal};
-use crate::replay::Replay;
+use crate::replay::reply;
 use crate::secrets::Secrets;
-use crate::server::{read_body, read_get, Body, Handler, Streamed};
-use crate::stats::{Health, Stats, Summary};
-use crate::upstream::{response_from, Upstream};
-use crate::vapi::recognise::{route, GetRoute, Route, SessionOp};
-use crate::vapi::{decode, ErrorKind, Flavour, GetRequest, SessionId, Style};
+use crate::server::{read_body, Handler};
+use crate::stats::{Health, NotRecorded, Stats, Summary};
+use crate::timelines::Timelines;
+use crate::upstream::{response_from, Upstream, UpstreamError};
+use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
+use crate::vapi::{decode, Answer, Call, CallKey, ErrorKind, Flavour, Op, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
 const MAX_REMEMBERED_SECRETS: usize = 4096;
 
 /// The record service.
-pub struct Record {
+pub(crate) struct Record {
     upstream: Upstream,
     store: Arc<Store>,
     /// With `--new-episodes`: the cassettes that existed at start, answered without
     /// asking the upstream.
-    known: Option<Replay>,
+    known: Option<Timelines>,
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
     remembered: Mutex<Secrets>,
     stats: Arc<Stats>,
@@ -40,10 +44,37 @@ pub struct Record {
     writes: Arc<tokio::sync::RwLock<()>>,
 }
 
+/// Why an upstream answer is not recorded, and whether that is by design (an answer
+/// dsvcr never records) or a problem someone must see.
+struct NotRecordable {
+    reason: String,
+    by_design: bool,
+}
+
+impl NotRecordable {
+    fn problem(reason: String) -> Self {
+        NotRecordable {
+            reason,
+            by_design: false,
+        }
+    }
+
+    fn by_design(reason: String) -> Self {
+        NotRecordable {
+            reason,
+            by_design: true,
+        }
+    }
+}
+
 impl Record {
-    /// `stats` must be the counters `known` (if any) reports to, and the upstream's
-    /// connection counter.
-    pub fn new(upstream: Upstream, store: Store, known: Option<Replay>, stats: Arc<Stats>) -> Self {
+    /// `stats` must be the upstream's connection counter's owner.
+    pub(crate) fn new(
+        upstream: Upstream,
+        store: Store,
+        known: Option<Timelines>,
+        stats: Arc<Stats>,
+    ) -> Self {
         Record {
             upstream,
             store: Arc::new(store),
@@ -56,65 +87,114 @@ impl Record {
 
     /// Waits for the recordings still being written (a client may have gone away while
     /// its answer was being recorded), so that the run summary counts them.
-    pub async fn finish_writes(&self) {
+    pub(crate) async fn finish_writes(&self) {
         let _all_done = self.writes.write().await;
     }
 
-    async fn record_get(
+    /// Answers not recorded for a reason other than "not recordable by design".
+    pub(crate) fn refused(&self) -> u64 {
+        self.stats.refused()
+    }
+
+    async fn record_call(
         &self,
         parts: request::Parts,
         body: Incoming,
-        get: GetRoute,
+        pending: PendingCall,
     ) -> Result<Response<Body>, Refusal> {
-        let (get, bytes) = read_get(get, &parts, body, true).await?;
-        if let Some(known) = self.known.as_ref().filter(|known| known.knows(&get.id)) {
-            return Ok(known.answer(&get));
+        let style = pending.provisional_style(&parts.headers);
+        let bytes = read_body(body, &parts)
+            .await
+            .map_err(|error| (error, style))?;
+        let call = match pending.complete(&parts.headers, &bytes) {
+            Ok(call) => call,
+            Err(rejection) => {
+                // vCenter is the authority on what it accepts: ask it, record nothing.
+                debug!("forwarded unrecorded: {}", rejection.message);
+                return self
+                    .exchange_unrecorded(parts, bytes, rejection.style)
+                    .await;
+            }
+        };
+        if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
+            self.stats.request(&call);
+            if let Ok(found) = known.answer(&call) {
+                self.stats.hit();
+                return Ok(reply(found, call.style));
+            }
         }
-        self.stats.request(get.form);
+        self.stats.request(&call);
         let secrets = self.secrets_of(&parts);
         let mut parts = parts;
         // Ask for an identity-encoded answer, which can be decoded and recorded.
         parts.headers.remove(ACCEPT_ENCODING);
         let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
-            warn!(form = %get.form, id = %get.id, "not recorded: {err}");
-            (err.to_api_error(), get.style)
+            warn!(operation = call.op.label(), key = %call.key, "not recorded: {err}");
+            (upstream_failure(&err), call.style)
         })?;
-        match recording_of(&answer, &answer_body) {
+        match recording_of(&call, &answer, &answer_body) {
             Ok(recording) => self
-                .keep(&get, recording, secrets)
+                .keep(&call, recording, secrets)
                 .await
-                .map_err(|error| (error, get.style))?,
-            Err(reason) => warn!(
-                form = %get.form,
-                id = %get.id,
-                status = answer.status.as_u16(),
-                "not recorded: {reason}"
-            ),
+                .map_err(|error| (error, call.style))?,
+            Err(not) => self.not_recorded(&call, not),
         }
         Ok(response_from(answer, answer_body))
     }
 
-    /// Appends a recording to its cassette. Only a failed write is an error for the
-    /// client: a write refused for holding a secret is logged, and the answer still goes
-    /// back.
+    async fn exchange_unrecorded(
+        &self,
+        parts: request::Parts,
+        bytes: Bytes,
+        style: Style,
+    ) -> Result<Response<Body>, Refusal> {
+        self.remember(&Secrets::from_request(&parts.headers));
+        let (answer, answer_body) = self
+            .upstream
+            .exchange(parts, bytes)
+            .await
+            .map_err(|err| (upstream_failure(&err), style))?;
+        Ok(response_from(answer, answer_body))
+    }
+
+    fn not_recorded(&self, call: &Call, not: NotRecordable) {
+        if not.by_design {
+            info!(operation = call.op.label(), key = %call.key, "not recorded: {}", not.reason);
+        } else {
+            error!(operation = call.op.label(), key = %call.key, "not recorded: {}", not.reason);
+        }
+        self.stats.not_recorded(
+            NotRecorded {
+                operation: call.op.label(),
+                id: call.key.to_string(),
+                reason: not.reason,
+            },
+            not.by_design,
+        );
+    }
+
+    /// Adds a recording to its cassette. A write the store refuses (a secret in it, a
+    /// file the loader would refuse) or cannot make durable withholds the answer: the
+    /// client gets 500 naming the file and why.
     async fn keep(
         &self,
-        get: &GetRequest,
+        call: &Call,
         recording: Recording,
         secrets: Secrets,
     ) -> Result<(), ApiError> {
         let provenance = Provenance {
             at: now_timestamp(),
             upstream: self.upstream.url().host().to_owned(),
-            form: get.form,
+            form: call.form,
         };
-        let (store, stats, id) = (self.store.clone(), self.stats.clone(), get.id.clone());
+        let (store, stats) = (self.store.clone(), self.stats.clone());
+        let (op, key) = (call.op, call.key.clone());
         let writing = self.writes.clone().read_owned().await;
         // In its own task, so that a write that has started also updates the store's view
         // of the cassette, and is counted, when the client hangs up mid-write.
         tokio::spawn(async move {
-            let appended = store.append(&id, recording, &provenance, &secrets).await;
-            let outcome = report(&stats, &id, &provenance, appended);
+            let recorded = store.record(recording, &provenance, &secrets).await;
+            let outcome = report(&stats, op, &key, recorded);
             drop(writing);
             outcome
         })
@@ -151,7 +231,7 @@ impl Record {
         self.remember(&Secrets::from_request(&parts.headers));
         let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
             warn!("forwarding a login failed: {err}");
-            (err.to_api_error(), style)
+            (upstream_failure(&err), style)
         })?;
         self.remember(&login_secrets(&answer, &answer_body));
         Ok(response_from(answer, answer_body))
@@ -170,7 +250,7 @@ impl Record {
             Ok(answer) => answer.map(|body| Either::Right(Streamed::new(body, idle))),
             Err(err) => {
                 warn!("forwarding failed: {err}");
-                err.to_api_error().into_response(style)
+                upstream_failure(&err).into_response(style)
             }
         }
     }
@@ -180,12 +260,19 @@ impl Handler for Record {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let outcome = match route(&parts.method, &parts.uri) {
-            Err(rejection) => Err(refusal(rejection)),
-            Ok(Route::Get(get)) => self.record_get(parts, body, get).await,
+            Ok(Route::Call(pending)) => self.record_call(parts, body, pending).await,
             Ok(Route::Session {
                 op: SessionOp::Login,
                 flavour,
             }) => self.forward_login(parts, body, flavour).await,
+            // A path id dsvcr refuses is still vCenter's to answer; nothing is recorded.
+            Err(rejection) => {
+                debug!(
+                    "forwarded unrecorded: {}",
+                    refusal(rejection).0.error.messages[0].default_message
+                );
+                Ok(self.forward(parts, body).await)
+            }
             Ok(_) => Ok(self.forward(parts, body).await),
         };
         outcome.unwrap_or_else(|(error, style)| error.into_response(style))
@@ -207,26 +294,45 @@ impl Observable for Record {
     }
 
     fn summary(&self) -> Summary {
-        let unused = self.known.as_ref().map(Replay::unused).unwrap_or_default();
+        let unused = self
+            .known
+            .as_ref()
+            .map(Timelines::unused)
+            .unwrap_or_default();
         self.stats.summary(self.health(), unused)
     }
 }
 
-/// Logs and counts the outcome of a recording; only a failed write is the client's error.
+/// The answer for the client when the upstream could not be asked: 504 for a timeout,
+/// 502 otherwise.
+fn upstream_failure(err: &UpstreamError) -> ApiError {
+    match err {
+        UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
+            ApiError::upstream_timed_out(err.to_string())
+        }
+        UpstreamError::Tls { .. } => ApiError::upstream_failed("upstream-tls", err.to_string()),
+        _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
+    }
+}
+
+/// Logs and counts the outcome of a recording; a refused or failed write is the
+/// client's error (500).
 fn report(
     stats: &Stats,
-    id: &SessionId,
-    provenance: &Provenance,
-    appended: Result<Appended, StoreError>,
+    op: Op,
+    key: &CallKey,
+    recorded: Result<Appended, StoreError>,
 ) -> Result<(), ApiError> {
-    let form = provenance.form;
-    match appended {
+    match recorded {
         Ok(appended) => {
-            stats.recorded(id);
+            let file = appended
+                .path
+                .file_stem()
+                .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
+            stats.recorded(file);
             info!(
-                form = %form,
-                id = %id,
-                status = appended.status,
+                operation = op.label(),
+                key = %key,
                 timeline = appended.responses,
                 entries = appended.entries,
                 file = %appended.path.display(),
@@ -234,49 +340,103 @@ fn report(
             );
             Ok(())
         }
-        Err(err @ StoreError::Secret { .. }) => {
-            error!(form = %form, id = %id, "not recorded: {err}");
-            Ok(())
-        }
-        Err(err @ StoreError::Write { .. }) => {
-            error!(form = %form, id = %id, "not recorded: {err}");
+        Err(err) => {
+            error!(operation = op.label(), key = %key, "not recorded: {err}");
+            stats.not_recorded(
+                NotRecorded {
+                    operation: op.label(),
+                    id: key.to_string(),
+                    reason: err.to_string(),
+                },
+                false,
+            );
             Err(ApiError::cassette_not_written(err.to_string()))
         }
     }
 }
 
-/// What of an upstream answer to a get is worth recording: 200 sessions and 404
-/// `not_found` errors.
-fn recording_of(answer: &http::response::Parts, body: &Bytes) -> Result<Recording, String> {
+/// What of an upstream answer to `call` is worth recording: a decodable result, or a
+/// vAPI error that belongs to the call (not 401/403 or a server error).
+fn recording_of(
+    call: &Call,
+    answer: &http::response::Parts,
+    body: &Bytes,
+) -> Result<Recording, NotRecordable> {
     if let Some(encoding) = answer
         .headers
         .get(CONTENT_ENCODING)
         .and_then(|value| value.to_str().ok())
         .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
     {
-        return Err(format!("the answer is {encoding}-encoded"));
+        return Err(NotRecordable::problem(format!(
+            "the answer is {encoding}-encoded"
+        )));
     }
     let status = answer.status;
-    match status {
-        StatusCode::OK => decode::session(body)
-            .map(Recording::Session)
-            .map_err(|err| format!("cannot decode the 200 answer as a download session: {err}")),
-        StatusCode::NOT_FOUND => match decode::error(body) {
-            Ok(error) if error.kind == ErrorKind::NotFound => Ok(Recording::Error {
-                status: status.as_u16(),
-                error,
-            }),
-            Ok(error) => Err(format!(
-                "the 404 answer is a {} error, not not_found",
-                error.kind.name()
-            )),
-            Err(err) => Err(format!(
-                "cannot decode the 404 answer as a vAPI error: {err}"
-            )),
+    let answer = if status.is_success() {
+        decode::output(call.op.output(), body).map_err(|err| {
+            NotRecordable::problem(format!(
+                "cannot decode the {status} answer as what {} answers: {err}",
+                call.op.label()
+            ))
+        })?
+    } else {
+        recordable_error(status, body)?
+    };
+    Ok(place(call, answer))
+}
+
+fn recordable_error(status: StatusCode, body: &Bytes) -> Result<Answer, NotRecordable> {
+    let never = status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
+        || status.is_server_error()
+        || !status.is_client_error();
+    if never {
+        return Err(NotRecordable::by_design(format!(
+            "upstream answered {status}, which is never recorded"
+        )));
+    }
+    match decode::error(body) {
+        Ok(error) if error.kind != ErrorKind::Unauthenticated => Ok(Answer::Error {
+            status: status.as_u16(),
+            error,
+        }),
+        Ok(error) => Err(NotRecordable::by_design(format!(
+            "upstream answered {}, which is never recorded",
+            error.kind.name()
+        ))),
+        Err(err) => Err(NotRecordable::by_design(format!(
+            "the {status} answer is not a vAPI error: {err}"
+        ))),
+    }
+}
+
+/// Where an answer goes: a create's id starts its session's cassette, a list or a
+/// failed create goes to a call cassette, everything else to its session's timeline.
+fn place(call: &Call, answer: Answer) -> Recording {
+    match (&call.key, answer) {
+        (CallKey::Create { item, token }, Answer::Id(id)) => Recording::Created {
+            id,
+            item: item.clone(),
+            token: token.clone(),
         },
-        _ => Err(format!(
-            "upstream answered {status}; only 200 sessions and 404 not_found answers are recorded"
-        )),
+        (key @ (CallKey::Create { .. } | CallKey::Items(_)), answer) => Recording::Call {
+            op: call.op,
+            key: CallCassette::key_of(call.op, key).expect("lists and creates have call keys"),
+            answer,
+        },
+        (CallKey::Session(id), answer) => Recording::Session {
+            id: id.clone(),
+            op: call.op,
+            file: None,
+            answer,
+        },
+        (CallKey::File(id, file), answer) => Recording::Session {
+            id: id.clone(),
+            op: call.op,
+            file: Some(file.clone()),
+            answer,
+        },
     }
 }
 

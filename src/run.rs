@@ -1,55 +1,163 @@
-//! Carrying out a parsed command line.
+//! Carrying out a parsed command line: one wiring from command line, listener and
+//! shutdown to an exit code, used by `main` and the tests alike.
 
-use std::io::Write;
+use std::future::Future;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::admin::{Observable, WithAdmin};
-use crate::cassette::{check_folder, load_folder, write_atomically, Cassette, Rerecord, Store};
+use crate::cassette::{
+    check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
+};
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
-use crate::error::Error;
 use crate::record::Record;
 use crate::replay::{Replay, ReplayOptions};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
+use crate::timelines::Timelines;
 use crate::timeshift;
-use crate::upstream::{Trust, Upstream, UpstreamConfig};
+use crate::upstream::{Trust, TrustError, Upstream, UpstreamConfig};
+use crate::vapi::Answer;
 
-/// Exit code of `replay --fail-on-miss` after a miss.
+/// Exit code of `replay --fail-on-miss` after a miss or an unrecorded route.
 pub const EXIT_MISSED: u8 = 3;
 
-/// Runs the command until it is done or signalled to stop.
+/// Exit code of `record` when an answer of a recorded operation could not be recorded
+/// for a reason other than "never recorded by design".
+pub const EXIT_NOT_RECORDED: u8 = 4;
+
+/// An error that stopped a command; its message names the file, flag or address at
+/// fault, and its `source()` is the cause.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(Failure);
+
+impl Error {
+    /// The async runtime could not start.
+    pub fn runtime(source: io::Error) -> Self {
+        Error(Failure::Runtime(source))
+    }
+}
+
+macro_rules! into_error {
+    ($($cause:ty),*) => {$(
+        impl From<$cause> for Error {
+            fn from(cause: $cause) -> Self {
+                Error(cause.into())
+            }
+        }
+    )*};
+}
+
+into_error!(Failure, LoadError, TrustError, tls::ListenerTlsError);
+
+/// Why a command stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Failure {
+    #[error(transparent)]
+    Cassettes(#[from] LoadError),
+    #[error("cannot create cassette folder {} (--cassettes): {source}", path.display())]
+    CassetteFolder {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
+    ListenerTls(#[from] tls::ListenerTlsError),
+    #[error("--shift-times: cassette {id}: {reason}")]
+    ShiftTimes { id: String, reason: String },
+    #[error("cannot write the run summary to {} (--summary): {source}", path.display())]
+    Summary {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot listen on {addr} (--listen): {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(#[source] io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] io::Error),
+}
+
+/// Runs the command until it is done or a signal asks it to stop, listening where
+/// `--listen` says and printing the ready line on stdout once it serves.
 pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    if let Command::Check(args) = &cli.command {
+        return check(args);
+    }
+    let shutdown = server::shutdown_signal().map_err(Failure::Signals)?;
+    run_with(cli, None, announce, shutdown).await
+}
+
+/// Runs the command on `listener` (instead of binding `--listen`) until `shutdown`
+/// completes, calling `ready` with the ready line once cassettes are loaded and it
+/// serves: the wiring `main` uses, with the listener, the readiness report and the
+/// stop signal injected.
+pub async fn run_with(
+    cli: Cli,
+    listener: Option<TcpListener>,
+    ready: impl FnOnce(&str) + Send,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<ExitCode, Error> {
+    let launch = Launch {
+        listener,
+        ready,
+        shutdown,
+    };
     match cli.command {
-        Command::Replay(args) => replay(args).await,
-        Command::Record(args) => record(args).await,
+        Command::Replay(args) => replay(args, launch).await,
+        Command::Record(args) => record(args, launch).await,
         Command::Check(args) => check(&args),
     }
 }
 
-async fn replay(args: ReplayArgs) -> Result<ExitCode, Error> {
+/// Where to serve, whom to tell once serving, and when to stop.
+struct Launch<R, F> {
+    listener: Option<TcpListener>,
+    ready: R,
+    shutdown: F,
+}
+
+async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
+    args: ReplayArgs,
+    launch: Launch<R, F>,
+) -> Result<ExitCode, Error> {
     let mut cassettes = load_folder(&args.cassettes)?;
     if args.shift_times {
-        shift_times(&mut cassettes)?;
+        shift_times(&mut cassettes.sessions)?;
     }
     info!(
-        cassettes = cassettes.len(),
+        cassettes = cassettes.sessions.len(),
+        calls = cassettes.calls.len(),
         folder = %args.cassettes.display(),
         "loaded cassettes"
     );
     let options = ReplayOptions {
         require_session: args.require_session,
     };
-    let replay = Arc::new(Replay::with_options(cassettes, options, Stats::new()));
-    serve(&args.listen, replay.clone()).await?;
+    let replay = Arc::new(Replay::new(cassettes, options, Stats::new()));
+    serve(&args.listen, replay.clone(), launch).await?;
     let summary = finish(replay.as_ref(), &args.summary)?;
-    if args.fail_on_miss && summary.health.misses > 0 {
+    let missed = summary.health.misses + summary.health.unrecorded;
+    if args.fail_on_miss && missed > 0 {
+        let mut what = summary.missed_ids.clone();
+        what.extend(summary.unrecorded_routes.iter().cloned());
         eprintln!(
-            "dsvcr: {} request(s) asked for download sessions without a cassette ({}); failing because of --fail-on-miss",
-            summary.health.misses,
-            summary.missed_ids.join(", ")
+            "dsvcr: {missed} request(s) had no recording ({}); failing because of --fail-on-miss",
+            what.join(", ")
         );
         return Ok(ExitCode::from(EXIT_MISSED));
     }
@@ -62,14 +170,18 @@ fn shift_times(cassettes: &mut [Cassette]) -> Result<(), Error> {
     for cassette in cassettes {
         let shift = |cassette: &mut Cassette| -> Result<(), String> {
             let offset = timeshift::offset(&cassette.recorded.at, start)?;
-            for entry in &mut cassette.responses {
-                if let crate::cassette::Recording::Session(session) = &mut entry.response {
+            let entries = cassette
+                .timelines
+                .iter_mut()
+                .flat_map(|track| &mut track.responses);
+            for entry in entries {
+                if let Answer::Session(session) = &mut entry.answer {
                     timeshift::shift_session(session, offset)?;
                 }
             }
             Ok(())
         };
-        shift(cassette).map_err(|reason| Error::ShiftTimes {
+        shift(cassette).map_err(|reason| Failure::ShiftTimes {
             id: cassette.id.to_string(),
             reason,
         })?;
@@ -77,9 +189,12 @@ fn shift_times(cassettes: &mut [Cassette]) -> Result<(), Error> {
     Ok(())
 }
 
-async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
+async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
+    args: RecordArgs,
+    launch: Launch<R, F>,
+) -> Result<ExitCode, Error> {
     let removed =
-        Store::prepare_folder(&args.cassettes).map_err(|source| Error::CassetteFolder {
+        Store::prepare_folder(&args.cassettes).map_err(|source| Failure::CassetteFolder {
             path: args.cassettes.clone(),
             source,
         })?;
@@ -109,11 +224,9 @@ async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
     } else {
         Rerecord::Append
     };
-    let known = args
-        .new_episodes
-        .then(|| Replay::with_options(cassettes.clone(), ReplayOptions::default(), stats.clone()));
+    let known = args.new_episodes.then(|| Timelines::new(cassettes.clone()));
     info!(
-        cassettes = cassettes.len(),
+        cassettes = cassettes.sessions.len(),
         folder = %args.cassettes.display(),
         upstream = %args.upstream,
         mode = if args.new_episodes { "new-episodes" } else { "all" },
@@ -121,9 +234,16 @@ async fn record(args: RecordArgs) -> Result<ExitCode, Error> {
     );
     let store = Store::new(&args.cassettes, rerecord, cassettes);
     let record = Arc::new(Record::new(upstream, store, known, stats));
-    serve(&args.listen, record.clone()).await?;
+    serve(&args.listen, record.clone(), launch).await?;
     record.finish_writes().await;
     finish(record.as_ref(), &args.summary)?;
+    let refused = record.refused();
+    if refused > 0 {
+        eprintln!(
+            "dsvcr: {refused} answer(s) could not be recorded (see not_recorded in the run summary)"
+        );
+        return Ok(ExitCode::from(EXIT_NOT_RECORDED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -155,26 +275,45 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     })
 }
 
-/// Binds, prints the ready line, and serves (with the admin endpoints) until SIGINT or
-/// SIGTERM.
-async fn serve<S: server::Handler + Observable>(
+/// Binds (unless a listener was given), prints the ready line, and serves (with the
+/// admin endpoints) until the shutdown future completes.
+async fn serve<S, R, F>(
     listen: &ListenArgs,
     service: Arc<S>,
-) -> Result<(), Error> {
-    let shutdown = server::shutdown_signal().map_err(Error::Signals)?;
+    launch: Launch<R, F>,
+) -> Result<(), Error>
+where
+    S: server::Handler + Observable,
+    R: FnOnce(&str) + Send,
+    F: Future<Output = ()> + Send,
+{
     let tls = listener_tls(listen)?;
-    let listener = server::bind(listen.listen).await?;
-    let addr = listener.local_addr().map_err(|source| Error::Listen {
+    let listener = match launch.listener {
+        Some(listener) => listener,
+        None => server::bind(listen.listen)
+            .await
+            .map_err(|source| Failure::Listen {
+                addr: listen.listen,
+                source,
+            })?,
+    };
+    let addr = listener.local_addr().map_err(|source| Failure::Listen {
         addr: listen.listen,
         source,
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    announce(&format!("dsvcr listening on {scheme}://{addr}"));
+    (launch.ready)(&format!("dsvcr listening on {scheme}://{addr}"));
     let options = server::ServeOptions {
         tls,
         limits: listen.limits.limits(),
     };
-    server::serve(listener, options, Arc::new(WithAdmin(service)), shutdown).await;
+    server::serve(
+        listener,
+        options,
+        Arc::new(WithAdmin(service)),
+        launch.shutdown,
+    )
+    .await;
     Ok(())
 }
 
@@ -198,7 +337,7 @@ fn finish(service: &impl Observable, args: &SummaryArgs) -> Result<Summary, Erro
     if let Some(path) = &args.summary {
         let mut bytes = serde_json::to_vec_pretty(&summary).expect("summaries serialise");
         bytes.push(b'\n');
-        write_atomically(path, &bytes).map_err(|source| Error::Summary {
+        write_atomically(path, &bytes).map_err(|source| Failure::Summary {
             path: path.clone(),
             source,
         })?;

@@ -86,10 +86,6 @@ impl Secrets {
         self.values.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// What kind of secret `bytes` contain, if any (as written, or JSON-escaped).
     pub fn found_in(&self, bytes: &[u8]) -> Option<&'static str> {
         let text = String::from_utf8_lossy(bytes);

@@ -6,75 +6,136 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::vapi::{Form, SessionId};
+use crate::vapi::{Call, Form, Op};
 
-/// Distinct missed ids kept for the summary; a client asking for endless new ids must not
-/// grow memory without bound. The miss count keeps counting.
-pub const MAX_MISSED_IDS: usize = 1000;
+/// Distinct missed calls kept for the summary; a client asking for endless new ids must
+/// not grow memory without bound. The miss count keeps counting.
+pub(crate) const MAX_MISSED_IDS: usize = 1000;
+
+/// Distinct unrecorded routes (method and path) kept for the summary.
+pub(crate) const MAX_UNRECORDED_ROUTES: usize = 100;
+
+/// Answers not recorded kept for the summary.
+pub(crate) const MAX_NOT_RECORDED: usize = 100;
 
 /// What happened in this run. Shared by the services; cheap to update.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
+    by_operation: [AtomicU64; Op::ALL.len()],
     by_form: [AtomicU64; Form::ALL.len()],
     hits: AtomicU64,
     misses: AtomicU64,
     missed_ids: Mutex<BTreeSet<String>>,
+    unrecorded: AtomicU64,
+    unrecorded_routes: Mutex<BTreeSet<String>>,
     recordings: AtomicU64,
     written: Mutex<BTreeSet<String>>,
+    not_recorded: AtomicU64,
+    /// Of `not_recorded`, those refused for a reason other than "not recordable by design".
+    refused: AtomicU64,
+    not_recorded_list: Mutex<Vec<NotRecorded>>,
     /// Upstream connections opened (record mode); shared with the upstream connector.
-    pub upstream_connections: Arc<AtomicU64>,
+    pub(crate) upstream_connections: Arc<AtomicU64>,
+}
+
+/// An answer of a recorded operation that did not reach a cassette.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct NotRecorded {
+    pub(crate) operation: &'static str,
+    /// The session id or other key of the call.
+    pub(crate) id: String,
+    pub(crate) reason: String,
 }
 
 impl Stats {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Stats::default())
     }
 
-    pub fn request(&self, form: Form) {
-        let index = Form::ALL
+    /// Counts a recognised call.
+    pub(crate) fn request(&self, call: &Call) {
+        let op = Op::ALL
             .iter()
-            .position(|known| *known == form)
-            .expect("every form is in Form::ALL");
-        self.by_form[index].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn miss(&self, id: &SessionId) {
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        let mut missed = self.missed_ids.lock().expect("never poisoned");
-        if missed.len() < MAX_MISSED_IDS {
-            missed.insert(id.to_string());
+            .position(|known| *known == call.op)
+            .expect("every operation is in Op::ALL");
+        self.by_operation[op].fetch_add(1, Ordering::Relaxed);
+        if let Some(form) = call.form {
+            let index = Form::ALL
+                .iter()
+                .position(|known| *known == form)
+                .expect("every form is in Form::ALL");
+            self.by_form[index].fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    pub fn recorded(&self, id: &SessionId) {
-        self.recordings.fetch_add(1, Ordering::Relaxed);
-        self.written
-            .lock()
-            .expect("never poisoned")
-            .insert(id.to_string());
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn misses(&self) -> u64 {
+    /// Counts a miss; `what` names it in the summary (a session id, or the operation
+    /// and its key). True the first time `what` missed (while the list has room), so
+    /// that a miss is logged once, not once per request.
+    pub(crate) fn miss(&self, what: String) -> bool {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let mut missed = self.missed_ids.lock().expect("never poisoned");
+        missed.len() < MAX_MISSED_IDS && missed.insert(what)
+    }
+
+    /// Counts a request on a route no cassette covers; true the first time for this
+    /// method and path (while the list has room).
+    pub(crate) fn unrecorded_route(&self, method: &http::Method, path: &str) -> bool {
+        self.unrecorded.fetch_add(1, Ordering::Relaxed);
+        let mut routes = self.unrecorded_routes.lock().expect("never poisoned");
+        routes.len() < MAX_UNRECORDED_ROUTES && routes.insert(format!("{method} {path}"))
+    }
+
+    pub(crate) fn recorded(&self, file: String) {
+        self.recordings.fetch_add(1, Ordering::Relaxed);
+        self.written.lock().expect("never poisoned").insert(file);
+    }
+
+    /// Counts an answer that was not recorded; `by_design` when it is an answer dsvcr
+    /// never records (a 401, a 5xx, a page that is not a vAPI answer).
+    pub(crate) fn not_recorded(&self, entry: NotRecorded, by_design: bool) {
+        self.not_recorded.fetch_add(1, Ordering::Relaxed);
+        if !by_design {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut list = self.not_recorded_list.lock().expect("never poisoned");
+        if list.len() < MAX_NOT_RECORDED {
+            list.push(entry);
+        }
+    }
+
+    pub(crate) fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
     }
 
-    pub fn health(&self, mode: &'static str, cassettes: usize) -> Health {
+    /// Answers not recorded for a reason other than "not recordable by design".
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn health(&self, mode: &'static str, cassettes: usize) -> Health {
         Health {
             mode,
             cassettes,
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses(),
+            unrecorded: self.unrecorded.load(Ordering::Relaxed),
             recordings: self.recordings.load(Ordering::Relaxed),
+            not_recorded: self.not_recorded.load(Ordering::Relaxed),
             upstream_connections: self.upstream_connections.load(Ordering::Relaxed),
         }
     }
 
     /// The run summary; `unused` are the cassettes no request was answered from.
-    pub fn summary(&self, health: Health, unused: Vec<String>) -> Summary {
+    pub(crate) fn summary(&self, health: Health, unused: Vec<String>) -> Summary {
+        let requests_by_operation = Op::ALL
+            .iter()
+            .zip(&self.by_operation)
+            .map(|(op, count)| (op.label(), count.load(Ordering::Relaxed)))
+            .collect();
         let requests_by_form = Form::ALL
             .iter()
             .zip(&self.by_form)
@@ -82,46 +143,61 @@ impl Stats {
             .collect();
         Summary {
             health,
+            requests_by_operation,
             requests_by_form,
-            missed_ids: self
-                .missed_ids
+            missed_ids: sorted(&self.missed_ids),
+            unrecorded_routes: sorted(&self.unrecorded_routes),
+            not_recorded: self
+                .not_recorded_list
                 .lock()
                 .expect("never poisoned")
-                .iter()
-                .cloned()
-                .collect(),
+                .clone(),
             unused_cassettes: unused,
-            cassettes_written: self
-                .written
-                .lock()
-                .expect("never poisoned")
-                .iter()
-                .cloned()
-                .collect(),
+            cassettes_written: sorted(&self.written),
         }
     }
 }
 
+fn sorted(set: &Mutex<BTreeSet<String>>) -> Vec<String> {
+    set.lock()
+        .expect("never poisoned")
+        .iter()
+        .cloned()
+        .collect()
+}
+
 /// The body of `GET /__dsvcr/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Health {
-    pub mode: &'static str,
-    pub cassettes: usize,
-    pub hits: u64,
-    pub misses: u64,
-    pub recordings: u64,
-    pub upstream_connections: u64,
+pub(crate) struct Health {
+    pub(crate) mode: &'static str,
+    pub(crate) cassettes: usize,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    /// Requests on routes no cassette covers (replay).
+    pub(crate) unrecorded: u64,
+    pub(crate) recordings: u64,
+    /// Answers of recorded operations that did not reach a cassette (record).
+    pub(crate) not_recorded: u64,
+    pub(crate) upstream_connections: u64,
 }
 
 /// The run summary written at shutdown (`--summary FILE`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     #[serde(flatten)]
-    pub health: Health,
-    /// Download-session gets per request form (`A`, `B`, `C/json`, `C/xml`, `C/query`, `D`).
-    pub requests_by_form: BTreeMap<&'static str, u64>,
-    /// The distinct ids that missed (at most [`MAX_MISSED_IDS`]).
-    pub missed_ids: Vec<String>,
-    pub unused_cassettes: Vec<String>,
-    pub cassettes_written: Vec<String>,
+    pub(crate) health: Health,
+    /// Calls per catalogued operation, e.g. `download_session.create`.
+    pub(crate) requests_by_operation: BTreeMap<&'static str, u64>,
+    /// `download_session.get` calls per request form (`A`, `B`, `C/json`, `C/xml`,
+    /// `C/query`, `D`).
+    pub(crate) requests_by_form: BTreeMap<&'static str, u64>,
+    /// What missed, at most [`MAX_MISSED_IDS`]: a session id for a `get`, otherwise the
+    /// operation and its key.
+    pub(crate) missed_ids: Vec<String>,
+    /// `METHOD /path` of requests no cassette covers, at most [`MAX_UNRECORDED_ROUTES`].
+    pub(crate) unrecorded_routes: Vec<String>,
+    /// Answers not recorded, with why, at most [`MAX_NOT_RECORDED`].
+    pub(crate) not_recorded: Vec<NotRecorded>,
+    pub(crate) unused_cassettes: Vec<String>,
+    pub(crate) cassettes_written: Vec<String>,
 }

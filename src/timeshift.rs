@@ -18,8 +18,31 @@ use crate::vapi::DownloadSession;
 /// An example of the style a date-time must have, for error messages.
 const EXAMPLE: &str = "2026-11-02T10:05:00.000Z";
 
+/// Whether `text` is a date-time dsvcr can shift; Err names what is wrong.
+pub(crate) fn check(text: &str) -> Result<(), String> {
+    // Date-times are ASCII; a pattern's digit class could match other scripts' digits.
+    if !text.is_ascii() {
+        return Err(format!(
+            "{text:?} is not a date-time: it holds non-ASCII characters"
+        ));
+    }
+    shift(text, Duration::ZERO).map(drop)
+}
+
+/// `text` as an RFC 3339 UTC time (`Z` zone, upper-case `T`), as cassettes write
+/// `recorded.at`.
+pub(crate) fn parse_utc(text: &str) -> Option<OffsetDateTime> {
+    let utc_form = text.is_ascii() && text.ends_with('Z') && text.as_bytes().get(10) == Some(&b'T');
+    if !utc_form {
+        return None;
+    }
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .filter(|time| time.offset().is_utc() && time.second() < 60)
+}
+
 /// The offset to add to a cassette's times: `replay_start - recorded_at`.
-pub fn offset(recorded_at: &str, replay_start: OffsetDateTime) -> Result<Duration, String> {
+pub(crate) fn offset(recorded_at: &str, replay_start: OffsetDateTime) -> Result<Duration, String> {
     let recorded =
         DateTime::parse(recorded_at).map_err(|reason| format!("recorded.at: {reason}"))?;
     Ok(replay_start - recorded.instant)
@@ -29,7 +52,7 @@ pub fn offset(recorded_at: &str, replay_start: OffsetDateTime) -> Result<Duratio
 /// fractional-second digits, and the same zone suffix (`Z`, `+02:00`, or none — a time
 /// without a zone is taken as UTC and written back without one). Err with a reason
 /// naming `text` if it is not such a date-time, or if the result is out of range.
-pub fn shift(text: &str, offset: Duration) -> Result<String, String> {
+pub(crate) fn shift(text: &str, offset: Duration) -> Result<String, String> {
     let parsed = DateTime::parse(text)?;
     let moved = parsed
         .instant
@@ -43,7 +66,7 @@ pub fn shift(text: &str, offset: Duration) -> Result<String, String> {
 /// Shifts every date-time field of the session model in place: `expiration_time`, and
 /// the `dt` of each localization parameter in `error_message.params` (nested messages'
 /// parameters included). On Err the session is left unchanged.
-pub fn shift_session(session: &mut DownloadSession, offset: Duration) -> Result<(), String> {
+pub(crate) fn shift_session(session: &mut DownloadSession, offset: Duration) -> Result<(), String> {
     let mut shifted = session.clone();
     if let Some(expiration_time) = &mut shifted.expiration_time {
         *expiration_time = shift(expiration_time, offset)
@@ -201,7 +224,7 @@ impl DateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vapi::SessionState;
+    use crate::vapi::model::SessionState;
     use time::format_description::well_known::Rfc3339;
 
     /// A replay start, e.g. `at("2031-07-15T08:30:12.345678901Z")`.

@@ -12,14 +12,14 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use regex::Regex;
 
-use super::folder::cassette_files;
-use super::{Cassette, LoadError};
+use super::folder::{call_files, cassette_files};
+use super::{CallCassette, Cassette, LoadError};
 
 /// One problem found in a cassette folder.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Problem {
-    pub path: PathBuf,
-    pub reason: String,
+pub(crate) struct Problem {
+    pub(crate) path: PathBuf,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for Problem {
@@ -30,16 +30,17 @@ impl fmt::Display for Problem {
 
 /// What [`check_folder`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CheckReport {
+pub(crate) struct CheckReport {
     /// How many cassette files were looked at.
-    pub checked: usize,
+    pub(crate) checked: usize,
     /// Every problem found, sorted by path, then reason.
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl CheckReport {
     /// True when no problem was found.
-    pub fn is_clean(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
 }
@@ -51,21 +52,31 @@ impl CheckReport {
 /// secret-looking; every problem of every file is collected. Err only when the folder
 /// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
 /// folder without the subfolder holds no cassettes and has no problems.
-pub fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
-    let files = cassette_files(folder)?;
+pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
+    let sessions = cassette_files(folder)?;
+    let calls = call_files(folder)?;
     let mut report = CheckReport {
-        checked: files.len(),
+        checked: sessions.len() + calls.len(),
         problems: Vec::new(),
     };
-    for path in files {
-        report.problems.extend(check_file(&path));
+    for path in sessions {
+        report.problems.extend(check_file(&path, Kind::Session));
+    }
+    for path in calls {
+        report.problems.extend(check_file(&path, Kind::Call));
     }
     report.problems.sort();
     Ok(report)
 }
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Session,
+    Call,
+}
+
 /// Every problem of one cassette file.
-fn check_file(path: &Path) -> Vec<Problem> {
+fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     let problem = |reason: String| Problem {
         path: path.to_owned(),
         reason,
@@ -75,7 +86,11 @@ fn check_file(path: &Path) -> Vec<Problem> {
         Err(err) => return vec![problem(format!("cannot be read: {err}"))],
     };
     let mut problems = Vec::new();
-    if let Err(err) = Cassette::from_file_bytes(path, &bytes) {
+    let loaded = match kind {
+        Kind::Session => Cassette::from_file_bytes(path, &bytes).map(drop),
+        Kind::Call => CallCassette::from_file_bytes(path, &bytes).map(drop),
+    };
+    if let Err(err) = loaded {
         problems.push(problem(err.reason));
     }
     let text = String::from_utf8_lossy(&bytes);
@@ -188,7 +203,8 @@ fn shown(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cassette::{load_folder, SUBFOLDER};
+    use crate::cassette::folder::SUBFOLDER;
+    use crate::cassette::load_folder;
     use serde_json::json;
 
     /// A folder with a `download-session` subfolder holding `files` (name, content).
@@ -361,8 +377,8 @@ mod tests {
     #[test]
     fn unknown_format_version() {
         single(
-            &cassette(|v| v["format"] = 2.into()),
-            "format 2 is not known; this dsvcr reads format 1",
+            &cassette(|v| v["format"] = 3.into()),
+            "format 3 is not known; this dsvcr reads formats 1 to 2",
         );
     }
 
@@ -378,7 +394,7 @@ mod tests {
     fn empty_responses() {
         single(
             &cassette(|v| v["responses"] = json!([])),
-            "responses is empty; a cassette needs at least one",
+            "timelines[0] (download_session.get): responses is empty; a timeline needs at least one",
         );
     }
 
@@ -549,10 +565,9 @@ mod tests {
         assert_problems(
             "{\"Authorization\": \"Basic dXNlcjpwYXNz\"",
             &[
+                "EOF while parsing an object at line 1 column 38",
                 "contains Basic credentials (\"dXNl…\")",
                 "contains an Authorization header",
-                "unknown field `Authorization`, expected one of `format`, `operation`, `id`, \
-                 `recorded`, `responses` at line 1 column 16",
             ],
         );
         assert_problems(
@@ -603,11 +618,11 @@ mod tests {
             ("obj-1.json", "expected ident at line 1 column 2"),
             (
                 "obj-2.json",
-                "format 7 is not known; this dsvcr reads format 1",
+                "format 7 is not known; this dsvcr reads formats 1 to 2",
             ),
             (
                 "obj-3.json",
-                "responses is empty; a cassette needs at least one",
+                "timelines[0] (download_session.get): responses is empty; a timeline needs at least one",
             ),
             (
                 "obj-4.json",

@@ -4,50 +4,70 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Cassette, CassetteError};
+use super::{CallCassette, Cassette, CassetteError, CALLS_SUBFOLDER};
 use crate::vapi::SessionId;
 
-/// Download-session cassettes live in this subfolder of the cassette folder, leaving
-/// room for other operations beside it.
-pub const SUBFOLDER: &str = "download-session";
+/// Download-session cassettes live in this subfolder of the cassette folder.
+pub(crate) const SUBFOLDER: &str = "download-session";
 
 /// Why a cassette folder cannot be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("cassette folder {}: {source}", path.display())]
-    Folder { path: PathBuf, source: io::Error },
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("cassette folder {} is not a directory", .0.display())]
     NotAFolder(PathBuf),
     #[error("{}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error(transparent)]
     Invalid(#[from] CassetteError),
     #[error("cassette folder {} holds .json files but no {SUBFOLDER}/ subfolder: name the folder that contains {SUBFOLDER}/ (its parent, if these are cassettes)", .0.display())]
     MissingSubfolder(PathBuf),
 }
 
+/// Everything a cassette folder holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cassettes {
+    /// Sorted by id.
+    pub(crate) sessions: Vec<Cassette>,
+    /// Sorted by file name.
+    pub(crate) calls: Vec<CallCassette>,
+}
+
 /// The file a session's cassette lives in.
-pub fn cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
+pub(crate) fn cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
     folder
         .join(SUBFOLDER)
         .join(format!("{}.json", id.file_stem()))
 }
 
-/// Loads and validates every `*.json` cassette under `folder/download-session/`,
-/// sorted by id. Hidden files (temp files of an interrupted write) are skipped; a
-/// folder without the subfolder holds no cassettes.
-pub fn load_folder(folder: &Path) -> Result<Vec<Cassette>, LoadError> {
+/// Loads and validates every cassette under `folder/download-session/` and
+/// `folder/calls/`. Hidden files (temp files of an interrupted write) are skipped; a
+/// folder without the subfolders holds no cassettes.
+pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
     // File names are checked against ids, so two files can never hold one id.
-    let mut cassettes = cassette_files(folder)?
+    let mut sessions = cassette_files(folder)?
         .iter()
-        .map(|path| load_file(path))
-        .collect::<Result<Vec<_>, _>>()?;
-    cassettes.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(cassettes)
+        .map(|path| Ok(Cassette::from_file_bytes(path, &read(path)?)?))
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    sessions.sort_by(|a, b| a.id.cmp(&b.id));
+    let calls = call_files(folder)?
+        .iter()
+        .map(|path| Ok(CallCassette::from_file_bytes(path, &read(path)?)?))
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    Ok(Cassettes { sessions, calls })
 }
 
-/// The cassette files of a folder, sorted by path: the non-hidden `*.json` files in its
-/// `download-session/` subfolder.
+/// The session cassette files of a folder, sorted by path: the non-hidden `*.json`
+/// files in its `download-session/` subfolder.
 pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let metadata = fs::metadata(folder).map_err(|source| LoadError::Folder {
         path: folder.to_owned(),
@@ -56,19 +76,26 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     if !metadata.is_dir() {
         return Err(LoadError::NotAFolder(folder.to_owned()));
     }
-    let subfolder = folder.join(SUBFOLDER);
-    let entries = match fs::read_dir(&subfolder) {
+    match json_files(&folder.join(SUBFOLDER))? {
+        Some(files) => Ok(files),
+        None if holds_cassette_files(folder) => Err(LoadError::MissingSubfolder(folder.to_owned())),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The call cassette files of a folder, sorted by path.
+pub(super) fn call_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    Ok(json_files(&folder.join(CALLS_SUBFOLDER))?.unwrap_or_default())
+}
+
+/// The non-hidden `*.json` files of `subfolder`, sorted; `None` if it does not exist.
+fn json_files(subfolder: &Path) -> Result<Option<Vec<PathBuf>>, LoadError> {
+    let entries = match fs::read_dir(subfolder) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return if holds_cassette_files(folder) {
-                Err(LoadError::MissingSubfolder(folder.to_owned()))
-            } else {
-                Ok(Vec::new())
-            };
-        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(LoadError::Folder {
-                path: subfolder,
+                path: subfolder.to_owned(),
                 source,
             })
         }
@@ -76,7 +103,7 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| LoadError::Folder {
-            path: subfolder.clone(),
+            path: subfolder.to_owned(),
             source,
         })?;
         let path = entry.path();
@@ -90,7 +117,7 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
         }
     }
     files.sort();
-    Ok(files)
+    Ok(Some(files))
 }
 
 /// Whether `folder` itself holds cassette-like files (a sign it is the subfolder).
@@ -114,10 +141,9 @@ fn has_cassette_name(path: &Path) -> bool {
     !name.starts_with('.') && name.ends_with(".json")
 }
 
-fn load_file(path: &Path) -> Result<Cassette, LoadError> {
-    let bytes = fs::read(path).map_err(|source| LoadError::Read {
+fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+    fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    Ok(Cassette::from_file_bytes(path, &bytes)?)
+    })
 }

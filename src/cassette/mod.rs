@@ -1,19 +1,28 @@
-//! The on-disk cassette format: one pretty JSON file per download session id under
-//! `<folder>/download-session/`, holding the decoded session model as an ordered
-//! timeline of responses.
+//! The on-disk cassette formats.
+//!
+//! A **session cassette** is one pretty JSON file per download session id under
+//! `<folder>/download-session/`, holding the session's create and a timeline of decoded
+//! answers per (operation, file name):
 //!
 //! ```json
 //! {
-//!   "format": 1,
-//!   "operation": "com.vmware.content.library.item.download_session.get",
-//!   "id": "obj-103",
-//!   "recorded": { "at": "2013-06-06T22:08:05Z", "upstream": "vcenter.lab", "form": "A" },
-//!   "responses": [
-//!     { "status": 200, "session": { "client_progress": 10, … } },
-//!     { "status": 200, "repeat": 3, "session": { "client_progress": 100, … } }
+//!   "format": 2,
+//!   "id": "1bc6aee4",
+//!   "recorded": { "at": "2026-11-29T01:17:35Z", "upstream": "vcenter.lab" },
+//!   "create": { "library_item_id": "ca5b6d9a", "order": 0 },
+//!   "timelines": [
+//!     { "operation": "com.vmware.content.library.item.downloadsession.file.get",
+//!       "file_name": "disk.iso",
+//!       "responses": [ { "status": 200, "repeat": 3, "file": { … } } ] }
 //!   ]
 //! }
 //! ```
+//!
+//! Format 1 files (one `get` timeline, `"operation"` and `"responses"` at the top) load
+//! unchanged; writing one writes format 2.
+//!
+//! A **call cassette** under `<folder>/calls/` holds an operation that is not about one
+//! session (a list, a create that failed), keyed by its canonical input.
 
 mod check;
 mod folder;
@@ -22,72 +31,75 @@ mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::vapi::{DownloadSession, Form, SessionId, VapiError, DOWNLOAD_SESSION_GET};
+use crate::vapi::catalog::Key;
+use crate::vapi::{Answer, CallKey, DownloadSession, FileInfo, Form, Op, SessionId, VapiError};
 
-pub use check::{check_folder, CheckReport, Problem};
-pub use folder::{cassette_path, load_folder, LoadError, SUBFOLDER};
-pub use store::{now_timestamp, Appended, Provenance, Rerecord, Store, StoreError};
-pub use write::{remove_stale_temp_files, write_atomically};
+pub(crate) use check::check_folder;
+pub(crate) use folder::{load_folder, Cassettes, LoadError};
+pub(crate) use store::{
+    now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
+};
+pub(crate) use write::write_atomically;
 
-/// The cassette format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The cassette format version this build writes.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+const OLDEST_FORMAT: u32 = 1;
 
-/// One download session's recorded answers.
+/// One download session's recordings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Cassette {
+    pub(crate) id: SessionId,
+    pub(crate) recorded: Recorded,
+    pub(crate) create: Option<Create>,
+    pub(crate) timelines: Vec<Track>,
+}
+
+/// How the session came to be: the create call that answered its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Cassette {
-    pub format: u32,
-    pub operation: String,
-    pub id: SessionId,
-    pub recorded: Recorded,
-    pub responses: Vec<Entry>,
+pub(crate) struct Create {
+    pub(crate) library_item_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_token: Option<String>,
+    /// Its place among the recorded creates for the same library item, from 0.
+    pub(crate) order: u32,
+}
+
+/// One operation's answers for a session (and one file, for file operations), in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Track {
+    pub(crate) op: Op,
+    pub(crate) file_name: Option<String>,
+    pub(crate) responses: Vec<Entry>,
 }
 
 /// Where and when a cassette was first recorded. `at` anchors time shifting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// RFC 3339 UTC time of the first recorded response, e.g. `2026-11-29T01:17:35Z`.
-    pub at: String,
+    pub(crate) at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream: Option<String>,
-    /// The request form the first response was recorded through.
+    pub(crate) upstream: Option<String>,
+    /// The request form of the first answer, when it was a `get`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form: Option<Form>,
+    pub(crate) form: Option<Form>,
 }
 
 /// One answer in a timeline, served `repeat` times in a row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawEntry", into = "RawEntry")]
-pub struct Entry {
-    pub repeat: u32,
-    pub response: Recording,
+pub(crate) struct Entry {
+    pub(crate) repeat: u32,
+    pub(crate) answer: Answer,
 }
 
-/// What vCenter answered: the session, or a vAPI error with its HTTP status.
-// Sessions are the common case, so boxing them would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Recording {
-    Session(DownloadSession),
-    Error { status: u16, error: VapiError },
-}
-
-impl Recording {
-    pub fn status(&self) -> u16 {
-        match self {
-            Recording::Session(_) => 200,
-            Recording::Error { status, .. } => *status,
-        }
-    }
-}
-
-/// The entry as it is spelled in the file.
+/// The entry as it is spelled in the file: a status, and the output under the name of
+/// its shape (none for a void answer) or the error.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
@@ -96,6 +108,12 @@ struct RawEntry {
     repeat: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session: Option<DownloadSession>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<FileInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<Vec<FileInfo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ids: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<VapiError>,
 }
@@ -115,17 +133,34 @@ impl TryFrom<RawEntry> for Entry {
         if raw.repeat == 0 {
             return Err("repeat must be at least 1".to_owned());
         }
-        let response = match (raw.status, raw.session, raw.error) {
-            (200, Some(session), None) => Recording::Session(session),
-            (status, None, Some(error)) if (400..=599).contains(&status) => {
-                Recording::Error { status, error }
-            }
+        let mut outputs = Vec::new();
+        if let Some(session) = raw.session {
+            outputs.push(Answer::Session(session));
+        }
+        if let Some(file) = raw.file {
+            outputs.push(Answer::File(file));
+        }
+        if let Some(files) = raw.files {
+            outputs.push(Answer::Files(files));
+        }
+        if let Some(ids) = raw.ids {
+            outputs.push(Answer::Ids(ids));
+        }
+        let answer = match (raw.status, raw.error, outputs.len()) {
+            (200, None, 0) => Answer::Void,
+            (200, None, 1) => outputs.pop().expect("one output"),
             (200, _, _) => {
-                return Err("a status 200 response needs a session and no error".to_owned())
+                return Err(
+                    "a status 200 response holds at most one of session, file, files and ids, and no error"
+                        .to_owned(),
+                )
+            }
+            (status, Some(error), 0) if (400..=599).contains(&status) => {
+                Answer::Error { status, error }
             }
             (status, _, _) if (400..=599).contains(&status) => {
                 return Err(format!(
-                    "a status {status} response needs an error and no session"
+                    "a status {status} response needs an error and nothing else"
                 ))
             }
             (status, _, _) => {
@@ -136,32 +171,40 @@ impl TryFrom<RawEntry> for Entry {
         };
         Ok(Entry {
             repeat: raw.repeat,
-            response,
+            answer,
         })
     }
 }
 
 impl From<Entry> for RawEntry {
     fn from(entry: Entry) -> Self {
-        let status = entry.response.status();
-        let (session, error) = match entry.response {
-            Recording::Session(session) => (Some(session), None),
-            Recording::Error { error, .. } => (None, Some(error)),
-        };
-        RawEntry {
-            status,
+        let mut raw = RawEntry {
+            status: entry.answer.recorded_status(),
             repeat: entry.repeat,
-            session,
-            error,
+            session: None,
+            file: None,
+            files: None,
+            ids: None,
+            error: None,
+        };
+        match entry.answer {
+            Answer::Session(session) => raw.session = Some(session),
+            Answer::File(file) => raw.file = Some(file),
+            Answer::Files(files) => raw.files = Some(files),
+            Answer::Ids(ids) => raw.ids = Some(ids),
+            // A create's id is the session cassette's own id; it is never an entry.
+            Answer::Id(_) | Answer::Void => {}
+            Answer::Error { error, .. } => raw.error = Some(error),
         }
+        raw
     }
 }
 
 /// Why a cassette file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CassetteError {
-    pub path: PathBuf,
-    pub reason: String,
+pub(crate) struct CassetteError {
+    pub(crate) path: PathBuf,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for CassetteError {
@@ -172,32 +215,111 @@ impl fmt::Display for CassetteError {
 
 impl std::error::Error for CassetteError {}
 
+/// Just the format version, read first to pick the parser.
+#[derive(Deserialize)]
+struct Version {
+    format: u32,
+}
+
+/// Format 1: one `get` timeline.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatOne {
+    #[allow(dead_code)]
+    format: u32,
+    operation: String,
+    id: SessionId,
+    recorded: Recorded,
+    responses: Vec<Entry>,
+}
+
+/// Format 2, as spelled in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatTwo {
+    format: u32,
+    id: SessionId,
+    recorded: Recorded,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    create: Option<Create>,
+    #[serde(default)]
+    timelines: Vec<RawTrack>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrack {
+    operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file_name: Option<String>,
+    responses: Vec<Entry>,
+}
+
+fn parse_error(err: serde_json::Error) -> String {
+    err.to_string()
+}
+
 impl Cassette {
-    /// A new cassette with one response.
-    pub fn new(id: SessionId, recorded: Recorded, response: Recording) -> Self {
+    /// A new cassette with no timeline yet.
+    pub(crate) fn new(id: SessionId, recorded: Recorded) -> Self {
         Cassette {
-            format: FORMAT_VERSION,
-            operation: DOWNLOAD_SESSION_GET.to_owned(),
             id,
             recorded,
-            responses: vec![Entry {
-                repeat: 1,
-                response,
-            }],
+            create: None,
+            timelines: Vec::new(),
         }
     }
 
+    /// The timeline of `op` (for `file`), if recorded.
+    pub(crate) fn track(&self, op: Op, file: Option<&str>) -> Option<&Track> {
+        self.timelines
+            .iter()
+            .find(|track| track.op == op && track.file_name.as_deref() == file)
+    }
+
+    /// Appends `answer` to the timeline of `op` (for `file`), raising the last entry's
+    /// repeat count when it is the same answer again.
+    pub(crate) fn append(&mut self, op: Op, file: Option<&str>, answer: Answer) {
+        let position = self
+            .timelines
+            .iter()
+            .position(|track| track.op == op && track.file_name.as_deref() == file);
+        let track = match position {
+            Some(index) => &mut self.timelines[index],
+            None => {
+                self.timelines.push(Track {
+                    op,
+                    file_name: file.map(str::to_owned),
+                    responses: Vec::new(),
+                });
+                self.timelines.sort_by(|a, b| {
+                    (a.op, a.file_name.as_deref()).cmp(&(b.op, b.file_name.as_deref()))
+                });
+                self.timelines
+                    .iter_mut()
+                    .find(|track| track.op == op && track.file_name.as_deref() == file)
+                    .expect("just added")
+            }
+        };
+        extend(&mut track.responses, answer);
+    }
+
     /// Parses and validates a cassette file's bytes; `path` is the file they came from.
-    pub fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
+    pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
         let fail = |reason: String| CassetteError {
             path: path.to_owned(),
             reason,
         };
-        let mut cassette: Cassette =
-            serde_json::from_slice(bytes).map_err(|err| fail(err.to_string()))?;
-        // serde grows the timeline from room for 4 entries; most hold one, and a large
-        // folder is held in memory whole while it loads.
-        cassette.responses.shrink_to_fit();
+        let version: Version =
+            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
+        let cassette = match version.format {
+            1 => Self::from_format_one(bytes),
+            2 => Self::from_format_two(bytes),
+            other => Err(format!(
+                "format {other} is not known; this dsvcr reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}"
+            )),
+        }
+        .map_err(fail)?;
         let stem = path.file_stem().and_then(|stem| stem.to_str());
         if stem != Some(cassette.id.file_stem().as_str()) {
             return Err(fail(format!(
@@ -210,35 +332,118 @@ impl Cassette {
         Ok(cassette)
     }
 
+    fn from_format_one(bytes: &[u8]) -> Result<Self, String> {
+        let mut one: FormatOne = serde_json::from_slice(bytes).map_err(parse_error)?;
+        if one.operation != Op::Get.full_name() {
+            return Err(format!(
+                "operation {:?} is not {:?}",
+                one.operation,
+                Op::Get.full_name()
+            ));
+        }
+        // serde grows the timeline from room for 4 entries; most hold one, and a large
+        // folder is held in memory whole while it loads.
+        one.responses.shrink_to_fit();
+        Ok(Cassette {
+            id: one.id,
+            recorded: one.recorded,
+            create: None,
+            timelines: vec![Track {
+                op: Op::Get,
+                file_name: None,
+                responses: one.responses,
+            }],
+        })
+    }
+
+    fn from_format_two(bytes: &[u8]) -> Result<Self, String> {
+        let two: FormatTwo = serde_json::from_slice(bytes).map_err(parse_error)?;
+        let timelines = two
+            .timelines
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let op = Op::from_full_name(&raw.operation).ok_or_else(|| {
+                    format!(
+                        "timelines[{index}].operation {:?} is not an operation dsvcr knows",
+                        raw.operation
+                    )
+                })?;
+                let mut responses = raw.responses;
+                responses.shrink_to_fit();
+                Ok(Track {
+                    op,
+                    file_name: raw.file_name,
+                    responses,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Cassette {
+            id: two.id,
+            recorded: two.recorded,
+            create: two.create,
+            timelines,
+        })
+    }
+
     fn validate(&self) -> Result<(), String> {
-        if self.format != FORMAT_VERSION {
-            return Err(format!(
-                "format {} is not known; this dsvcr reads format {FORMAT_VERSION}",
-                self.format
-            ));
+        validate_recorded(&self.recorded)?;
+        if self.timelines.is_empty() && self.create.is_none() {
+            return Err(
+                "timelines is empty and there is no create; a cassette needs one".to_owned(),
+            );
         }
-        if self.operation != DOWNLOAD_SESSION_GET {
-            return Err(format!(
-                "operation {:?} is not {DOWNLOAD_SESSION_GET:?}",
-                self.operation
-            ));
+        if let Some(create) = &self.create {
+            if create.library_item_id.is_empty() {
+                return Err("create.library_item_id is empty".to_owned());
+            }
         }
-        if !is_utc_timestamp(&self.recorded.at) {
-            return Err(format!(
-                "recorded.at {:?} is not an RFC 3339 UTC time like 2026-11-29T01:17:35Z",
-                self.recorded.at
-            ));
+        for (index, track) in self.timelines.iter().enumerate() {
+            self.validate_track(track)
+                .map_err(|reason| format!("timelines[{index}] ({}): {reason}", track.op.label()))?;
         }
-        if self.responses.is_empty() {
-            return Err("responses is empty; a cassette needs at least one".to_owned());
-        }
-        for (index, entry) in self.responses.iter().enumerate() {
-            if let Recording::Session(session) = &entry.response {
-                self.validate_session(session)
-                    .map_err(|reason| format!("responses[{index}].session: {reason}"))?;
+        for (index, track) in self.timelines.iter().enumerate() {
+            if self.timelines[..index]
+                .iter()
+                .any(|earlier| earlier.op == track.op && earlier.file_name == track.file_name)
+            {
+                return Err(format!(
+                    "timelines[{index}] repeats the timeline of {} for the same file",
+                    track.op.label()
+                ));
             }
         }
         Ok(())
+    }
+
+    fn validate_track(&self, track: &Track) -> Result<(), String> {
+        match (track.op.key(), &track.file_name) {
+            (Key::Session, None) => {}
+            (Key::SessionFile, Some(name)) if !name.is_empty() => {}
+            (Key::SessionFile, _) => return Err("needs a non-empty file_name".to_owned()),
+            (Key::Session, Some(_)) => return Err("takes no file_name".to_owned()),
+            (Key::Create | Key::ItemFilter, _) => {
+                return Err("is not an operation on one session".to_owned())
+            }
+        }
+        validate_responses(track.op, &track.responses, |answer| {
+            self.validate_answer(answer, track.file_name.as_deref())
+        })
+    }
+
+    fn validate_answer(&self, answer: &Answer, file: Option<&str>) -> Result<(), String> {
+        match answer {
+            Answer::Session(session) => self.validate_session(session),
+            Answer::File(info) => match file {
+                Some(file) if info.name != file => Err(format!(
+                    "file name {:?} is not the timeline's file_name {file:?}",
+                    info.name
+                )),
+                _ => validate_file(info),
+            },
+            Answer::Files(files) => files.iter().try_for_each(validate_file),
+            _ => Ok(()),
+        }
     }
 
     fn validate_session(&self, session: &DownloadSession) -> Result<(), String> {
@@ -254,35 +459,227 @@ impl Cassette {
             ));
         }
         if let Some(time) = &session.expiration_time {
-            // Date-times are ASCII; `\d` in a pattern would also match other scripts' digits.
-            if !time.is_ascii() {
-                return Err(format!(
-                    "expiration_time: {time:?} is not a date-time: it holds non-ASCII characters"
-                ));
-            }
-            crate::timeshift::shift(time, time::Duration::ZERO)
-                .map_err(|reason| format!("expiration_time: {reason}"))?;
+            crate::timeshift::check(time).map_err(|reason| format!("expiration_time: {reason}"))?;
         }
         Ok(())
     }
 
-    /// The file's bytes: pretty JSON, stable key order, one trailing newline.
-    pub fn to_file_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("cassettes serialise to JSON");
-        bytes.push(b'\n');
-        bytes
+    /// The file's bytes: format 2, pretty JSON, stable key order, one trailing newline.
+    pub(crate) fn to_file_bytes(&self) -> Vec<u8> {
+        let two = FormatTwo {
+            format: FORMAT_VERSION,
+            id: self.id.clone(),
+            recorded: self.recorded.clone(),
+            create: self.create.clone(),
+            timelines: self
+                .timelines
+                .iter()
+                .map(|track| RawTrack {
+                    operation: track.op.full_name().to_owned(),
+                    file_name: track.file_name.clone(),
+                    responses: track.responses.clone(),
+                })
+                .collect(),
+        };
+        pretty(&two)
     }
 }
 
-fn is_utc_timestamp(text: &str) -> bool {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    PATTERN
-        .get_or_init(|| {
-            // `[0-9]`, not `\d`, which also matches other scripts' digits.
-            Regex::new(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z$")
-                .expect("the timestamp pattern compiles")
+fn validate_file(info: &FileInfo) -> Result<(), String> {
+    if info.name.is_empty() {
+        return Err("a file info has an empty name".to_owned());
+    }
+    for (field, value) in [
+        ("size", info.size),
+        ("bytes_transferred", info.bytes_transferred),
+    ] {
+        if let Some(value) = value.filter(|value| *value < 0) {
+            return Err(format!("file {:?}: {field} {value} is negative", info.name));
+        }
+    }
+    Ok(())
+}
+
+/// Every entry is an error or the operation's own output, and there is at least one.
+fn validate_responses(
+    op: Op,
+    responses: &[Entry],
+    mut check: impl FnMut(&Answer) -> Result<(), String>,
+) -> Result<(), String> {
+    if responses.is_empty() {
+        return Err("responses is empty; a timeline needs at least one".to_owned());
+    }
+    for (index, entry) in responses.iter().enumerate() {
+        let fits = match entry.answer.output() {
+            None => true,
+            Some(output) => output == op.output(),
+        };
+        if !fits {
+            return Err(format!(
+                "responses[{index}] is not what {} answers",
+                op.label()
+            ));
+        }
+        check(&entry.answer).map_err(|reason| format!("responses[{index}]: {reason}"))?;
+    }
+    Ok(())
+}
+
+fn validate_recorded(recorded: &Recorded) -> Result<(), String> {
+    if crate::timeshift::parse_utc(&recorded.at).is_none() {
+        return Err(format!(
+            "recorded.at {:?} is not an RFC 3339 UTC time like 2026-11-29T01:17:35Z",
+            recorded.at
+        ));
+    }
+    Ok(())
+}
+
+fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("cassettes serialise to JSON");
+    bytes.push(b'\n');
+    bytes
+}
+
+pub(crate) fn extend(responses: &mut Vec<Entry>, answer: Answer) {
+    match responses.last_mut() {
+        Some(last) if last.answer == answer => last.repeat += 1,
+        _ => responses.push(Entry { repeat: 1, answer }),
+    }
+}
+
+/// The answers of an operation that is not about one session (a list, a create that
+/// failed), keyed by its canonical input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CallCassette {
+    pub(crate) op: Op,
+    pub(crate) key: CallKey,
+    pub(crate) recorded: Recorded,
+    pub(crate) responses: Vec<Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCallCassette {
+    format: u32,
+    operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    library_item_id: Option<String>,
+    recorded: Recorded,
+    responses: Vec<Entry>,
+}
+
+/// Call cassettes live in this subfolder of the cassette folder.
+pub(crate) const CALLS_SUBFOLDER: &str = "calls";
+
+impl CallCassette {
+    /// The key a call cassette is stored under: the call's, less what does not select
+    /// a recording (a failed create's client token).
+    pub(crate) fn key_of(op: Op, key: &CallKey) -> Option<CallKey> {
+        match (op, key) {
+            (Op::List, CallKey::Items(item)) => Some(CallKey::Items(item.clone())),
+            (Op::Create, CallKey::Create { item, .. }) => Some(CallKey::Create {
+                item: item.clone(),
+                token: None,
+            }),
+            _ => None,
+        }
+    }
+
+    fn library_item_id(&self) -> Option<&str> {
+        match &self.key {
+            CallKey::Items(item) => item.as_deref(),
+            CallKey::Create { item, .. } => Some(item),
+            _ => None,
+        }
+    }
+
+    /// The file name: the operation's label and a hash of its canonical key, so that any
+    /// key is a safe, short, case-distinct name.
+    pub(crate) fn file_name(op: Op, key: &CallKey) -> String {
+        let canonical = match key {
+            CallKey::Items(None) => String::new(),
+            CallKey::Items(Some(item)) | CallKey::Create { item, .. } => item.clone(),
+            CallKey::Session(id) => id.to_string(),
+            CallKey::File(id, file) => format!("{id}\n{file}"),
+        };
+        let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
+        let hex: String = digest.as_ref()[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("{}-{hex}.json", op.label())
+    }
+
+    pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
+        let fail = |reason: String| CassetteError {
+            path: path.to_owned(),
+            reason,
+        };
+        let version: Version =
+            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
+        if version.format != FORMAT_VERSION {
+            return Err(fail(format!(
+                "format {} is not known for call cassettes; this dsvcr reads format {FORMAT_VERSION}",
+                version.format
+            )));
+        }
+        let raw: RawCallCassette =
+            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
+        let cassette = Self::from_raw(raw).map_err(fail)?;
+        let name = path.file_name().and_then(|name| name.to_str());
+        let expected = Self::file_name(cassette.op, &cassette.key);
+        if name != Some(expected.as_str()) {
+            return Err(fail(format!(
+                "holds {} for {}, so its file name must be {expected}",
+                cassette.op.label(),
+                cassette.key
+            )));
+        }
+        Ok(cassette)
+    }
+
+    fn from_raw(raw: RawCallCassette) -> Result<Self, String> {
+        let op = Op::from_full_name(&raw.operation).ok_or_else(|| {
+            format!(
+                "operation {:?} is not an operation dsvcr knows",
+                raw.operation
+            )
+        })?;
+        let key = match (op, raw.library_item_id) {
+            (Op::List, item) => CallKey::Items(item),
+            (Op::Create, Some(item)) => CallKey::Create { item, token: None },
+            (Op::Create, None) => return Err("a create needs its library_item_id".to_owned()),
+            _ => {
+                return Err(format!(
+                    "{} is recorded in session cassettes, not call cassettes",
+                    op.label()
+                ))
+            }
+        };
+        validate_recorded(&raw.recorded)?;
+        validate_responses(op, &raw.responses, |answer| match (op, answer) {
+            // Successful creates live in the session cassette of the id they answered.
+            (Op::Create, Answer::Error { .. }) | (Op::List, _) => Ok(()),
+            _ => Err("a successful create belongs in its session's cassette".to_owned()),
+        })?;
+        Ok(CallCassette {
+            op,
+            key,
+            recorded: raw.recorded,
+            responses: raw.responses,
         })
-        .is_match(text)
+    }
+
+    pub(crate) fn to_file_bytes(&self) -> Vec<u8> {
+        pretty(&RawCallCassette {
+            format: FORMAT_VERSION,
+            operation: self.op.full_name().to_owned(),
+            library_item_id: self.library_item_id().map(str::to_owned),
+            recorded: self.recorded.clone(),
+            responses: self.responses.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The write path: appending recorded responses to cassettes, one id at a time, durably.
+//! The write path: adding recorded answers to cassettes, one file at a time, durably,
+//! and only when the result is a file the loader accepts.
 
 use std::collections::HashMap;
 use std::io;
@@ -6,132 +7,209 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{cassette_path, write_atomically, Cassette, Entry, Recorded, Recording, SUBFOLDER};
+use super::folder::{cassette_path, Cassettes, SUBFOLDER};
+use super::{extend, write_atomically, CallCassette, Cassette, Create, Recorded, CALLS_SUBFOLDER};
 use crate::secrets::Secrets;
-use crate::vapi::{Form, SessionId};
+use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
 
-/// What a later recording of an id that already has a cassette does to its timeline.
+/// What a later recording of a key that already has a cassette does to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rerecord {
-    /// Keep the recorded responses and add the new ones after them.
+pub(crate) enum Rerecord {
+    /// Keep the recorded answers and add the new ones after them.
     Append,
-    /// Start the timeline afresh with the first response recorded in this run.
+    /// Start the cassette afresh with the first answer recorded in this run.
     Replace,
 }
 
-/// Where and how a response was recorded.
+/// Where and how an answer was recorded.
 #[derive(Clone, Debug)]
-pub struct Provenance {
-    pub at: String,
-    pub upstream: String,
-    pub form: Form,
+pub(crate) struct Provenance {
+    pub(crate) at: String,
+    pub(crate) upstream: String,
+    /// The request form, for a `get`.
+    pub(crate) form: Option<Form>,
 }
 
-/// The outcome of [`Store::append`].
+/// What to add to the folder.
+#[derive(Clone, Debug)]
+pub(crate) enum Recording {
+    /// An answer of an operation on one session (and file).
+    Session {
+        id: SessionId,
+        op: Op,
+        file: Option<String>,
+        answer: Answer,
+    },
+    /// A create that answered a new session id.
+    Created {
+        id: SessionId,
+        item: String,
+        token: Option<String>,
+    },
+    /// An answer of an operation that is not about one session.
+    Call {
+        op: Op,
+        key: CallKey,
+        answer: Answer,
+    },
+}
+
+/// The outcome of [`Store::record`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Appended {
-    pub path: PathBuf,
-    /// The HTTP status of the response appended.
-    pub status: u16,
-    /// Entries in the timeline (a repeated response counts once).
-    pub entries: usize,
-    /// Responses in the timeline (counting repeats).
-    pub responses: u64,
+pub(crate) struct Appended {
+    pub(crate) path: PathBuf,
+    /// Entries in the timeline written to (a repeated answer counts once).
+    pub(crate) entries: usize,
+    /// Answers in that timeline (counting repeats).
+    pub(crate) responses: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("refused to write {}: it would contain a {what} seen in this exchange", path.display())]
+pub(crate) enum StoreError {
+    #[error("refused to write {}: it would contain a {what} seen in this run", path.display())]
     Secret { path: PathBuf, what: &'static str },
+    #[error("refused to write {}: the answer would make a cassette dsvcr cannot load: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
-/// The cassette folder being recorded into. Writes to one id are serialised; writes to
-/// different ids run side by side.
-pub struct Store {
-    folder: PathBuf,
-    rerecord: Rerecord,
-    slots: Mutex<HashMap<SessionId, Arc<tokio::sync::Mutex<Slot>>>>,
-    cassettes: AtomicUsize,
+#[derive(Clone, Debug)]
+enum Doc {
+    Session(Cassette),
+    Call(CallCassette),
+}
+
+impl Doc {
+    fn to_file_bytes(&self) -> Vec<u8> {
+        match self {
+            Doc::Session(cassette) => cassette.to_file_bytes(),
+            Doc::Call(cassette) => cassette.to_file_bytes(),
+        }
+    }
+
+    /// Reads `bytes` back with the loader's own rules.
+    fn check(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
+        let loaded = match self {
+            Doc::Session(_) => Cassette::from_file_bytes(path, bytes).map(drop),
+            Doc::Call(_) => CallCassette::from_file_bytes(path, bytes).map(drop),
+        };
+        loaded.map_err(|err| err.reason)
+    }
 }
 
 #[derive(Default)]
 struct Slot {
-    cassette: Option<Cassette>,
+    doc: Option<Doc>,
     written_this_run: bool,
+}
+
+/// The cassette folder being recorded into. Writes to one file are serialised; writes
+/// to different files run side by side.
+pub(crate) struct Store {
+    folder: PathBuf,
+    rerecord: Rerecord,
+    slots: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<Slot>>>>,
+    sessions: AtomicUsize,
+    /// The order the next create of each library item gets.
+    next_create: Mutex<HashMap<String, u32>>,
 }
 
 impl Store {
     /// A store over `folder`, which must exist, holding the already loaded `cassettes`.
-    pub fn new(folder: &Path, rerecord: Rerecord, cassettes: Vec<Cassette>) -> Self {
-        let count = cassettes.len();
-        let slots = cassettes
-            .into_iter()
-            .map(|cassette| {
-                let slot = Slot {
-                    cassette: Some(cassette.clone()),
-                    written_this_run: false,
-                };
-                (cassette.id, Arc::new(tokio::sync::Mutex::new(slot)))
-            })
-            .collect();
+    pub(crate) fn new(folder: &Path, rerecord: Rerecord, cassettes: Cassettes) -> Self {
+        let mut next_create: HashMap<String, u32> = HashMap::new();
+        let mut slots = HashMap::new();
+        let sessions = cassettes.sessions.len();
+        for cassette in cassettes.sessions {
+            if let Some(create) = &cassette.create {
+                let next = next_create
+                    .entry(create.library_item_id.clone())
+                    .or_default();
+                *next = (*next).max(create.order + 1);
+            }
+            slots.insert(
+                cassette_path(folder, &cassette.id),
+                slot(Doc::Session(cassette)),
+            );
+        }
+        for cassette in cassettes.calls {
+            let path = call_path(folder, cassette.op, &cassette.key);
+            slots.insert(path, slot(Doc::Call(cassette)));
+        }
         Store {
             folder: folder.to_owned(),
             rerecord,
             slots: Mutex::new(slots),
-            cassettes: AtomicUsize::new(count),
+            sessions: AtomicUsize::new(sessions),
+            next_create: Mutex::new(next_create),
         }
     }
 
-    /// How many ids have a cassette in the folder.
-    pub fn cassette_count(&self) -> usize {
-        self.cassettes.load(Ordering::Relaxed)
+    /// How many session ids have a cassette in the folder.
+    pub(crate) fn cassette_count(&self) -> usize {
+        self.sessions.load(Ordering::Relaxed)
     }
 
-    /// Creates `folder/download-session/` if needed and removes the temp files an
-    /// interrupted earlier run left there; returns how many it removed.
-    pub fn prepare_folder(folder: &Path) -> io::Result<usize> {
-        let subfolder = folder.join(SUBFOLDER);
-        std::fs::create_dir_all(&subfolder)?;
-        super::remove_stale_temp_files(&subfolder)
+    /// Creates `folder/download-session/` and `folder/calls/` if needed and removes the
+    /// temp files an interrupted earlier run left there; returns how many it removed.
+    pub(crate) fn prepare_folder(folder: &Path) -> io::Result<usize> {
+        let mut removed = 0;
+        for subfolder in [SUBFOLDER, CALLS_SUBFOLDER] {
+            let subfolder = folder.join(subfolder);
+            std::fs::create_dir_all(&subfolder)?;
+            removed += super::write::remove_stale_temp_files(&subfolder)?;
+        }
+        Ok(removed)
     }
 
-    fn slot(&self, id: &SessionId) -> Arc<tokio::sync::Mutex<Slot>> {
+    /// The file a recording goes to.
+    pub(crate) fn path_of(&self, recording: &Recording) -> PathBuf {
+        match recording {
+            Recording::Session { id, .. } | Recording::Created { id, .. } => {
+                cassette_path(&self.folder, id)
+            }
+            Recording::Call { op, key, .. } => call_path(&self.folder, *op, key),
+        }
+    }
+
+    fn slot(&self, path: &Path) -> Arc<tokio::sync::Mutex<Slot>> {
         let mut slots = self.slots.lock().expect("the slot map is never poisoned");
-        slots.entry(id.clone()).or_default().clone()
+        slots.entry(path.to_owned()).or_default().clone()
     }
 
-    /// Adds `response` to `id`'s timeline and makes it durable before returning. A
-    /// response equal to the last one raises that entry's repeat count instead. Nothing
-    /// is written if the file would contain one of `secrets`.
+    /// Adds `recording` to its cassette and makes it durable before returning. An answer
+    /// equal to the last one of its timeline raises that entry's repeat count instead.
+    /// Nothing is written if the file would contain one of `secrets` or would not load.
     ///
     /// Not cancellation safe: a future dropped while the file is being replaced leaves
     /// the store's view of the cassette behind the file. Callers that may be cancelled
     /// run it in a task of its own.
-    pub async fn append(
+    pub(crate) async fn record(
         &self,
-        id: &SessionId,
-        response: Recording,
+        recording: Recording,
         provenance: &Provenance,
         secrets: &Secrets,
     ) -> Result<Appended, StoreError> {
-        let status = response.status();
-        let slot = self.slot(id);
+        let path = self.path_of(&recording);
+        let slot = self.slot(&path);
         let mut slot = slot.lock().await;
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
-        let cassette = match slot.cassette.clone() {
-            Some(mut cassette) if !restart => {
-                extend(&mut cassette, response);
-                cassette
-            }
-            _ => Cassette::new(id.clone(), recorded(provenance), response),
-        };
-        let path = cassette_path(&self.folder, id);
-        let bytes = cassette.to_file_bytes();
+        let existing = slot.doc.clone().filter(|_| !restart);
+        let (doc, entries, responses) = self.apply(existing, recording, provenance);
+        let bytes = doc.to_file_bytes();
         if let Some(what) = secrets.found_in(&bytes) {
             return Err(StoreError::Secret { path, what });
         }
+        doc.check(&path, &bytes)
+            .map_err(|reason| StoreError::Invalid {
+                path: path.clone(),
+                reason,
+            })?;
         let target = path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
             .await
@@ -140,40 +218,113 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
-        let appended = Appended {
-            path,
-            status,
-            entries: cassette.responses.len(),
-            responses: cassette.responses.iter().map(|e| u64::from(e.repeat)).sum(),
-        };
-        if slot.cassette.replace(cassette).is_none() {
-            self.cassettes.fetch_add(1, Ordering::Relaxed);
-        }
+        let new_session = matches!(doc, Doc::Session(_)) && slot.doc.is_none();
+        slot.doc = Some(doc);
         slot.written_this_run = true;
-        Ok(appended)
+        if new_session {
+            self.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Appended {
+            path,
+            entries,
+            responses,
+        })
     }
+
+    /// The document with `recording` added, and the size of the timeline it went to.
+    fn apply(
+        &self,
+        existing: Option<Doc>,
+        recording: Recording,
+        provenance: &Provenance,
+    ) -> (Doc, usize, u64) {
+        match recording {
+            Recording::Session {
+                id,
+                op,
+                file,
+                answer,
+            } => {
+                let mut cassette = session_doc(existing, id, provenance);
+                cassette.append(op, file.as_deref(), answer);
+                let track = cassette.track(op, file.as_deref()).expect("just appended");
+                let counts = counts(&track.responses);
+                (Doc::Session(cassette), counts.0, counts.1)
+            }
+            Recording::Created { id, item, token } => {
+                let mut cassette = session_doc(existing, id, provenance);
+                if cassette.create.is_none() {
+                    cassette.create = Some(Create {
+                        order: self.take_create_order(&item),
+                        library_item_id: item,
+                        client_token: token,
+                    });
+                }
+                (Doc::Session(cassette), 1, 1)
+            }
+            Recording::Call { op, key, answer } => {
+                let mut cassette = match existing {
+                    Some(Doc::Call(cassette)) => cassette,
+                    _ => CallCassette {
+                        op,
+                        key,
+                        recorded: recorded(provenance),
+                        responses: Vec::new(),
+                    },
+                };
+                extend(&mut cassette.responses, answer);
+                let counts = counts(&cassette.responses);
+                (Doc::Call(cassette), counts.0, counts.1)
+            }
+        }
+    }
+
+    fn take_create_order(&self, item: &str) -> u32 {
+        let mut next = self.next_create.lock().expect("never poisoned");
+        let order = next.entry(item.to_owned()).or_default();
+        let taken = *order;
+        *order += 1;
+        taken
+    }
+}
+
+fn slot(doc: Doc) -> Arc<tokio::sync::Mutex<Slot>> {
+    Arc::new(tokio::sync::Mutex::new(Slot {
+        doc: Some(doc),
+        written_this_run: false,
+    }))
+}
+
+fn call_path(folder: &Path, op: Op, key: &CallKey) -> PathBuf {
+    folder
+        .join(CALLS_SUBFOLDER)
+        .join(CallCassette::file_name(op, key))
+}
+
+fn session_doc(existing: Option<Doc>, id: SessionId, provenance: &Provenance) -> Cassette {
+    match existing {
+        Some(Doc::Session(cassette)) => cassette,
+        _ => Cassette::new(id, recorded(provenance)),
+    }
+}
+
+fn counts(responses: &[super::Entry]) -> (usize, u64) {
+    (
+        responses.len(),
+        responses.iter().map(|entry| u64::from(entry.repeat)).sum(),
+    )
 }
 
 fn recorded(provenance: &Provenance) -> Recorded {
     Recorded {
         at: provenance.at.clone(),
         upstream: Some(provenance.upstream.clone()),
-        form: Some(provenance.form),
-    }
-}
-
-fn extend(cassette: &mut Cassette, response: Recording) {
-    match cassette.responses.last_mut() {
-        Some(last) if last.response == response => last.repeat += 1,
-        _ => cassette.responses.push(Entry {
-            repeat: 1,
-            response,
-        }),
+        form: provenance.form,
     }
 }
 
 /// Now, as a cassette timestamp (RFC 3339 UTC, whole seconds).
-pub fn now_timestamp() -> String {
+pub(crate) fn now_timestamp() -> String {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 is a valid nanosecond");

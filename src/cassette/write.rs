@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `bytes` to `path` via a hidden temp file in the same folder, fsyncs it,
 /// renames it over `path` and fsyncs the folder.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     // A bare file name's parent is the empty path: it means the current folder.
     let folder = match path.parent() {
@@ -43,7 +43,7 @@ const TEMP_MARKER: &str = ".tmp-";
 
 /// Removes the temp files an interrupted write (a crash, a kill) left in `folder`;
 /// returns how many. Loading ignores them anyway, as hidden files.
-pub fn remove_stale_temp_files(folder: &Path) -> io::Result<usize> {
+pub(crate) fn remove_stale_temp_files(folder: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(folder)? {
         let entry = entry?;

@@ -2,11 +2,9 @@
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
 mod limits;
-mod streamed;
-pub mod tls;
+pub(crate) mod tls;
 
-pub use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
-pub use streamed::{Stalled, Streamed};
+pub(crate) use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -28,41 +26,33 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::error::{refusal, ApiError, Error, Refusal};
-use crate::vapi::recognise::GetRoute;
-use crate::vapi::GetRequest;
-
-/// A body: bytes dsvcr made, or a body streamed through from the other side.
-pub type Body = Either<Full<Bytes>, Streamed>;
-
-pub fn full(bytes: Bytes) -> Body {
-    Either::Left(Full::new(bytes))
-}
+pub(crate) use crate::body::{full, Body};
+use crate::error::{refusal, ApiError, Refusal};
+use crate::vapi::recognise::PendingCall;
+use crate::vapi::Call;
 
 /// How long shutdown waits for requests in flight before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Something that answers requests: a replay or a record service.
-pub trait Handler: Send + Sync + 'static {
+pub(crate) trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response<Body>> + Send;
 }
 
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Listen { addr, source })
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
 }
 
 /// How the listener serves: TLS or not, and its limits.
 #[derive(Clone, Default)]
-pub struct ServeOptions {
-    pub tls: Option<TlsAcceptor>,
-    pub limits: Limits,
+pub(crate) struct ServeOptions {
+    pub(crate) tls: Option<TlsAcceptor>,
+    pub(crate) limits: Limits,
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then stops accepting
 /// and waits for the requests in flight.
-pub async fn serve<H: Handler>(
+pub(crate) async fn serve<H: Handler>(
     listener: TcpListener,
     options: ServeOptions,
     handler: Arc<H>,
@@ -186,7 +176,7 @@ impl<H: Handler> Connection<H> {
 /// is called, so a signal that arrives before the future is first polled is not lost
 /// (and does not kill the process).
 #[cfg(unix)]
-pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -199,35 +189,38 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 }
 
 #[cfg(not(unix))]
-pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
 }
 
-/// Finishes recognising a get: reads its body when recognition needs it (form C) or
-/// when `keep_body` asks for it (to forward it), then completes the route.
-pub async fn read_get(
-    get: GetRoute,
+/// Finishes recognising a call: reads its body when recognition needs it or when
+/// `keep_body` asks for it (to forward it), then completes the call.
+pub(crate) async fn read_call(
+    pending: PendingCall,
     parts: &http::request::Parts,
     body: Incoming,
     keep_body: bool,
-) -> Result<(GetRequest, Bytes), Refusal> {
-    let bytes = if keep_body || get.needs_body() {
-        let style = get.provisional_style(&parts.headers);
+) -> Result<(Call, Bytes), Refusal> {
+    let bytes = if keep_body || pending.needs_body() {
+        let style = pending.provisional_style(&parts.headers);
         read_body(body, parts)
             .await
             .map_err(|error| (error, style))?
     } else {
         Bytes::new()
     };
-    let get = get.complete(&parts.headers, &bytes).map_err(refusal)?;
-    Ok((get, bytes))
+    let call = pending.complete(&parts.headers, &bytes).map_err(refusal)?;
+    Ok((call, bytes))
 }
 
 /// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
 /// none).
-pub async fn read_body(body: Incoming, parts: &http::request::Parts) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    body: Incoming,
+    parts: &http::request::Parts,
+) -> Result<Bytes, ApiError> {
     let limit = parts
         .extensions
         .get::<BodyLimit>()

@@ -21,8 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::error::ApiError;
-use crate::server::{full, Body};
+use crate::body::{full, Body};
 use counting::Counting;
 pub use tls::{client_config, Thumbprint, Trust, TrustError};
 
@@ -115,21 +114,6 @@ pub enum UpstreamError {
     Broken { upstream: String, detail: String },
     #[error("upstream {upstream} answered with a body over {limit} bytes")]
     TooLarge { upstream: String, limit: usize },
-}
-
-impl UpstreamError {
-    /// The answer for the client: 504 for a timeout, 502 otherwise.
-    pub fn to_api_error(&self) -> ApiError {
-        match self {
-            UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
-                ApiError::upstream_timed_out(self.to_string())
-            }
-            UpstreamError::Tls { .. } => {
-                ApiError::upstream_failed("upstream-tls", self.to_string())
-            }
-            _ => ApiError::upstream_failed("upstream-unreachable", self.to_string()),
-        }
-    }
 }
 
 /// Largest upstream answer read whole (download-session answers are well under 1 KiB).

@@ -4,6 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::call::Answer;
+use super::catalog::Output;
+use super::id::SessionId;
 use super::model::{DownloadSession, ErrorKind, LocalizableMessage, VapiError};
 use super::xml;
 
@@ -22,12 +25,64 @@ pub enum DecodeError {
     NotASession(String),
     #[error("not a vAPI error: {0}")]
     NotAnError(String),
+    #[error("not {expected}: {problem}")]
+    NotTheOutput {
+        expected: &'static str,
+        problem: String,
+    },
+    #[error("a void operation answered with a body")]
+    NotVoid,
+}
+
+/// Decodes a successful answer of an operation whose output is `output`, in either
+/// envelope (`{"value": X}` or bare `X`).
+pub(crate) fn output(output: Output, body: &[u8]) -> Result<Answer, DecodeError> {
+    match output {
+        Output::Session => session(body).map(Answer::Session),
+        Output::Void => void(body),
+        Output::Id => typed(body, "a session id").and_then(|raw: String| {
+            SessionId::parse(&raw)
+                .map(Answer::Id)
+                .map_err(|err| DecodeError::NotTheOutput {
+                    expected: "a session id",
+                    problem: err.to_string(),
+                })
+        }),
+        Output::Ids => typed(body, "a list of session ids").map(Answer::Ids),
+        Output::File => typed(body, "a file info").map(Answer::File),
+        Output::Files => typed(body, "a list of file infos").map(Answer::Files),
+    }
+}
+
+/// `/rest` answers a void operation with an empty body (or `{"value":null}`), `/api`
+/// with 204.
+fn void(body: &[u8]) -> Result<Answer, DecodeError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Answer::Void);
+    }
+    match serde_json::from_slice::<Value>(body).map(unwrap_value) {
+        Ok(Value::Null) => Ok(Answer::Void),
+        _ => Err(DecodeError::NotVoid),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    expected: &'static str,
+) -> Result<T, DecodeError> {
+    first_char(body)?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|err| DecodeError::Json(err.to_string()))?;
+    serde_json::from_value(unwrap_value(value)).map_err(|err| DecodeError::NotTheOutput {
+        expected,
+        problem: err.to_string(),
+    })
 }
 
 /// Decodes a 200 answer: `{"value": MODEL}`, a bare `MODEL`, or an XML `Get-Result`.
 /// The body is judged by its first character, not its `Content-Type` (govmomi's
 /// simulator labels JSON `text/plain`).
-pub fn session(body: &[u8]) -> Result<DownloadSession, DecodeError> {
+pub(crate) fn session(body: &[u8]) -> Result<DownloadSession, DecodeError> {
     match first_char(body)? {
         b'<' => Ok(xml::parse_get_result(body)?),
         b'{' => {
@@ -42,7 +97,7 @@ pub fn session(body: &[u8]) -> Result<DownloadSession, DecodeError> {
 /// `{"type": …, "value": {"error_type"?: …, "messages": […]}}` or `/api`'s
 /// `{"error_type": …, "messages": […]}`. Message fields dsvcr does not know are dropped:
 /// an error's wording is what replay needs.
-pub fn error(body: &[u8]) -> Result<VapiError, DecodeError> {
+pub(crate) fn error(body: &[u8]) -> Result<VapiError, DecodeError> {
     if first_char(body)? != b'{' {
         return Err(not_json_or_xml(body));
     }

@@ -107,12 +107,6 @@ impl SessionId {
     pub fn file_stem(&self) -> String {
         self.0.replace(':', COLON_IN_FILE_NAME)
     }
-
-    /// The id a cassette file name stands for, if the stem is one [`Self::file_stem`] makes.
-    pub fn from_file_stem(stem: &str) -> Option<Self> {
-        let id = SessionId::parse(&stem.replace(COLON_IN_FILE_NAME, ":")).ok()?;
-        (id.file_stem() == stem).then_some(id)
-    }
 }
 
 fn is_id_char(c: char) -> bool {
@@ -197,9 +191,6 @@ mod tests {
     fn file_stems_are_reversible() {
         let id = SessionId::parse("urn:vapi:obj-1").unwrap();
         assert_eq!(id.file_stem(), "urn%3Avapi%3Aobj-1");
-        assert_eq!(SessionId::from_file_stem(&id.file_stem()), Some(id));
-        assert_eq!(SessionId::from_file_stem("urn:vapi"), None);
-        assert_eq!(SessionId::from_file_stem("a%2Fb"), None);
     }
 
     #[test]

@@ -1,18 +1,18 @@
-//! The vSphere Automation API's vocabulary: identifiers, the download-session model,
-//! request recognition, and the JSON and XML representations.
+//! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog,
+//! the protocol-neutral call, request recognition, and the JSON and XML representations.
 
-pub mod decode;
-pub mod id;
-pub mod model;
-pub mod recognise;
-pub mod render;
-pub mod wire;
-pub mod xml;
+pub(crate) mod call;
+pub(crate) mod catalog;
+pub(crate) mod decode;
+pub(crate) mod id;
+pub(crate) mod model;
+pub(crate) mod recognise;
+pub(crate) mod render;
+pub(crate) mod wire;
+pub(crate) mod xml;
 
-pub use id::SessionId;
-pub use model::{DownloadSession, ErrorKind, LocalizableMessage, SessionState, VapiError};
-pub use recognise::{recognise, GetRequest, Operation};
-pub use wire::{Flavour, Form, Representation, Style};
-
-/// The fully qualified name of the one operation dsvcr records and replays.
-pub const DOWNLOAD_SESSION_GET: &str = "com.vmware.content.library.item.download_session.get";
+pub(crate) use call::{Answer, Call, CallKey};
+pub(crate) use catalog::Op;
+pub(crate) use id::SessionId;
+pub(crate) use model::{DownloadSession, ErrorKind, FileInfo, LocalizableMessage, VapiError};
+pub(crate) use wire::{Flavour, Form, Style};

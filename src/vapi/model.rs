@@ -40,12 +40,58 @@ impl SessionState {
             SessionState::Error => "ERROR",
         }
     }
+}
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Active, Self::Canceled, Self::Error]
-            .into_iter()
-            .find(|state| state.as_str() == raw)
-    }
+/// `com.vmware.content.library.item.downloadsession.file.info`: one file of a download
+/// session, as file.list, file.get and file.prepare answer it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInfo {
+    /// Always sent by vCenter; optional here so that a recording reads back as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_transferred: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_info: Option<ChecksumInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_endpoint: Option<TransferEndpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<LocalizableMessage>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    pub status: FileStatus,
+}
+
+/// `com.vmware.content.library.item.file.checksum_info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksumInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    pub checksum: String,
+}
+
+/// `com.vmware.content.library.item.transfer_endpoint`: where a prepared file's bytes
+/// are downloaded from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferEndpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_certificate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_certificate_thumbprint: Option<String>,
+    pub uri: String,
+}
+
+/// `com.vmware.content.library.item.downloadsession.file.prepare_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FileStatus {
+    Unprepared,
+    PrepareRequested,
+    Preparing,
+    Prepared,
+    Error,
 }
 
 /// `com.vmware.vapi.std.localizable_message`.
@@ -114,10 +160,6 @@ macro_rules! error_kinds {
                 match self { $(ErrorKind::$variant => $upper,)* }
             }
 
-            /// The HTTP status vCenter answers this error with.
-            pub fn status(self) -> u16 {
-                match self { $(ErrorKind::$variant => $status,)* }
-            }
         }
     };
 }
@@ -240,7 +282,6 @@ mod tests {
             assert_eq!(ErrorKind::from_type_name(&kind.type_name()), Some(*kind));
             assert_eq!(ErrorKind::from_error_type(kind.error_type()), Some(*kind));
         }
-        assert_eq!(ErrorKind::NotFound.status(), 404);
         assert_eq!(
             ErrorKind::NotFound.type_name(),
             "com.vmware.vapi.std.errors.not_found"

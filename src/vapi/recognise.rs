@@ -1,27 +1,30 @@
-//! Recognition: turning an HTTP request into a typed [`Operation`].
+//! Recognition: turning an HTTP request into a protocol-neutral [`Call`].
 //!
 //! It runs in two steps so that a server only reads a body when the operation needs
-//! one: [`route`] looks at the method and URI alone, and [`GetRoute::complete`] adds the
-//! headers and body. [`recognise`] runs both on a whole request (tests and fuzzing).
+//! one: [`route`] looks at the method and URI alone and finds the operation's catalog
+//! row, and [`PendingCall::complete`] reads the key fields from the headers and body.
+//! [`recognise`] runs both on a whole request (tests and fuzzing).
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use percent_encoding::percent_decode_str;
 
+use super::call::{Call, CallKey};
+use super::catalog::{Key, Op, Route as CatalogRoute, Row, Shape, Source, Verb, CATALOG};
 use super::id::SessionId;
 use super::model::ErrorKind;
 use super::wire::{Flavour, Form, Representation, Style};
 use super::xml;
 
 /// What a request asks for.
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Operation {
-    /// `com.vmware.content.library.item.download_session.get`, in any form.
-    DownloadSessionGet(GetRequest),
-    /// A download-session path with a method that dsvcr cannot replay there.
+pub(crate) enum Operation {
+    /// A catalogued operation.
+    Call(Call),
+    /// A catalogued path with a method no operation uses there.
     MethodNotAllowed {
         allow: &'static str,
         flavour: Flavour,
@@ -34,7 +37,7 @@ pub enum Operation {
 
 /// The API session operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionOp {
+pub(crate) enum SessionOp {
     /// `POST /rest/com/vmware/cis/session`, `POST /api/session`
     Login,
     /// `POST /rest/com/vmware/cis/session?~action=get`, `GET /api/session`
@@ -43,31 +46,22 @@ pub enum SessionOp {
     Logout,
 }
 
-/// A recognised download-session get.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GetRequest {
-    pub id: SessionId,
-    pub form: Form,
-    /// How the answer must be written.
-    pub style: Style,
-}
-
-/// A request that is recognisably a download-session get but cannot be answered,
+/// A request that is recognisably a catalogued operation but cannot be answered,
 /// described well enough to answer it in the caller's own style.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    pub status: StatusCode,
-    pub kind: ErrorKind,
+pub(crate) struct Rejection {
+    pub(crate) status: StatusCode,
+    pub(crate) kind: ErrorKind,
     /// A stable message id, e.g. `dsvcr.request.malformed_json`.
-    pub message_id: &'static str,
-    pub message: String,
-    pub style: Style,
+    pub(crate) message_id: &'static str,
+    pub(crate) message: String,
+    pub(crate) style: Style,
 }
 
 /// Longest [`Rejection::message`], in bytes (before the `…` that marks a cut). Messages
 /// quote the request (an id, an element name, a JSON value), and a body may be up to the
 /// server's limit: the answer and the log line quote only its start.
-pub const MAX_MESSAGE_BYTES: usize = 512;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 512;
 
 impl Rejection {
     fn invalid_argument(message_id: &'static str, message: String, style: Style) -> Self {
@@ -96,8 +90,8 @@ fn shorten(mut message: String) -> String {
 
 /// The outcome of [`route`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Route {
-    Get(GetRoute),
+pub(crate) enum Route {
+    Call(PendingCall),
     MethodNotAllowed {
         allow: &'static str,
         flavour: Flavour,
@@ -109,68 +103,153 @@ pub enum Route {
     Other,
 }
 
-/// A download-session get recognised from its method and URI.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GetRoute {
+/// A catalogued operation recognised from its method and URI; the key fields that live
+/// in the headers or body are read by [`Self::complete`].
+#[derive(Clone, Debug)]
+pub(crate) struct PendingCall {
+    row: &'static Row,
+    route: &'static CatalogRoute,
     flavour: Flavour,
-    target: Target,
+    /// The id in the path, already validated.
+    path_id: Option<SessionId>,
+    query: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Target {
-    /// Forms A, B and D: the id is in the path.
-    Path { id: SessionId, form: Form },
-    /// Form C: the id is in the body or the query.
-    Collection { query_id: Option<String> },
+impl PartialEq for PendingCall {
+    fn eq(&self, other: &Self) -> bool {
+        self.row.op == other.row.op
+            && std::ptr::eq(self.route, other.route)
+            && self.flavour == other.flavour
+            && self.path_id == other.path_id
+            && self.query == other.query
+    }
 }
+
+impl Eq for PendingCall {}
 
 const REST_PREFIX: &[&str] = &["rest", "com", "vmware", "content", "library", "item"];
 const REFERENCE_PREFIX: &[&str] = &["com", "vmware", "content", "library", "item"];
 const API_PREFIX: &[&str] = &["api", "content", "library", "item"];
-const RESOURCE: &str = "download-session";
+const SESSIONS: &str = "download-session";
+const REST_FILES: &[&str] = &["downloadsession", "file"];
+const API_FILES: &str = "file";
 const ID_PARAMETER: &str = "download_session_id";
 
-/// Which download-session resource a path names.
-enum Resource {
-    Collection,
-    /// The decoded rest of the path after the collection (for `/rest`, after `id:`).
-    Item(String),
+/// Which catalogued resource a path names, with the decoded id in it (for `/rest`,
+/// after `id:`).
+#[derive(Debug, PartialEq, Eq)]
+struct Resource {
+    shape: Shape,
+    id: Option<String>,
 }
 
-/// Recognises a request from its method and URI. Only form C needs the body next.
-pub fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
+/// Recognises a request from its method and URI. Only some routes need the body next.
+pub(crate) fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
     let Some((flavour, resource)) = resource_of(uri.path()) else {
         return Ok(session_route(method, uri).unwrap_or(Route::Other));
     };
-    let query = QueryView::parse(uri.query());
     let style = Style::json(flavour);
-    let target = match (flavour, resource, method) {
-        (Flavour::Api, Resource::Item(raw), &Method::GET) => Target::Path {
-            id: parse_id(&raw, style)?,
-            form: Form::Api,
-        },
-        (Flavour::Api, Resource::Item(_), _) => return Ok(not_allowed("GET", flavour)),
-        (Flavour::Api, Resource::Collection, &Method::GET | &Method::POST) => {
-            return Ok(Route::Other)
-        }
-        (Flavour::Api, Resource::Collection, _) => return Ok(not_allowed("GET, POST", flavour)),
-        (_, Resource::Item(raw), &Method::GET) => Target::Path {
-            id: parse_id(&raw, style)?,
-            form: Form::GetById,
-        },
-        (_, Resource::Item(raw), &Method::POST) if query.asks_for_get() => Target::Path {
-            id: parse_id(&raw, style)?,
-            form: Form::PostById,
-        },
-        (_, Resource::Item(_), &Method::POST) => return Ok(Route::Other),
-        (_, Resource::Item(_), _) => return Ok(not_allowed("GET, POST", flavour)),
-        (_, Resource::Collection, &Method::POST) if query.asks_for_get() => Target::Collection {
-            query_id: query.session_id(style)?,
-        },
-        (_, Resource::Collection, &Method::POST | &Method::GET) => return Ok(Route::Other),
-        (_, Resource::Collection, _) => return Ok(not_allowed("POST", flavour)),
+    let action = action_of(flavour, uri.query());
+    let Some((row, found)) = find_route(flavour, &resource, method, action.as_deref(), uri.query())
+    else {
+        return Ok(if method_used_on(flavour, resource.shape, method) {
+            Route::Other
+        } else {
+            Route::MethodNotAllowed {
+                allow: allowed_methods(flavour, resource.shape),
+                flavour,
+            }
+        });
     };
-    Ok(Route::Get(GetRoute { flavour, target }))
+    let path_id = match (&resource.id, found.inputs.session) {
+        (Some(raw), Some(Source::Path)) => Some(parse_id(raw, style)?),
+        _ => None,
+    };
+    Ok(Route::Call(PendingCall {
+        row,
+        route: found,
+        flavour,
+        path_id,
+        query: uri.query().map(str::to_owned),
+    }))
+}
+
+fn family_routes(row: &'static Row, flavour: Flavour) -> &'static [CatalogRoute] {
+    match flavour {
+        Flavour::Api => row.api,
+        Flavour::Rest | Flavour::Reference => row.rest,
+    }
+}
+
+fn find_route(
+    flavour: Flavour,
+    resource: &Resource,
+    method: &Method,
+    action: Option<&str>,
+    query: Option<&str>,
+) -> Option<(&'static Row, &'static CatalogRoute)> {
+    CATALOG.iter().find_map(|row| {
+        family_routes(row, flavour)
+            .iter()
+            .find(|route| route_matches(route, resource, method, action, query))
+            .map(|route| (row, route))
+    })
+}
+
+fn route_matches(
+    route: &CatalogRoute,
+    resource: &Resource,
+    method: &Method,
+    action: Option<&str>,
+    query: Option<&str>,
+) -> bool {
+    route.shape == resource.shape
+        && route.method.is(method)
+        && (route.method == Verb::Get || route.action == action)
+        && route.requires.is_none_or(|name| has_parameter(query, name))
+        && route.forbids.is_none_or(|name| !has_parameter(query, name))
+}
+
+fn method_used_on(flavour: Flavour, shape: Shape, method: &Method) -> bool {
+    CATALOG
+        .iter()
+        .flat_map(|row| family_routes(row, flavour))
+        .any(|route| route.shape == shape && route.method.is(method))
+}
+
+/// The `Allow` header of a 405 on a catalogued path: the methods its routes use.
+fn allowed_methods(flavour: Flavour, shape: Shape) -> &'static str {
+    match (flavour, shape) {
+        (_, Shape::Sessions) => "GET, POST",
+        (_, Shape::Session) => "GET, POST, DELETE",
+        (_, Shape::Files) => "GET",
+        (_, Shape::File) => "POST",
+        (_, Shape::SessionFiles) => "GET, POST",
+    }
+}
+
+/// The one action the query asks for: `~action` on `/rest` and reference paths,
+/// `action` on `/api`. Several different actions ask for none.
+fn action_of(flavour: Flavour, query: Option<&str>) -> Option<String> {
+    let name = match flavour {
+        Flavour::Api => "action",
+        Flavour::Rest | Flavour::Reference => "~action",
+    };
+    let mut actions = parameter(query, name);
+    let first = actions.next()?;
+    actions
+        .all(|other| other == first)
+        .then(|| first.into_owned())
+}
+
+fn parameter<'a>(query: Option<&'a str>, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .filter(move |(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+fn has_parameter(query: Option<&str>, name: &str) -> bool {
+    parameter(query, name).next().is_some()
 }
 
 const REST_SESSION: &str = "/rest/com/vmware/cis/session";
@@ -179,7 +258,7 @@ const API_SESSION: &str = "/api/session";
 fn session_route(method: &Method, uri: &Uri) -> Option<Route> {
     let path = uri.path();
     let path = path.strip_suffix('/').unwrap_or(path);
-    let asks_for_get = || QueryView::parse(uri.query()).asks_for_get();
+    let asks_for_get = || action_of(Flavour::Rest, uri.query()).as_deref() == Some("get");
     let (op, flavour) = match (path, method) {
         (REST_SESSION, &Method::POST) if asks_for_get() => (SessionOp::Info, Flavour::Rest),
         (REST_SESSION, &Method::POST) => (SessionOp::Login, Flavour::Rest),
@@ -192,15 +271,12 @@ fn session_route(method: &Method, uri: &Uri) -> Option<Route> {
     Some(Route::Session { op, flavour })
 }
 
-fn not_allowed(allow: &'static str, flavour: Flavour) -> Route {
-    Route::MethodNotAllowed { allow, flavour }
-}
-
 /// Recognises a whole request.
-pub fn recognise(request: &Request<Bytes>) -> Result<Operation, Rejection> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn recognise(request: &http::Request<bytes::Bytes>) -> Result<Operation, Rejection> {
     Ok(match route(request.method(), request.uri())? {
-        Route::Get(get) => {
-            Operation::DownloadSessionGet(get.complete(request.headers(), request.body())?)
+        Route::Call(pending) => {
+            Operation::Call(pending.complete(request.headers(), request.body())?)
         }
         Route::MethodNotAllowed { allow, flavour } => {
             Operation::MethodNotAllowed { allow, flavour }
@@ -210,51 +286,295 @@ pub fn recognise(request: &Request<Bytes>) -> Result<Operation, Rejection> {
     })
 }
 
-impl GetRoute {
+impl PendingCall {
     /// Whether [`Self::complete`] needs the request body.
-    pub fn needs_body(&self) -> bool {
-        matches!(self.target, Target::Collection { .. })
+    pub(crate) fn needs_body(&self) -> bool {
+        let inputs = &self.route.inputs;
+        [inputs.session, inputs.file, inputs.item]
+            .into_iter()
+            .flatten()
+            .chain(inputs.token.iter().copied())
+            .any(|source| matches!(source, Source::Body(_) | Source::GetInput))
     }
 
     /// The style to answer in before the body has been read (e.g. a body that is too large).
-    pub fn provisional_style(&self, headers: &HeaderMap) -> Style {
+    pub(crate) fn provisional_style(&self, headers: &HeaderMap) -> Style {
+        self.style(headers, BodyKind::None)
+    }
+
+    fn style(&self, headers: &HeaderMap, body: BodyKind) -> Style {
+        // XML is published for get only; every other operation answers JSON.
+        let representation = match self.row.op {
+            Op::Get => representation(headers, body),
+            _ => Representation::Json,
+        };
         Style {
             flavour: self.flavour,
-            representation: representation(headers, body_kind(headers, &[])),
+            representation,
         }
     }
 
     /// Finishes recognition with the headers and the (possibly empty) body.
-    pub fn complete(self, headers: &HeaderMap, body: &[u8]) -> Result<GetRequest, Rejection> {
-        let kind = match self.target {
-            Target::Path { .. } => BodyKind::None,
-            Target::Collection { .. } => body_kind(headers, body),
+    pub(crate) fn complete(self, headers: &HeaderMap, body: &[u8]) -> Result<Call, Rejection> {
+        let kind = if self.needs_body() {
+            body_kind(headers, body)
+        } else {
+            BodyKind::None
         };
-        let style = Style {
-            flavour: self.flavour,
-            representation: representation(headers, kind),
+        let style = self.style(headers, kind);
+        let request = Fields {
+            query: self.query.as_deref(),
+            headers,
+            body: BodyView::new(kind, body, style),
+            style,
         };
-        let (id, form) = match self.target {
-            Target::Path { id, form } => (id, form),
-            Target::Collection { query_id } => collection_id(kind, body, query_id, style)?,
+        let inputs = &self.route.inputs;
+        let mut form = None;
+        let key = match self.row.key {
+            Key::Session => {
+                let (id, how) = self.session_id(&request)?;
+                form = Some(how);
+                CallKey::Session(id)
+            }
+            Key::SessionFile => {
+                let (id, _) = self.session_id(&request)?;
+                let file = request.required("file_name", inputs.file)?;
+                CallKey::File(id, check_name("file_name", file, style)?)
+            }
+            Key::Create => {
+                let item = request.required("library_item_id", inputs.item)?;
+                let token = request.first_of(inputs.token)?;
+                CallKey::Create {
+                    item: check_name("library_item_id", item, style)?,
+                    token: token
+                        .map(|token| check_name("client_token", token, style))
+                        .transpose()?,
+                }
+            }
+            Key::ItemFilter => {
+                let item = request.optional(inputs.item)?;
+                CallKey::Items(
+                    item.map(|item| check_name("library_item_id", item, style))
+                        .transpose()?,
+                )
+            }
         };
-        Ok(GetRequest { id, form, style })
+        let form = match self.row.op {
+            Op::Get => form.map(|how| self.get_form(how, kind)),
+            _ => None,
+        };
+        Ok(Call {
+            op: self.row.op,
+            key,
+            style,
+            form,
+        })
+    }
+
+    /// The session id and where it came from.
+    fn session_id(&self, request: &Fields<'_>) -> Result<(SessionId, IdFrom), Rejection> {
+        let style = request.style;
+        match self.route.inputs.session {
+            Some(Source::Path) => Ok((
+                self.path_id
+                    .clone()
+                    .expect("path routes carry a validated id"),
+                IdFrom::Path,
+            )),
+            Some(Source::GetInput) => get_input_id(request),
+            source => {
+                let raw = request.required(ID_PARAMETER, source)?;
+                Ok((parse_id(&raw, style)?, IdFrom::Query))
+            }
+        }
+    }
+
+    fn get_form(&self, from: IdFrom, kind: BodyKind) -> Form {
+        match (self.flavour, self.route.method == Verb::Get, from) {
+            (Flavour::Api, _, _) => Form::Api,
+            (_, true, _) => Form::GetById,
+            (_, false, IdFrom::Path) => Form::PostById,
+            (_, false, IdFrom::Query) => Form::CollectionQuery,
+            (_, false, IdFrom::Body) if kind == BodyKind::Xml => Form::CollectionXmlBody,
+            (_, false, IdFrom::Body) => Form::CollectionJsonBody,
+        }
     }
 }
 
-fn collection_id(
-    kind: BodyKind,
-    body: &[u8],
-    query_id: Option<String>,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IdFrom {
+    Path,
+    Query,
+    Body,
+}
+
+/// A request's query, headers and body, for reading input fields.
+struct Fields<'a> {
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: BodyView<'a>,
     style: Style,
-) -> Result<(SessionId, Form), Rejection> {
-    let from_body = match kind {
-        BodyKind::None => None,
-        BodyKind::Json => Some((json_body_id(body, style)?, Form::CollectionJsonBody)),
-        BodyKind::Xml => Some((xml_body_id(body, style)?, Form::CollectionXmlBody)),
+}
+
+/// A body as input fields are read from it: parsed once, on first use.
+struct BodyView<'a> {
+    kind: BodyKind,
+    raw: &'a [u8],
+    json: std::cell::OnceCell<Result<serde_json::Value, Rejection>>,
+    style: Style,
+}
+
+impl<'a> BodyView<'a> {
+    fn new(kind: BodyKind, raw: &'a [u8], style: Style) -> Self {
+        BodyView {
+            kind,
+            raw,
+            json: std::cell::OnceCell::new(),
+            style,
+        }
+    }
+
+    /// The body as a JSON object; an empty body is an empty object.
+    fn object(&self) -> Result<&serde_json::Value, Rejection> {
+        self.json
+            .get_or_init(|| match self.kind {
+                BodyKind::None => Ok(serde_json::Value::Object(Default::default())),
+                BodyKind::Xml => Err(Rejection::invalid_argument(
+                    "dsvcr.request.xml_not_supported",
+                    "this operation takes a JSON body; XML is published for download_session.get only"
+                        .to_owned(),
+                    self.style,
+                )),
+                BodyKind::Json => parse_json_object(self.raw, self.style),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn string_at(&self, path: &[&str]) -> Result<Option<String>, Rejection> {
+        let mut value = self.object()?;
+        for (depth, name) in path.iter().enumerate() {
+            match value.get(name) {
+                Some(inner) => value = inner,
+                None if value.is_object() || depth == 0 => return Ok(None),
+                None => {
+                    return Err(malformed(
+                        format!(
+                            "{} in the JSON body must be an object",
+                            path[..depth].join(".")
+                        ),
+                        self.style,
+                    ))
+                }
+            }
+        }
+        match value {
+            serde_json::Value::String(text) => Ok(Some(text.clone())),
+            serde_json::Value::Null => Ok(None),
+            other => Err(malformed(
+                format!(
+                    "{} in the JSON body must be a string, not {other}",
+                    path.join(".")
+                ),
+                self.style,
+            )),
+        }
+    }
+}
+
+fn malformed(message: String, style: Style) -> Rejection {
+    Rejection::invalid_argument("dsvcr.request.malformed_json", message, style)
+}
+
+fn parse_json_object(body: &[u8], style: Style) -> Result<serde_json::Value, Rejection> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|err| malformed(format!("malformed JSON body: {err}"), style))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(malformed(
+            "the JSON body must be an object".to_owned(),
+            style,
+        ))
+    }
+}
+
+impl Fields<'_> {
+    fn read(&self, source: Source) -> Result<Option<String>, Rejection> {
+        match source {
+            Source::Query(name) => single_parameter(self.query, name, self.style),
+            Source::Header(name) => Ok(self
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)),
+            Source::Body(path) => self.body.string_at(path),
+            Source::Path | Source::GetInput => Ok(None),
+        }
+    }
+
+    fn first_of(&self, sources: &[Source]) -> Result<Option<String>, Rejection> {
+        for source in sources {
+            if let Some(value) = self.read(*source)? {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
+    fn optional(&self, source: Option<Source>) -> Result<Option<String>, Rejection> {
+        source.map_or(Ok(None), |source| self.read(source))
+    }
+
+    fn required(&self, name: &str, source: Option<Source>) -> Result<String, Rejection> {
+        self.optional(source)?.ok_or_else(|| {
+            let place = match source {
+                Some(Source::Query(_)) => "the query",
+                Some(Source::Header(_)) => "the headers",
+                _ => "the JSON body",
+            };
+            Rejection::invalid_argument(
+                "dsvcr.request.missing_input",
+                format!("no {name} in {place}"),
+                self.style,
+            )
+        })
+    }
+}
+
+/// A query parameter given once, or several times with one value.
+fn single_parameter(
+    query: Option<&str>,
+    name: &str,
+    style: Style,
+) -> Result<Option<String>, Rejection> {
+    let mut values = parameter(query, name);
+    let Some(first) = values.next() else {
+        return Ok(None);
     };
-    let (raw, form) = match (from_body, query_id) {
-        (Some((body_id, _)), Some(query_id)) if body_id != query_id => {
+    if values.all(|other| other == first) {
+        Ok(Some(first.into_owned()))
+    } else {
+        Err(Rejection::invalid_argument(
+            "dsvcr.request.conflicting_ids",
+            format!("the query gives {name} more than once, with different values"),
+            style,
+        ))
+    }
+}
+
+/// Form C's id: in a JSON body, an XML `Get-Input` body or the query; body and query
+/// must agree.
+fn get_input_id(request: &Fields<'_>) -> Result<(SessionId, IdFrom), Rejection> {
+    let style = request.style;
+    let query_id = single_parameter(request.query, ID_PARAMETER, style)?;
+    let from_body = match request.body.kind {
+        BodyKind::None => None,
+        BodyKind::Json => Some(json_body_id(request.body.raw, style)?),
+        BodyKind::Xml => Some(xml_body_id(request.body.raw, style)?),
+    };
+    let (raw, from) = match (from_body, query_id) {
+        (Some(body_id), Some(query_id)) if body_id != query_id => {
             return Err(Rejection::invalid_argument(
                 "dsvcr.request.conflicting_ids",
                 format!(
@@ -263,8 +583,8 @@ fn collection_id(
                 style,
             ))
         }
-        (Some(from_body), _) => from_body,
-        (None, Some(query_id)) => (query_id, Form::CollectionQuery),
+        (Some(body_id), _) => (body_id, IdFrom::Body),
+        (None, Some(query_id)) => (query_id, IdFrom::Query),
         (None, None) => {
             return Err(Rejection::invalid_argument(
                 "dsvcr.request.missing_id",
@@ -274,25 +594,25 @@ fn collection_id(
             ))
         }
     };
-    Ok((parse_id(&raw, style)?, form))
+    Ok((parse_id(&raw, style)?, from))
 }
 
 fn json_body_id(body: &[u8], style: Style) -> Result<String, Rejection> {
-    let malformed = |problem: String| {
-        Rejection::invalid_argument("dsvcr.request.malformed_json", problem, style)
-    };
     let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|err| malformed(format!("malformed JSON body: {err}")))?;
+        .map_err(|err| malformed(format!("malformed JSON body: {err}"), style))?;
     match value.get(ID_PARAMETER) {
         Some(serde_json::Value::String(id)) => Ok(id.clone()),
-        Some(other) => Err(malformed(format!(
-            "download_session_id in the JSON body must be a string, not {other}"
-        ))),
+        Some(other) => Err(malformed(
+            format!("download_session_id in the JSON body must be a string, not {other}"),
+            style,
+        )),
         None if value.is_object() => Err(malformed(
             "the JSON body has no download_session_id".to_owned(),
+            style,
         )),
         None => Err(malformed(
             "the JSON body must be an object with a download_session_id".to_owned(),
+            style,
         )),
     }
 }
@@ -309,7 +629,35 @@ fn parse_id(raw: &str, style: Style) -> Result<SessionId, Rejection> {
     })
 }
 
-/// Finds the download-session resource a path names, ignoring one trailing slash and
+/// Longest file name, library item id or client token accepted, in bytes.
+pub(crate) const MAX_NAME_BYTES: usize = 1024;
+
+/// A file name, library item id or client token: non-empty, bounded, no control
+/// characters. They are stored inside cassettes, never used as file names.
+fn check_name(field: &str, value: String, style: Style) -> Result<String, Rejection> {
+    let problem = if value.is_empty() {
+        Some(format!("{field} is empty"))
+    } else if value.len() > MAX_NAME_BYTES {
+        Some(format!(
+            "{field} is {} bytes long; the limit is {MAX_NAME_BYTES}",
+            value.len()
+        ))
+    } else if value.chars().any(char::is_control) {
+        Some(format!("{field} {value:?} contains a control character"))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Rejection::invalid_argument(
+            "dsvcr.request.invalid_input",
+            problem,
+            style,
+        )),
+        None => Ok(value),
+    }
+}
+
+/// Finds the catalogued resource a path names, ignoring one trailing slash and
 /// percent-encoding in any segment.
 fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
     let path = path.strip_suffix('/').unwrap_or(path);
@@ -319,37 +667,83 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
         Flavour::Reference => REFERENCE_PREFIX,
         Flavour::Api => API_PREFIX,
     };
-    // What follows the segments matched so far; `None` once the path has ended.
-    let mut rest = Some(path.strip_prefix('/')?);
-    for expected in prefix.iter().chain(std::iter::once(&RESOURCE)) {
-        let (segment, after) = match rest?.split_once('/') {
-            Some((segment, after)) => (segment, Some(after)),
-            None => (rest?, None),
-        };
-        if decode(segment).as_deref() != Some(*expected) {
-            return None;
-        }
-        rest = after;
+    let mut rest = path.strip_prefix('/')?;
+    for expected in prefix {
+        rest = strip_segment(rest, expected)?;
     }
-    let Some(rest) = rest else {
-        return Some((flavour, Resource::Collection));
+    if flavour != Flavour::Api {
+        if let Some(after) = REST_FILES
+            .iter()
+            .try_fold(rest, |rest, expected| strip_segment(rest, expected))
+        {
+            return rest_item(after, Shape::Files, Shape::File).map(|r| (flavour, r));
+        }
+    }
+    let rest = strip_segment(rest, SESSIONS)?;
+    let resource = match flavour {
+        Flavour::Api => api_item(rest),
+        Flavour::Rest | Flavour::Reference => rest_item(rest, Shape::Sessions, Shape::Session)?,
     };
-    // An id is one segment; more segments are kept so that the id check names the '/'.
-    let joined = if rest.contains('/') {
-        Cow::Owned(
-            rest.split('/')
-                .map(|segment| decode(segment).unwrap_or(Cow::Borrowed(segment)))
-                .collect::<Vec<_>>()
-                .join("/"),
-        )
+    Some((flavour, resource))
+}
+
+/// What follows a matched segment: `""` when the path ends there, the rest after its
+/// `/` otherwise; `None` if the next segment is not `expected`.
+fn strip_segment<'a>(rest: &'a str, expected: &str) -> Option<&'a str> {
+    let (segment, after) = rest.split_once('/').unwrap_or((rest, ""));
+    if segment.is_empty() || decode(segment).as_deref() != Some(expected) {
+        return None;
+    }
+    Some(after)
+}
+
+/// A `/rest` collection or `id:ID` item. An id is one segment; more segments are kept
+/// so that the id check names the '/'.
+fn rest_item(rest: &str, collection: Shape, item: Shape) -> Option<Resource> {
+    if rest.is_empty() {
+        return Some(Resource {
+            shape: collection,
+            id: None,
+        });
+    }
+    let id = decode_joined(rest).strip_prefix("id:")?.to_owned();
+    Some(Resource {
+        shape: item,
+        id: Some(id),
+    })
+}
+
+/// An `/api` collection, `ID` or `ID/file`.
+fn api_item(rest: &str) -> Resource {
+    if rest.is_empty() {
+        return Resource {
+            shape: Shape::Sessions,
+            id: None,
+        };
+    }
+    if let Some((id, files)) = rest.split_once('/') {
+        if !id.is_empty() && decode(files).as_deref() == Some(API_FILES) {
+            return Resource {
+                shape: Shape::SessionFiles,
+                id: Some(decode_joined(id)),
+            };
+        }
+    }
+    Resource {
+        shape: Shape::Session,
+        id: Some(decode_joined(rest)),
+    }
+}
+
+fn decode_joined(rest: &str) -> String {
+    if rest.contains('/') {
+        rest.split('/')
+            .map(|segment| decode(segment).unwrap_or(Cow::Borrowed(segment)))
+            .collect::<Vec<_>>()
+            .join("/")
     } else {
-        decode(rest).unwrap_or(Cow::Borrowed(rest))
-    };
-    let id = match flavour {
-        Flavour::Api => joined.into_owned(),
-        Flavour::Rest | Flavour::Reference => joined.strip_prefix("id:")?.to_owned(),
-    };
-    Some((flavour, Resource::Item(id)))
+        decode(rest).unwrap_or(Cow::Borrowed(rest)).into_owned()
+    }
 }
 
 /// A segment percent-decoded, borrowed when it holds no `%`; `None` if not UTF-8.
@@ -358,47 +752,6 @@ fn decode(segment: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(segment));
     }
     percent_decode_str(segment).decode_utf8().ok()
-}
-
-/// The query parameters dsvcr looks at; every other parameter is ignored.
-struct QueryView {
-    actions: Vec<String>,
-    ids: Vec<String>,
-}
-
-impl QueryView {
-    fn parse(query: Option<&str>) -> Self {
-        let mut view = QueryView {
-            actions: Vec::new(),
-            ids: Vec::new(),
-        };
-        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match key.as_ref() {
-                "~action" => view.actions.push(value.into_owned()),
-                ID_PARAMETER => view.ids.push(value.into_owned()),
-                _ => {}
-            }
-        }
-        view
-    }
-
-    fn asks_for_get(&self) -> bool {
-        self.actions.len() == 1 && self.actions[0] == "get"
-    }
-
-    fn session_id(&self, style: Style) -> Result<Option<String>, Rejection> {
-        match self.ids.as_slice() {
-            [] => Ok(None),
-            [id] => Ok(Some(id.clone())),
-            [first, rest @ ..] if rest.iter().all(|id| id == first) => Ok(Some(first.clone())),
-            _ => Err(Rejection::invalid_argument(
-                "dsvcr.request.conflicting_ids",
-                "the query gives download_session_id more than once, with different values"
-                    .to_owned(),
-                style,
-            )),
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::call::Answer;
 use super::model::{DownloadSession, LocalizableMessage, VapiError};
 use super::wire::Encoding;
 use super::xml::is_xml_char;
@@ -19,7 +20,29 @@ const XSI: &str = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
 const SESSION_NAMESPACE: &str = "http://vmware.com/content/library/item/download_session";
 const ERROR_NAMESPACE: &str = "http://vmware.com/vapi/std/errors";
 
-pub fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
+/// An answer's body. XML is published for sessions and errors only; other outputs are
+/// written as JSON in the encoding's flavour. A void answer has an empty body.
+pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
+    match answer {
+        Answer::Session(model) => session(model, encoding),
+        Answer::Error { error: vapi, .. } => error(vapi, encoding),
+        Answer::Void => Bytes::new(),
+        Answer::Id(id) => value(&id.as_str(), encoding),
+        Answer::Ids(ids) => value(ids, encoding),
+        Answer::File(file) => value(file, encoding),
+        Answer::Files(files) => value(files, encoding),
+    }
+}
+
+/// A JSON output: bare on `/api`, in `{"value": …}` otherwise.
+fn value<T: Serialize>(output: &T, encoding: Encoding) -> Bytes {
+    match encoding {
+        Encoding::BareJson => json(output),
+        Encoding::WrappedJson | Encoding::Xml => json(&Wrapped { value: output }),
+    }
+}
+
+pub(crate) fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
     match encoding {
         Encoding::WrappedJson => json(&Wrapped { value: session }),
         Encoding::BareJson => json(session),
@@ -27,7 +50,7 @@ pub fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
     }
 }
 
-pub fn error(error: &VapiError, encoding: Encoding) -> Bytes {
+pub(crate) fn error(error: &VapiError, encoding: Encoding) -> Bytes {
     let body = ErrorBody::of(error);
     match encoding {
         Encoding::WrappedJson => json(&WrappedError {

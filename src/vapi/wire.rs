@@ -143,11 +143,4 @@ impl Encoding {
     pub fn index(self) -> usize {
         self as usize
     }
-
-    pub fn representation(self) -> Representation {
-        match self {
-            Encoding::Xml => Representation::Xml,
-            Encoding::WrappedJson | Encoding::BareJson => Representation::Json,
-        }
-    }
 }

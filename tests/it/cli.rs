@@ -251,6 +251,7 @@ fn the_summary_file_describes_the_run() {
     http_get(&addr, &format!("{REST}/id:obj-103"));
     http_get(&addr, &format!("{API}/obj-103"));
     http_get(&addr, &format!("{API}/obj-404"));
+    http_get(&addr, "/rest/com/vmware/content/library");
     running.signal("TERM");
     let (code, stderr) = running.wait();
     assert_eq!(
@@ -267,10 +268,26 @@ fn the_summary_file_describes_the_run() {
             "cassettes": 3,
             "hits": 3,
             "misses": 1,
+            "unrecorded": 1,
             "recordings": 0,
+            "not_recorded": 0,
             "upstream_connections": 0,
+            "requests_by_operation": {
+                "download_session.create": 0,
+                "download_session.get": 4,
+                "download_session.list": 0,
+                "download_session.keep_alive": 0,
+                "download_session.cancel": 0,
+                "download_session.delete": 0,
+                "download_session.fail": 0,
+                "downloadsession.file.list": 0,
+                "downloadsession.file.get": 0,
+                "downloadsession.file.prepare": 0
+            },
             "requests_by_form": {"A": 2, "B": 0, "C/json": 0, "C/query": 0, "C/xml": 0, "D": 2},
             "missed_ids": ["obj-404"],
+            "unrecorded_routes": ["GET /rest/com/vmware/content/library"],
+            "not_recorded": [],
             "unused_cassettes": ["obj-104", "obj-105"],
             "cassettes_written": []
         })
@@ -292,7 +309,7 @@ fn fail_on_miss_exits_3_naming_the_ids() {
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains(
-            "dsvcr: 2 request(s) asked for download sessions without a cassette (obj-404, obj-405)"
+            "dsvcr: 2 request(s) had no recording (obj-404, obj-405); failing because of --fail-on-miss"
         ),
         "{stderr}"
     );

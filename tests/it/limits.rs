@@ -2,20 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use dsvcr::server::{Limits, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::*;
 
-async fn replay_with_limits(limits: Limits) -> TestServer {
-    let replay = dsvcr::replay::Replay::load(&shipped_cassettes()).unwrap();
-    let options = ServeOptions { tls: None, limits };
-    TestServer::start_with(
-        dsvcr::admin::WithAdmin(std::sync::Arc::new(replay)),
-        options,
-    )
-    .await
+/// `dsvcr replay` of the shipped cassettes with limit flags.
+async fn replay_with_limits(flags: &[&str]) -> TestServer {
+    TestServer::replay_with(&shipped_cassettes(), flags).await
 }
 
 fn addr(server: &TestServer) -> String {
@@ -46,11 +40,7 @@ fn get_request(addr: &str, path: &str, extra: &str) -> String {
 
 #[tokio::test]
 async fn a_body_over_the_configured_limit_gets_413() {
-    let server = replay_with_limits(Limits {
-        max_body_bytes: 64,
-        ..Limits::default()
-    })
-    .await;
+    let server = replay_with_limits(&["--max-body-bytes", "64"]).await;
     let body = r#"{"download_session_id":"obj-103"}"#;
     let fits = format!("{body}{}", " ".repeat(64 - body.len()));
     assert_eq!(
@@ -71,11 +61,7 @@ async fn a_body_over_the_configured_limit_gets_413() {
 
 #[tokio::test]
 async fn a_chunked_body_over_the_limit_gets_413_without_content_length() {
-    let server = replay_with_limits(Limits {
-        max_body_bytes: 64,
-        ..Limits::default()
-    })
-    .await;
+    let server = replay_with_limits(&["--max-body-bytes", "64"]).await;
     let addr = addr(&server);
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     let chunk = "x".repeat(100);
@@ -90,12 +76,7 @@ async fn a_chunked_body_over_the_limit_gets_413_without_content_length() {
 
 #[tokio::test]
 async fn headers_over_the_size_or_count_limit_get_431() {
-    let server = replay_with_limits(Limits {
-        max_header_bytes: 8192,
-        max_headers: 16,
-        ..Limits::default()
-    })
-    .await;
+    let server = replay_with_limits(&["--max-header-bytes", "8192", "--max-headers", "16"]).await;
     let addr = addr(&server);
     let path = format!("{API}/obj-103");
 
@@ -126,11 +107,7 @@ async fn headers_over_the_size_or_count_limit_get_431() {
 
 #[tokio::test]
 async fn a_client_sending_headers_byte_by_byte_is_cut_off() {
-    let server = replay_with_limits(Limits {
-        header_read_timeout: Duration::from_millis(400),
-        ..Limits::default()
-    })
-    .await;
+    let server = replay_with_limits(&["--header-read-timeout", "0.4"]).await;
     let addr = addr(&server);
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     let request = get_request(&addr, &format!("{API}/obj-103"), "");
@@ -162,7 +139,7 @@ async fn a_client_sending_headers_byte_by_byte_is_cut_off() {
 
 /// Answers one request on a kept-alive connection, then checks that the connection is
 /// still open shortly after and closed within 2 s.
-async fn assert_idle_connection_closes(limits: Limits) {
+async fn assert_idle_connection_closes(limits: &[&str]) {
     let server = replay_with_limits(limits).await;
     let addr = addr(&server);
     let mut stream = TcpStream::connect(&addr).await.unwrap();
@@ -179,20 +156,12 @@ async fn assert_idle_connection_closes(limits: Limits) {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
-    assert_idle_connection_closes(Limits {
-        idle_timeout: Duration::from_millis(300),
-        ..Limits::default()
-    })
-    .await;
+    assert_idle_connection_closes(&["--idle-timeout", "0.3"]).await;
 }
 
 #[tokio::test]
 async fn connections_over_the_limit_wait_for_a_free_slot() {
-    let server = replay_with_limits(Limits {
-        max_connections: 2,
-        ..Limits::default()
-    })
-    .await;
+    let server = replay_with_limits(&["--max-connections", "2"]).await;
     let addr = addr(&server);
     let path = format!("{API}/obj-103");
     let mut open = Vec::new();
@@ -225,10 +194,5 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
 /// read timeout closes a kept-alive connection well before a 30 s idle timeout.
 #[tokio::test]
 async fn a_kept_alive_connection_must_send_its_next_head_within_the_header_read_timeout() {
-    assert_idle_connection_closes(Limits {
-        header_read_timeout: Duration::from_millis(300),
-        idle_timeout: Duration::from_secs(30),
-        ..Limits::default()
-    })
-    .await;
+    assert_idle_connection_closes(&["--header-read-timeout", "0.3", "--idle-timeout", "30"]).await;
 }

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use base64::Engine;
-use dsvcr::cassette::Rerecord;
-use dsvcr::upstream::Trust;
 use serde_json::json;
 
 use crate::fake_vcenter::*;
@@ -118,12 +116,12 @@ async fn every_form_is_recorded_and_replays_offline_in_every_form() {
     let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["obj-1.json", "obj-404.json"]);
     let obj1 = &files[0].1;
-    assert_eq!(obj1["format"], 1);
+    assert_eq!(obj1["format"], 2);
     assert_eq!(obj1["id"], "obj-1");
     assert_eq!(obj1["recorded"]["upstream"], "127.0.0.1");
     assert_eq!(obj1["recorded"]["form"], "A");
     assert_eq!(
-        obj1["responses"],
+        timeline(obj1, "download_session.get", None).unwrap()["responses"],
         json!([
             { "status": 200, "session": model("obj-1", 10) },
             { "status": 200, "session": model("obj-1", 50) },
@@ -131,7 +129,7 @@ async fn every_form_is_recorded_and_replays_offline_in_every_form() {
         ])
     );
     assert_eq!(
-        files[1].1["responses"],
+        timeline(&files[1].1, "download_session.get", None).unwrap()["responses"],
         json!([{ "status": 404, "error": {
             "type": "com.vmware.vapi.std.errors.not_found",
             "messages": [{
@@ -282,7 +280,7 @@ async fn a_pinned_thumbprint_must_match() {
     })
     .await;
     let folder = tempfile::tempdir().unwrap();
-    let pin = fake.leaf_sha256().unwrap().parse().unwrap();
+    let pin = fake.leaf_sha256().unwrap();
     let pinned = RecordSetup::to(&fake.url())
         .trust(Trust::Thumbprint(pin))
         .start(folder.path())
@@ -293,7 +291,7 @@ async fn a_pinned_thumbprint_must_match() {
         "a pin ignores the host name"
     );
 
-    let wrong = "00".repeat(32).parse().unwrap();
+    let wrong = "00".repeat(32);
     let mismatched = RecordSetup::to(&fake.url())
         .trust(Trust::Thumbprint(wrong))
         .start(folder.path())
@@ -513,10 +511,7 @@ async fn new_episodes_replays_known_ids_without_asking_the_upstream() {
         ..FakeOptions::default()
     })
     .await;
-    let folder = folder_with(&[cassette(
-        "obj-1",
-        vec![(1, dsvcr::cassette::Recording::Session(session("obj-1", 77)))],
-    )]);
+    let folder = folder_with(&[cassette("obj-1", vec![(1, ok(session("obj-1", 77)))])]);
     let before = std::fs::read(folder.path().join("download-session/obj-1.json")).unwrap();
     let mut setup = RecordSetup::to(&fake.url());
     setup.new_episodes = true;
@@ -663,20 +658,42 @@ async fn a_write_that_would_hold_a_credential_is_refused_end_to_end() {
         .send()
         .await;
     assert_eq!(
-        response.status, 404,
-        "the client still gets vCenter's answer"
+        response.status,
+        500,
+        "a refused write withholds the answer: {}",
+        response.text()
     );
-    assert!(response.text().contains(FAKE_PASSWORD));
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("cassette-not-written")
+    );
+    let file = folder
+        .path()
+        .join(format!("download-session/{FAKE_PASSWORD}.json"));
+    assert_eq!(
+        response.vapi_message(),
+        format!(
+            "refused to write {}: it would contain a Basic password seen in this run",
+            file.display()
+        )
+    );
     assert!(
         cassette_files(folder.path()).is_empty(),
-        "but nothing is written"
+        "and nothing is written"
     );
 
     let later = recorder.get(&format!("{REST}/id:{FAKE_PASSWORD}")).await;
-    assert_eq!(later.status, 404);
+    assert_eq!(later.status, 500);
     assert!(
         cassette_files(folder.path()).is_empty(),
         "credentials seen earlier are remembered"
+    );
+    let summary = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(summary["not_recorded"], 2);
+    assert_eq!(
+        recorder.shut_down().await,
+        std::process::ExitCode::from(dsvcr::EXIT_NOT_RECORDED),
+        "a refused recording fails the run"
     );
 }
 
@@ -738,19 +755,9 @@ async fn an_upstream_that_never_accepts_the_connection_gets_504() {
     }
     let folder = tempfile::tempdir().unwrap();
     let url = format!("http://{target}");
-    let stats = dsvcr::stats::Stats::new();
-    let upstream = dsvcr::upstream::Upstream::new(dsvcr::upstream::UpstreamConfig {
-        url: url.parse().unwrap(),
-        trust: Trust::DefaultRoots,
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_millis(300),
-        connections: stats.upstream_connections.clone(),
-    })
-    .unwrap();
-    dsvcr::cassette::Store::prepare_folder(folder.path()).unwrap();
-    let store = dsvcr::cassette::Store::new(folder.path(), Rerecord::Append, Vec::new());
-    let record = dsvcr::record::Record::new(upstream, store, None, stats);
-    let recorder = TestServer::start(record).await;
+    let mut setup = RecordSetup::to(&url);
+    setup.connect_timeout = Some(Duration::from_millis(300));
+    let recorder = setup.start(folder.path()).await;
     let started = std::time::Instant::now();
     let response = recorder.get(&format!("{API}/obj-1")).await;
     assert_eq!(response.status, 504, "{}", response.text());

@@ -221,10 +221,14 @@ async fn a_body_over_1_mib_gets_413() {
 async fn other_methods_on_download_session_paths_get_405_with_allow() {
     let server = TestServer::replay(&shipped_cassettes()).await;
     let cases = [
-        ("DELETE", format!("{REST}/id:obj-103"), "GET, POST"),
-        ("PUT", format!("{REFERENCE}/id:obj-103"), "GET, POST"),
-        ("PATCH", REST.to_owned(), "POST"),
-        ("POST", format!("{API}/obj-103"), "GET"),
+        ("PATCH", format!("{REST}/id:obj-103"), "GET, POST, DELETE"),
+        (
+            "PUT",
+            format!("{REFERENCE}/id:obj-103"),
+            "GET, POST, DELETE",
+        ),
+        ("PATCH", REST.to_owned(), "GET, POST"),
+        ("PUT", format!("{API}/obj-103"), "GET, POST, DELETE"),
         ("DELETE", API.to_owned(), "GET, POST"),
     ];
     for (method, path, allow) in cases {
@@ -255,7 +259,7 @@ async fn any_other_route_gets_404_saying_there_is_no_recording() {
     );
     assert_eq!(
         response.text(),
-        r#"{"type":"com.vmware.vapi.std.errors.operation_not_found","value":{"error_type":"OPERATION_NOT_FOUND","messages":[{"args":[],"default_message":"dsvcr has no recording for POST /rest/com/vmware/content/library?x=1: it replays only content library download-session get requests","id":"dsvcr.route.not_recorded"}]}}"#
+        r#"{"type":"com.vmware.vapi.std.errors.operation_not_found","value":{"error_type":"OPERATION_NOT_FOUND","messages":[{"args":[],"default_message":"dsvcr has no recording for POST /rest/com/vmware/content/library?x=1: no cassette covers this route","id":"dsvcr.route.not_recorded"}]}}"#
     );
     let api = server.get(&format!("{API}/obj-103/files")).await;
     assert_eq!(

@@ -1,8 +1,6 @@
 //! Every request form, flavour and representation answered from a cassette.
 
 use crate::support::*;
-use dsvcr::cassette::Recording;
-use dsvcr::vapi::{ErrorKind, LocalizableMessage, VapiError};
 use serde_json::{json, Value};
 
 /// The reference page's session, as the page prints it inside `{"value": …}`.
@@ -207,20 +205,18 @@ async fn the_error_state_session_carries_its_error_message() {
 
 #[tokio::test]
 async fn a_recorded_not_found_is_replayed_and_becomes_the_template_for_misses() {
-    let recorded_404 = Recording::Error {
-        status: 404,
-        error: VapiError::new(
-            ErrorKind::NotFound,
-            LocalizableMessage::new(
-                "com.vmware.vdcs.cls-main.download_session_not_found",
-                "Download session gone-1 was not found.".to_owned(),
-                vec!["gone-1".to_owned()],
-            ),
+    let recorded_404 = err(
+        404,
+        "not_found",
+        (
+            "com.vmware.vdcs.cls-main.download_session_not_found",
+            "Download session gone-1 was not found.",
+            &["gone-1"],
         ),
-    };
+    );
     let folder = folder_with(&[
         cassette("gone-1", vec![(1, recorded_404)]),
-        cassette("obj-1", vec![(1, Recording::Session(session("obj-1", 5)))]),
+        cassette("obj-1", vec![(1, ok(session("obj-1", 5)))]),
     ]);
     let server = TestServer::replay(folder.path()).await;
 
@@ -247,10 +243,7 @@ async fn a_recorded_not_found_is_replayed_and_becomes_the_template_for_misses() 
 
 #[tokio::test]
 async fn answers_come_from_memory_not_the_disk() {
-    let folder = folder_with(&[cassette(
-        "obj-1",
-        vec![(1, Recording::Session(session("obj-1", 5)))],
-    )]);
+    let folder = folder_with(&[cassette("obj-1", vec![(1, ok(session("obj-1", 5)))])]);
     let server = TestServer::replay(folder.path()).await;
     std::fs::remove_dir_all(folder.path()).unwrap();
     let response = server.get(&format!("{API}/obj-1")).await;
@@ -260,17 +253,11 @@ async fn answers_come_from_memory_not_the_disk() {
 
 #[tokio::test]
 async fn a_recorded_not_found_that_does_not_name_its_id_is_not_a_template() {
-    let generic_404 = Recording::Error {
-        status: 404,
-        error: VapiError::new(
-            ErrorKind::NotFound,
-            LocalizableMessage::new(
-                "com.vmware.vapi.rest.httpNotFound",
-                "Not found.".to_owned(),
-                vec![],
-            ),
-        ),
-    };
+    let generic_404 = err(
+        404,
+        "not_found",
+        ("com.vmware.vapi.rest.httpNotFound", "Not found.", &[]),
+    );
     let folder = folder_with(&[cassette("gone-1", vec![(1, generic_404)])]);
     let server = TestServer::replay(folder.path()).await;
     let miss = server.get(&format!("{API}/obj-9")).await;

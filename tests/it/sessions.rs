@@ -1,7 +1,6 @@
 //! Offline API sessions and `--require-session` in replay mode.
 
 use base64::Engine;
-use dsvcr::replay::ReplayOptions;
 use serde_json::json;
 
 use crate::support::*;
@@ -156,10 +155,7 @@ async fn download_sessions_answer_anyone_by_default() {
 
 #[tokio::test]
 async fn require_session_admits_only_live_tokens() {
-    let options = ReplayOptions {
-        require_session: true,
-    };
-    let server = TestServer::replay_with(&shipped_cassettes(), options).await;
+    let server = TestServer::replay_with(&shipped_cassettes(), &["--require-session"]).await;
     let path = format!("{REST}/id:obj-103");
 
     let missing = server.get(&path).await;

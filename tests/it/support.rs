@@ -1,17 +1,17 @@
-//! Test support: dsvcr started in-process on 127.0.0.1:0, a plain HTTP client, and
-//! cassette folders made on the fly.
+//! Test support: dsvcr started in-process on 127.0.0.1:0 through the same wiring as
+//! `main` (`dsvcr::run_with` with a parsed command line), a plain HTTP client, and
+//! cassette folders written as the files users write.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::process::ExitCode;
 
 use bytes::Bytes;
-use dsvcr::cassette::{Cassette, Entry, Recorded, Recording, SUBFOLDER};
-use dsvcr::replay::Replay;
-use dsvcr::vapi::{DownloadSession, SessionId, SessionState};
+use clap::Parser;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,7 +19,9 @@ use tokio::task::JoinHandle;
 pub const REST: &str = "/rest/com/vmware/content/library/item/download-session";
 pub const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
 pub const API: &str = "/api/content/library/item/download-session";
+
 pub const XML_INPUT: &str = include_str!("../data/get-input.xml");
+pub const SUBFOLDER: &str = "download-session";
 
 /// The repository's shipped cassette folder.
 pub fn shipped_cassettes() -> PathBuf {
@@ -30,49 +32,50 @@ pub fn shipped_cassettes() -> PathBuf {
 pub struct TestServer {
     pub base: String,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<Result<ExitCode, dsvcr::Error>>>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl TestServer {
-    pub async fn replay(folder: &Path) -> TestServer {
-        let replay = Replay::load(folder).expect("cassettes load");
-        Self::start(dsvcr::admin::WithAdmin(Arc::new(replay))).await
-    }
-
-    /// A replay with options, as `dsvcr replay` runs it (admin endpoints included).
-    pub async fn replay_with(folder: &Path, options: dsvcr::replay::ReplayOptions) -> TestServer {
-        let cassettes = dsvcr::cassette::load_folder(folder).expect("cassettes load");
-        let replay = Replay::with_options(cassettes, options, dsvcr::stats::Stats::new());
-        Self::start(dsvcr::admin::WithAdmin(Arc::new(replay))).await
-    }
-
-    pub async fn start<H: dsvcr::server::Handler>(handler: H) -> TestServer {
-        Self::start_with(handler, dsvcr::server::ServeOptions::default()).await
-    }
-
-    /// Starts `handler` with listener options (limits, TLS).
-    pub async fn start_with<H: dsvcr::server::Handler>(
-        handler: H,
-        options: dsvcr::server::ServeOptions,
-    ) -> TestServer {
+    /// `dsvcr ARGS` in-process, listening on a free port of 127.0.0.1, with the same
+    /// wiring `main` uses. Args are what a user types after `dsvcr`.
+    pub async fn run(args: &[&str]) -> TestServer {
+        let cli = dsvcr::Cli::try_parse_from(std::iter::once("dsvcr").chain(args.iter().copied()))
+            .unwrap_or_else(|err| panic!("dsvcr {args:?}: {err}"));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let tls = args.iter().any(|arg| arg.starts_with("--tls"));
+        let scheme = if tls { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(dsvcr::server::serve(
-            listener,
-            options,
-            Arc::new(handler),
-            async {
-                let _ = signal.await;
-            },
-        ));
+        let (ready, serving) = oneshot::channel::<()>();
+        let ready = move |_: &str| {
+            let _ = ready.send(());
+        };
+        let mut task = tokio::spawn(dsvcr::run_with(cli, Some(listener), ready, async {
+            let _ = signal.await;
+        }));
+        tokio::select! {
+            Ok(()) = serving => {}
+            ended = &mut task => panic!("dsvcr {args:?} ended before serving: {ended:?}"),
+        }
         TestServer {
             base,
             shutdown: Some(shutdown),
             task: Some(task),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// `dsvcr replay --cassettes FOLDER`.
+    pub async fn replay(folder: &Path) -> TestServer {
+        Self::replay_with(folder, &[]).await
+    }
+
+    /// `dsvcr replay --cassettes FOLDER FLAGS…`.
+    pub async fn replay_with(folder: &Path, flags: &[&str]) -> TestServer {
+        let mut args = vec!["replay", "--cassettes", folder.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        Self::run(&args).await
     }
 
     pub fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
@@ -96,10 +99,16 @@ impl TestServer {
             .await
     }
 
-    /// Stops accepting and waits for requests in flight.
-    pub async fn shut_down(mut self) {
+    /// Stops accepting, waits for requests in flight, and returns the exit code the
+    /// command ended with (after writing its summary).
+    pub async fn shut_down(mut self) -> ExitCode {
         self.shutdown.take().unwrap().send(()).unwrap();
-        self.task.take().unwrap().await.unwrap();
+        self.task
+            .take()
+            .unwrap()
+            .await
+            .unwrap()
+            .expect("the command ran to its end")
     }
 }
 
@@ -159,7 +168,7 @@ impl TestResponse {
         std::str::from_utf8(&self.body).expect("UTF-8 body")
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|err| panic!("body is not JSON ({err}): {}", self.text()))
     }
@@ -187,53 +196,92 @@ impl TestResponse {
     }
 }
 
-pub fn session(id: &str, progress: i64) -> DownloadSession {
-    DownloadSession {
-        client_progress: Some(progress),
-        error_message: None,
-        expiration_time: Some("2026-11-02T10:05:00.000Z".to_owned()),
-        id: Some(id.to_owned()),
-        library_item_content_version: Some("3".to_owned()),
-        library_item_id: "item-1".to_owned(),
-        state: SessionState::Active,
-    }
+/// A download session model as the API writes it.
+pub fn session(id: &str, progress: i64) -> Value {
+    json!({
+        "client_progress": progress,
+        "expiration_time": "2026-11-02T10:05:00.000Z",
+        "id": id,
+        "library_item_content_version": "3",
+        "library_item_id": "item-1",
+        "state": "ACTIVE"
+    })
 }
 
-pub fn cassette(id: &str, responses: Vec<(u32, Recording)>) -> Cassette {
-    let mut cassette = Cassette::new(
-        SessionId::parse(id).unwrap(),
-        Recorded {
-            at: "2026-11-02T10:00:00Z".to_owned(),
-            upstream: None,
-            form: None,
-        },
-        responses[0].1.clone(),
-    );
-    cassette.responses = responses
+/// A timeline entry answering `session`.
+pub fn ok(session: Value) -> Value {
+    json!({ "status": 200, "session": session })
+}
+
+/// A timeline entry answering a vAPI error.
+pub fn err(status: u16, kind: &str, message: (&str, &str, &[&str])) -> Value {
+    let (id, default_message, args) = message;
+    json!({
+        "status": status,
+        "error": {
+            "type": format!("com.vmware.vapi.std.errors.{kind}"),
+            "messages": [{ "args": args, "default_message": default_message, "id": id }]
+        }
+    })
+}
+
+/// A format 2 cassette for `id` with one `get` timeline of `(repeat, entry)`.
+pub fn cassette(id: &str, responses: Vec<(u32, Value)>) -> Value {
+    let responses: Vec<Value> = responses
         .into_iter()
-        .map(|(repeat, response)| Entry { repeat, response })
+        .map(|(repeat, mut entry)| {
+            if repeat != 1 {
+                entry["repeat"] = repeat.into();
+            }
+            entry
+        })
         .collect();
-    cassette
+    json!({
+        "format": 2,
+        "id": id,
+        "recorded": { "at": "2026-11-02T10:00:00Z" },
+        "timelines": [{
+            "operation": "com.vmware.content.library.item.download_session.get",
+            "responses": responses
+        }]
+    })
 }
 
-/// A temporary cassette folder holding `cassettes`.
-pub fn folder_with(cassettes: &[Cassette]) -> tempfile::TempDir {
+/// A temporary cassette folder holding `cassettes` (session cassettes, named by id).
+pub fn folder_with(cassettes: &[Value]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join(SUBFOLDER);
     std::fs::create_dir(&sub).unwrap();
     for cassette in cassettes {
-        let name = format!("{}.json", cassette.id.file_stem());
-        std::fs::write(sub.join(name), cassette.to_file_bytes()).unwrap();
+        let id = cassette["id"].as_str().expect("a cassette has an id");
+        let name = format!("{}.json", id.replace(':', "%3A"));
+        let bytes = serde_json::to_vec_pretty(cassette).unwrap();
+        std::fs::write(sub.join(name), bytes).unwrap();
     }
     dir
+}
+
+/// How the recorder trusts the upstream.
+pub enum Trust {
+    DefaultRoots,
+    CaFile(PathBuf),
+    Thumbprint(String),
+    Insecure,
+}
+
+/// What a later recording does to an existing cassette.
+pub enum Rerecord {
+    Append,
+    Replace,
 }
 
 /// How to start an in-process `dsvcr record`.
 pub struct RecordSetup {
     pub upstream: String,
-    pub trust: dsvcr::upstream::Trust,
+    pub trust: Trust,
     pub timeout: std::time::Duration,
-    pub rerecord: dsvcr::cassette::Rerecord,
+    pub connect_timeout: Option<std::time::Duration>,
+    pub rerecord: Rerecord,
     pub new_episodes: bool,
 }
 
@@ -241,39 +289,64 @@ impl RecordSetup {
     pub fn to(upstream: &str) -> Self {
         RecordSetup {
             upstream: upstream.to_owned(),
-            trust: dsvcr::upstream::Trust::DefaultRoots,
+            trust: Trust::DefaultRoots,
             timeout: std::time::Duration::from_secs(10),
-            rerecord: dsvcr::cassette::Rerecord::Append,
+            connect_timeout: None,
+            rerecord: Rerecord::Append,
             new_episodes: false,
         }
     }
 
-    pub fn trust(mut self, trust: dsvcr::upstream::Trust) -> Self {
+    pub fn trust(mut self, trust: Trust) -> Self {
         self.trust = trust;
         self
     }
 
+    /// The command line: `record --upstream URL --cassettes FOLDER …`.
+    pub fn args(&self, folder: &Path) -> Vec<String> {
+        let timeout = self.timeout.as_secs_f64().to_string();
+        let connect_timeout = self
+            .connect_timeout
+            .unwrap_or(self.timeout)
+            .as_secs_f64()
+            .to_string();
+        let mut args: Vec<String> = [
+            "record",
+            "--upstream",
+            &self.upstream,
+            "--cassettes",
+            folder.to_str().unwrap(),
+            "--upstream-timeout",
+            &timeout,
+            "--upstream-connect-timeout",
+            &connect_timeout,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        match &self.trust {
+            Trust::DefaultRoots => {}
+            Trust::CaFile(path) => {
+                args.extend(["--ca-cert".to_owned(), path.display().to_string()])
+            }
+            Trust::Thumbprint(pin) => {
+                args.extend(["--upstream-thumbprint".to_owned(), pin.clone()])
+            }
+            Trust::Insecure => args.push("--insecure".to_owned()),
+        }
+        if matches!(self.rerecord, Rerecord::Replace) {
+            args.push("--replace".to_owned());
+        }
+        if self.new_episodes {
+            args.push("--new-episodes".to_owned());
+        }
+        args
+    }
+
     /// Starts recording into `folder` (created if needed), as `dsvcr record` does.
     pub async fn start(self, folder: &Path) -> TestServer {
-        use dsvcr::cassette::{load_folder, Store};
-        use dsvcr::upstream::{Upstream, UpstreamConfig};
-        Store::prepare_folder(folder).unwrap();
-        let cassettes = load_folder(folder).unwrap();
-        let stats = dsvcr::stats::Stats::new();
-        let upstream = Upstream::new(UpstreamConfig {
-            url: self.upstream.parse().unwrap(),
-            trust: self.trust,
-            timeout: self.timeout,
-            connect_timeout: self.timeout,
-            connections: stats.upstream_connections.clone(),
-        })
-        .unwrap();
-        let known = self
-            .new_episodes
-            .then(|| Replay::with_options(cassettes.clone(), Default::default(), stats.clone()));
-        let store = Store::new(folder, self.rerecord, cassettes);
-        let record = dsvcr::record::Record::new(upstream, store, known, stats);
-        TestServer::start(dsvcr::admin::WithAdmin(Arc::new(record))).await
+        let args = self.args(folder);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        TestServer::run(&args).await
     }
 }
 
@@ -297,9 +370,19 @@ pub fn cassette_files(folder: &Path) -> Vec<(String, serde_json::Value)> {
     files
 }
 
-/// The progress values of a cassette's timeline, repeats expanded.
-pub fn timeline_progress(cassette: &serde_json::Value) -> Vec<i64> {
-    cassette["responses"]
+/// The timeline of `operation` (a short label such as `download_session.get`) for
+/// `file`, if the cassette has one.
+pub fn timeline<'a>(cassette: &'a Value, operation: &str, file: Option<&str>) -> Option<&'a Value> {
+    let full = format!("com.vmware.content.library.item.{operation}");
+    cassette["timelines"]
+        .as_array()?
+        .iter()
+        .find(|track| track["operation"] == full.as_str() && track["file_name"].as_str() == file)
+}
+
+/// The progress values of a cassette's `get` timeline, repeats expanded.
+pub fn timeline_progress(cassette: &Value) -> Vec<i64> {
+    timeline(cassette, "download_session.get", None).expect("a get timeline")["responses"]
         .as_array()
         .unwrap()
         .iter()
@@ -328,7 +411,8 @@ pub fn https_client_with(
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca_pem).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(dsvcr::crypto::provider())
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)

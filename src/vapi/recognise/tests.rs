@@ -1,4 +1,6 @@
 use super::*;
+use bytes::Bytes;
+use http::Request;
 
 const REST: &str = "/rest/com/vmware/content/library/item/download-session";
 const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
@@ -13,14 +15,35 @@ fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> Req
     builder.body(Bytes::from(body.to_owned())).unwrap()
 }
 
+/// A recognised get: its id, form and style.
+#[derive(Debug, PartialEq, Eq)]
+struct GetRequest {
+    id: SessionId,
+    form: Form,
+    style: Style,
+}
+
 fn get(method: &str, uri: &str, body: &str) -> GetRequest {
     get_with(method, uri, &[], body)
 }
 
-fn get_with(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> GetRequest {
+fn call_with(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> Call {
     match recognise(&request(method, uri, headers, body)) {
-        Ok(Operation::DownloadSessionGet(get)) => get,
-        other => panic!("{method} {uri} was not recognised as a get: {other:?}"),
+        Ok(Operation::Call(call)) => call,
+        other => panic!("{method} {uri} was not recognised as a call: {other:?}"),
+    }
+}
+
+fn get_with(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> GetRequest {
+    let call = call_with(method, uri, headers, body);
+    assert_eq!(call.op, Op::Get, "{method} {uri}");
+    let CallKey::Session(id) = call.key else {
+        panic!("a get is keyed by its session: {call:?}")
+    };
+    GetRequest {
+        id,
+        form: call.form.expect("gets have a form"),
+        style: call.style,
     }
 }
 
@@ -264,46 +287,66 @@ fn malformed_collection_requests_are_named() {
 }
 
 #[test]
-fn other_methods_and_routes() {
-    let not_allowed = |method: &str, uri: &str| recognise(&request(method, uri, &[], "")).unwrap();
-    assert_eq!(
-        not_allowed("DELETE", &format!("{REST}/id:obj-103")),
-        Operation::MethodNotAllowed {
-            allow: "GET, POST",
-            flavour: Flavour::Rest
+fn every_wrong_method_on_every_path_gets_405_listing_the_right_ones() {
+    let not_allowed =
+        |method: &str, uri: &str| match route(&method.parse().unwrap(), &uri.parse().unwrap())
+            .unwrap()
+        {
+            Route::MethodNotAllowed { allow, flavour } => {
+                Operation::MethodNotAllowed { allow, flavour }
+            }
+            _ => Operation::Other,
+        };
+    let rest_file = "/rest/com/vmware/content/library/item/downloadsession/file";
+    let paths = [
+        (REST.to_owned(), "GET, POST", Flavour::Rest),
+        (
+            format!("{REST}/id:obj-103"),
+            "GET, POST, DELETE",
+            Flavour::Rest,
+        ),
+        (
+            format!("{REFERENCE}/id:obj-103"),
+            "GET, POST, DELETE",
+            Flavour::Reference,
+        ),
+        (rest_file.to_owned(), "GET", Flavour::Rest),
+        (format!("{rest_file}/id:obj-103"), "POST", Flavour::Rest),
+        (API.to_owned(), "GET, POST", Flavour::Api),
+        (format!("{API}/obj-103"), "GET, POST, DELETE", Flavour::Api),
+        (format!("{API}/obj-103/file"), "GET, POST", Flavour::Api),
+    ];
+    for (uri, allow, flavour) in paths {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            let allowed = allow.split(", ").any(|allowed| allowed == method);
+            let answer = not_allowed(method, &uri);
+            if allowed {
+                assert!(
+                    !matches!(answer, Operation::MethodNotAllowed { .. }),
+                    "{method} {uri}: {answer:?}"
+                );
+            } else {
+                assert_eq!(
+                    answer,
+                    Operation::MethodNotAllowed { allow, flavour },
+                    "{method} {uri}"
+                );
+            }
         }
-    );
-    assert_eq!(
-        not_allowed("PUT", REST),
-        Operation::MethodNotAllowed {
-            allow: "POST",
-            flavour: Flavour::Rest
-        }
-    );
-    assert_eq!(
-        not_allowed("PUT", API),
-        Operation::MethodNotAllowed {
-            allow: "GET, POST",
-            flavour: Flavour::Api
-        }
-    );
-    assert_eq!(
-        not_allowed("POST", &format!("{API}/obj-103")),
-        Operation::MethodNotAllowed {
-            allow: "GET",
-            flavour: Flavour::Api
-        }
-    );
+    }
+}
+
+#[test]
+fn other_routes() {
     for (method, uri) in [
-        ("POST", format!("{REST}/id:obj-103?~action=cancel")),
+        ("POST", format!("{REST}/id:obj-103?~action=explode")),
         ("POST", format!("{REST}/id:obj-103")),
-        ("POST", REST.to_owned()),
-        ("GET", REST.to_owned()),
-        ("GET", API.to_owned()),
+        ("POST", format!("{REST}?~action=find")),
         ("GET", "/rest/com/vmware/content/library".to_owned()),
         ("GET", format!("{REST}/obj-103")),
         ("GET", "/rest/com/vmware/cis/session".to_owned()),
         ("GET", "/".to_owned()),
+        ("POST", format!("{API}/obj-103/file?action=get")),
     ] {
         assert_eq!(
             recognise(&request(method, &uri, &[], "")).unwrap(),
@@ -313,18 +356,261 @@ fn other_methods_and_routes() {
     }
 }
 
+/// One request per operation, flavour and spelling variant, and the call each must be.
+#[test]
+fn every_operation_in_every_flavour_and_variant() {
+    let rest_file = "/rest/com/vmware/content/library/item/downloadsession/file";
+    let reference_file = "/com/vmware/content/library/item/downloadsession/file";
+    let id = || SessionId::parse("obj-103").unwrap();
+    let session = || CallKey::Session(id());
+    let file = || CallKey::File(id(), "disk.iso".to_owned());
+    let create = |token: Option<&str>| CallKey::Create {
+        item: "item-1".to_owned(),
+        token: token.map(str::to_owned),
+    };
+    type Case<'a> = (
+        &'a str,
+        String,
+        Vec<(&'a str, &'a str)>,
+        String,
+        Op,
+        CallKey,
+    );
+    let mut cases: Vec<Case> = Vec::new();
+    for (prefix, files) in [(REST, rest_file), (REFERENCE, reference_file)] {
+        let item = |suffix: &str| format!("{prefix}/id:obj-103{suffix}");
+        let spelled = |suffix: &str| format!("{prefix}/id%3Aobj-103/{suffix}");
+        cases.extend([
+            ("POST", prefix.to_owned(), vec![], r#"{"create_spec":{"library_item_id":"item-1"}}"#.to_owned(), Op::Create, create(None)),
+            ("POST", format!("{prefix}/?x=1"), vec![], "{ \"client_token\" : \"t-1\",\n \"create_spec\": {\"library_item_id\":\"item-1\"} }".to_owned(), Op::Create, create(Some("t-1"))),
+            ("GET", prefix.to_owned(), vec![], String::new(), Op::List, CallKey::Items(None)),
+            ("GET", format!("{prefix}?library_item_id=item-1"), vec![], String::new(), Op::List, CallKey::Items(Some("item-1".to_owned()))),
+            ("POST", item("?~action=keep-alive"), vec![], r#"{"progress":50}"#.to_owned(), Op::KeepAlive, session()),
+            ("POST", spelled("?%7Eaction=keep-alive&x=1"), vec![], String::new(), Op::KeepAlive, session()),
+            ("POST", item("?~action=cancel"), vec![], String::new(), Op::Cancel, session()),
+            ("DELETE", item(""), vec![], String::new(), Op::Delete, session()),
+            ("DELETE", spelled(""), vec![], String::new(), Op::Delete, session()),
+            ("POST", item("?~action=fail"), vec![], r#"{"client_error_message":"broke"}"#.to_owned(), Op::Fail, session()),
+            ("POST", item("?~action=fail"), vec![], String::new(), Op::Fail, session()),
+            ("GET", format!("{files}?download_session_id=obj-103"), vec![], String::new(), Op::FileList, session()),
+            ("GET", format!("{files}/?x=2&download_session_id=obj%2D103"), vec![], String::new(), Op::FileList, session()),
+            ("POST", format!("{files}/id:obj-103?~action=get"), vec![], r#"{"file_name":"disk.iso"}"#.to_owned(), Op::FileGet, file()),
+            ("POST", format!("{files}/id%3Aobj-103/?%7Eaction=get"), vec![], "{\n\"file_name\" : \"disk.iso\", \"x\": 1}".to_owned(), Op::FileGet, file()),
+            ("POST", format!("{files}/id:obj-103?~action=prepare"), vec![], r#"{"endpoint_type":"HTTPS","file_name":"disk.iso"}"#.to_owned(), Op::FilePrepare, file()),
+        ]);
+    }
+    cases.extend([
+        (
+            "POST",
+            API.to_owned(),
+            vec![],
+            r#"{"library_item_id":"item-1"}"#.to_owned(),
+            Op::Create,
+            create(None),
+        ),
+        (
+            "POST",
+            format!("{API}?client_token=t-1"),
+            vec![],
+            r#"{"library_item_id":"item-1"}"#.to_owned(),
+            Op::Create,
+            create(Some("t-1")),
+        ),
+        (
+            "POST",
+            API.to_owned(),
+            vec![("client-token", "t-1")],
+            r#"{"library_item_id":"item-1"}"#.to_owned(),
+            Op::Create,
+            create(Some("t-1")),
+        ),
+        (
+            "GET",
+            format!("{API}/"),
+            vec![],
+            String::new(),
+            Op::List,
+            CallKey::Items(None),
+        ),
+        (
+            "GET",
+            format!("{API}?library_item_id=item-1"),
+            vec![],
+            String::new(),
+            Op::List,
+            CallKey::Items(Some("item-1".to_owned())),
+        ),
+        (
+            "POST",
+            format!("{API}/obj-103?action=keep-alive"),
+            vec![],
+            String::new(),
+            Op::KeepAlive,
+            session(),
+        ),
+        (
+            "POST",
+            format!("{API}/obj-103?action=cancel"),
+            vec![],
+            String::new(),
+            Op::Cancel,
+            session(),
+        ),
+        (
+            "DELETE",
+            format!("{API}/obj-103/"),
+            vec![],
+            String::new(),
+            Op::Delete,
+            session(),
+        ),
+        (
+            "POST",
+            format!("{API}/obj-103?action=fail"),
+            vec![],
+            r#"{"client_error_message":"x"}"#.to_owned(),
+            Op::Fail,
+            session(),
+        ),
+        (
+            "GET",
+            format!("{API}/obj-103/file"),
+            vec![],
+            String::new(),
+            Op::FileList,
+            session(),
+        ),
+        (
+            "GET",
+            format!("{API}/obj%2D103/file/"),
+            vec![],
+            String::new(),
+            Op::FileList,
+            session(),
+        ),
+        (
+            "GET",
+            format!("{API}/obj-103/file?file_name=disk.iso"),
+            vec![],
+            String::new(),
+            Op::FileGet,
+            file(),
+        ),
+        (
+            "GET",
+            format!("{API}/obj-103/file?x=1&file_name=disk%2Eiso"),
+            vec![],
+            String::new(),
+            Op::FileGet,
+            file(),
+        ),
+        (
+            "POST",
+            format!("{API}/obj-103/file?action=prepare"),
+            vec![],
+            r#"{"file_name":"disk.iso"}"#.to_owned(),
+            Op::FilePrepare,
+            file(),
+        ),
+    ]);
+    for (method, uri, headers, body, op, key) in cases {
+        let call = call_with(method, &uri, &headers, &body);
+        assert_eq!((call.op, &call.key), (op, &key), "{method} {uri} {body}");
+        assert_eq!(
+            call.style.representation,
+            Representation::Json,
+            "{method} {uri}"
+        );
+        assert_eq!(call.form, None, "only gets have a form: {method} {uri}");
+    }
+}
+
+#[test]
+fn missing_or_malformed_inputs_are_named() {
+    let rest_file = "/rest/com/vmware/content/library/item/downloadsession/file";
+    let cases = [
+        (
+            "POST",
+            REST.to_owned(),
+            "{}",
+            "no library_item_id in the JSON body",
+        ),
+        (
+            "POST",
+            REST.to_owned(),
+            r#"{"create_spec":"x"}"#,
+            "create_spec in the JSON body must be an object",
+        ),
+        (
+            "POST",
+            REST.to_owned(),
+            r#"{"create_spec":{"library_item_id":7}}"#,
+            "create_spec.library_item_id in the JSON body must be a string, not 7",
+        ),
+        (
+            "POST",
+            API.to_owned(),
+            "[1]",
+            "the JSON body must be an object",
+        ),
+        (
+            "POST",
+            API.to_owned(),
+            "<x/>",
+            "this operation takes a JSON body; XML is published for download_session.get only",
+        ),
+        (
+            "POST",
+            format!("{rest_file}/id:obj-1?~action=get"),
+            "",
+            "no file_name in the JSON body",
+        ),
+        (
+            "POST",
+            format!("{rest_file}/id:obj-1?~action=get"),
+            r#"{"file_name":""}"#,
+            "file_name is empty",
+        ),
+        (
+            "GET",
+            rest_file.to_owned(),
+            "",
+            "no download_session_id in the query",
+        ),
+        (
+            "GET",
+            format!("{rest_file}?download_session_id=a/b"),
+            "",
+            "download_session_id \"a/b\" contains a path separator",
+        ),
+        (
+            "GET",
+            format!("{API}/obj-1/file?file_name=a&file_name=b"),
+            "",
+            "the query gives file_name more than once, with different values",
+        ),
+    ];
+    for (method, uri, body, message) in cases {
+        let rejected = rejection(method, &uri, body);
+        assert_eq!(rejected.message, message, "{method} {uri} {body}");
+        assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
+    }
+}
+
 #[test]
 fn only_collection_gets_need_a_body() {
     let needs_body =
         |method: &str, uri: &str| match route(&method.parse().unwrap(), &uri.parse().unwrap())
             .unwrap()
         {
-            Route::Get(get) => get.needs_body(),
+            Route::Call(pending) => pending.needs_body(),
             other => panic!("{other:?}"),
         };
     assert!(needs_body("POST", &format!("{REST}?~action=get")));
     assert!(!needs_body("GET", &format!("{REST}/id:x")));
     assert!(!needs_body("POST", &format!("{REST}/id:x?~action=get")));
+    assert!(!needs_body("DELETE", &format!("{API}/x")));
+    assert!(needs_body("POST", &format!("{API}/x/file?action=prepare")));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! A body streamed through dsvcr (record mode's pass-through), cut off when it stalls.
+//! Response bodies: bytes dsvcr made, or a body streamed through from the other side
+//! (record mode's pass-through), cut off when it stalls.
 
 use std::error::Error;
 use std::fmt;
@@ -8,19 +9,27 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
+/// A body: bytes dsvcr made, or a body streamed through from the other side.
+pub(crate) type Body = Either<Full<Bytes>, Streamed>;
+
+pub(crate) fn full(bytes: Bytes) -> Body {
+    Either::Left(Full::new(bytes))
+}
+
 /// An incoming body that fails if no data arrives for `idle`.
-pub struct Streamed {
+pub(crate) struct Streamed {
     inner: Incoming,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl Streamed {
-    pub fn new(inner: Incoming, idle: Duration) -> Self {
+    pub(crate) fn new(inner: Incoming, idle: Duration) -> Self {
         Streamed {
             inner,
             idle,
@@ -31,7 +40,7 @@ impl Streamed {
 
 /// The error a stalled body ends with.
 #[derive(Debug)]
-pub struct Stalled(pub Duration);
+pub(crate) struct Stalled(pub Duration);
 
 impl fmt::Display for Stalled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,7 +50,7 @@ impl fmt::Display for Stalled {
 
 impl Error for Stalled {}
 
-impl Body for Streamed {
+impl HttpBody for Streamed {
     type Data = Bytes;
     type Error = Box<dyn Error + Send + Sync>;
 
