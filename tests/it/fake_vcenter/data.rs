@@ -155,7 +155,10 @@ impl Body for FaultBody {
         match this.fault {
             // Hyper closes the connection when a body fails.
             ByteFault::CutShort => {
-                let cut = this.second.take().map(|_| Err("cut short by the fake".into()));
+                let cut = this
+                    .second
+                    .take()
+                    .map(|_| Err("cut short by the fake".into()));
                 Poll::Ready(cut)
             }
             // Never woken: the connection hangs until the client or the fake gives up.

@@ -51,7 +51,10 @@ pub(super) fn count_get(shared: &Shared, id: &str) {
 /// Ids that behave the same whatever the options; `slow` answers after a long pause.
 async fn special(flavor: Flavor, id: &str) -> Option<Reply> {
     match id {
-        "fail-500" => Some(error_reply(flavor, &VapiError::bare("internal_server_error"))),
+        "fail-500" => Some(error_reply(
+            flavor,
+            &VapiError::bare("internal_server_error"),
+        )),
         "html-page" => Some(respond(
             StatusCode::OK,
             "text/html",

@@ -27,10 +27,9 @@ pub(super) fn handle(shared: &Shared, body: &[u8]) -> Reply {
         return transport_error(id, -32601, "Method not found");
     }
     let params = &request["params"];
-    let (Some(service), Some(operation)) = (
-        params["serviceId"].as_str(),
-        params["operationId"].as_str(),
-    ) else {
+    let (Some(service), Some(operation)) =
+        (params["serviceId"].as_str(), params["operationId"].as_str())
+    else {
         return transport_error(id, -32602, "Invalid params");
     };
     let security = &params["ctx"]["securityCtx"];

@@ -36,7 +36,8 @@ pub(super) fn session_info(shared: &Shared, flavor: Flavor, headers: &HeaderMap)
     let Some((_, created)) = shared.valid_session(headers) else {
         return unauthenticated(flavor);
     };
-    let info = json!({"user": FAKE_USER, "created_time": created, "last_accessed_time": now_text()});
+    let info =
+        json!({"user": FAKE_USER, "created_time": created, "last_accessed_time": now_text()});
     respond(StatusCode::OK, JSON, value_body(flavor, info))
 }
 

@@ -169,9 +169,9 @@ fn void(result: Result<(), VapiError>) -> Result<Output, VapiError> {
 fn lookup(libraries: &[FakeLibrary], operation: Operation) -> Result<Output, VapiError> {
     use Operation as Op;
     Ok(match operation {
-        Op::LibraryGet(id) => Output::Library(library::library_model(library::library(
-            libraries, &id,
-        )?)),
+        Op::LibraryGet(id) => {
+            Output::Library(library::library_model(library::library(libraries, &id)?))
+        }
         Op::LibraryList => Output::Ids(library::find_libraries(libraries, None)),
         Op::LibraryFind(name) => Output::Ids(library::find_libraries(libraries, name.as_deref())),
         Op::ItemGet(id) => {

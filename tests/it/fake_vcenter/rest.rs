@@ -121,11 +121,19 @@ fn route(call: &Call) -> Route {
     let routes: [(&str, fn(&Call, &str) -> Route); 7] = [
         (REST_DS, rest_download_session),
         (REST_FILE, rest_file),
-        (REST_ITEM, |call, rest| lookups(call, Flavor::Rest, ITEM, rest)),
-        (REST_LIBRARY, |call, rest| lookups(call, Flavor::Rest, LIBRARY, rest)),
+        (REST_ITEM, |call, rest| {
+            lookups(call, Flavor::Rest, ITEM, rest)
+        }),
+        (REST_LIBRARY, |call, rest| {
+            lookups(call, Flavor::Rest, LIBRARY, rest)
+        }),
         (API_DS, api_download_session),
-        (API_ITEM, |call, rest| lookups(call, Flavor::Api, ITEM, rest)),
-        (API_LIBRARY, |call, rest| lookups(call, Flavor::Api, LIBRARY, rest)),
+        (API_ITEM, |call, rest| {
+            lookups(call, Flavor::Api, ITEM, rest)
+        }),
+        (API_LIBRARY, |call, rest| {
+            lookups(call, Flavor::Api, LIBRARY, rest)
+        }),
     ];
     routes
         .iter()
@@ -241,7 +249,13 @@ fn rest_file(call: &Call, rest: &str) -> Route {
             return Route::NotFound;
         }
         let id = call.param("download_session_id");
-        return invoke_with(call, flavor, (FILE, "list"), None, &[("download_session_id", id)]);
+        return invoke_with(
+            call,
+            flavor,
+            (FILE, "list"),
+            None,
+            &[("download_session_id", id)],
+        );
     }
     let Some(id) = single_id(rest, "id:") else {
         return Route::NotFound;
@@ -325,10 +339,7 @@ fn lookups(call: &Call, flavor: Flavor, service: &str, rest: &str) -> Route {
             invoke_with(call, flavor, (service, "list"), None, extra)
         }
         (&Method::GET, None, false) => match single_id(rest, prefix) {
-            Some(id) => Route::Call(
-                flavor,
-                ops::parse(service, "get", &json!({ id_name: id })),
-            ),
+            Some(id) => Route::Call(flavor, ops::parse(service, "get", &json!({ id_name: id }))),
             None => Route::NotFound,
         },
         _ => Route::NotFound,

@@ -208,7 +208,11 @@ fn with_session<T>(
     change(session)
 }
 
-pub(super) fn keep_alive(shared: &Shared, id: &str, progress: Option<i64>) -> Result<(), VapiError> {
+pub(super) fn keep_alive(
+    shared: &Shared,
+    id: &str,
+    progress: Option<i64>,
+) -> Result<(), VapiError> {
     if progress.is_some_and(|p| !(0..=100).contains(&p)) {
         return Err(VapiError::invalid_argument("progress"));
     }

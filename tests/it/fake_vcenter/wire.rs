@@ -84,7 +84,10 @@ pub(super) fn split_uri(uri: &http::Uri) -> (String, Vec<(String, String)>) {
 }
 
 pub(super) fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// A JSON request body; an empty body is `{}`.

@@ -1,136 +1,15 @@
-//! Smoke tests: the fake driven over real sockets, one test per area.
+//! The seed harness's behaviour: login on both flavours, download_session.get in every form
+//! with scripted progress, special ids, TLS and stopping.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
-use http::{header, HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioExecutor;
+use http::{header, StatusCode};
 
-use super::rest::{API_DS, API_SESSION, REST_DS, REST_SESSION};
-use super::state::SESSION_HEADER;
 use super::*;
-
-use hyper_util::client::legacy::connect::{Connect, HttpConnector};
-use hyper_util::client::legacy::Client;
-
-type Reply = (StatusCode, HeaderMap, String);
-
-fn plain_client() -> Client<HttpConnector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-fn https_client(ca_pem: &Path) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_pem).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new()).build(connector)
-}
-
-async fn try_send<C>(
-    client: &Client<C, Full<Bytes>>,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Reply, hyper_util::client::legacy::Error>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    let mut request = Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = client.request(request).await?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Ok((status, headers, String::from_utf8(body.to_vec()).unwrap()))
-}
-
-async fn send<C>(
-    client: &Client<C, Full<Bytes>>,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    try_send(client, method, url, headers, body)
-        .await
-        .expect("request sent")
-}
-
-fn content_type(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap())
-        .unwrap_or("")
-}
-
-fn basic_header() -> String {
-    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
-
-fn rest_body(id: &str, progress: i64) -> String {
-    format!(
-        r#"{{"value":{{"client_progress":{progress},"expiration_time":"2026-11-29T10:05:00.000Z","id":"{id}","library_item_content_version":"2","library_item_id":"item-{id}","state":"ACTIVE"}}}}"#
-    )
-}
-
-fn is_token(token: &str) -> bool {
-    token.len() == 32
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// govmomi's login shape: no body, `Transfer-Encoding: chunked`, header authn.
-async fn raw_chunked_login(fake: &FakeVcenter) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let mut stream = tokio::net::TcpStream::connect(fake.addr).await.unwrap();
-    let request = format!(
-        "POST {REST_SESSION} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\n\
-         vmware-use-header-authn: true\r\nTransfer-Encoding: chunked\r\n\
-         Connection: close\r\n\r\n0\r\n\r\n",
-        fake.addr,
-        basic_header()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), body.to_owned())
-}
+use crate::fake_vcenter::rest::{API_DS, API_SESSION, REST_DS, REST_SESSION};
+use crate::fake_vcenter::state::SESSION_HEADER;
+use crate::fake_vcenter::{FakeOptions, FakeTls, FakeVcenter, FAKE_USER};
 
 #[tokio::test]
 async fn fake_vcenter_login_and_form_a_progress() {
