@@ -122,6 +122,8 @@ struct FaultBody {
     second: Option<Bytes>,
     fault: ByteFault,
     pause: Option<Pin<Box<Sleep>>>,
+    /// Whether the cut has yielded once, so hyper flushed the first half before it.
+    yielded: bool,
 }
 
 impl FaultBody {
@@ -136,6 +138,7 @@ impl FaultBody {
             second: Some(bytes.slice(half..)).filter(|b| !b.is_empty()),
             fault,
             pause,
+            yielded: false,
         }
     }
 }
@@ -153,6 +156,12 @@ impl Body for FaultBody {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
         match this.fault {
+            // Hyper drops unflushed data when a body fails: yield once so the half goes out.
+            ByteFault::CutShort if !this.yielded => {
+                this.yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             // Hyper closes the connection when a body fails.
             ByteFault::CutShort => {
                 let cut = this
