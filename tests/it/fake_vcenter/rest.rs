@@ -34,6 +34,9 @@ enum Route {
     NotFound,
 }
 
+/// Routes a request below a base path, given what follows the base.
+type Router = fn(&Call, &str) -> Route;
+
 /// One request, as the routes read it.
 struct Call<'a> {
     method: &'a Method,
@@ -118,7 +121,7 @@ fn route(call: &Call) -> Route {
     if path == API_SESSION {
         return api_session(call);
     }
-    let routes: [(&str, fn(&Call, &str) -> Route); 7] = [
+    let routes: [(&str, Router); 7] = [
         (REST_DS, rest_download_session),
         (REST_FILE, rest_file),
         (REST_ITEM, |call, rest| {
