@@ -9,11 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::server::Limits;
 use crate::upstream::{Thumbprint, UpstreamUrl};
 
-/// Record-and-replay proxy for the vSphere REST API's content-library download sessions.
+/// Record-and-replay proxy for the vSphere Automation API's content-library download sessions.
 ///
 /// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a clean `check`; 1 for runtime
 /// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
-/// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss.
+/// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
+/// unrecorded route; 4 when `record` could not record an answer it should have.
 #[derive(Debug, Parser)]
 #[command(name = "dsvcr", version, about, long_about)]
 pub struct Cli {
@@ -23,19 +24,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve download-session gets from cassettes, offline.
+    /// Serve the download-session operations from cassettes, offline.
     ///
     /// Prints `dsvcr listening on http://ADDR` on stdout when ready, then logs to stderr
     /// (set RUST_LOG=debug to log every request). An id without a cassette gets vCenter's
-    /// 404 not_found answer, marked with the header `x-dsvcr-synthetic: no-cassette`.
+    /// 404 not_found answer, marked with the header `x-dsvcr-synthetic: no-cassette`; a
+    /// route no cassette covers gets 404 operation_not_found and is counted.
     Replay(ReplayArgs),
 
-    /// Forward everything to a lab vCenter and record every download-session get.
+    /// Forward everything to a lab vCenter and record every download-session operation.
     ///
     /// Every request (login, logout, any other API call) is forwarded to the upstream and its
-    /// answer streamed back. Each download-session get, in any form, is decoded and appended
-    /// to its id's cassette (200 sessions and 404 not_found answers only) before the client
-    /// gets the answer. Prints the same ready line as `replay`.
+    /// answer streamed back. Each download-session operation, in any form and flavour, is
+    /// decoded and added to its session's cassette (results and vAPI errors) before the
+    /// client gets the answer. Exits 4 at shutdown if an answer could not be recorded for a
+    /// reason other than "never recorded by design". Prints the same ready line as `replay`.
     Record(RecordArgs),
 
     /// Validate a cassette folder without serving it (for CI).
@@ -119,7 +122,7 @@ impl LimitArgs {
 /// Run summary flags (both modes).
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// At shutdown, also write the run summary (requests per form, hits, misses, unused and written cassettes) to FILE as JSON.
+    /// At shutdown, also write the run summary (requests per operation and form, hits, misses, unrecorded routes, answers not recorded, unused and written cassettes) to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
 }
@@ -140,7 +143,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub listen: ListenArgs,
 
-    /// Answer download-session gets only for callers holding a live session token from this server (header or cookie), as vCenter does; others get 401.
+    /// Answer download-session operations only for callers holding a live session token from this server (header or cookie), as vCenter does; others get 401.
     #[arg(long)]
     pub require_session: bool,
 
@@ -151,7 +154,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub summary: SummaryArgs,
 
-    /// Exit with code 3 at shutdown if any download session id had no cassette.
+    /// Exit with code 3 at shutdown if any call had no recording or any request hit a route no cassette covers.
     #[arg(long)]
     pub fail_on_miss: bool,
 }
@@ -189,11 +192,11 @@ pub struct RecordArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub upstream_connect_timeout: Duration,
 
-    /// Replay ids that already have a cassette without asking the upstream, and record only unknown ids (VCR's "new episodes" mode).
+    /// Answer calls that already have a recording from the cassettes without asking the upstream, and record only the rest (VCR's "new episodes" mode).
     #[arg(long, conflicts_with = "replace")]
     pub new_episodes: bool,
 
-    /// Replace an existing cassette's timeline with this run's responses instead of appending to it.
+    /// Start each cassette this run writes to afresh instead of appending to its timelines.
     #[arg(long)]
     pub replace: bool,
 

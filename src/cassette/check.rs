@@ -300,7 +300,7 @@ mod tests {
         );
         let report = check_folder(dir.path()).unwrap();
         assert_eq!(report.problems, []);
-        assert_eq!(report.checked, 3);
+        assert_eq!(report.checked, 4);
         assert!(report.is_clean());
     }
 

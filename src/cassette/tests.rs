@@ -388,7 +388,7 @@ fn shipped_cassettes_load() {
     )
     .unwrap();
     let ids: Vec<&str> = cassettes.sessions.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(ids, ["obj-103", "obj-104", "obj-105"]);
+    assert_eq!(ids, ["obj-103", "obj-104", "obj-105", "obj-106"]);
 }
 
 mod store {

@@ -13,7 +13,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     assert_eq!(initial.content_type(), "application/json");
     assert_eq!(
         initial.json(),
-        json!({"mode":"replay","cassettes":3,"hits":0,"misses":0,"unrecorded":0,"recordings":0,"not_recorded":0,"upstream_connections":0})
+        json!({"mode":"replay","cassettes":4,"hits":0,"misses":0,"unrecorded":0,"recordings":0,"not_recorded":0,"upstream_connections":0})
     );
     server.get(&format!("{REST}/id:obj-103")).await;
     server.get(&format!("{API}/obj-105")).await;
@@ -22,7 +22,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     server.get("/rest/com/vmware/content/library").await;
     assert_eq!(
         server.get("/__dsvcr/health").await.json(),
-        json!({"mode":"replay","cassettes":3,"hits":2,"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0})
+        json!({"mode":"replay","cassettes":4,"hits":2,"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0})
     );
 }
 
@@ -36,7 +36,7 @@ async fn reset_rewinds_every_timeline_or_one() {
 
     let all = server.request("POST", "/__dsvcr/reset").send().await;
     assert_eq!(all.status, 200);
-    assert_eq!(all.json(), json!({"rewound": 3}));
+    assert_eq!(all.json(), json!({"rewound": 4}));
     assert_eq!(progress(server.get(&path).await), 10);
 
     let one = server

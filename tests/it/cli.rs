@@ -265,7 +265,7 @@ fn the_summary_file_describes_the_run() {
         written,
         serde_json::json!({
             "mode": "replay",
-            "cassettes": 3,
+            "cassettes": 4,
             "hits": 3,
             "misses": 1,
             "unrecorded": 1,
@@ -288,7 +288,7 @@ fn the_summary_file_describes_the_run() {
             "missed_ids": ["obj-404"],
             "unrecorded_routes": ["GET /rest/com/vmware/content/library"],
             "not_recorded": [],
-            "unused_cassettes": ["obj-104", "obj-105"],
+            "unused_cassettes": ["obj-104", "obj-105", "obj-106"],
             "cassettes_written": []
         })
     );
@@ -369,7 +369,7 @@ fn check_passes_the_shipped_cassettes() {
     let (code, stdout, stderr) = run_to_exit(&["check", cassettes.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(stdout, "");
-    assert!(stderr.contains("3 cassette(s)"), "{stderr}");
+    assert!(stderr.contains("4 cassette(s)"), "{stderr}");
     assert!(stderr.contains("0 problem(s)"), "{stderr}");
 }
 

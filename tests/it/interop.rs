@@ -253,13 +253,16 @@ fn govmomi_records_through_dsvcr_and_replays_offline() {
         "the simulator has no get action"
     );
     let (code, log) = recorder.stop();
-    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        code, 4,
+        "an empty 200 for a get could not be recorded, and the run says so: {log}"
+    );
     assert!(
-        log.contains(&format!("not recorded: cannot decode the 200 answer as a download session: the body is empty form=B id={}", ids[0])),
+        log.contains(&format!("not recorded: cannot decode the 200 OK answer as what download_session.get answers: the body is empty operation=\"download_session.get\" key={}", ids[0])),
         "{log}"
     );
     assert!(
-        log.contains(&format!("not recorded: cannot decode the 404 answer as a vAPI error: the body is neither JSON nor XML (it starts with \"404 page not found\\n\") form=A id={unknown}")),
+        log.contains(&format!("not recorded: the 404 Not Found answer is not a vAPI error: the body is neither JSON nor XML (it starts with \"404 page not found\\n\") operation=\"download_session.get\" key={unknown}")),
         "{log}"
     );
     running_lab.stop();
