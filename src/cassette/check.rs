@@ -59,6 +59,7 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
         checked: sessions.len() + calls.len(),
         problems: Vec::new(),
     };
+    report.problems.extend(case_collisions(&sessions));
     for path in sessions {
         report.problems.extend(check_file(&path, Kind::Session));
     }
@@ -67,6 +68,28 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     }
     report.problems.sort();
     Ok(report)
+}
+
+/// Files whose names are equal when ASCII case is ignored: a case-insensitive file system
+/// (macOS, Windows) holds only one of them, so a checkout there loses recordings.
+fn case_collisions(files: &[PathBuf]) -> Vec<Problem> {
+    let mut seen: std::collections::HashMap<String, &Path> = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let name = path.file_name().map_or_else(String::new, |name| {
+            name.to_string_lossy().to_ascii_lowercase()
+        });
+        if let Some(first) = seen.insert(name, path) {
+            problems.push(Problem {
+                path: path.to_owned(),
+                reason: format!(
+                    "has the same name as {} when case is ignored; a case-insensitive file system (macOS, Windows) keeps only one of them",
+                    first.display()
+                ),
+            });
+        }
+    }
+    problems
 }
 
 #[derive(Clone, Copy)]
@@ -364,6 +387,27 @@ mod tests {
                 checked: 1,
                 problems: vec![]
             }
+        );
+    }
+
+    /// Found by a hostile review: ids differing only in case were written to names a
+    /// case-insensitive file system keeps one of.
+    #[test]
+    fn names_equal_but_for_case_are_flagged() {
+        let upper = cassette(|v| {
+            v["id"] = "OBJ-1".into();
+            v["responses"][0]["session"]["id"] = "OBJ-1".into();
+        });
+        let dir = folder(&[("obj-1.json", &cassette(|_| {})), ("OBJ-1.json", &upper)]);
+        let report = check_folder(dir.path()).unwrap();
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [format!(
+                "{}: has the same name as {} when case is ignored; a case-insensitive file system (macOS, Windows) keeps only one of them",
+                path_in(&dir, "obj-1.json").display(),
+                path_in(&dir, "OBJ-1.json").display()
+            )]
         );
     }
 

@@ -29,6 +29,8 @@ pub(crate) enum LoadError {
     },
     #[error(transparent)]
     Invalid(#[from] CassetteError),
+    #[error("{}: two files hold download session {id} (one under the name dsvcr 0.1 gave it); keep one", folder.display())]
+    DuplicateId { folder: PathBuf, id: String },
     #[error("cassette folder {} holds .json files but no {SUBFOLDER}/ subfolder: name the folder that contains {SUBFOLDER}/ (its parent, if these are cassettes)", .0.display())]
     MissingSubfolder(PathBuf),
 }
@@ -49,6 +51,13 @@ pub(crate) fn cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
         .join(format!("{}.json", id.file_stem()))
 }
 
+/// The file dsvcr 0.1 named a session's cassette, which still loads.
+pub(crate) fn legacy_cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
+    folder
+        .join(SUBFOLDER)
+        .join(format!("{}.json", id.legacy_file_stem()))
+}
+
 /// Loads and validates every cassette under `folder/download-session/` and
 /// `folder/calls/`. Hidden files (temp files of an interrupted write) are skipped; a
 /// folder without the subfolders holds no cassettes.
@@ -59,6 +68,12 @@ pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
         .map(|path| Ok(Cassette::from_file_bytes(path, &read(path)?)?))
         .collect::<Result<Vec<_>, LoadError>>()?;
     sessions.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(pair) = sessions.windows(2).find(|pair| pair[0].id == pair[1].id) {
+        return Err(LoadError::DuplicateId {
+            folder: folder.join(SUBFOLDER),
+            id: pair[0].id.to_string(),
+        });
+    }
     let calls = call_files(folder)?
         .iter()
         .map(|path| Ok(CallCassette::from_file_bytes(path, &read(path)?)?))

@@ -321,7 +321,9 @@ impl Cassette {
         }
         .map_err(fail)?;
         let stem = path.file_stem().and_then(|stem| stem.to_str());
-        if stem != Some(cassette.id.file_stem().as_str()) {
+        let named = stem == Some(cassette.id.file_stem().as_str())
+            || stem == Some(cassette.id.legacy_file_stem().as_str());
+        if !named {
             return Err(fail(format!(
                 "holds id {:?}, so its file name must be {}.json",
                 cassette.id.as_str(),

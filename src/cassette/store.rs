@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::folder::{cassette_path, Cassettes, SUBFOLDER};
+use super::folder::{cassette_path, legacy_cassette_path, Cassettes, SUBFOLDER};
 use super::{extend, write_atomically, CallCassette, Cassette, Create, Recorded, CALLS_SUBFOLDER};
 use crate::secrets::Secrets;
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
@@ -133,7 +133,7 @@ impl Store {
                 *next = (*next).max(create.order + 1);
             }
             slots.insert(
-                cassette_path(folder, &cassette.id),
+                session_path(folder, &cassette.id),
                 slot(Doc::Session(cassette)),
             );
         }
@@ -171,7 +171,7 @@ impl Store {
     pub(crate) fn path_of(&self, recording: &Recording) -> PathBuf {
         match recording {
             Recording::Session { id, .. } | Recording::Created { id, .. } => {
-                cassette_path(&self.folder, id)
+                session_path(&self.folder, id)
             }
             Recording::Call { op, key, .. } => call_path(&self.folder, *op, key),
         }
@@ -293,6 +293,18 @@ fn slot(doc: Doc) -> Arc<tokio::sync::Mutex<Slot>> {
         doc: Some(doc),
         written_this_run: false,
     }))
+}
+
+/// Where a session's cassette is written: where it already is, when an earlier dsvcr named
+/// it the old way, else its own name.
+fn session_path(folder: &Path, id: &SessionId) -> PathBuf {
+    let current = cassette_path(folder, id);
+    let legacy = legacy_cassette_path(folder, id);
+    if legacy != current && legacy.exists() && !current.exists() {
+        legacy
+    } else {
+        current
+    }
 }
 
 fn call_path(folder: &Path, op: Op, key: &CallKey) -> PathBuf {

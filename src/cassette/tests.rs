@@ -325,6 +325,33 @@ fn loads_a_folder_sorted_and_skips_temp_files() {
     );
 }
 
+/// A cassette dsvcr 0.1 named `OBJ-1.json` still loads; the same id under both names is
+/// refused rather than replayed from either.
+#[test]
+fn an_upper_case_id_loads_from_its_old_name_but_not_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    let id = SessionId::parse("OBJ-1").unwrap();
+    let mut cassette = Cassette::new(id.clone(), recorded());
+    cassette.append(Op::Delete, None, Answer::Void);
+    fs::write(sub.join("OBJ-1.json"), cassette.to_file_bytes()).unwrap();
+    assert_eq!(
+        load_folder(dir.path()).unwrap().sessions,
+        [cassette.clone()]
+    );
+    let new_name = format!("{}.json", id.file_stem());
+    assert_ne!(new_name, "OBJ-1.json");
+    fs::write(sub.join(&new_name), cassette.to_file_bytes()).unwrap();
+    assert_eq!(
+        load_folder(dir.path()).unwrap_err().to_string(),
+        format!(
+            "{}: two files hold download session OBJ-1 (one under the name dsvcr 0.1 gave it); keep one",
+            sub.display()
+        )
+    );
+}
+
 #[test]
 fn missing_or_non_folder_paths_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -439,6 +466,31 @@ mod store {
         assert_eq!(repeats, [(3, 10), (1, 50), (1, 10)]);
         assert_eq!(written[0].recorded.form, Some(Form::Api));
         assert_eq!(written[0].recorded.upstream.as_deref(), Some("vc.lab"));
+    }
+
+    /// Found by a hostile review: 256-byte ids (or ids with many `:`) made names too long
+    /// to create, and the client's answer was withheld.
+    #[tokio::test]
+    async fn every_id_dsvcr_accepts_can_be_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        for raw in [
+            "b".repeat(256),
+            format!("a{}", ":".repeat(255)),
+            "Obj-1".to_owned(),
+        ] {
+            let recording = Recording::Session {
+                id: SessionId::parse(&raw).unwrap(),
+                op: Op::Delete,
+                file: None,
+                answer: Answer::Void,
+            };
+            store
+                .record(recording, &provenance(), &Secrets::default())
+                .await
+                .unwrap_or_else(|err| panic!("{raw}: {err}"));
+        }
+        assert_eq!(load_folder(dir.path()).unwrap().sessions.len(), 3);
     }
 
     #[tokio::test]

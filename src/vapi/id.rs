@@ -55,8 +55,15 @@ impl fmt::Display for Shown {
 }
 
 /// `:` is the one allowed character that some file systems refuse; it is spelled `%3A`
-/// in file names. No id contains `%`, so the mapping is reversible.
+/// in file names. No id contains `%`.
 const COLON_IN_FILE_NAME: &str = "%3A";
+
+/// Longest file stem written out in full. With `.json` and a temp file's prefix and
+/// suffix, a name stays well under the 255 bytes most file systems allow.
+const MAX_PLAIN_STEM_BYTES: usize = 200;
+
+/// How much of a long or case-carrying stem is kept before its hash.
+const KEPT_STEM_BYTES: usize = 150;
 
 impl SessionId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
@@ -103,8 +110,33 @@ impl SessionId {
         &self.0
     }
 
-    /// The file name stem for this id's cassette.
+    /// The file name stem for this id's cassette: the id with `:` spelled `%3A`. When
+    /// the id holds an upper-case letter, or that stem would pass 200 bytes, the stem is
+    /// cut to at most 150 bytes and followed by `~` and 16 hex digits of the id's SHA-256:
+    /// ids that differ only in case then never share a file on a case-insensitive file
+    /// system (macOS, Windows), and every id dsvcr accepts makes a name short enough to
+    /// store. The cassette holds the id itself, which the loader checks against the name.
     pub fn file_stem(&self) -> String {
+        let plain = self.legacy_file_stem();
+        if plain.len() <= MAX_PLAIN_STEM_BYTES && !self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+            return plain;
+        }
+        // Ids are ASCII, so any cut is a character boundary; never cut a `%3A` in two.
+        let mut cut = KEPT_STEM_BYTES.min(plain.len());
+        while plain[..cut].ends_with('%') || plain[..cut].ends_with("%3") {
+            cut -= 1;
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let hash: String = digest.as_ref()[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("{}~{hash}", &plain[..cut])
+    }
+
+    /// The stem dsvcr 0.1 wrote for every id (the id with `:` spelled `%3A`); still
+    /// accepted when loading.
+    pub fn legacy_file_stem(&self) -> String {
         self.0.replace(':', COLON_IN_FILE_NAME)
     }
 }
@@ -188,9 +220,31 @@ mod tests {
     }
 
     #[test]
-    fn file_stems_are_reversible() {
+    fn file_stems_spell_colons_and_keep_plain_ids_readable() {
         let id = SessionId::parse("urn:vapi:obj-1").unwrap();
         assert_eq!(id.file_stem(), "urn%3Avapi%3Aobj-1");
+        assert_eq!(id.legacy_file_stem(), "urn%3Avapi%3Aobj-1");
+    }
+
+    /// Found by a hostile review: `Obj-1` and `obj-1` shared one file on a
+    /// case-insensitive file system, and 256-byte ids made names too long to create.
+    #[test]
+    fn file_stems_stay_distinct_under_case_folding_and_short() {
+        let stems: Vec<String> = ["obj-1", "Obj-1", "OBJ-1"]
+            .iter()
+            .map(|raw| SessionId::parse(raw).unwrap().file_stem())
+            .collect();
+        assert_eq!(stems[0], "obj-1");
+        let folded: std::collections::HashSet<String> =
+            stems.iter().map(|stem| stem.to_ascii_lowercase()).collect();
+        assert_eq!(folded.len(), 3, "{stems:?}");
+        assert!(stems[1].starts_with("Obj-1~") && stems[1].len() == "Obj-1~".len() + 16);
+        let long = SessionId::parse(&format!("a{}", ":".repeat(255))).unwrap();
+        let stem = long.file_stem();
+        assert!(stem.len() <= 150 + 17, "{}", stem.len());
+        assert!(!stem.contains("%~") && !stem.contains("%3~"), "{stem}");
+        let longest = SessionId::parse(&"b".repeat(256)).unwrap().file_stem();
+        assert_eq!(longest.len(), 150 + 17);
     }
 
     #[test]
