@@ -1,6 +1,7 @@
 //! Record mode against the fake vCenter: forwarding, recording every form, trust,
 //! upstream failures, concurrency, secrets, and re-recording.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use base64::Engine;
@@ -594,6 +595,12 @@ async fn a_cassette_that_cannot_be_written_withholds_the_answer_with_500() {
         )),
         "{message}"
     );
+    let health = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(health["not_recorded"], 1);
+    assert_eq!(
+        recorder.shut_down().await,
+        ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
 }
 
 #[tokio::test]
@@ -667,15 +674,14 @@ async fn a_write_that_would_hold_a_credential_is_refused_end_to_end() {
         response.header("x-dsvcr-synthetic"),
         Some("cassette-not-written")
     );
+    let message = response.vapi_message();
     let file = folder
         .path()
-        .join(format!("download-session/{FAKE_PASSWORD}.json"));
-    assert_eq!(
-        response.vapi_message(),
-        format!(
-            "refused to write {}: it would contain a Basic password seen in this run",
-            file.display()
-        )
+        .join(format!("download-session/{FAKE_PASSWORD}~"));
+    assert!(
+        message.starts_with(&format!("refused to write {}", file.display()))
+            && message.ends_with(".json: it would contain a Basic password seen in this run"),
+        "{message}"
     );
     assert!(
         cassette_files(folder.path()).is_empty(),
@@ -768,4 +774,115 @@ async fn an_upstream_that_never_accepts_the_connection_gets_504() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(cassette_files(folder.path()).is_empty());
     drop((fillers, listener));
+}
+
+/// An upstream that answers every request with `answer` (a whole HTTP/1.1 response) and
+/// closes the connection.
+async fn canned_upstream(answer: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+fn http_answer(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Records one get of `obj-1` from an upstream that answers `answer`; returns what the
+/// client got, the run's summary and its exit code, and the cassette files left.
+async fn record_one_get(
+    answer: String,
+) -> (
+    TestResponse,
+    serde_json::Value,
+    ExitCode,
+    Vec<(String, serde_json::Value)>,
+) {
+    let upstream = canned_upstream(answer).await;
+    let folder = tempfile::tempdir().unwrap();
+    let summary = folder.path().join("summary.json");
+    let recorder = RecordSetup::to(&upstream)
+        .flag("--summary", summary.to_str().unwrap())
+        .start(folder.path())
+        .await;
+    let response = recorder.get(&format!("{API}/obj-1")).await;
+    let code = recorder.shut_down().await;
+    let summary = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    (response, summary, code, cassette_files(folder.path()))
+}
+
+#[tokio::test]
+async fn an_answer_the_loader_would_refuse_is_withheld_counted_and_fails_the_run() {
+    let other_id = r#"{"client_progress":5,"id":"OBJ-1","library_item_id":"i","state":"ACTIVE"}"#;
+    let (response, summary, code, files) = record_one_get(http_answer("200 OK", other_id)).await;
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("cassette-not-written")
+    );
+    let message = response.vapi_message();
+    assert!(message.starts_with("refused to write "), "{message}");
+    assert!(
+        message.ends_with("download-session/obj-1.json: the answer would make a cassette dsvcr cannot load: timelines[0] (download_session.get): responses[0]: id \"OBJ-1\" is not the cassette's id \"obj-1\""),
+        "{message}"
+    );
+    assert_eq!(summary["not_recorded"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        summary["not_recorded"][0]["operation"],
+        "download_session.get"
+    );
+    assert_eq!(summary["not_recorded"][0]["id"], "obj-1");
+    assert_eq!(summary["not_recorded"][0]["reason"], message.as_str());
+    assert_eq!(code, ExitCode::from(dsvcr::EXIT_NOT_RECORDED));
+    assert!(files.is_empty(), "nothing of the refused answer is written");
+}
+
+#[tokio::test]
+async fn an_undecodable_success_passes_through_but_is_counted_and_fails_the_run() {
+    let (response, summary, code, files) = record_one_get(http_answer("200 OK", "")).await;
+    assert_eq!(response.status, 200, "the client gets vCenter's answer");
+    assert_eq!(
+        summary["not_recorded"],
+        json!([{
+            "operation": "download_session.get",
+            "id": "obj-1",
+            "reason": "cannot decode the 200 OK answer as what download_session.get answers: the body is empty"
+        }])
+    );
+    assert_eq!(code, ExitCode::from(dsvcr::EXIT_NOT_RECORDED));
+    assert!(files.is_empty());
+}
+
+#[tokio::test]
+async fn answers_never_recorded_by_design_pass_through_and_do_not_fail_the_run() {
+    let busy = r#"{"error_type":"SERVICE_UNAVAILABLE","messages":[]}"#;
+    let (response, summary, code, files) =
+        record_one_get(http_answer("503 Service Unavailable", busy)).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(
+        summary["not_recorded"][0]["reason"],
+        "upstream answered 503 Service Unavailable, which is never recorded"
+    );
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert!(files.is_empty());
 }

@@ -283,6 +283,7 @@ pub struct RecordSetup {
     pub connect_timeout: Option<std::time::Duration>,
     pub rerecord: Rerecord,
     pub new_episodes: bool,
+    pub flags: Vec<String>,
 }
 
 impl RecordSetup {
@@ -294,7 +295,14 @@ impl RecordSetup {
             connect_timeout: None,
             rerecord: Rerecord::Append,
             new_episodes: false,
+            flags: Vec::new(),
         }
+    }
+
+    /// One more flag and its value, as typed after `dsvcr record`.
+    pub fn flag(mut self, name: &str, value: &str) -> Self {
+        self.flags.extend([name.to_owned(), value.to_owned()]);
+        self
     }
 
     pub fn trust(mut self, trust: Trust) -> Self {
@@ -339,6 +347,7 @@ impl RecordSetup {
         if self.new_episodes {
             args.push("--new-episodes".to_owned());
         }
+        args.extend(self.flags.iter().cloned());
         args
     }
 
