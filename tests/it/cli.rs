@@ -7,19 +7,6 @@ use std::time::Duration;
 use crate::process::*;
 use crate::support::*;
 
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
 #[test]
 fn replay_prints_one_ready_line_serves_and_exits_0_on_sigterm_and_sigint() {
     let cassettes = shipped_cassettes();

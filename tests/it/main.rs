@@ -8,6 +8,7 @@ mod fake_vcenter;
 mod faults;
 mod interop;
 mod limits;
+mod paths;
 mod process;
 mod record;
 mod replay_errors;
