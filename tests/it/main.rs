@@ -10,6 +10,7 @@ mod interop;
 mod limits;
 mod paths;
 mod process;
+mod readme;
 mod record;
 mod replay_errors;
 mod replay_forms;

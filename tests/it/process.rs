@@ -32,11 +32,6 @@ pub fn run_to_exit(args: &[&str]) -> (i32, String, String) {
     output_of(dsvcr(args))
 }
 
-/// [`run_to_exit`] in `folder`.
-pub fn run_to_exit_in(folder: &Path, args: &[&str]) -> (i32, String, String) {
-    output_of(dsvcr_in(folder, args))
-}
-
 fn output_of(mut command: Command) -> (i32, String, String) {
     let output = command.output().unwrap();
     (
