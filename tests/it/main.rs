@@ -6,6 +6,7 @@ mod crash;
 mod disk;
 mod fake_vcenter;
 mod faults;
+mod flag_table;
 mod interop;
 mod limits;
 mod paths;
