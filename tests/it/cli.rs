@@ -270,7 +270,7 @@ fn the_summary_file_describes_the_run() {
             "misses": 1,
             "unrecorded": 1,
             "recordings": 0,
-            "not_recorded": 0,
+            "not_recorded_count": 0,
             "upstream_connections": 0,
             "requests_by_operation": {
                 "download_session.create": 0,
