@@ -178,6 +178,7 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     assert_eq!(code, 0, "{log}");
     let summary = read_json(&record_summary);
     assert_eq!(summary["not_recorded"], json!([]), "{summary}");
+    assert_eq!(summary["not_recorded_count"], 0, "{summary}");
     assert_eq!(summary["recordings"], 8, "{summary}");
     assert_eq!(summary["cassettes_written"], json!([id]), "{summary}");
     running_lab.stop();
@@ -211,6 +212,8 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     let summary = read_json(&replay_summary);
     assert_eq!(summary["misses"], 0, "{summary}");
     assert_eq!(summary["unrecorded"], 0, "{summary}");
+    assert_eq!(summary["missed_ids"], json!([]), "{summary}");
+    assert_eq!(summary["unrecorded_routes"], json!([]), "{summary}");
     assert_eq!(summary["hits"], 8, "{summary}");
     assert_eq!(
         summary["requests_by_operation"],
