@@ -11,7 +11,7 @@ use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::error::{body_response, refusal, ApiError, Refusal};
-use crate::server::{read_call, Handler};
+use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
 use crate::timelines::{Found, Missing, Timelines};
@@ -90,20 +90,36 @@ impl Replay {
         (error, Style::json(Flavour::of_path(path)))
     }
 
+    /// Every request's body is read to its end before it is answered, even where the
+    /// answer does not depend on it: hyper closes a connection whose request body was
+    /// not read to its end when the answer went out, and a client that reuses the
+    /// connection for its next request gets EOF. govmomi's login (and its bodiless POSTs)
+    /// send an empty chunked body whose last chunk may arrive after the head.
     async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
-        let pending = match route(&parts.method, &parts.uri).map_err(refusal)? {
-            Route::Call(pending) => pending,
-            Route::Session { op, flavour } => {
+        let pending = match route(&parts.method, &parts.uri) {
+            Ok(Route::Call(pending)) => pending,
+            Ok(Route::Session { op, flavour }) => {
+                read_body(body, &parts)
+                    .await
+                    .map_err(|error| (error, Style::json(flavour)))?;
                 return Ok(self.sessions.handle(op, flavour, &parts.headers));
             }
-            Route::MethodNotAllowed { allow, flavour } => {
+            Ok(Route::MethodNotAllowed { allow, flavour }) => {
+                let _ = read_body(body, &parts).await;
                 let error = ApiError::method_not_allowed(&parts.method, allow);
                 return Err((error, Style::json(flavour)));
             }
-            Route::Other => return Err(self.unrecorded(&parts)),
+            Ok(Route::Other) => {
+                let _ = read_body(body, &parts).await;
+                return Err(self.unrecorded(&parts));
+            }
+            Err(rejection) => {
+                let _ = read_body(body, &parts).await;
+                return Err(refusal(rejection));
+            }
         };
-        let (call, _) = read_call(pending, &parts, body, false).await?;
+        let (call, _) = read_call(pending, &parts, body, true).await?;
         if self.options.require_session && !self.sessions.is_live(&parts.headers) {
             return Err((ApiError::unauthenticated(), call.style));
         }

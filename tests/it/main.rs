@@ -8,6 +8,7 @@ mod fake_vcenter;
 mod faults;
 mod flag_table;
 mod interop;
+mod interop_export;
 mod limits;
 mod operations;
 mod paths;
