@@ -23,7 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::body::{full, Body};
 use counting::Counting;
 pub use tls::{client_config, Thumbprint, Trust, TrustError};
-pub use url::{UpstreamUrl, UpstreamUrlError, UpstreamUrlParser};
+pub(crate) use url::UpstreamUrl;
 
 /// Settings for [`Upstream::new`].
 #[derive(Clone, Debug)]

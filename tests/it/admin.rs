@@ -19,7 +19,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     server.get(&format!("{API}/obj-105")).await;
     server.get(&format!("{API}/obj-999")).await;
     server.post(&format!("{REST}?~action=get"), "{").await;
-    server.get("/rest/com/vmware/content/library").await;
+    server.get("/rest/vcenter/vm").await;
     assert_eq!(
         server.get("/__dsvcr/health").await.json(),
         json!({"mode":"replay","cassettes":4,"hits":2,"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0})

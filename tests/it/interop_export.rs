@@ -228,6 +228,12 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
             "downloadsession.file.get": 2,
             "downloadsession.file.list": 1,
             "downloadsession.file.prepare": 2,
+            "library.find": 0,
+            "library.get": 0,
+            "library.item.find": 0,
+            "library.item.get": 0,
+            "library.item.list": 0,
+            "library.list": 0,
         }),
         "{summary}"
     );

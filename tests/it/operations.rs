@@ -386,15 +386,10 @@ async fn a_replayed_delete_ends_the_session_until_a_reset() {
 #[tokio::test]
 async fn calls_nobody_recorded_are_loud_and_fail_the_run() {
     let replay = TestServer::replay_with(&shipped_cassettes(), &["--fail-on-miss"]).await;
-    let lookup = replay
-        .post(
-            "/rest/com/vmware/content/library?~action=find",
-            r#"{"spec":{"name":"x"}}"#,
-        )
-        .await;
-    assert_eq!(lookup.status, 404);
+    let other_api = replay.get("/rest/vcenter/vm").await;
+    assert_eq!(other_api.status, 404);
     assert_eq!(
-        lookup.header("x-dsvcr-synthetic"),
+        other_api.header("x-dsvcr-synthetic"),
         Some("no-recording-for-route")
     );
     let unknown_item = replay

@@ -376,7 +376,7 @@ async fn a_body_that_ends_after_the_head_keeps_the_connection_usable() {
             "404 Not Found",
         ),
         (
-            "/rest/com/vmware/content/library?~action=find",
+            "/rest/vcenter/vm?~action=find",
             "404 Not Found",
         ),
         (
