@@ -126,7 +126,8 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         );
     }
 
-    // 1. Record: the flow for the item id, through dsvcr, from the simulator.
+    // 1. Record: govc's flow by path (lookups by name, then the download session),
+    //    through dsvcr, from the simulator.
     let record_summary = dir.path().join("record-summary.json");
     let recorder = start_dsvcr(&[
         "record",
@@ -139,19 +140,24 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         "--summary",
         record_summary.to_str().unwrap(),
     ]);
-    let (code, recorded, stderr) =
-        run_export(programs, &recorder.url(), &lab, &["-item", &harness.item]);
+    let by_path = ["-find", "harness-lib/harness-item"];
+    let (code, recorded, stderr) = run_export(programs, &recorder.url(), &lab, &by_path);
     assert_eq!(code, 0, "{recorded:?} {stderr}");
     let answers = parse(&recorded);
-    let id = answers[1]["answer"].as_str().expect("create answers an id");
-    let expiration = &answers[2]["answer"]["expiration_time"];
-    assert!(expiration.is_string(), "{}", answers[2]);
+    let id = answers[5]["answer"].as_str().expect("create answers an id");
+    let expiration = &answers[6]["answer"]["expiration_time"];
+    assert!(expiration.is_string(), "{}", answers[6]);
     let unprepared =
         |name: &str| json!({"bytes_transferred": 0, "name": name, "status": "UNPREPARED"});
+    let lookups = &direct[1..5];
     assert_eq!(
-        answers,
+        answers[1..5],
+        *lookups,
+        "the lookups answer through dsvcr as directly"
+    );
+    assert_eq!(
+        answers[5..],
         [
-            json!({"call": "login"}),
             json!({"call": "download_session.create", "answer": id}),
             json!({"call": "download_session.get", "answer": {
                 "expiration_time": expiration,
@@ -174,19 +180,22 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
             json!({"call": "logout"}),
         ]
     );
+    assert_eq!(answers[0], json!({"call": "login"}));
     let (code, log) = recorder.stop();
     assert_eq!(code, 0, "{log}");
     let summary = read_json(&record_summary);
     assert_eq!(summary["not_recorded"], json!([]), "{summary}");
     assert_eq!(summary["not_recorded_count"], 0, "{summary}");
-    assert_eq!(summary["recordings"], 8, "{summary}");
-    assert_eq!(summary["cassettes_written"], json!([id]), "{summary}");
+    assert_eq!(summary["recordings"], 12, "{summary}");
+    let written = summary["cassettes_written"].as_array().unwrap();
+    assert_eq!(written.len(), 5, "the session and four lookups: {summary}");
+    assert!(written.contains(&json!(id)), "{summary}");
     running_lab.stop();
 
     let (code, problems, _) = run_to_exit(&["check", cassettes_arg]);
     assert_eq!(code, 0, "{problems}");
     let files = cassette_files(&cassettes);
-    assert_eq!(files.len(), 1, "one cassette, for the one session");
+    assert_eq!(files.len(), 1, "one session cassette, for the one session");
     assert!(
         !files[0].1.to_string().contains(&lab.password),
         "no password in the cassette"
@@ -203,8 +212,7 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         "--cassettes",
         cassettes_arg,
     ]);
-    let (code, replayed, stderr) =
-        run_export(programs, &replayer.url(), &lab, &["-item", &harness.item]);
+    let (code, replayed, stderr) = run_export(programs, &replayer.url(), &lab, &by_path);
     assert_eq!(code, 0, "{replayed:?} {stderr}");
     assert_eq!(replayed, recorded, "every answer as recorded");
     let (code, log) = replayer.stop();
@@ -214,7 +222,7 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     assert_eq!(summary["unrecorded"], 0, "{summary}");
     assert_eq!(summary["missed_ids"], json!([]), "{summary}");
     assert_eq!(summary["unrecorded_routes"], json!([]), "{summary}");
-    assert_eq!(summary["hits"], 8, "{summary}");
+    assert_eq!(summary["hits"], 12, "{summary}");
     assert_eq!(
         summary["requests_by_operation"],
         json!({
@@ -228,10 +236,10 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
             "downloadsession.file.get": 2,
             "downloadsession.file.list": 1,
             "downloadsession.file.prepare": 2,
-            "library.find": 0,
-            "library.get": 0,
-            "library.item.find": 0,
-            "library.item.get": 0,
+            "library.find": 1,
+            "library.get": 1,
+            "library.item.find": 1,
+            "library.item.get": 1,
             "library.item.list": 0,
             "library.list": 0,
         }),
