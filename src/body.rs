@@ -21,8 +21,10 @@ pub(crate) fn full(bytes: Bytes) -> Body {
     Either::Left(Full::new(bytes))
 }
 
-/// An incoming body that fails if no data arrives for `idle`.
+/// An incoming body that fails if no data arrives for `idle`, after bytes already read
+/// from it, if any.
 pub(crate) struct Streamed {
+    prefix: Option<Bytes>,
     inner: Incoming,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
@@ -30,12 +32,37 @@ pub(crate) struct Streamed {
 
 impl Streamed {
     pub(crate) fn new(inner: Incoming, idle: Duration) -> Self {
+        Self::after(Bytes::new(), inner, idle)
+    }
+
+    /// `prefix` (what was already read of `inner`), then the rest of `inner`.
+    pub(crate) fn after(prefix: Bytes, inner: Incoming, idle: Duration) -> Self {
         Streamed {
+            prefix: Some(prefix).filter(|prefix| !prefix.is_empty()),
             inner,
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
         }
     }
+}
+
+/// Reads `body` until it ends or more than `limit` bytes have come: the bytes read, and
+/// the rest of the body when it did not end within the limit.
+pub(crate) async fn read_up_to(
+    mut body: Incoming,
+    limit: usize,
+) -> Result<(Bytes, Option<Incoming>), hyper::Error> {
+    use http_body_util::BodyExt;
+    let mut read = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            read.extend_from_slice(&data);
+            if read.len() > limit {
+                return Ok((read.freeze(), Some(body)));
+            }
+        }
+    }
+    Ok((read.freeze(), None))
 }
 
 /// The error a stalled body ends with.
@@ -59,6 +86,9 @@ impl HttpBody for Streamed {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             let next = Instant::now() + this.idle;
             this.deadline.as_mut().reset(next);
@@ -71,10 +101,17 @@ impl HttpBody for Streamed {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let before = self.prefix.as_ref().map_or(0, |prefix| prefix.len() as u64);
+        let rest = self.inner.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + before);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + before);
+        }
+        hint
     }
 }

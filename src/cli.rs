@@ -157,6 +157,10 @@ pub struct ReplayArgs {
     /// Exit with code 3 at shutdown if any call had no recording or any request hit a route no cassette covers.
     #[arg(long)]
     pub fail_on_miss: bool,
+
+    /// Do not answer from the tape (the exchanges recorded outside the catalog): such requests are unrecorded routes.
+    #[arg(long)]
+    pub no_tape: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +203,10 @@ pub struct RecordArgs {
     /// Start each cassette this run writes to afresh instead of appending to its timelines.
     #[arg(long)]
     pub replace: bool,
+
+    /// Forward requests outside the catalog (other API calls) without taping them.
+    #[arg(long)]
+    pub no_tape: bool,
 
     #[command(flatten)]
     pub summary: SummaryArgs,

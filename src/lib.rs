@@ -22,6 +22,7 @@ mod secrets;
 mod server;
 mod sessions;
 mod stats;
+mod tape;
 mod timelines;
 mod timeshift;
 mod upstream;

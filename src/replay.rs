@@ -14,6 +14,7 @@ use crate::error::{body_response, refusal, ApiError, Refusal};
 use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
+use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
 use crate::vapi::recognise::{route, Route};
 use crate::vapi::render;
@@ -24,6 +25,8 @@ use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
 pub(crate) struct ReplayOptions {
     /// Answer catalogued calls only for callers holding a live session token.
     pub(crate) require_session: bool,
+    /// Answer requests outside the catalog from the tape.
+    pub(crate) tape: bool,
 }
 
 /// The replay service.
@@ -80,6 +83,18 @@ impl Replay {
         error.into_response(call.style)
     }
 
+    /// The taped answer to a request outside the catalog, if the tape has one.
+    fn taped(&self, parts: &http::request::Parts, body: Option<&[u8]>) -> Option<Response<Body>> {
+        if !self.options.tape {
+            return None;
+        }
+        let key = TapeKey::of(&parts.method, &parts.uri, body?);
+        let answer = self.timelines.taped(&key)?;
+        self.stats.hit();
+        debug!(request = %key, "taped");
+        Some(answer.response())
+    }
+
     fn unrecorded(&self, parts: &http::request::Parts) -> Refusal {
         let path = parts.uri.path();
         if self.stats.unrecorded_route(&parts.method, path) {
@@ -106,12 +121,18 @@ impl Replay {
                 return Ok(self.sessions.handle(op, flavour, &parts.headers));
             }
             Ok(Route::MethodNotAllowed { allow, flavour }) => {
-                let _ = read_body(body, &parts).await;
+                let bytes = read_body(body, &parts).await;
+                if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
+                    return Ok(taped);
+                }
                 let error = ApiError::method_not_allowed(&parts.method, allow);
                 return Err((error, Style::json(flavour)));
             }
             Ok(Route::Other) => {
-                let _ = read_body(body, &parts).await;
+                let bytes = read_body(body, &parts).await;
+                if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
+                    return Ok(taped);
+                }
                 return Err(self.unrecorded(&parts));
             }
             Err(rejection) => {

@@ -147,6 +147,7 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     );
     let options = ReplayOptions {
         require_session: args.require_session,
+        tape: !args.no_tape,
     };
     let replay = Arc::new(Replay::new(cassettes, options, Stats::new()));
     serve(&args.listen, replay.clone(), launch).await?;
@@ -233,7 +234,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         "recording"
     );
     let store = Store::new(&args.cassettes, rerecord, cassettes);
-    let record = Arc::new(Record::new(upstream, store, known, stats));
+    let record = Arc::new(Record::new(upstream, store, known, stats, !args.no_tape));
     serve(&args.listen, record.clone(), launch).await?;
     record.finish_writes().await;
     finish(record.as_ref(), &args.summary)?;

@@ -28,6 +28,7 @@
 mod check;
 mod folder;
 mod store;
+mod tape;
 mod write;
 
 use std::fmt;
@@ -43,6 +44,7 @@ pub(crate) use folder::{load_folder, Cassettes, LoadError};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };
+pub(crate) use tape::{TapeCassette, TAPE_SUBFOLDER};
 pub(crate) use write::write_atomically;
 
 /// The cassette format version this build writes.

@@ -158,7 +158,7 @@ impl Upstream {
         }
     }
 
-    fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    pub(crate) fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
         UpstreamError::Broken {
             upstream: self.url.to_string(),
             detail: innermost(err),
