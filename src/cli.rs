@@ -11,7 +11,7 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere REST API's content-library download sessions.
 ///
-/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a clean `check`; 1 for runtime
+/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check`; 1 for runtime
 /// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
 /// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss.
 #[derive(Debug, Parser)]

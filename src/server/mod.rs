@@ -182,7 +182,8 @@ impl<H: Handler> Connection<H> {
     }
 }
 
-/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this
+/// A future that completes on SIGINT, SIGTERM or SIGHUP (a closed terminal or a
+/// supervisor's stop must still write the summary). The handlers are installed when this
 /// is called, so a signal that arrives before the future is first polled is not lost
 /// (and does not kill the process).
 #[cfg(unix)]
@@ -190,10 +191,12 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     Ok(async move {
         tokio::select! {
             _ = interrupt.recv() => info!("SIGINT received"),
             _ = terminate.recv() => info!("SIGTERM received"),
+            _ = hangup.recv() => info!("SIGHUP received"),
         }
     })
 }

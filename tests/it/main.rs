@@ -13,5 +13,6 @@ mod record;
 mod replay_errors;
 mod replay_forms;
 mod sessions;
+mod signals;
 mod soak;
 mod support;
