@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use base64::Engine;
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, COOKIE, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
@@ -15,7 +13,7 @@ use serde::Serialize;
 
 use crate::cassette::now_timestamp;
 use crate::error::{body_response, ApiError};
-use crate::secrets::SESSION_HEADER;
+use crate::secrets::{decode_basic, SESSION_HEADER};
 use crate::server::{full, Body};
 use crate::vapi::recognise::SessionOp;
 use crate::vapi::{Flavour, Style};
@@ -131,7 +129,9 @@ impl Sessions {
         let mut live = self.live();
         if live.len() >= self.limits.max_sessions {
             let idle_expiry = self.limits.idle_expiry;
-            live.retain(|_, session| now.saturating_duration_since(session.last_used) < idle_expiry);
+            live.retain(|_, session| {
+                now.saturating_duration_since(session.last_used) < idle_expiry
+            });
         }
         if live.len() >= self.limits.max_sessions {
             let oldest = live
@@ -232,12 +232,7 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let credentials = credentials.trim();
-    let decoded = STANDARD
-        .decode(credentials)
-        .or_else(|_| STANDARD_NO_PAD.decode(credentials))
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
+    let decoded = decode_basic(credentials.trim())?;
     let (user, password) = decoded.split_once(':')?;
     let fits = !user.is_empty() && user.len() <= MAX_USER_BYTES && !password.is_empty();
     fits.then(|| user.to_owned())
@@ -275,9 +270,15 @@ mod tests {
         let sessions = tiny();
         let start = Instant::now();
         for (n, token) in ["a", "b", "c"].into_iter().enumerate() {
-            sessions.open(token.into(), "u".into(), start + Duration::from_secs(n as u64));
+            sessions.open(
+                token.into(),
+                "u".into(),
+                start + Duration::from_secs(n as u64),
+            );
         }
-        assert!(sessions.touch("a", start + Duration::from_secs(3)).is_some());
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(3))
+            .is_some());
         sessions.open("d".into(), "u".into(), start + Duration::from_secs(4));
         assert_eq!(sessions.len(), 3);
         let at = start + Duration::from_secs(5);
@@ -294,11 +295,17 @@ mod tests {
         sessions.open("old".into(), "u".into(), start);
         sessions.open("a".into(), "u".into(), start + Duration::from_secs(30));
         sessions.open("b".into(), "u".into(), start + Duration::from_secs(31));
-        assert!(sessions.touch("a", start + Duration::from_secs(89)).is_some());
-        assert!(sessions.touch("b", start + Duration::from_secs(91)).is_none());
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(89))
+            .is_some());
+        assert!(sessions
+            .touch("b", start + Duration::from_secs(91))
+            .is_none());
         sessions.open("c".into(), "u".into(), start + Duration::from_secs(92));
         sessions.open("d".into(), "u".into(), start + Duration::from_secs(93));
         assert_eq!(sessions.len(), 3, "old and b expired");
-        assert!(sessions.touch("a", start + Duration::from_secs(94)).is_some());
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(94))
+            .is_some());
     }
 }

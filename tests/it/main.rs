@@ -16,3 +16,4 @@ mod sessions;
 mod signals;
 mod soak;
 mod support;
+mod write_gate;
