@@ -82,6 +82,10 @@ pub struct LimitArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Bytes buffered for request bodies across all connections at once; a request whose body would go beyond gets 503.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_body_bytes, value_parser = parse_positive)]
+    pub max_buffered_body_bytes: usize,
+
     /// Largest request head (request line and headers), in bytes, at least 8192 (431 beyond).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_header_bytes, value_parser = parse_header_bytes)]
     pub max_header_bytes: usize,
@@ -107,6 +111,7 @@ impl LimitArgs {
     pub fn limits(&self) -> Limits {
         Limits {
             max_body_bytes: self.max_body_bytes,
+            max_buffered_body_bytes: self.max_buffered_body_bytes,
             max_header_bytes: self.max_header_bytes,
             max_headers: self.max_headers,
             header_read_timeout: self.header_read_timeout,

@@ -10,11 +10,19 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use http::StatusCode;
+
+use super::body::BodyBudget;
+use crate::error::ApiError;
+use crate::vapi::{ErrorKind, LocalizableMessage, VapiError};
+
 /// Limits on what one client can make dsvcr hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body read (413 beyond).
     pub max_body_bytes: usize,
+    /// Bytes buffered for request bodies across all connections at once (503 beyond).
+    pub max_buffered_body_bytes: usize,
     /// Largest request head: request line plus headers (431 beyond).
     pub max_header_bytes: usize,
     /// Most headers in one request (431 beyond).
@@ -33,6 +41,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1024 * 1024,
+            max_buffered_body_bytes: 32 * 1024 * 1024,
             max_header_bytes: 16 * 1024,
             max_headers: HYPER_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
@@ -46,9 +55,33 @@ impl Default for Limits {
 /// makes hyper allocate its header array on the heap for every request.
 pub const HYPER_MAX_HEADERS: usize = 100;
 
-/// The body limit, as a request extension the handlers read.
-#[derive(Clone, Copy, Debug)]
-pub struct BodyLimit(pub usize);
+/// The body limits, as a request extension the handlers read.
+#[derive(Clone, Debug)]
+pub struct BodyLimit {
+    pub max_body_bytes: usize,
+    pub budget: BodyBudget,
+}
+
+impl BodyLimit {
+    /// The limits of a listener with `limits`, or `None` for the defaults (which
+    /// [`BodyLimit::default_limits`] gives without a request extension).
+    pub fn of(limits: &Limits) -> Option<Self> {
+        let default = Limits::default();
+        let is_default = limits.max_body_bytes == default.max_body_bytes
+            && limits.max_buffered_body_bytes == default.max_buffered_body_bytes;
+        (!is_default).then(|| BodyLimit {
+            max_body_bytes: limits.max_body_bytes,
+            budget: BodyBudget::new(limits.max_buffered_body_bytes),
+        })
+    }
+
+    /// The default limits, with the budget every default listener in the process shares.
+    pub fn default_limits() -> (usize, &'static BodyBudget) {
+        let default = Limits::default();
+        let budget = BodyBudget::shared_default(default.max_buffered_body_bytes);
+        (default.max_body_bytes, budget)
+    }
+}
 
 /// A connection that fails with `TimedOut` once nothing has been read or written for
 /// `idle`.
@@ -168,4 +201,36 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
+}
+
+/// An answer of dsvcr's own making for a request a limit refused.
+fn limit_refusal(
+    status: StatusCode,
+    kind: ErrorKind,
+    reason: &'static str,
+    message_id: &str,
+    message: String,
+) -> ApiError {
+    ApiError {
+        status,
+        error: VapiError::new(
+            kind,
+            LocalizableMessage::new(message_id, message, Vec::new()),
+        ),
+        reason,
+        allow: None,
+    }
+}
+
+/// 503: the bodies being buffered already take the whole budget.
+pub fn bodies_over_budget(max: usize) -> ApiError {
+    limit_refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::ServiceUnavailable,
+        "body-budget-exhausted",
+        "dsvcr.request.body_budget_exhausted",
+        format!(
+            "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
+        ),
+    )
 }

@@ -1,10 +1,12 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
+mod body;
 mod limits;
 mod streamed;
 pub mod tls;
 
+pub use body::{collect, BodyBudget, CollectError};
 pub use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
 pub use streamed::{Stalled, Streamed};
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -70,6 +72,7 @@ pub async fn serve<H: Handler>(
 ) {
     let graceful = GracefulShutdown::new();
     let builder = http_builder(&options.limits);
+    let body_limit = BodyLimit::of(&options.limits);
     let slots = Arc::new(Semaphore::new(options.limits.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -87,6 +90,7 @@ pub async fn serve<H: Handler>(
                         watcher: graceful.watcher(),
                         handler: handler.clone(),
                         limits: options.limits,
+                        body_limit: body_limit.clone(),
                         peer,
                         _slot: slot,
                     };
@@ -140,6 +144,7 @@ struct Connection<H> {
     watcher: Watcher,
     handler: Arc<H>,
     limits: Limits,
+    body_limit: Option<BodyLimit>,
     peer: SocketAddr,
     /// Held for as long as the connection lives.
     _slot: OwnedSemaphorePermit,
@@ -165,13 +170,13 @@ impl<H: Handler> Connection<H> {
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let handler = self.handler;
-        let body_limit = BodyLimit(self.limits.max_body_bytes);
+        let body_limit = self.body_limit;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
-            // read_body assumes the default limit when none is set, which spares the
+            // read_body assumes the default limits when none is set, which spares the
             // common case an allocation per request.
-            if body_limit.0 != Limits::default().max_body_bytes {
-                request.extensions_mut().insert(body_limit);
+            if let Some(body_limit) = &body_limit {
+                request.extensions_mut().insert(body_limit.clone());
             }
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
@@ -229,23 +234,21 @@ pub async fn read_get(
 }
 
 /// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
-/// none).
+/// none), into one buffer reserved from the process-wide body budget.
 pub async fn read_body(body: Incoming, parts: &http::request::Parts) -> Result<Bytes, ApiError> {
-    let limit = parts
-        .extensions
-        .get::<BodyLimit>()
-        .map_or(Limits::default().max_body_bytes, |limit| limit.0);
+    let (limit, budget) = match parts.extensions.get::<BodyLimit>() {
+        Some(limits) => (limits.max_body_bytes, &limits.budget),
+        None => BodyLimit::default_limits(),
+    };
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::body_too_large(limit));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<LengthLimitError>() => Err(ApiError::body_too_large(limit)),
-        Err(err) => Err(ApiError::body_unreadable(&err.to_string())),
+    match collect(body, limit, Some(budget), declared).await {
+        Ok(bytes) => Ok(bytes),
+        Err(CollectError::TooLarge(limit)) => Err(ApiError::body_too_large(limit)),
+        Err(CollectError::OverBudget(max)) => Err(limits::bodies_over_budget(max)),
+        Err(CollectError::Body(err)) => Err(ApiError::body_unreadable(&err.to_string())),
     }
 }

@@ -232,3 +232,57 @@ async fn a_kept_alive_connection_must_send_its_next_head_within_the_header_read_
     })
     .await;
 }
+
+/// Sends a POST head declaring `length` bytes and `sent` of them.
+async fn start_post(addr: &str, length: usize, sent: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {REST}?~action=get HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn bodies_beyond_the_process_wide_budget_get_503_until_it_frees() {
+    let server = replay_with_limits(Limits {
+        max_body_bytes: 800,
+        max_buffered_body_bytes: 1000,
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let json = r#"{"download_session_id":"obj-103"}"#;
+    let body = format!("{json}{}", " ".repeat(800 - json.len()));
+    let mut held = start_post(&addr, 800, &body.as_bytes()[..10]).await;
+    // The first body's 800 bytes are reserved once its head is read; wait until then.
+    let mut refused = None;
+    for _ in 0..200 {
+        let mut second = start_post(&addr, 300, &body.as_bytes()[..300]).await;
+        let (response, _) = read_until_closed(&mut second, Duration::from_secs(2)).await;
+        if response.starts_with("HTTP/1.1 503 ") {
+            refused = Some(response);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let refused = refused.expect("a body beyond the budget is refused");
+    assert!(
+        refused.contains("x-dsvcr-synthetic: body-budget-exhausted"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("dsvcr is already buffering request bodies up to its limit of 1000 bytes"),
+        "{refused}"
+    );
+    held.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let (response, _) = read_until_closed(&mut held, Duration::from_secs(2)).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    let mut after = start_post(&addr, 300, &body.as_bytes()[..300]).await;
+    let (response, _) = read_until_closed(&mut after, Duration::from_secs(2)).await;
+    assert!(
+        response.starts_with("HTTP/1.1 200 "),
+        "the budget is free again: {response}"
+    );
+}
