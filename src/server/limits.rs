@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -31,7 +33,8 @@ pub struct Limits {
     /// for it (HTTP/1.1). hyper starts waiting as soon as the previous answer is sent, so
     /// this also bounds how long a kept-alive HTTP/1.1 connection may sit idle.
     pub header_read_timeout: Duration,
-    /// A connection with no traffic either way for this long is closed.
+    /// A connection with no request in flight for this long is closed, whatever control
+    /// frames it sends; so is one with no traffic either way for this long.
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog until one closes.
     pub max_connections: usize,
@@ -83,11 +86,55 @@ impl BodyLimit {
     }
 }
 
-/// A connection that fails with `TimedOut` once nothing has been read or written for
-/// `idle`.
+/// The requests a connection has in flight, and since when it has had none.
+#[derive(Debug)]
+pub struct InFlight {
+    count: AtomicUsize,
+    /// When the count last dropped to 0 (or the connection opened).
+    quiet_since: std::sync::Mutex<Instant>,
+}
+
+impl InFlight {
+    pub fn new() -> Arc<Self> {
+        Arc::new(InFlight {
+            count: AtomicUsize::new(0),
+            quiet_since: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Counts a request as in flight until the guard (kept with its answer's body) drops.
+    pub fn start(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.clone())
+    }
+
+    /// Since when the connection has had no request in flight, if it has none.
+    fn quiet_since(&self) -> Option<Instant> {
+        let since = *self.quiet_since.lock().expect("never poisoned");
+        (self.count.load(Ordering::Acquire) == 0).then_some(since)
+    }
+}
+
+/// Held while a request is in flight, up to the end of its answer's body.
+#[derive(Debug)]
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut quiet_since = self.0.quiet_since.lock().expect("never poisoned");
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *quiet_since = Instant::now();
+        }
+    }
+}
+
+/// A connection that fails with `TimedOut` once it has had no request in flight for
+/// `idle` (whatever control frames, such as HTTP/2 PINGs, it carries), or once nothing has
+/// been read or written for `idle` even with a request in flight.
 pub struct IdleTimeout<T> {
     inner: T,
     idle: Duration,
+    in_flight: Arc<InFlight>,
     /// The last read or write that moved bytes. Traffic only records the time; the timer
     /// is moved when it fires early, so a busy connection does not touch the timer wheel
     /// on every read and write.
@@ -96,10 +143,11 @@ pub struct IdleTimeout<T> {
 }
 
 impl<T> IdleTimeout<T> {
-    pub fn new(inner: T, idle: Duration) -> Self {
+    pub fn new(inner: T, idle: Duration, in_flight: Arc<InFlight>) -> Self {
         IdleTimeout {
             inner,
             idle,
+            in_flight,
             last_traffic: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
         }
@@ -109,12 +157,17 @@ impl<T> IdleTimeout<T> {
         self.last_traffic = Instant::now();
     }
 
+    /// Deadlines only ever move later, so a timer that fires early is simply re-armed.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
             if self.deadline.as_mut().poll(cx).is_pending() {
                 return false;
             }
-            let due = self.last_traffic + self.idle;
+            let silent = self.last_traffic + self.idle;
+            let due = match self.in_flight.quiet_since() {
+                Some(quiet_since) => silent.min(quiet_since + self.idle),
+                None => silent,
+            };
             if due <= Instant::now() {
                 return true;
             }
@@ -125,7 +178,7 @@ impl<T> IdleTimeout<T> {
     fn timed_out(&self) -> io::Error {
         io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("no traffic for {:?}; connection closed", self.idle),
+            format!("idle for {:?}; connection closed", self.idle),
         )
     }
 }
@@ -233,4 +286,51 @@ pub fn bodies_over_budget(max: usize) -> ApiError {
             "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
         ),
     )
+}
+
+/// 431: more headers than `--max-headers`.
+pub fn too_many_headers(max: usize) -> ApiError {
+    limit_refusal(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ErrorKind::InvalidRequest,
+        "too-many-headers",
+        "dsvcr.request.too_many_headers",
+        format!("the request has more than {max} headers (--max-headers)"),
+    )
+}
+
+/// An answer's body, with the guard that counts its request as in flight until the body
+/// is done or dropped.
+pub struct Tracked<B> {
+    body: B,
+    _guard: InFlightGuard,
+}
+
+impl<B> Tracked<B> {
+    pub fn new(body: B, guard: InFlightGuard) -> Self {
+        Tracked {
+            body,
+            _guard: guard,
+        }
+    }
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }

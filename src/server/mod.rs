@@ -7,7 +7,9 @@ mod streamed;
 pub mod tls;
 
 pub use body::{collect, BodyBudget, CollectError};
-pub use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
+pub use limits::{
+    BodyLimit, IdleTimeout, InFlight, InFlightGuard, Limits, Tracked, HYPER_MAX_HEADERS,
+};
 pub use streamed::{Stalled, Streamed};
 
 use std::convert::Infallible;
@@ -32,7 +34,7 @@ use tracing::{debug, info, warn};
 
 use crate::error::{refusal, ApiError, Error, Refusal};
 use crate::vapi::recognise::GetRoute;
-use crate::vapi::GetRequest;
+use crate::vapi::{Flavour, GetRequest, Style};
 
 /// A body: bytes dsvcr made, or a body streamed through from the other side.
 pub type Body = Either<Full<Bytes>, Streamed>;
@@ -125,8 +127,12 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_HEAD_BUFFER));
-    if limits.max_headers != HYPER_MAX_HEADERS {
-        http1.max_headers(limits.max_headers);
+    // The service refuses more than max_headers with a vAPI 431; hyper's own parse limit
+    // is above it so that such requests reach the service. Only beyond twice the limit
+    // does hyper refuse a request itself (a bare 431).
+    let parse_limit = limits.max_headers.saturating_mul(2).max(HYPER_MAX_HEADERS);
+    if parse_limit != HYPER_MAX_HEADERS {
+        http1.max_headers(parse_limit);
     }
     builder
         .http2()
@@ -152,12 +158,13 @@ struct Connection<H> {
 
 impl<H: Handler> Connection<H> {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
-        let stream = IdleTimeout::new(stream, self.limits.idle_timeout);
+        let in_flight = InFlight::new();
+        let stream = IdleTimeout::new(stream, self.limits.idle_timeout, in_flight.clone());
         let Some(acceptor) = tls else {
-            return self.serve(TokioIo::new(stream)).await;
+            return self.serve(TokioIo::new(stream), in_flight).await;
         };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => self.serve(TokioIo::new(stream)).await,
+            Ok(Ok(stream)) => self.serve(TokioIo::new(stream), in_flight).await,
             Ok(Err(err)) => debug!(peer = %self.peer, "TLS handshake failed: {err}"),
             Err(_) => {
                 debug!(peer = %self.peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
@@ -165,20 +172,31 @@ impl<H: Handler> Connection<H> {
         }
     }
 
-    async fn serve<I>(self, io: I)
+    async fn serve<I>(self, io: I, in_flight: Arc<InFlight>)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let handler = self.handler;
         let body_limit = self.body_limit;
+        let max_headers = self.limits.max_headers;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
+            // Counted until the answer's body is done, so the idle timeout spares it.
+            let guard = in_flight.start();
             // read_body assumes the default limits when none is set, which spares the
             // common case an allocation per request.
             if let Some(body_limit) = &body_limit {
                 request.extensions_mut().insert(body_limit.clone());
             }
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            async move {
+                let response = if request.headers().len() > max_headers {
+                    let style = Style::json(Flavour::of_path(request.uri().path()));
+                    limits::too_many_headers(max_headers).into_response(style)
+                } else {
+                    handler.handle(request).await
+                };
+                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
+            }
         });
         let connection = self.builder.serve_connection(io, service);
         if let Err(err) = self.watcher.watch(connection).await {

@@ -286,3 +286,109 @@ async fn bodies_beyond_the_process_wide_budget_get_503_until_it_frees() {
         "the budget is free again: {response}"
     );
 }
+
+/// An HTTP/2 (h2c) client connection to `addr` that PINGs every `ping` even when idle.
+async fn h2c_client(
+    addr: &str,
+    ping: Option<Duration>,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let mut builder =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.timer(hyper_util::rt::TokioTimer::new());
+    if let Some(ping) = ping {
+        builder
+            .keep_alive_interval(ping)
+            .keep_alive_while_idle(true);
+    }
+    let (sender, connection) = builder
+        .handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (sender, task)
+}
+
+fn h2_get(addr: &str, path: &str) -> http::request::Builder {
+    http::Request::get(format!("http://{addr}{path}"))
+}
+
+#[tokio::test]
+async fn an_http2_connection_that_only_pings_is_closed_after_the_idle_timeout() {
+    let server = replay_with_limits(Limits {
+        idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let (mut sender, connection) = h2c_client(&addr, Some(Duration::from_millis(50))).await;
+    let request = h2_get(&addr, &format!("{API}/obj-103"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    assert_eq!(sender.send_request(request).await.unwrap().status(), 200);
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(3), connection)
+        .await
+        .expect("closed although it keeps pinging")
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn too_many_headers_get_a_vapi_431_over_http2_and_http1() {
+    let server = replay_with_limits(Limits {
+        max_headers: 16,
+        ..Limits::default()
+    })
+    .await;
+    let addr = addr(&server);
+    let (mut sender, _connection) = h2c_client(&addr, None).await;
+    let mut request = h2_get(&addr, &format!("{API}/obj-103"));
+    for i in 0..20 {
+        request = request.header(format!("x-h{i}"), i.to_string());
+    }
+    let response = sender
+        .send_request(
+            request
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 431);
+    assert_eq!(response.headers()["x-dsvcr-synthetic"], "too-many-headers");
+    use http_body_util::BodyExt;
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["messages"][0]["default_message"],
+        "the request has more than 16 headers (--max-headers)"
+    );
+    assert_eq!(body["error_type"], "INVALID_REQUEST");
+
+    let mut http1 = TcpStream::connect(&addr).await.unwrap();
+    let headers: String = (0..20).map(|i| format!("x-h{i}: {i}\r\n")).collect();
+    http1
+        .write_all(get_request(&addr, &format!("{API}/obj-103"), &headers).as_bytes())
+        .await
+        .unwrap();
+    let (response, _) = read_until_closed(&mut http1, Duration::from_millis(500)).await;
+    assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
+    assert!(
+        response.contains("x-dsvcr-synthetic: too-many-headers"),
+        "{response}"
+    );
+    assert!(
+        response.contains("the request has more than 16 headers (--max-headers)"),
+        "{response}"
+    );
+}
