@@ -71,6 +71,10 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DIR")]
     pub tls_self_signed: Option<PathBuf>,
 
+    /// Let clients beyond loopback use the admin endpoints (/__dsvcr/health, /__dsvcr/reset); by default they get 403.
+    #[arg(long)]
+    pub admin_from_anywhere: bool,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }

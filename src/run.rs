@@ -170,12 +170,25 @@ async fn serve<S: server::Handler + Observable>(
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     announce(&format!("dsvcr listening on {scheme}://{addr}"));
+    warn_beyond_loopback(addr, listen.admin_from_anywhere);
     let options = server::ServeOptions {
         tls,
         limits: listen.limits.limits(),
+        admin_from_anywhere: listen.admin_from_anywhere,
     };
     server::serve(listener, options, Arc::new(WithAdmin(service)), shutdown).await;
     Ok(())
+}
+
+fn warn_beyond_loopback(addr: std::net::SocketAddr, admin_from_anywhere: bool) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    if admin_from_anywhere {
+        warn!(%addr, "listening beyond loopback with --admin-from-anywhere: any client that reaches this address can read the health counters and rewind timelines (/__dsvcr/)");
+    } else {
+        warn!(%addr, "listening beyond loopback: any client that reaches this address is served; the admin endpoints (/__dsvcr/) answer loopback clients only");
+    }
 }
 
 fn listener_tls(listen: &ListenArgs) -> Result<Option<tokio_rustls::TlsAcceptor>, Error> {

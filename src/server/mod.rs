@@ -62,6 +62,36 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 pub struct ServeOptions {
     pub tls: Option<TlsAcceptor>,
     pub limits: Limits,
+    /// Let clients beyond loopback use the admin endpoints (`--admin-from-anywhere`).
+    pub admin_from_anywhere: bool,
+}
+
+/// The client of a request, set as a request extension on admin requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// Whether this client may use the admin endpoints: it is on loopback, or
+    /// `--admin-from-anywhere` allows everyone.
+    pub admin_allowed: bool,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr, admin_from_anywhere: bool) -> Self {
+        Peer {
+            addr,
+            admin_allowed: admin_from_anywhere || is_loopback(addr),
+        }
+    }
+}
+
+/// Loopback, including an IPv4 loopback address mapped into IPv6.
+fn is_loopback(addr: SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        ip => ip.is_loopback(),
+    }
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then stops accepting
@@ -93,7 +123,7 @@ pub async fn serve<H: Handler>(
                         handler: handler.clone(),
                         limits: options.limits,
                         body_limit: body_limit.clone(),
-                        peer,
+                        peer: Peer::new(peer, options.admin_from_anywhere),
                         _slot: slot,
                     };
                     tokio::spawn(connection.run(stream, options.tls.clone()));
@@ -151,7 +181,7 @@ struct Connection<H> {
     handler: Arc<H>,
     limits: Limits,
     body_limit: Option<BodyLimit>,
-    peer: SocketAddr,
+    peer: Peer,
     /// Held for as long as the connection lives.
     _slot: OwnedSemaphorePermit,
 }
@@ -165,9 +195,9 @@ impl<H: Handler> Connection<H> {
         };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => self.serve(TokioIo::new(stream), in_flight).await,
-            Ok(Err(err)) => debug!(peer = %self.peer, "TLS handshake failed: {err}"),
+            Ok(Err(err)) => debug!(peer = %self.peer.addr, "TLS handshake failed: {err}"),
             Err(_) => {
-                debug!(peer = %self.peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
+                debug!(peer = %self.peer.addr, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
             }
         }
     }
@@ -179,6 +209,7 @@ impl<H: Handler> Connection<H> {
         let handler = self.handler;
         let body_limit = self.body_limit;
         let max_headers = self.limits.max_headers;
+        let peer = self.peer;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
             // Counted until the answer's body is done, so the idle timeout spares it.
@@ -187,6 +218,10 @@ impl<H: Handler> Connection<H> {
             // common case an allocation per request.
             if let Some(body_limit) = &body_limit {
                 request.extensions_mut().insert(body_limit.clone());
+            }
+            // Only admin requests need the peer: others are spared the extension.
+            if request.uri().path().starts_with(crate::admin::PREFIX) {
+                request.extensions_mut().insert(peer);
             }
             async move {
                 let response = if request.headers().len() > max_headers {
@@ -200,7 +235,7 @@ impl<H: Handler> Connection<H> {
         });
         let connection = self.builder.serve_connection(io, service);
         if let Err(err) = self.watcher.watch(connection).await {
-            debug!(peer = %self.peer, "connection ended with an error: {err}");
+            debug!(peer = %self.peer.addr, "connection ended with an error: {err}");
         }
     }
 }

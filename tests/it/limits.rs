@@ -10,7 +10,11 @@ use crate::support::*;
 
 async fn replay_with_limits(limits: Limits) -> TestServer {
     let replay = dsvcr::replay::Replay::load(&shipped_cassettes()).unwrap();
-    let options = ServeOptions { tls: None, limits };
+    let options = ServeOptions {
+        tls: None,
+        limits,
+        ..ServeOptions::default()
+    };
     TestServer::start_with(
         dsvcr::admin::WithAdmin(std::sync::Arc::new(replay)),
         options,
