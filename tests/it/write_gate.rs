@@ -104,3 +104,27 @@ async fn mean_get(server: &TestServer, gets: u32, token: &str) -> Duration {
     }
     started.elapsed() / gets
 }
+
+/// `--max-body-bytes` covers the bodies dsvcr reads whole (gets, logins); other requests'
+/// bodies stream through to the vCenter whatever their size (README, "Command line").
+#[tokio::test]
+async fn pass_through_bodies_are_streamed_beyond_the_body_limit() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let big = "x".repeat(dsvcr::server::Limits::default().max_body_bytes + 1);
+    let forwarded = recorder
+        .request("POST", "/api/vcenter/vm")
+        .body(big.clone())
+        .send()
+        .await;
+    assert_ne!(forwarded.status, 413);
+    let seen = fake.requests();
+    assert_eq!(seen.last().unwrap().body.len(), big.len());
+    let get = recorder
+        .request("POST", &format!("{REST}?~action=get"))
+        .body(big)
+        .send()
+        .await;
+    assert_eq!(get.status, 413, "a get's body is read whole, so limited");
+}
