@@ -11,7 +11,7 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere Automation API's content-library download sessions.
 ///
-/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a clean `check`; 1 for runtime
+/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check`; 1 for runtime
 /// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
 /// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
 /// unrecorded route; 4 when `record` could not record an answer it should have.
@@ -74,6 +74,10 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DIR")]
     pub tls_self_signed: Option<PathBuf>,
 
+    /// Let clients beyond loopback use the admin endpoints (/__dsvcr/health, /__dsvcr/reset); by default they get 403.
+    #[arg(long)]
+    pub admin_from_anywhere: bool,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -84,6 +88,10 @@ pub struct LimitArgs {
     /// Largest request body accepted, in bytes (413 beyond).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+
+    /// Bytes buffered for request bodies across all connections at once; a request whose body would go beyond gets 503.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_body_bytes, value_parser = parse_positive)]
+    pub max_buffered_body_bytes: usize,
 
     /// Largest request head (request line and headers), in bytes, at least 8192 (431 beyond).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_header_bytes, value_parser = parse_header_bytes)]
@@ -107,9 +115,10 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits {
             max_body_bytes: self.max_body_bytes,
+            max_buffered_body_bytes: self.max_buffered_body_bytes,
             max_header_bytes: self.max_header_bytes,
             max_headers: self.max_headers,
             header_read_timeout: self.header_read_timeout,

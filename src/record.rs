@@ -251,9 +251,21 @@ impl Record {
         body: Incoming,
     ) -> Result<Response<Body>, Refusal> {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
-        let bytes = read_body(body, &parts)
+        let idle = self.upstream.timeout();
+        let limit = body_limit(&parts);
+        let (bytes, rest) = read_up_to(body, limit)
             .await
-            .map_err(|error| (error, style))?;
+            .map_err(|err| (ApiError::body_unreadable(&err.to_string()), style))?;
+        if let Some(rest) = rest {
+            // Larger request bodies stream through to vCenter untaped.
+            info!(
+                path = parts.uri.path(),
+                "not taped: the request body is over {limit} bytes"
+            );
+            self.remember(&Secrets::from_request(&parts.headers));
+            let streamed = Either::Right(Streamed::after(bytes, rest, idle));
+            return Ok(self.forward_body(parts, streamed, style).await);
+        }
         let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
@@ -261,7 +273,6 @@ impl Record {
         }
         let secrets = self.secrets_of(&parts);
         parts.headers.remove(ACCEPT_ENCODING);
-        let idle = self.upstream.timeout();
         let answer = self
             .upstream
             .send(parts, full(bytes))
@@ -325,11 +336,19 @@ impl Record {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
         self.remember(&Secrets::from_request(&parts.headers));
         let idle = self.upstream.timeout();
-        match self
-            .upstream
-            .send(parts, Either::Right(Streamed::new(body, idle)))
-            .await
-        {
+        let body = Either::Right(Streamed::new(body, idle));
+        self.forward_body(parts, body, style).await
+    }
+
+    /// Forwards a request with `body`, streaming the answer back.
+    async fn forward_body(
+        &self,
+        parts: request::Parts,
+        body: Body,
+        style: Style,
+    ) -> Response<Body> {
+        let idle = self.upstream.timeout();
+        match self.upstream.send(parts, body).await {
             Ok(answer) => answer.map(|body| Either::Right(Streamed::new(body, idle))),
             Err(err) => {
                 warn!("forwarding failed: {err}");
@@ -439,6 +458,16 @@ fn report(
             Err(ApiError::cassette_not_written(err.to_string()))
         }
     }
+}
+
+/// The `--max-body-bytes` the listener set for this request.
+fn body_limit(parts: &request::Parts) -> usize {
+    parts
+        .extensions
+        .get::<crate::server::BodyLimit>()
+        .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
+            limit.max_body_bytes
+        })
 }
 
 /// Why an answer cannot be taped whatever its body, if it cannot.

@@ -304,9 +304,11 @@ where
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     (launch.ready)(&format!("dsvcr listening on {scheme}://{addr}"));
+    warn_beyond_loopback(addr, listen.admin_from_anywhere);
     let options = server::ServeOptions {
         tls,
         limits: listen.limits.limits(),
+        admin_from_anywhere: listen.admin_from_anywhere,
     };
     server::serve(
         listener,
@@ -316,6 +318,17 @@ where
     )
     .await;
     Ok(())
+}
+
+fn warn_beyond_loopback(addr: std::net::SocketAddr, admin_from_anywhere: bool) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    if admin_from_anywhere {
+        warn!(%addr, "listening beyond loopback with --admin-from-anywhere: any client that reaches this address can read the health counters and rewind timelines (/__dsvcr/)");
+    } else {
+        warn!(%addr, "listening beyond loopback: any client that reaches this address is served; the admin endpoints (/__dsvcr/) answer loopback clients only");
+    }
 }
 
 fn listener_tls(listen: &ListenArgs) -> Result<Option<tokio_rustls::TlsAcceptor>, Error> {

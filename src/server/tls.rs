@@ -19,7 +19,7 @@ use crate::crypto::provider;
 
 /// Why the HTTPS listener cannot be set up; names the flag and file at fault.
 #[derive(Debug, thiserror::Error)]
-pub enum ListenerTlsError {
+pub(crate) enum ListenerTlsError {
     #[error("{flag} {}: {reason}", path.display())]
     File {
         flag: &'static str,
@@ -33,10 +33,10 @@ pub enum ListenerTlsError {
 }
 
 /// The file the self-signed CA is written to, inside the `--tls-self-signed` folder.
-pub const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
+pub(crate) const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
 
 /// An acceptor serving the certificate chain in `cert` with the private key in `key`.
-pub fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerTlsError> {
+pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerTlsError> {
     let file_error = |flag: &'static str, path: &Path, reason: String| ListenerTlsError::File {
         flag,
         path: path.to_owned(),
@@ -64,7 +64,7 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerTlsErr
 
 /// Makes a CA and a leaf for 127.0.0.1, ::1 and localhost, writes the CA certificate to
 /// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor and that path.
-pub fn self_signed(dir: &Path) -> Result<(TlsAcceptor, PathBuf), ListenerTlsError> {
+pub(crate) fn self_signed(dir: &Path) -> Result<(TlsAcceptor, PathBuf), ListenerTlsError> {
     let fail = |reason: String| ListenerTlsError::SelfSigned {
         dir: dir.to_owned(),
         reason,

@@ -13,7 +13,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{request, response, Request, Response, Version};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,6 +20,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::body::{full, Body};
+use crate::server::{collect, CollectError};
 use counting::Counting;
 pub use tls::{client_config, Thumbprint, Trust, TrustError};
 pub(crate) use url::UpstreamUrl;
@@ -121,20 +121,18 @@ impl Upstream {
         let whole = async {
             let answer = self.send(parts, full(body)).await?;
             let (parts, body) = answer.into_parts();
-            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|err| {
-                    if err.is::<http_body_util::LengthLimitError>() {
-                        UpstreamError::TooLarge {
+            // One buffer however the answer is framed: one-byte chunks cost their bytes.
+            let bytes =
+                collect(body, MAX_ANSWER_BYTES, None, None)
+                    .await
+                    .map_err(|err| match err {
+                        CollectError::TooLarge(limit) => UpstreamError::TooLarge {
                             upstream: self.url.to_string(),
-                            limit: MAX_ANSWER_BYTES,
-                        }
-                    } else {
-                        self.broken(err.as_ref())
-                    }
-                })?
-                .to_bytes();
+                            limit,
+                        },
+                        CollectError::OverBudget(_) => unreachable!("no budget is given"),
+                        CollectError::Body(err) => self.broken(&err),
+                    })?;
             Ok((parts, bytes))
         };
         tokio::time::timeout(self.timeout, whole)

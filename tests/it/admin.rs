@@ -88,3 +88,32 @@ async fn record_health_counts_recordings_and_upstream_connections() {
         .iter()
         .all(|r| !r.path_and_query.contains("__dsvcr")));
 }
+
+#[test]
+fn listening_beyond_loopback_warns_and_loopback_clients_keep_the_admin_endpoints() {
+    use std::io::{Read, Write};
+    let cassettes = shipped_cassettes();
+    let running = crate::process::Running::start(&[
+        "replay",
+        "--listen",
+        "0.0.0.0:0",
+        "--cassettes",
+        cassettes.to_str().unwrap(),
+    ]);
+    let port = running.addr().rsplit_once(':').unwrap().1.to_owned();
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    write!(
+        stream,
+        "GET /__dsvcr/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("listening beyond loopback: any client that reaches this address is served; the admin endpoints (/__dsvcr/) answer loopback clients only"),
+        "{stderr}"
+    );
+}

@@ -18,5 +18,7 @@ mod record;
 mod replay_errors;
 mod replay_forms;
 mod sessions;
+mod signals;
 mod soak;
 mod support;
+mod write_gate;
