@@ -183,11 +183,6 @@ impl Secrets {
         self.layers.iter().map(|layer| layer.whats.len()).sum()
     }
 
-    #[cfg(test)]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// What kind of secret `bytes` contain, if any: as written, JSON-escaped,
     /// percent-encoded, base64 or base64url, in any ASCII case.
     pub(crate) fn found_in(&self, bytes: &[u8]) -> Option<&'static str> {

@@ -21,4 +21,5 @@ mod sessions;
 mod signals;
 mod soak;
 mod support;
+mod tape;
 mod write_gate;
