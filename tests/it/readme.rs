@@ -48,7 +48,7 @@ fn blocks() -> Vec<Block> {
 }
 
 /// The `nth` block in language `lang` under `heading` (e.g. `"## Replaying in CI"`).
-pub fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
+pub(crate) fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
     blocks()
         .into_iter()
         .filter(|block| block.heading == heading && block.lang == lang)
