@@ -13,6 +13,7 @@ mod admin;
 mod body;
 mod cassette;
 mod cli;
+mod credentials;
 mod crypto;
 mod error;
 mod record;

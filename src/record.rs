@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, SET_COOKIE};
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 use http::{request, Request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
@@ -15,6 +15,7 @@ use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
+use crate::credentials::set_cookie_values;
 use crate::error::{refusal, ApiError, Refusal};
 use crate::replay::reply;
 use crate::secrets::Secrets;
@@ -590,14 +591,8 @@ fn login_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
         }
         Err(_) => {}
     }
-    for cookie in answer.headers.get_all(SET_COOKIE) {
-        let Ok(cookie) = cookie.to_str() else {
-            continue;
-        };
-        let pair = cookie.split(';').next().unwrap_or("");
-        if let Some((_, value)) = pair.split_once('=') {
-            secrets.add(value.trim(), "session token");
-        }
+    for value in set_cookie_values(&answer.headers) {
+        secrets.add(value, "session token");
     }
     secrets
 }

@@ -12,10 +12,12 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use http::header::{AUTHORIZATION, COOKIE};
+use http::header::AUTHORIZATION;
 use http::HeaderMap;
+
+use crate::credentials::{decode_basic, session_cookies};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Shorter values are not checked: they would match ordinary cassette text by chance.
@@ -28,8 +30,7 @@ pub(crate) const MAX_SECRET_BYTES: usize = 256;
 /// bounds a layer's values to 1 MiB (and its automaton to a few times that).
 pub(crate) const MAX_SECRETS: usize = 4096;
 
-/// The header and cookie vSphere session tokens travel in.
-pub(crate) const SESSION_HEADER: &str = "vmware-api-session-id";
+pub(crate) use crate::credentials::SESSION_HEADER;
 
 /// More layers than this are merged into one.
 const MAX_LAYERS: usize = 4;
@@ -242,27 +243,6 @@ fn clip(value: &str) -> &str {
         end -= 1;
     }
     &value[..end]
-}
-
-/// Basic credentials, padded or not, as text.
-pub(crate) fn decode_basic(credentials: &str) -> Option<String> {
-    let bytes = STANDARD
-        .decode(credentials)
-        .or_else(|_| STANDARD_NO_PAD.decode(credentials))
-        .ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// The values of the cookies named `vmware-api-session-id`.
-fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|cookie| cookie.split_once('='))
-        .filter(|(name, _)| name.trim() == SESSION_HEADER)
-        .map(|(_, value)| value.trim())
 }
 
 #[cfg(test)]

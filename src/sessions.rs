@@ -6,14 +6,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION, COOKIE, SET_COOKIE};
+use http::header::{HeaderValue, AUTHORIZATION, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 
 use crate::cassette::now_timestamp;
+use crate::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
 use crate::error::{body_response, ApiError};
-use crate::secrets::{decode_basic, SESSION_HEADER};
 use crate::server::{full, Body};
 use crate::vapi::recognise::SessionOp;
 use crate::vapi::{Flavour, Style};
@@ -238,22 +238,6 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
     let (user, password) = decoded.split_once(':')?;
     let fits = !user.is_empty() && user.len() <= MAX_USER_BYTES && !password.is_empty();
     fits.then(|| user.to_owned())
-}
-
-/// The session token a request carries: the `vmware-api-session-id` header, else the
-/// cookie of that name.
-pub(crate) fn token_of(headers: &HeaderMap) -> Option<&str> {
-    if let Some(token) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-        return Some(token.trim());
-    }
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|cookie| cookie.split_once('='))
-        .find(|(name, _)| name.trim() == SESSION_HEADER)
-        .map(|(_, value)| value.trim())
 }
 
 #[cfg(test)]

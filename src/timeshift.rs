@@ -7,11 +7,9 @@
 //! fractional-second digits and the same zone suffix (`Z`, `+02:00`, or none, which is
 //! read as UTC and written back without a zone).
 
-use std::sync::OnceLock;
-
-use regex::Regex;
 use serde_json::{Map, Value};
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::vapi::DownloadSession;
 
@@ -122,6 +120,27 @@ impl Zone {
     }
 }
 
+/// The text before the zone, and the zone: `Z`/`z`, a numeric `±hh:mm` offset, or none.
+fn split_zone(text: &str) -> Option<(&str, Zone)> {
+    if let Some(rest) = text.strip_suffix(['Z', 'z']) {
+        let z = char::from(*text.as_bytes().last()?);
+        return Some((rest, Zone::Utc(z)));
+    }
+    let (rest, offset) = text.split_at(text.len().checked_sub(6)?);
+    let bytes = offset.as_bytes();
+    let numeric = matches!(bytes[0], b'+' | b'-')
+        && bytes[3] == b':'
+        && [1, 2, 4, 5].iter().all(|&i| bytes[i].is_ascii_digit());
+    if numeric && rest.len() >= 19 {
+        let hours: i8 = offset[1..3].parse().ok()?;
+        let minutes: i8 = offset[4..6].parse().ok()?;
+        let sign = if bytes[0] == b'-' { -1 } else { 1 };
+        let parsed = UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()?;
+        return Some((rest, Zone::Offset(parsed, offset.to_owned())));
+    }
+    Some((text, Zone::None))
+}
+
 /// A parsed date-time and the style it was written in.
 struct DateTime {
     instant: OffsetDateTime,
@@ -130,64 +149,45 @@ struct DateTime {
     zone: Zone,
 }
 
-fn pattern() -> &'static Regex {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    PATTERN.get_or_init(|| {
-        Regex::new(
-            // [0-9], not \d: \d also matches other scripts' digits, which do not parse.
-            r"^([0-9]{4})-([0-9]{2})-([0-9]{2})([Tt])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|([+-])([0-9]{2}):([0-9]{2}))?$",
-        )
-        .expect("the date-time pattern compiles")
-    })
-}
-
 impl DateTime {
+    /// Parses `text` with the `time` crate's RFC 3339 parser, after noting the style it
+    /// is written in (separator, fraction digits, zone) and spelling a zone-less time as
+    /// UTC.
     fn parse(text: &str) -> Result<Self, String> {
-        let captures = pattern().captures(text).ok_or_else(|| {
-            format!("{text:?} is not a date-time like {EXAMPLE} or 2013-06-06T22:13:05")
-        })?;
-        let invalid =
-            |err: time::error::ComponentRange| format!("{text:?} is not a valid date-time: {err}");
-        // The pattern guarantees every numeric group is ASCII digits of a small width.
-        let number = |index: usize| -> u32 {
-            captures
-                .get(index)
-                .map_or(0, |group| group.as_str().parse().expect("digits"))
-        };
-        let month = Month::try_from(number(2) as u8).map_err(invalid)?;
-        let date =
-            Date::from_calendar_date(number(1) as i32, month, number(3) as u8).map_err(invalid)?;
-        let (fraction_digits, nanosecond) = match captures.get(8) {
+        let unlike =
+            || format!("{text:?} is not a date-time like {EXAMPLE} or 2013-06-06T22:13:05");
+        // Every accepted spelling is ASCII; anything else (e.g. other scripts' digits) is not
+        // a date-time, and byte indexing below stays on character boundaries.
+        if !text.is_ascii() || text.len() < 19 {
+            return Err(unlike());
+        }
+        let separator = char::from(text.as_bytes()[10]);
+        if !matches!(separator, 'T' | 't') {
+            return Err(unlike());
+        }
+        let (rest, zone) = split_zone(text).ok_or_else(unlike)?;
+        let fraction_digits = match rest.get(19..) {
+            None | Some("") => 0,
             Some(fraction) => {
-                let digits = fraction.as_str();
-                let padded = format!("{digits:0<9}");
-                (digits.len(), padded.parse::<u32>().expect("digits"))
-            }
-            None => (0, 0),
-        };
-        let time = Time::from_hms_nano(
-            number(5) as u8,
-            number(6) as u8,
-            number(7) as u8,
-            nanosecond,
-        )
-        .map_err(invalid)?;
-        let zone = match captures.get(9) {
-            None => Zone::None,
-            Some(zone) if captures.get(10).is_none() => {
-                Zone::Utc(zone.as_str().chars().next().expect("one character"))
-            }
-            Some(zone) => {
-                let sign: i8 = if &captures[10] == "-" { -1 } else { 1 };
-                let offset =
-                    UtcOffset::from_hms(sign * number(11) as i8, sign * number(12) as i8, 0)
-                        .map_err(invalid)?;
-                Zone::Offset(offset, zone.as_str().to_owned())
+                let digits = fraction.strip_prefix('.').ok_or_else(unlike)?;
+                if digits.is_empty() || digits.len() > 9 {
+                    return Err(unlike());
+                }
+                digits.len()
             }
         };
-        let separator = captures[4].chars().next().expect("one character");
+        let zoned = match &zone {
+            Zone::None => format!("{rest}Z"),
+            Zone::Utc(_) | Zone::Offset(..) => text.to_owned(),
+        };
+        let instant = OffsetDateTime::parse(&zoned, &Rfc3339).map_err(|err| match err {
+            time::error::Parse::TryFromParsed(range) => {
+                format!("{text:?} is not a valid date-time: {range}")
+            }
+            _ => unlike(),
+        })?;
         Ok(DateTime {
-            instant: PrimitiveDateTime::new(date, time).assume_offset(zone.offset()),
+            instant,
             separator,
             fraction_digits,
             zone,

@@ -1,0 +1,82 @@
+//! Reading the credentials a request carries: Basic credentials, the session token
+//! (header or cookie) and the tokens a login answer hands out in `Set-Cookie`.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+use http::header::{COOKIE, SET_COOKIE};
+use http::HeaderMap;
+
+/// The header (and cookie) vCenter's session token travels in.
+pub(crate) const SESSION_HEADER: &str = "vmware-api-session-id";
+
+/// Basic credentials, padded or not, as text (`user:password`).
+pub(crate) fn decode_basic(credentials: &str) -> Option<String> {
+    let bytes = STANDARD
+        .decode(credentials)
+        .or_else(|_| STANDARD_NO_PAD.decode(credentials))
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The session token a request carries: the `vmware-api-session-id` header, else the
+/// cookie of that name.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(token) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(token.trim());
+    }
+    session_cookies(headers).next()
+}
+
+/// The values of the request's cookies named `vmware-api-session-id`.
+pub(crate) fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.split_once('='))
+        .filter(|(name, _)| name.trim() == SESSION_HEADER)
+        .map(|(_, value)| value.trim())
+}
+
+/// The value of each cookie an answer sets.
+pub(crate) fn set_cookie_values(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|cookie| cookie.split(';').next()?.split_once('='))
+        .map(|(_, value)| value.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_the_header_before_the_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            "a=1; vmware-api-session-id=from-cookie".parse().unwrap(),
+        );
+        assert_eq!(session_token(&headers), Some("from-cookie"));
+        headers.insert(SESSION_HEADER, " from-header ".parse().unwrap());
+        assert_eq!(session_token(&headers), Some("from-header"));
+        let mut answer = HeaderMap::new();
+        answer.append(
+            SET_COOKIE,
+            "vmware-api-session-id=t-1;Path=/rest".parse().unwrap(),
+        );
+        assert_eq!(set_cookie_values(&answer).collect::<Vec<_>>(), ["t-1"]);
+    }
+
+    #[test]
+    fn basic_credentials_decode_padded_or_not() {
+        assert_eq!(decode_basic("dXNlcjpwYXNz").as_deref(), Some("user:pass"));
+        assert_eq!(decode_basic("dTpw").as_deref(), Some("u:p"));
+        assert_eq!(decode_basic("dTpwYQ").as_deref(), Some("u:pa"));
+        assert_eq!(decode_basic("dTpwYQ==").as_deref(), Some("u:pa"));
+        assert_eq!(decode_basic("!!"), None);
+    }
+}
