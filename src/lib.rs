@@ -17,6 +17,7 @@ mod crypto;
 mod error;
 mod record;
 mod replay;
+mod rpc;
 mod run;
 mod secrets;
 mod server;

@@ -108,11 +108,42 @@ impl Sessions {
             .ok_or_else(ApiError::unauthenticated)?;
         let status = match flavour {
             Flavour::Api => StatusCode::NO_CONTENT,
-            Flavour::Rest | Flavour::Reference => StatusCode::OK,
+            Flavour::Rest | Flavour::Reference | Flavour::JsonRpc => StatusCode::OK,
         };
         let mut response = Response::new(full(Bytes::new()));
         *response.status_mut() = status;
         Ok(response)
+    }
+
+    /// Opens a session for `user` (a JSON-RPC login) and returns its token.
+    pub(crate) fn open(&self, user: &str) -> String {
+        let token = self.new_token();
+        let now = now_timestamp();
+        let info = SessionInfo {
+            created_time: now.clone(),
+            last_accessed_time: now,
+            user: user.to_owned(),
+        };
+        self.live().insert(token.clone(), info);
+        token
+    }
+
+    /// A live session's info, its last access set to now; `None` if `token` is not live.
+    pub(crate) fn touch(&self, token: &str) -> Option<SessionInfo> {
+        let mut live = self.live();
+        let info = live.get_mut(token)?;
+        info.last_accessed_time = now_timestamp();
+        Some(info.clone())
+    }
+
+    /// Ends a live session; false if `token` is not live.
+    pub(crate) fn close(&self, token: &str) -> bool {
+        self.live().remove(token).is_some()
+    }
+
+    /// Whether `token` is a live session's.
+    pub(crate) fn is_live_token(&self, token: &str) -> bool {
+        self.live().contains_key(token)
     }
 
     /// 32 lowercase hex digits, like vCenter's tokens.
