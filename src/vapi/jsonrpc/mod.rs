@@ -26,3 +26,6 @@ pub(crate) fn is_call(method: &http::Method, path: &str) -> bool {
 
 /// The header vAPI's own server names an error in.
 pub(crate) const ERROR_HEADER: &str = "vapi-error";
+
+#[cfg(test)]
+mod tests;
