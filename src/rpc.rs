@@ -31,8 +31,10 @@ pub(crate) fn name_answer_error(response: &mut Response<Body>, answer: &Answer) 
     }
 }
 
+/// The vAPI runtime's server writes the error's canonical name, e.g.
+/// `com.vmware.vapi.std.errors.not_found`.
 fn name_error(response: &mut Response<Body>, error: &VapiError) {
-    let name = HeaderValue::from_static(error.kind.name());
+    let name = HeaderValue::from_str(&error.kind.type_name()).expect("error names are header text");
     response.headers_mut().insert(ERROR_HEADER, name);
 }
 

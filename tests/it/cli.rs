@@ -284,7 +284,7 @@ fn the_summary_file_describes_the_run() {
                 "downloadsession.file.get": 0,
                 "downloadsession.file.prepare": 0
             },
-            "requests_by_form": {"A": 2, "B": 0, "C/json": 0, "C/query": 0, "C/xml": 0, "D": 2},
+            "requests_by_form": {"A": 2, "B": 0, "C/json": 0, "C/query": 0, "C/xml": 0, "D": 2, "jsonrpc": 0},
             "missed_ids": ["obj-404"],
             "unrecorded_routes": ["GET /rest/com/vmware/content/library"],
             "not_recorded": [],
