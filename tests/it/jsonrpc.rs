@@ -116,7 +116,10 @@ fn error(response: &TestResponse) -> (String, String) {
     let message = untyped(&fields["messages"][0]);
     (
         name,
-        message["default_message"].as_str().unwrap_or_default().to_owned(),
+        message["default_message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 

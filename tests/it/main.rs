@@ -7,6 +7,7 @@ mod disk;
 mod fake_vcenter;
 mod faults;
 mod interop;
+mod interop_python;
 mod jsonrpc;
 mod limits;
 mod operations;
