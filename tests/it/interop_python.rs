@@ -152,7 +152,7 @@ async fn the_python_sdk_records_through_dsvcr_and_replays_offline() {
     .unwrap();
     assert_eq!(record_code, 0, "{record_log}");
     let id = recorded["id"].as_str().unwrap().to_owned();
-    assert_eq!(fake.created_sessions(), [id.clone()]);
+    assert_eq!(fake.created_sessions(), std::slice::from_ref(&id));
     let model = fake.session_model(&id).unwrap();
     assert_eq!(
         recorded["get"]["returned"], model,
