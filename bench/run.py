@@ -71,6 +71,25 @@ WORKLOADS = [
     ("D", "form D hit (/api)", "GET", f"/api/content/library/item/download-session/{HIT_ID}", {}, None, "warn"),
     ("XML", "form A hit, Accept: application/xml", "GET", f"{REST}/id:{HIT_ID}", {"Accept": "application/xml"}, None, "warn"),
     ("miss", "miss (synthetic 404), RUST_LOG=error", "GET", f"{REST}/id:obj-404", {}, None, "error"),
+    (
+        "jsonrpc",
+        "JSON-RPC hit (POST /api invoke get, as the Python SDK sends it)",
+        "POST",
+        "/api",
+        {"Content-Type": "application/json"},
+        json.dumps({
+            "jsonrpc": "2.0",
+            "method": "invoke",
+            "id": "0",
+            "params": {
+                "serviceId": "com.vmware.content.library.item.download_session",
+                "operationId": "get",
+                "input": {"STRUCTURE": {"operation-input": {"download_session_id": HIT_ID}}},
+                "ctx": {"appCtx": {"opId": "bench"}},
+            },
+        }),
+        "warn",
+    ),
 ]
 
 # What `just bench` runs (justfile), quoted in the report.
@@ -595,7 +614,8 @@ def targets(res):
 
     cpu_row("A", "form A hit", 1.15)
     for name, label in [("B", "form B"), ("C-json", "form C, JSON body"), ("C-xml", "form C, XML body"),
-                        ("D", "form D"), ("XML", "XML output"), ("miss", "miss (404)")]:
+                        ("D", "form D"), ("XML", "XML output"), ("miss", "miss (404)"),
+                        ("jsonrpc", "JSON-RPC hit")]:
         cpu_row(name, label, 1.5)
     d, b = field("A", "dsvcr", "rps", "c32"), field("A", "baseline", "rps", "c32")
     r = paired(d, b)

@@ -7,7 +7,7 @@ use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
 use crate::vapi::recognise::Rejection;
-use crate::vapi::{render, ErrorKind, LocalizableMessage, Style, VapiError};
+use crate::vapi::{render, ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;
 /// its value says why.
@@ -53,6 +53,17 @@ impl ApiError {
             format!(
                 "dsvcr has no recording for {method} {path_and_query}: no cassette covers this route"
             ),
+        )
+    }
+
+    /// A JSON-RPC call of an operation no cassette covers (replay mode).
+    pub(crate) fn operation_not_covered(full_name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::OperationNotFound,
+            "no-recording-for-operation",
+            "dsvcr.operation.not_covered",
+            format!("dsvcr has no recording of {full_name}: no cassette covers this operation"),
         )
     }
 
@@ -229,6 +240,9 @@ pub(crate) fn vapi_error_response(
     error: &VapiError,
     style: Style,
 ) -> Response<Body> {
+    if style.flavour == Flavour::JsonRpc {
+        return crate::rpc::error_result(error);
+    }
     let encoding = style.encoding();
     body_response(status, render::error(error, encoding), style)
 }

@@ -18,6 +18,7 @@ mod crypto;
 mod error;
 mod record;
 mod replay;
+mod rpc;
 mod run;
 mod secrets;
 mod server;

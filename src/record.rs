@@ -1,6 +1,8 @@
 //! Record mode: forwards every request to the lab vCenter and writes each catalogued
 //! call's answer into its cassette before answering the client.
 
+mod jsonrpc;
+
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -362,6 +364,9 @@ impl Record {
 impl Handler for Record {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
+        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
+            return self.jsonrpc(parts, body).await;
+        }
         let outcome = match route(&parts.method, &parts.uri) {
             Ok(Route::Call(pending)) => self.record_call(parts, body, pending).await,
             Ok(Route::Session {
@@ -498,16 +503,7 @@ fn recording_of(
     answer: &http::response::Parts,
     body: &Bytes,
 ) -> Result<Recording, NotRecordable> {
-    if let Some(encoding) = answer
-        .headers
-        .get(CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
-    {
-        return Err(NotRecordable::problem(format!(
-            "the answer is {encoding}-encoded"
-        )));
-    }
+    identity_encoded(answer)?;
     let status = answer.status;
     let answer = if status.is_success() {
         decode::output(call.op.output(), body).map_err(|err| {
@@ -520,6 +516,21 @@ fn recording_of(
         recordable_error(status, body)?
     };
     Ok(place(call, answer))
+}
+
+/// Only identity-encoded answers can be decoded.
+fn identity_encoded(answer: &http::response::Parts) -> Result<(), NotRecordable> {
+    match answer
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
+    {
+        Some(encoding) => Err(NotRecordable::problem(format!(
+            "the answer is {encoding}-encoded"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn recordable_error(status: StatusCode, body: &Bytes) -> Result<Answer, NotRecordable> {

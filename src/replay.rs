@@ -1,6 +1,8 @@
 //! Replay mode: answers catalogued calls from cassette timelines held in memory, and
 //! API sessions offline. A request never touches the disk or the network.
 
+mod jsonrpc;
+
 use std::sync::Arc;
 
 use http::{Request, Response};
@@ -112,6 +114,9 @@ impl Replay {
     /// send an empty chunked body whose last chunk may arrive after the head.
     async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
+        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
+            return Ok(self.jsonrpc(parts, body).await);
+        }
         let pending = match route(&parts.method, &parts.uri) {
             Ok(Route::Call(pending)) => pending,
             Ok(Route::Session { op, flavour }) => {
@@ -151,18 +156,28 @@ impl Replay {
 /// A found answer as a response in the caller's style.
 pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
     let encoding = style.encoding();
-    match found {
-        Found::Played(played) => body_response(
-            played.answer.status(style.flavour),
-            played.body(encoding),
-            style,
+    let (mut response, answer) = match &found {
+        Found::Played(played) => (
+            body_response(
+                played.answer.status(style.flavour),
+                played.body(encoding),
+                style,
+            ),
+            &played.answer,
         ),
-        Found::Made(answer) => body_response(
-            answer.status(style.flavour),
-            render::answer(&answer, encoding),
-            style,
+        Found::Made(answer) => (
+            body_response(
+                answer.status(style.flavour),
+                render::answer(answer, encoding),
+                style,
+            ),
+            answer,
         ),
+    };
+    if style.flavour == Flavour::JsonRpc {
+        crate::rpc::name_answer_error(&mut response, answer);
     }
+    response
 }
 
 impl Handler for Replay {

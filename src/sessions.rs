@@ -196,11 +196,34 @@ impl Sessions {
         self.live().remove(token);
         let status = match flavour {
             Flavour::Api => StatusCode::NO_CONTENT,
-            Flavour::Rest | Flavour::Reference => StatusCode::OK,
+            Flavour::Rest | Flavour::Reference | Flavour::JsonRpc => StatusCode::OK,
         };
         let mut response = Response::new(full(Bytes::new()));
         *response.status_mut() = status;
         Ok(response)
+    }
+
+    /// Opens a session for `user` (a JSON-RPC login), within the same bounds as every
+    /// login, and returns its token.
+    pub(crate) fn open_for(&self, user: &str) -> String {
+        let token = self.new_token();
+        self.open(token.clone(), user.to_owned(), Instant::now());
+        token
+    }
+
+    /// A live session's info, marked as used now; `None` if `token` is not live.
+    pub(crate) fn use_token(&self, token: &str) -> Option<SessionInfo> {
+        self.touch(token, Instant::now())
+    }
+
+    /// Ends a live session; false if `token` is not live.
+    pub(crate) fn close(&self, token: &str) -> bool {
+        self.touch(token, Instant::now()).is_some() && self.live().remove(token).is_some()
+    }
+
+    /// Whether `token` is a live session's (using it keeps it alive).
+    pub(crate) fn is_live_token(&self, token: &str) -> bool {
+        self.touch(token, Instant::now()).is_some()
     }
 
     /// 32 lowercase hex digits, like vCenter's tokens.

@@ -119,6 +119,8 @@ impl Answer {
     /// with 204; everything else succeeds with 200.
     pub(crate) fn status(&self, flavour: Flavour) -> StatusCode {
         match (self, flavour) {
+            // JSON-RPC clients read the body only after a 2xx: errors travel inside a 200.
+            (_, Flavour::JsonRpc) => StatusCode::OK,
             (Answer::Error { status, .. }, _) => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }

@@ -5,6 +5,7 @@ pub(crate) mod call;
 pub(crate) mod catalog;
 pub(crate) mod decode;
 pub(crate) mod id;
+pub(crate) mod jsonrpc;
 pub(crate) mod model;
 pub(crate) mod recognise;
 pub(crate) mod render;

@@ -160,6 +160,11 @@ macro_rules! error_kinds {
                 match self { $(ErrorKind::$variant => $upper,)* }
             }
 
+            /// The HTTP status vCenter's REST API answers this error with, e.g. 404.
+            pub(crate) fn http_status(self) -> u16 {
+                match self { $(ErrorKind::$variant => $status,)* }
+            }
+
         }
     };
 }

@@ -182,7 +182,7 @@ pub(crate) fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
 
 fn family_routes(row: &'static Row, flavour: Flavour) -> &'static [CatalogRoute] {
     match flavour {
-        Flavour::Api => row.api,
+        Flavour::Api | Flavour::JsonRpc => row.api,
         Flavour::Rest | Flavour::Reference => row.rest,
     }
 }
@@ -240,7 +240,7 @@ fn allowed_methods(flavour: Flavour, shape: Shape) -> &'static str {
 /// `action` on `/api`. Several different actions ask for none.
 fn action_of(flavour: Flavour, query: Option<&str>) -> Option<String> {
     let name = match flavour {
-        Flavour::Api => "action",
+        Flavour::Api | Flavour::JsonRpc => "action",
         Flavour::Rest | Flavour::Reference => "~action",
     };
     let mut actions = parameter(query, name);
@@ -688,7 +688,7 @@ fn xml_body_id(body: &[u8], style: Style) -> Result<String, Rejection> {
     })
 }
 
-fn parse_id(raw: &str, style: Style) -> Result<SessionId, Rejection> {
+pub(crate) fn parse_id(raw: &str, style: Style) -> Result<SessionId, Rejection> {
     SessionId::parse(raw).map_err(|err| {
         Rejection::invalid_argument("dsvcr.request.invalid_id", err.to_string(), style)
     })
@@ -699,7 +699,7 @@ pub(crate) const MAX_NAME_BYTES: usize = 1024;
 
 /// A file name, library item id or client token: non-empty, bounded, no control
 /// characters. They are stored inside cassettes, never used as file names.
-fn check_name(field: &str, value: String, style: Style) -> Result<String, Rejection> {
+pub(crate) fn check_name(field: &str, value: String, style: Style) -> Result<String, Rejection> {
     let problem = if value.is_empty() {
         Some(format!("{field} is empty"))
     } else if value.len() > MAX_NAME_BYTES {
@@ -730,7 +730,7 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
     let prefix = match flavour {
         Flavour::Rest => REST_PREFIX,
         Flavour::Reference => REFERENCE_PREFIX,
-        Flavour::Api => API_PREFIX,
+        Flavour::Api | Flavour::JsonRpc => API_PREFIX,
     };
     let mut rest = path.strip_prefix('/')?;
     for expected in prefix {
@@ -755,7 +755,7 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
             .map(|r| (flavour, r));
     };
     let resource = match flavour {
-        Flavour::Api => api_item(sessions),
+        Flavour::Api | Flavour::JsonRpc => api_item(sessions),
         Flavour::Rest | Flavour::Reference => rest_item(sessions, Shape::Sessions, Shape::Session)?,
     };
     Some((flavour, resource))

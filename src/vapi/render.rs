@@ -23,6 +23,9 @@ const ERROR_NAMESPACE: &str = "http://vmware.com/vapi/std/errors";
 /// An answer's body. XML is published for sessions and errors only; other outputs are
 /// written as JSON in the encoding's flavour. A void answer has an empty body.
 pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
+    if encoding == Encoding::JsonRpc {
+        return super::jsonrpc::render::result(answer);
+    }
     match answer {
         Answer::Session(model) => session(model, encoding),
         Answer::Error { error: vapi, .. } => error(vapi, encoding),
@@ -40,6 +43,7 @@ fn value<T: Serialize>(output: &T, encoding: Encoding) -> Bytes {
     match encoding {
         Encoding::BareJson => json(output),
         Encoding::WrappedJson | Encoding::Xml => json(&Wrapped { value: output }),
+        Encoding::JsonRpc => unreachable!("answer() writes JSON-RPC outputs itself"),
     }
 }
 
@@ -48,6 +52,7 @@ pub(crate) fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
         Encoding::WrappedJson => json(&Wrapped { value: session }),
         Encoding::BareJson => json(session),
         Encoding::Xml => Bytes::from(session_xml(session)),
+        Encoding::JsonRpc => super::jsonrpc::render::result(&Answer::Session(session.clone())),
     }
 }
 
@@ -60,6 +65,7 @@ pub(crate) fn error(error: &VapiError, encoding: Encoding) -> Bytes {
         }),
         Encoding::BareJson => json(&body),
         Encoding::Xml => Bytes::from(error_xml(error)),
+        Encoding::JsonRpc => super::jsonrpc::render::error_result(error),
     }
 }
 

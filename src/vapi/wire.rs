@@ -26,16 +26,20 @@ pub(crate) enum Form {
     /// D: `GET /api/content/library/item/download-session/S`
     #[serde(rename = "D")]
     Api,
+    /// vAPI JSON-RPC: `POST /api` invoking `download_session` `get`
+    #[serde(rename = "jsonrpc")]
+    JsonRpc,
 }
 
 impl Form {
-    pub(crate) const ALL: [Form; 6] = [
+    pub(crate) const ALL: [Form; 7] = [
         Form::GetById,
         Form::PostById,
         Form::CollectionJsonBody,
         Form::CollectionXmlBody,
         Form::CollectionQuery,
         Form::Api,
+        Form::JsonRpc,
     ];
 
     pub(crate) fn label(self) -> &'static str {
@@ -46,6 +50,7 @@ impl Form {
             Form::CollectionXmlBody => "C/xml",
             Form::CollectionQuery => "C/query",
             Form::Api => "D",
+            Form::JsonRpc => "jsonrpc",
         }
     }
 }
@@ -65,6 +70,8 @@ pub(crate) enum Flavour {
     Reference,
     /// `/api/…` (vSphere 7.0U2+): bare bodies.
     Api,
+    /// vAPI JSON-RPC on `POST /api`: always 200, typed values in a JSON-RPC envelope.
+    JsonRpc,
 }
 
 impl Flavour {
@@ -121,6 +128,9 @@ impl Style {
 
     /// The distinct encodings a style maps to: `/rest` and reference paths share one.
     pub(crate) fn encoding(self) -> Encoding {
+        if self.flavour == Flavour::JsonRpc {
+            return Encoding::JsonRpc;
+        }
         match (self.representation, self.flavour.wraps_value()) {
             (Representation::Xml, _) => Encoding::Xml,
             (Representation::Json, true) => Encoding::WrappedJson,
@@ -129,16 +139,18 @@ impl Style {
     }
 }
 
-/// The three byte-level encodings of one response; see [`Style::encoding`].
+/// The byte-level encodings of one response; see [`Style::encoding`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Encoding {
     WrappedJson,
     BareJson,
     Xml,
+    /// The `result` member of a JSON-RPC answer (the envelope carries the request's id).
+    JsonRpc,
 }
 
 impl Encoding {
-    pub(crate) const COUNT: usize = 3;
+    pub(crate) const COUNT: usize = 4;
 
     pub(crate) fn index(self) -> usize {
         self as usize

@@ -9,6 +9,8 @@ mod faults;
 mod flag_table;
 mod interop;
 mod interop_export;
+mod interop_python;
+mod jsonrpc;
 mod limits;
 mod operations;
 mod paths;

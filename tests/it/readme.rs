@@ -93,6 +93,26 @@ fn every_readme_example_is_run_by_a_test() {
             "sh",
             "the_record_example_against_the_fake_vcenter",
         ),
+        (
+            "## VMware's Python SDK",
+            "sh",
+            "interop_python: the SDK run against dsvcr in CI",
+        ),
+        (
+            "## VMware's Python SDK",
+            "python",
+            "interop_python: tests/interop/python/sdk_check.py makes these calls",
+        ),
+        (
+            "## VMware's Python SDK",
+            "python",
+            "interop_python: tests/interop/python/sdk_check.py makes these calls",
+        ),
+        (
+            "### vAPI JSON-RPC",
+            "text",
+            "a request's shape, not a command",
+        ),
         ("## Cassettes", "json", "the format, not a command"),
         ("## Command line", "text", "the synopsis, not a command"),
         ("### Exit codes", "console", "the_console_examples (trycmd)"),

@@ -1,0 +1,169 @@
+//! Record over vAPI JSON-RPC: every `POST /api` is forwarded unchanged (but for
+//! `Accept-Encoding` on catalogued calls); a catalogued call's answer is decoded from its
+//! body (results and vAPI errors both arrive in a 200) and recorded into the same
+//! cassettes as REST. Passwords and tokens in the bodies are learnt by the secret gate.
+
+use bytes::Bytes;
+use http::header::ACCEPT_ENCODING;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use hyper::body::Incoming;
+use tracing::{debug, warn};
+
+use super::{identity_encoded, place, upstream_failure, NotRecordable, Record};
+use crate::body::Body;
+use crate::cassette::Recording;
+use crate::replay::reply;
+use crate::rpc;
+use crate::secrets::Secrets;
+use crate::server::read_body;
+use crate::upstream::response_from;
+use crate::vapi::jsonrpc::decode::{self, RpcDecodeError};
+use crate::vapi::jsonrpc::envelope::parse;
+use crate::vapi::jsonrpc::{recognise, Invoke, RpcId, Security, Target};
+use crate::vapi::recognise::SessionOp;
+use crate::vapi::{Answer, Call};
+
+impl Record {
+    /// Forwards one `POST /api`, recording it when it is a catalogued call.
+    pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
+        let bytes = match read_body(body, &parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => return rpc::refused(&RpcId::NULL, error),
+        };
+        let invoke = match parse(&bytes) {
+            Ok(invoke) => invoke,
+            Err(fault) => {
+                // vCenter is the authority on what it accepts: ask it, record nothing.
+                debug!("forwarded unrecorded: {}", fault.message);
+                return self.rpc_forward(parts, bytes, &fault.id, false).await;
+            }
+        };
+        let secrets = self.rpc_secrets(&parts, &invoke);
+        match recognise(&invoke) {
+            Ok(Target::Call(call)) => {
+                self.rpc_record(parts, bytes, &invoke.id, call, secrets)
+                    .await
+            }
+            Ok(Target::Session(SessionOp::Login)) => {
+                self.rpc_forward(parts, bytes, &invoke.id, true).await
+            }
+            Ok(_) => self.rpc_forward(parts, bytes, &invoke.id, false).await,
+            Err(fault) => {
+                debug!("forwarded unrecorded: {}", fault.message);
+                self.rpc_forward(parts, bytes, &invoke.id, false).await
+            }
+        }
+    }
+
+    /// The secrets to keep out of cassettes: the request's headers, the password or
+    /// token in its security context, and every earlier one's.
+    fn rpc_secrets(&self, parts: &Parts, invoke: &Invoke) -> Secrets {
+        let mut learnt = Secrets::default();
+        match &invoke.security {
+            Security::UserPass { password, .. } => learnt.add(password, "JSON-RPC password"),
+            Security::Session(token) => learnt.add(token, "session token"),
+            Security::None => {}
+        }
+        self.remember(&learnt);
+        let mut secrets = self.secrets_of(parts);
+        secrets.extend(&learnt);
+        secrets
+    }
+
+    /// Forwards a call unrecorded; for a login, remembers the token its answer hands out.
+    async fn rpc_forward(
+        &self,
+        parts: Parts,
+        bytes: Bytes,
+        id: &RpcId,
+        login: bool,
+    ) -> Response<Body> {
+        self.remember(&Secrets::from_request(&parts.headers));
+        match self.upstream.exchange(parts, bytes).await {
+            Ok((answer, body)) => {
+                if login {
+                    let mut token = Secrets::default();
+                    if let Some(value) = decode::login_token(&body) {
+                        token.add(&value, "session token");
+                    }
+                    self.remember(&token);
+                }
+                response_from(answer, body)
+            }
+            Err(err) => {
+                warn!("forwarding a JSON-RPC call failed: {err}");
+                rpc::refused(id, upstream_failure(&err))
+            }
+        }
+    }
+
+    async fn rpc_record(
+        &self,
+        mut parts: Parts,
+        bytes: Bytes,
+        id: &RpcId,
+        call: Call,
+        secrets: Secrets,
+    ) -> Response<Body> {
+        if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
+            self.stats.request(&call);
+            if let Ok(found) = known.answer(&call) {
+                self.stats.hit();
+                return rpc::enveloped(id, reply(found, call.style)).await;
+            }
+        }
+        self.stats.request(&call);
+        // Ask for an identity-encoded answer, which can be decoded and recorded.
+        parts.headers.remove(ACCEPT_ENCODING);
+        let (answer, body) = match self.upstream.exchange(parts, bytes).await {
+            Ok(exchanged) => exchanged,
+            Err(err) => {
+                warn!(operation = call.op.label(), key = %call.key, "not recorded: {err}");
+                return rpc::refused(id, upstream_failure(&err));
+            }
+        };
+        match rpc_recording_of(&call, &answer, &body) {
+            Ok(recording) => {
+                if let Err(error) = self.keep(&call, recording, secrets).await {
+                    return rpc::enveloped(id, error.into_response(call.style)).await;
+                }
+            }
+            Err(not) => self.not_recorded(&call, not),
+        }
+        response_from(answer, body)
+    }
+}
+
+/// What of an upstream JSON-RPC answer to `call` is worth recording: a decodable output,
+/// or a vAPI error that belongs to the call (not `unauthenticated`, `unauthorized` or a
+/// server error, which REST answers with 401, 403 or 5xx).
+fn rpc_recording_of(
+    call: &Call,
+    answer: &http::response::Parts,
+    body: &Bytes,
+) -> Result<Recording, NotRecordable> {
+    identity_encoded(answer)?;
+    if answer.status != StatusCode::OK {
+        return Err(NotRecordable::by_design(format!(
+            "upstream answered {}, which is never recorded",
+            answer.status
+        )));
+    }
+    match decode::answer(call.op.output(), body) {
+        Ok(Answer::Error { status, error }) if status == 401 || status == 403 || status >= 500 => {
+            Err(NotRecordable::by_design(format!(
+                "upstream answered {}, which is never recorded",
+                error.kind.name()
+            )))
+        }
+        Ok(answer) => Ok(place(call, answer)),
+        Err(fault @ RpcDecodeError::Fault { .. }) => Err(NotRecordable::by_design(format!(
+            "upstream answered {fault}, which is never recorded"
+        ))),
+        Err(err) => Err(NotRecordable::problem(format!(
+            "cannot decode the JSON-RPC answer as what {} answers: {err}",
+            call.op.label()
+        ))),
+    }
+}

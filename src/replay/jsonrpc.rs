@@ -1,0 +1,87 @@
+//! Replay over vAPI JSON-RPC: the catalogued operations from the same timelines as REST,
+//! and API sessions from the same offline store.
+
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use hyper::body::Incoming;
+use tracing::{debug, warn};
+
+use super::Replay;
+use crate::body::Body;
+use crate::error::{body_response, ApiError};
+use crate::rpc;
+use crate::server::read_body;
+use crate::vapi::jsonrpc::envelope::parse;
+use crate::vapi::jsonrpc::recognise::STYLE;
+use crate::vapi::jsonrpc::{recognise, render, Invoke, RpcId, Security, Target, ENDPOINT};
+use crate::vapi::recognise::SessionOp;
+use crate::vapi::Call;
+
+impl Replay {
+    /// Answers one `POST /api`.
+    pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
+        let bytes = match read_body(body, &parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => return rpc::refused(&RpcId::NULL, error),
+        };
+        let invoke = match parse(&bytes) {
+            Ok(invoke) => invoke,
+            Err(fault) => return rpc::fault(&fault),
+        };
+        let result = match recognise(&invoke) {
+            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke.security),
+            Ok(Target::Session(op)) => self.rpc_session(op, &invoke.security),
+            Ok(Target::Unknown) => self.rpc_unrecorded(&invoke),
+            Err(fault) => return rpc::fault(&fault),
+        };
+        rpc::enveloped(&invoke.id, result).await
+    }
+
+    fn rpc_call(&self, call: &Call, security: &Security) -> Response<Body> {
+        let live = match security {
+            Security::Session(token) => self.sessions.is_live_token(token),
+            _ => false,
+        };
+        if self.options.require_session && !live {
+            return ApiError::unauthenticated().into_response(STYLE);
+        }
+        self.answer(call)
+    }
+
+    fn rpc_session(&self, op: SessionOp, security: &Security) -> Response<Body> {
+        let output = match (op, security) {
+            (SessionOp::Login, Security::UserPass { user, password })
+                if !user.is_empty() && !password.is_empty() =>
+            {
+                Some(render::secret(&self.sessions.open_for(user)))
+            }
+            (SessionOp::Info, Security::Session(token)) => self
+                .sessions
+                .use_token(token)
+                .map(|info| render::session_info(&info)),
+            (SessionOp::Logout, Security::Session(token)) => self
+                .sessions
+                .close(token)
+                .then_some(serde_json::Value::Null),
+            _ => None,
+        };
+        match output {
+            Some(output) => body_response(StatusCode::OK, render::output_result(&output), STYLE),
+            None => ApiError::unauthenticated().into_response(STYLE),
+        }
+    }
+
+    fn rpc_unrecorded(&self, invoke: &Invoke) -> Response<Body> {
+        let name = format!("{}.{}", invoke.service, invoke.operation);
+        let route = format!("{ENDPOINT} {name}");
+        if self.stats.unrecorded_route(&Method::POST, &route) {
+            warn!(
+                operation = name,
+                "no cassette covers this JSON-RPC operation"
+            );
+        } else {
+            debug!(operation = name, "unrecorded JSON-RPC operation again");
+        }
+        ApiError::operation_not_covered(&name).into_response(STYLE)
+    }
+}

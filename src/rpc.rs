@@ -1,0 +1,89 @@
+//! JSON-RPC answers as HTTP responses: always 200 for a vAPI answer, the error named in
+//! the `vapi-error` header, and the envelope that echoes the request's id around the
+//! `result` that replay, record and error answers write for a JSON-RPC call.
+
+use http::header::HeaderValue;
+use http::{Response, StatusCode};
+use http_body_util::BodyExt;
+use tracing::warn;
+
+use crate::body::{full, Body};
+use crate::error::{body_response, ApiError, SYNTHETIC_HEADER};
+use crate::vapi::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
+use crate::vapi::jsonrpc::recognise::STYLE;
+use crate::vapi::jsonrpc::{render, Fault, RpcId, ERROR_HEADER};
+use crate::vapi::{Answer, VapiError};
+
+/// Internal error: dsvcr could not produce the answer (the upstream failed, say).
+const INTERNAL_ERROR: i64 = -32603;
+
+/// A vAPI error's `result`, in a 200 with the `vapi-error` header.
+pub(crate) fn error_result(error: &VapiError) -> Response<Body> {
+    let mut response = body_response(StatusCode::OK, render::error_result(error), STYLE);
+    name_error(&mut response, error);
+    response
+}
+
+/// Names the error of an answer in the `vapi-error` header; nothing for a success.
+pub(crate) fn name_answer_error(response: &mut Response<Body>, answer: &Answer) {
+    if let Answer::Error { error, .. } = answer {
+        name_error(response, error);
+    }
+}
+
+/// The vAPI runtime's server writes the error's canonical name, e.g.
+/// `com.vmware.vapi.std.errors.not_found`.
+fn name_error(response: &mut Response<Body>, error: &VapiError) {
+    let name = HeaderValue::from_str(&error.kind.type_name()).expect("error names are header text");
+    response.headers_mut().insert(ERROR_HEADER, name);
+}
+
+/// A transport fault (-32700, -32600, -32601, -32602) in a 200.
+pub(crate) fn fault(fault: &Fault) -> Response<Body> {
+    let mut response = body_response(StatusCode::OK, fault.body(), STYLE);
+    response.headers_mut().insert(
+        SYNTHETIC_HEADER,
+        HeaderValue::from_static("invalid-jsonrpc"),
+    );
+    response
+}
+
+/// A request dsvcr could not take (a body over the limit, an upstream that failed):
+/// the error's own status, with a JSON-RPC fault naming the problem.
+pub(crate) fn refused(id: &RpcId, error: ApiError) -> Response<Body> {
+    let code = if error.status.is_client_error() {
+        INVALID_REQUEST
+    } else {
+        INTERNAL_ERROR
+    };
+    let message = error
+        .error
+        .messages
+        .first()
+        .map(|message| message.default_message.clone())
+        .unwrap_or_default();
+    let mut response = body_response(
+        error.status,
+        Fault::new(id.clone(), code, message).body(),
+        STYLE,
+    );
+    let reason = HeaderValue::from_static(error.reason);
+    response.headers_mut().insert(SYNTHETIC_HEADER, reason);
+    response
+}
+
+/// Puts the `result` a response holds into the JSON-RPC envelope with the request's id.
+pub(crate) async fn enveloped(id: &RpcId, response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(result) => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, full(envelope_bytes(id, &result.to_bytes())))
+        }
+        Err(err) => {
+            warn!("a JSON-RPC answer could not be read: {err}");
+            let message = format!("the answer could not be read: {err}");
+            fault(&Fault::new(id.clone(), INTERNAL_ERROR, message))
+        }
+    }
+}

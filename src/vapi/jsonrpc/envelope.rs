@@ -1,0 +1,248 @@
+//! The JSON-RPC 2.0 envelope: reading an `invoke` request, and writing a result or a
+//! transport fault around it.
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::typed::untyped;
+
+/// -32700: the body is not JSON.
+pub(crate) const PARSE_ERROR: i64 = -32700;
+/// -32600: JSON, but not a JSON-RPC `invoke` request.
+pub(crate) const INVALID_REQUEST: i64 = -32600;
+/// -32601: a method other than `invoke`.
+pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
+/// -32602: an input without the operation's key fields.
+pub(crate) const INVALID_PARAMS: i64 = -32602;
+
+/// A request id: a string, a number or null, echoed with its JSON type (the SDK matches
+/// the string `"0"`, not the number `0`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RpcId(Value);
+
+impl RpcId {
+    /// The id of a request that has none, or could not be read.
+    pub(crate) const NULL: RpcId = RpcId(Value::Null);
+
+    fn of(request: &Map<String, Value>) -> Result<RpcId, &'static str> {
+        match request.get("id") {
+            None => Ok(RpcId::NULL),
+            Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => Ok(RpcId(id.clone())),
+            Some(_) => Err("the id must be a string, a number or null"),
+        }
+    }
+}
+
+/// A JSON-RPC `invoke` of one vAPI operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Invoke {
+    pub(crate) id: RpcId,
+    pub(crate) service: String,
+    pub(crate) operation: String,
+    /// `params.input` as sent (typed); `Null` when absent.
+    pub(crate) input: Value,
+    pub(crate) security: Security,
+}
+
+/// What `params.ctx.securityCtx` carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Security {
+    None,
+    /// A login: `userName` and `password`.
+    UserPass {
+        user: String,
+        password: String,
+    },
+    /// A session token.
+    Session(String),
+}
+
+/// A transport-level error: the request is not a call dsvcr can read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub(crate) id: RpcId,
+    pub(crate) code: i64,
+    pub(crate) message: String,
+}
+
+impl Fault {
+    pub(crate) fn new(id: RpcId, code: i64, message: impl Into<String>) -> Self {
+        Fault {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…}}`.
+    pub(crate) fn body(&self) -> Bytes {
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": self.id.0,
+            "error": {"code": self.code, "message": self.message},
+        });
+        Bytes::from(body.to_string())
+    }
+}
+
+/// Reads an `invoke` request.
+pub(crate) fn parse(body: &[u8]) -> Result<Invoke, Fault> {
+    let request: Value = serde_json::from_slice(body).map_err(|err| {
+        Fault::new(
+            RpcId::NULL,
+            PARSE_ERROR,
+            format!("the body is not JSON: {err}"),
+        )
+    })?;
+    let Value::Object(request) = request else {
+        return Err(invalid(RpcId::NULL, "the request must be a JSON object"));
+    };
+    let id = RpcId::of(&request).map_err(|problem| invalid(RpcId::NULL, problem))?;
+    if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
+    }
+    match request.get("method") {
+        Some(Value::String(method)) if method == "invoke" => {}
+        Some(Value::String(method)) => {
+            return Err(Fault::new(
+                id,
+                METHOD_NOT_FOUND,
+                format!("unknown method {method:?}: vAPI calls use \"invoke\""),
+            ))
+        }
+        _ => return Err(invalid(id, "\"method\" must be a string")),
+    }
+    let params = request.get("params").and_then(Value::as_object);
+    let text = |name: &str| {
+        params
+            .and_then(|params| params.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (Some(service), Some(operation)) = (text("serviceId"), text("operationId")) else {
+        return Err(invalid(
+            id,
+            "params must name the serviceId and operationId as strings",
+        ));
+    };
+    let params = params.expect("serviceId was read from params");
+    Ok(Invoke {
+        id,
+        service,
+        operation,
+        input: params.get("input").cloned().unwrap_or(Value::Null),
+        security: security(params),
+    })
+}
+
+fn invalid(id: RpcId, problem: &str) -> Fault {
+    Fault::new(
+        id,
+        INVALID_REQUEST,
+        format!("not a JSON-RPC 2.0 invoke request: {problem}"),
+    )
+}
+
+fn security(params: &Map<String, Value>) -> Security {
+    let Some(context) = params
+        .get("ctx")
+        .and_then(|ctx| ctx.get("securityCtx"))
+        .map(untyped)
+    else {
+        return Security::None;
+    };
+    let text = |name: &str| context.get(name).and_then(Value::as_str).map(str::to_owned);
+    if let Some(token) = text("sessionId") {
+        return Security::Session(token);
+    }
+    match (text("userName"), text("password")) {
+        (Some(user), Some(password)) => Security::UserPass { user, password },
+        _ => Security::None,
+    }
+}
+
+/// `{"jsonrpc":"2.0","id":…,"result":RESULT}` around an already written result.
+pub(crate) fn enveloped(id: &RpcId, result: &[u8]) -> Bytes {
+    let id = serde_json::to_vec(&id.0).expect("ids serialise");
+    let mut body = Vec::with_capacity(result.len() + id.len() + 32);
+    body.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    body.extend_from_slice(&id);
+    body.extend_from_slice(b",\"result\":");
+    body.extend_from_slice(result);
+    body.push(b'}');
+    Bytes::from(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invoke(ctx: Value) -> Vec<u8> {
+        json!({"jsonrpc":"2.0","method":"invoke","id":"7","params":{
+            "serviceId":"s","operationId":"o","input":{"STRUCTURE":{"operation-input":{}}},"ctx":ctx}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn an_invoke_is_read_with_its_security_context() {
+        let login = parse(&invoke(json!({"securityCtx":{"schemeId":"com.vmware.vapi.std.security.user_pass","userName":"u","password":"p"}}))).unwrap();
+        assert_eq!(login.id, RpcId(json!("7")));
+        assert_eq!(
+            (login.service.as_str(), login.operation.as_str()),
+            ("s", "o")
+        );
+        assert_eq!(
+            login.security,
+            Security::UserPass {
+                user: "u".to_owned(),
+                password: "p".to_owned()
+            }
+        );
+        let call = parse(&invoke(
+            json!({"securityCtx":{"schemeId":"x","sessionId":"tok"}}),
+        ))
+        .unwrap();
+        assert_eq!(call.security, Security::Session("tok".to_owned()));
+        let anonymous = parse(&invoke(json!({"appCtx":{"opId":"1"}}))).unwrap();
+        assert_eq!(anonymous.security, Security::None);
+    }
+
+    #[test]
+    fn malformed_requests_get_their_codes() {
+        let cases: [(&[u8], RpcId, i64, &str); 8] = [
+            (b"{not json", RpcId::NULL, PARSE_ERROR, "the body is not JSON: key must be a string at line 1 column 2"),
+            (b"[1]", RpcId::NULL, INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: the request must be a JSON object"),
+            (br#"{"jsonrpc":"2.0","id":{},"method":"invoke"}"#, RpcId::NULL, INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: the id must be a string, a number or null"),
+            (br#"{"jsonrpc":"1.0","id":3,"method":"invoke"}"#, RpcId(json!(3)), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"jsonrpc\" must be \"2.0\""),
+            (br#"{"jsonrpc":"2.0","id":"1","method":7}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"method\" must be a string"),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"call"}"#, RpcId(json!("1")), METHOD_NOT_FOUND, "unknown method \"call\": vAPI calls use \"invoke\""),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke"}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke","params":{"serviceId":"s","operationId":5}}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
+        ];
+        for (body, id, code, message) in cases {
+            assert_eq!(
+                parse(body).unwrap_err(),
+                Fault::new(id, code, message),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_echoed_with_their_type() {
+        assert_eq!(
+            enveloped(&RpcId(json!("0")), b"{\"output\":null}"),
+            r#"{"jsonrpc":"2.0","id":"0","result":{"output":null}}"#
+        );
+        assert_eq!(
+            enveloped(&RpcId(json!(0)), b"{}"),
+            r#"{"jsonrpc":"2.0","id":0,"result":{}}"#
+        );
+        assert_eq!(
+            Fault::new(RpcId::NULL, PARSE_ERROR, "m").body(),
+            r#"{"error":{"code":-32700,"message":"m"},"id":null,"jsonrpc":"2.0"}"#
+        );
+    }
+}

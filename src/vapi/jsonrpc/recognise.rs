@@ -1,0 +1,159 @@
+//! An `invoke` as the protocol-neutral [`Call`] its REST forms give, or as an API session
+//! operation. The operation is found by its catalog row's full name
+//! (`serviceId` + `.` + `operationId`); its key fields are read from
+//! `input.STRUCTURE["operation-input"]`.
+
+use serde_json::{Map, Value};
+
+use super::envelope::{Fault, Invoke, INVALID_PARAMS};
+use super::typed::{structure_fields, untyped};
+use crate::vapi::call::{Call, CallKey};
+use crate::vapi::catalog::{Key, Op};
+use crate::vapi::id::SessionId;
+use crate::vapi::recognise::{check_name, parse_id, SessionOp};
+use crate::vapi::wire::{Flavour, Form, Style};
+
+/// The vAPI service of API sessions (login, session info, logout).
+pub(crate) const SESSION_SERVICE: &str = "com.vmware.cis.session";
+
+/// How every JSON-RPC call is answered.
+pub(crate) const STYLE: Style = Style::json(Flavour::JsonRpc);
+
+/// What an `invoke` asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Call(Call),
+    Session(SessionOp),
+    /// An operation outside the catalog.
+    Unknown,
+}
+
+pub(crate) fn recognise(invoke: &Invoke) -> Result<Target, Fault> {
+    if invoke.service == SESSION_SERVICE {
+        return Ok(match invoke.operation.as_str() {
+            "create" => Target::Session(SessionOp::Login),
+            "get" => Target::Session(SessionOp::Info),
+            "delete" => Target::Session(SessionOp::Logout),
+            _ => Target::Unknown,
+        });
+    }
+    let Some(op) = op_named(&invoke.service, &invoke.operation) else {
+        return Ok(Target::Unknown);
+    };
+    let invalid = |problem: String| Fault::new(invoke.id.clone(), INVALID_PARAMS, problem);
+    let input = operation_input(&invoke.input).map_err(invalid)?;
+    let key = key_of(op, &input).map_err(invalid)?;
+    Ok(Target::Call(Call {
+        op,
+        key,
+        style: STYLE,
+        form: (op == Op::Get).then_some(Form::JsonRpc),
+    }))
+}
+
+/// The catalogued operation `service`.`operation`.
+pub(crate) fn op_named(service: &str, operation: &str) -> Option<Op> {
+    Op::ALL
+        .into_iter()
+        .find(|op| op.full_name().rsplit_once('.') == Some((service, operation)))
+}
+
+/// The input's fields as plain values; no input is an empty one.
+fn operation_input(input: &Value) -> Result<Map<String, Value>, String> {
+    if input.is_null() {
+        return Ok(Map::new());
+    }
+    let fields = structure_fields(input).map_err(|err| {
+        format!("the input must be {{\"STRUCTURE\":{{\"operation-input\":{{…}}}}}}: {err}")
+    })?;
+    Ok(fields
+        .iter()
+        .map(|(name, value)| (name.clone(), untyped(value)))
+        .collect())
+}
+
+fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
+    Ok(match op.key() {
+        Key::Session => CallKey::Session(session_id(input)?),
+        Key::SessionFile => {
+            let file = required(input, &["file_name"])?;
+            CallKey::File(session_id(input)?, name("file_name", file)?)
+        }
+        Key::Create => CallKey::Create {
+            item: name(
+                "library_item_id",
+                required(input, &["create_spec", "library_item_id"])?,
+            )?,
+            token: text(input, &["client_token"])?
+                .map(|token| name("client_token", token))
+                .transpose()?,
+        },
+        Key::ItemFilter => CallKey::Items(
+            text(input, &["library_item_id"])?
+                .map(|item| name("library_item_id", item))
+                .transpose()?,
+        ),
+        Key::Lookup => CallKey::Lookup(lookup_key(op, input)),
+    })
+}
+
+/// A lookup's key: the inputs its REST routes key it by, without unset optional fields, in
+/// canonical JSON, so that a lookup recorded over REST answers the same one over JSON-RPC.
+fn lookup_key(op: Op, input: &Map<String, Value>) -> String {
+    let names = op.row().rest.iter().flat_map(|route| route.inputs.lookup);
+    let key: Map<String, Value> = names
+        .filter_map(|(name, _)| Some(((*name).to_owned(), without_nulls(input.get(*name)?)?)))
+        .collect();
+    Value::Object(key).to_string()
+}
+
+fn without_nulls(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::Object(fields) => Some(Value::Object(
+            fields
+                .iter()
+                .filter_map(|(name, value)| Some((name.clone(), without_nulls(value)?)))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+fn session_id(input: &Map<String, Value>) -> Result<SessionId, String> {
+    let raw = required(input, &["download_session_id"])?;
+    parse_id(&raw, STYLE).map_err(|rejection| rejection.message)
+}
+
+fn name(field: &str, value: String) -> Result<String, String> {
+    check_name(field, value, STYLE).map_err(|rejection| rejection.message)
+}
+
+fn required(input: &Map<String, Value>, path: &[&str]) -> Result<String, String> {
+    text(input, path)?.ok_or_else(|| format!("the operation input has no {}", path.join(".")))
+}
+
+/// The string at `path`; `None` when absent or null.
+fn text(input: &Map<String, Value>, path: &[&str]) -> Result<Option<String>, String> {
+    let mut value = input.get(path[0]);
+    for name in &path[1..] {
+        value = match value {
+            Some(Value::Object(fields)) => fields.get(*name),
+            None | Some(Value::Null) => None,
+            Some(other) => {
+                return Err(format!(
+                    "{} in the operation input must be a structure, not {other}",
+                    path[0]
+                ))
+            }
+        };
+    }
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err(format!(
+            "{} in the operation input must be a string, not {other}",
+            path.join(".")
+        )),
+    }
+}
