@@ -1,5 +1,6 @@
 //! dsvcr's own endpoints, under a prefix no vSphere path uses:
-//! `GET /__dsvcr/health` and `POST /__dsvcr/reset[?id=S]`.
+//! `GET /__dsvcr/health` and `POST /__dsvcr/reset[?id=S]`. `/__dsvcr/files/…` is passed
+//! on: the services serve file bytes there.
 
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ use crate::vapi::{SessionId, Style};
 
 pub const PREFIX: &str = "/__dsvcr/";
 
+/// Under [`PREFIX`]: the download endpoints (`crate::downloads`).
+const FILES: &str = "files/";
+
 /// What a service shows through the admin endpoints and the run summary.
 pub trait Observable {
     fn health(&self) -> Health;
@@ -28,7 +32,9 @@ pub struct WithAdmin<S>(pub Arc<S>);
 
 impl<S: Handler + Observable> Handler for WithAdmin<S> {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let Some(endpoint) = request.uri().path().strip_prefix(PREFIX) else {
+        let endpoint = request.uri().path().strip_prefix(PREFIX);
+        // Download endpoints are the service's own.
+        let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.starts_with(FILES)) else {
             return self.0.handle(request).await;
         };
         let endpoint = endpoint.trim_end_matches('/');

@@ -14,6 +14,7 @@ mod body;
 mod cassette;
 mod cli;
 mod crypto;
+mod downloads;
 mod error;
 mod record;
 mod replay;

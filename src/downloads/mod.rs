@@ -1,0 +1,30 @@
+//! The bytes of prepared files: download endpoints rewritten to point at dsvcr, fetched
+//! and kept as blobs while recording, and served from those blobs in replay.
+
+mod endpoint;
+mod file_body;
+mod range;
+mod record;
+mod replay;
+
+pub(crate) use endpoint::{file_of, names_endpoint, Listener, ListenerCertificate, Origin};
+pub(crate) use record::{Fetcher, Keeper};
+pub(crate) use replay::Replayed;
+
+use crate::timelines::Found;
+use crate::vapi::Call;
+
+/// A found answer with its download endpoints pointed at dsvcr. Answers without one
+/// keep their once-rendered bytes.
+pub(crate) fn through_dsvcr<'a>(found: Found<'a>, call: &Call, origin: &Origin<'_>) -> Found<'a> {
+    let Some(session) = call.key.session() else {
+        return found;
+    };
+    let mut answer = match found {
+        Found::Played(played) if endpoint::names_endpoint(&played.answer) => played.answer.clone(),
+        Found::Made(answer) => answer,
+        played @ Found::Played(_) => return played,
+    };
+    endpoint::rewrite(&mut answer, session, origin);
+    Found::Made(answer)
+}
