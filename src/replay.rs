@@ -131,8 +131,8 @@ impl Replay {
         file: Result<(SessionId, String), String>,
     ) -> Result<Response<Body>, Refusal> {
         let style = Style::REST_JSON;
-        let (session, file) = file
-            .map_err(|reason| (ApiError::unknown_download(parts.uri.path(), &reason), style))?;
+        let (session, file) =
+            file.map_err(|reason| (ApiError::unknown_download(parts.uri.path(), &reason), style))?;
         if self.options.require_session && !self.sessions.is_live(&parts.headers) {
             return Err((ApiError::unauthenticated(), style));
         }

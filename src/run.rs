@@ -12,10 +12,10 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::admin::{Observable, WithAdmin};
+use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
     check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
-use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::record::Record;
@@ -57,7 +57,13 @@ macro_rules! into_error {
     )*};
 }
 
-into_error!(Failure, LoadError, TrustError, tls::ListenerTlsError, BlobError);
+into_error!(
+    Failure,
+    LoadError,
+    TrustError,
+    tls::ListenerTlsError,
+    BlobError
+);
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]

@@ -67,7 +67,9 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
         report.problems.extend(check_file(&path, Kind::Session));
         downloads.extend(downloads_of(&path));
     }
-    report.problems.extend(super::blobs::check(folder, &downloads));
+    report
+        .problems
+        .extend(super::blobs::check(folder, &downloads));
     for path in calls {
         report.problems.extend(check_file(&path, Kind::Call));
     }

@@ -449,7 +449,8 @@ impl Cassette {
             }
         }
         for (index, download) in self.downloads.iter().enumerate() {
-            validate_download(download).map_err(|reason| format!("downloads[{index}]: {reason}"))?;
+            validate_download(download)
+                .map_err(|reason| format!("downloads[{index}]: {reason}"))?;
             if self.downloads[..index]
                 .iter()
                 .any(|earlier| earlier.file_name == download.file_name)
@@ -468,8 +469,7 @@ impl Cassette {
         self.downloads
             .retain(|earlier| earlier.file_name != download.file_name);
         self.downloads.push(download);
-        self.downloads
-            .sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        self.downloads.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     }
 
     fn validate_track(&self, track: &Track) -> Result<(), String> {

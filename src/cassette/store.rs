@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::folder::{cassette_path, legacy_cassette_path, Cassettes, SUBFOLDER};
 use super::{
-    extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded,
-    CALLS_SUBFOLDER,
+    extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, CALLS_SUBFOLDER,
 };
 use crate::secrets::Secrets;
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};

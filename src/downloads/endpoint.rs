@@ -225,7 +225,10 @@ mod tests {
     fn paths_round_trip_ids_and_names_that_need_escaping() {
         let session = SessionId::parse("id:1bc6/x y").unwrap();
         let path = path_of(&session, "disk 1/ä.iso");
-        assert_eq!(path, "/__dsvcr/files/id%3A1bc6%2Fx%20y/disk%201%2F%C3%A4.iso");
+        assert_eq!(
+            path,
+            "/__dsvcr/files/id%3A1bc6%2Fx%20y/disk%201%2F%C3%A4.iso"
+        );
         assert_eq!(
             file_of(&path).unwrap().unwrap(),
             (session, "disk 1/ä.iso".to_owned())
@@ -279,8 +282,14 @@ mod tests {
                 unreachable!()
             };
             let endpoint = info.download_endpoint.unwrap();
-            assert_eq!(endpoint.uri, "https://localhost:9443/__dsvcr/files/s1/a.iso");
-            assert_eq!(endpoint.ssl_certificate_thumbprint.as_deref(), Some("01:02"));
+            assert_eq!(
+                endpoint.uri,
+                "https://localhost:9443/__dsvcr/files/s1/a.iso"
+            );
+            assert_eq!(
+                endpoint.ssl_certificate_thumbprint.as_deref(),
+                Some("01:02")
+            );
             assert_eq!(endpoint.ssl_certificate.as_deref(), expected);
         }
     }

@@ -10,7 +10,10 @@ use http::HeaderMap;
 pub(crate) enum Wanted {
     Whole,
     /// First and last byte, inclusive.
-    Part { first: u64, last: u64 },
+    Part {
+        first: u64,
+        last: u64,
+    },
     Unsatisfiable,
 }
 
@@ -71,9 +74,27 @@ mod tests {
     #[test]
     fn one_range_is_a_part() {
         assert_eq!(of("bytes=0-9", 100), Wanted::Part { first: 0, last: 9 });
-        assert_eq!(of("bytes=90-", 100), Wanted::Part { first: 90, last: 99 });
-        assert_eq!(of("bytes=90-500", 100), Wanted::Part { first: 90, last: 99 });
-        assert_eq!(of("bytes=-10", 100), Wanted::Part { first: 90, last: 99 });
+        assert_eq!(
+            of("bytes=90-", 100),
+            Wanted::Part {
+                first: 90,
+                last: 99
+            }
+        );
+        assert_eq!(
+            of("bytes=90-500", 100),
+            Wanted::Part {
+                first: 90,
+                last: 99
+            }
+        );
+        assert_eq!(
+            of("bytes=-10", 100),
+            Wanted::Part {
+                first: 90,
+                last: 99
+            }
+        );
         assert_eq!(of("bytes=-500", 100), Wanted::Part { first: 0, last: 99 });
     }
 
@@ -87,7 +108,13 @@ mod tests {
     #[test]
     fn everything_else_gets_the_whole_body() {
         assert_eq!(wanted(&HeaderMap::new(), 100), Wanted::Whole);
-        for range in ["bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=x-", "bytes"] {
+        for range in [
+            "bytes=0-1,5-6",
+            "items=0-1",
+            "bytes=5-1",
+            "bytes=x-",
+            "bytes",
+        ] {
             assert_eq!(of(range, 100), Wanted::Whole, "{range}");
         }
     }

@@ -199,10 +199,10 @@ impl Pending {
         Response::from_parts(parts, Either::Right(Streamed::local(body)))
     }
 
-    async fn finish(self, outcome: Result<Pumped, String>, content_type: Option<String>) {
+    async fn finish(self, outcome: Result<Pumped, Broken>, content_type: Option<String>) {
         let pumped = match outcome {
             Ok(pumped) => pumped,
-            Err(reason) => return self.not_recorded(reason, false),
+            Err(Broken { reason, by_design }) => return self.not_recorded(reason, by_design),
         };
         let blob = match pumped.blob.finish().await {
             Ok(blob) => blob,
@@ -225,9 +225,10 @@ impl Pending {
             .await
         {
             Ok(appended) => {
-                let stem = appended.path.file_stem().map_or_else(String::new, |stem| {
-                    stem.to_string_lossy().into_owned()
-                });
+                let stem = appended
+                    .path
+                    .file_stem()
+                    .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
                 keeper.stats.recorded(stem);
                 info!(session = %self.session, file = self.file, size = blob.size, sha256 = blob.sha256, cassette = %appended.path.display(), "recorded download");
             }
@@ -260,6 +261,21 @@ struct Pump {
     declared: Option<u64>,
 }
 
+/// Why a body was not copied whole, and whether that is the client's choice.
+struct Broken {
+    reason: String,
+    by_design: bool,
+}
+
+impl Broken {
+    fn problem(reason: String) -> Self {
+        Broken {
+            reason,
+            by_design: false,
+        }
+    }
+}
+
 /// A body copied whole.
 struct Pumped {
     blob: BlobWriter,
@@ -269,7 +285,7 @@ struct Pumped {
 impl Pump {
     /// Runs to the body's end; `Err` says why the bytes are not recorded (the client's
     /// body has then been broken off too, unless the client went away).
-    async fn run(mut self) -> Result<Pumped, String> {
+    async fn run(mut self) -> Result<Pumped, Broken> {
         let mut disk_error = None;
         while let Some(frame) = self.upstream.frame().await {
             let data = match frame.map(Frame::into_data) {
@@ -278,7 +294,7 @@ impl Pump {
                 Err(err) => {
                     let reason = format!("the upstream broke off: {err}");
                     let _ = self.client.send(Err(err)).await;
-                    return Err(reason);
+                    return Err(Broken::problem(reason));
                 }
             };
             if let Some(blob) = self.blob.as_mut() {
@@ -288,17 +304,23 @@ impl Pump {
                 }
             }
             if self.client.send(Ok(data)).await.is_err() {
-                return Err("the client went away before the body ended".to_owned());
+                return Err(Broken {
+                    reason: "the client went away before the body ended".to_owned(),
+                    by_design: true,
+                });
             }
         }
-        let blob = self.blob.take().ok_or_else(|| disk_error.unwrap_or_default())?;
+        let blob = self
+            .blob
+            .take()
+            .ok_or_else(|| Broken::problem(disk_error.unwrap_or_default()))?;
         if let Some(declared) = self.declared.filter(|declared| *declared != blob.size()) {
             let reason = format!(
                 "the body held {} bytes, its Content-Length said {declared}",
                 blob.size()
             );
             let _ = self.client.send(Err(reason.clone().into())).await;
-            return Err(reason);
+            return Err(Broken::problem(reason));
         }
         Ok(Pumped {
             blob,
@@ -334,6 +356,7 @@ impl HttpBody for Channel {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.left.map_or_else(SizeHint::default, SizeHint::with_exact)
+        self.left
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
     }
 }

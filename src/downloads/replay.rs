@@ -73,9 +73,11 @@ impl Replayed {
         let body = if parts.method == Method::HEAD || len == 0 {
             full(bytes::Bytes::new())
         } else {
-            let body = FileBody::open(&stored.blob, first, len).await.map_err(|err| {
-                ApiError::blob_unreadable(format!("{}: {err}", stored.blob.display()))
-            })?;
+            let body = FileBody::open(&stored.blob, first, len)
+                .await
+                .map_err(|err| {
+                    ApiError::blob_unreadable(format!("{}: {err}", stored.blob.display()))
+                })?;
             Either::Right(Streamed::local(body))
         };
         let mut response = Response::new(body);
