@@ -30,7 +30,21 @@ lint:
 fmt:
     cargo fmt --all
 
-# Exactly what CI runs (.ci/run): format check, clippy, tests, check of the shipped cassettes.
+# Licences, banned and duplicate crates, sources (cargo-deny; installs it if missing). No advisories: offline.
+deny:
+    command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
+    cargo deny --locked check licenses bans sources
+
+# The declared rust-version: rustc and every locked dependency within it.
+msrv:
+    python3 .ci/msrv.py
+
+# Build bench/ (debug) and check the fuzz targets, which cargo test never compiles.
+build-aux:
+    bash .ci/build-aux
+
+# Exactly what CI runs (.ci/run): format check, clippy, rust-version, cargo deny, tests, check of
+# the shipped cassettes, bench/ and fuzz builds.
 ci:
     bash .ci/run
 

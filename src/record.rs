@@ -493,11 +493,13 @@ fn place(call: &Call, answer: Answer) -> Recording {
             item: item.clone(),
             token: token.clone(),
         },
-        (key @ (CallKey::Create { .. } | CallKey::Items(_)), answer) => Recording::Call {
-            op: call.op,
-            key: CallCassette::key_of(call.op, key).expect("lists and creates have call keys"),
-            answer,
-        },
+        (key @ (CallKey::Create { .. } | CallKey::Items(_) | CallKey::Lookup(_)), answer) => {
+            Recording::Call {
+                op: call.op,
+                key: CallCassette::key_of(call.op, key).expect("lists and creates have call keys"),
+                answer,
+            }
+        }
         (CallKey::Session(id), answer) => Recording::Session {
             id: id.clone(),
             op: call.op,

@@ -184,7 +184,9 @@ pub(crate) struct Health {
 /// The run summary written at shutdown (`--summary FILE`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Summary {
-    #[serde(flatten)]
+    /// The health counters, with the count of answers not recorded as
+    /// `not_recorded_count`: `not_recorded` is their list.
+    #[serde(flatten, serialize_with = "counts_in_summary")]
     pub(crate) health: Health,
     /// Calls per catalogued operation, e.g. `download_session.create`.
     pub(crate) requests_by_operation: BTreeMap<&'static str, u64>,
@@ -200,4 +202,67 @@ pub(crate) struct Summary {
     pub(crate) not_recorded: Vec<NotRecorded>,
     pub(crate) unused_cassettes: Vec<String>,
     pub(crate) cassettes_written: Vec<String>,
+}
+
+/// [`Health`] as the summary writes it.
+#[derive(Serialize)]
+struct SummaryCounts<'a> {
+    mode: &'a str,
+    cassettes: usize,
+    hits: u64,
+    misses: u64,
+    unrecorded: u64,
+    recordings: u64,
+    not_recorded_count: u64,
+    upstream_connections: u64,
+}
+
+fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::Ok, S::Error> {
+    SummaryCounts {
+        mode: health.mode,
+        cassettes: health.cassettes,
+        hits: health.hits,
+        misses: health.misses,
+        unrecorded: health.unrecorded,
+        recordings: health.recordings,
+        not_recorded_count: health.not_recorded,
+        upstream_connections: health.upstream_connections,
+    }
+    .serialize(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summary is the health counters plus lists; the count of answers not recorded
+    /// and their list must not both be written as `not_recorded` (a JSON object with a
+    /// duplicate key, which every reader resolves its own way).
+    #[test]
+    fn the_summary_has_no_duplicate_keys() {
+        let stats = Stats::new();
+        stats.not_recorded(
+            NotRecorded {
+                operation: "download_session.get",
+                id: "obj-1".to_owned(),
+                reason: "the body is empty".to_owned(),
+            },
+            false,
+        );
+        let summary = stats.summary(stats.health("record", 1), Vec::new());
+        let text = serde_json::to_string(&summary).unwrap();
+        assert_eq!(text.matches("\"not_recorded\":").count(), 1, "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["not_recorded"],
+            serde_json::json!([{
+                "operation": "download_session.get",
+                "id": "obj-1",
+                "reason": "the body is empty",
+            }])
+        );
+        assert_eq!(value["not_recorded_count"], 1);
+        let health = serde_json::to_value(stats.health("record", 1)).unwrap();
+        assert_eq!(health["not_recorded"], 1, "health keeps its count");
+    }
 }

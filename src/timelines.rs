@@ -109,7 +109,9 @@ impl Timelines {
                 self.creates.contains_key(item)
                     || self.calls.contains_key(&(Op::Create, create_key(item)))
             }
-            (CallKey::Items(_), op) => self.calls.contains_key(&(op, call.key.clone())),
+            (CallKey::Items(_) | CallKey::Lookup(_), op) => {
+                self.calls.contains_key(&(op, call.key.clone()))
+            }
             (key, op) => key
                 .session()
                 .and_then(|id| self.sessions.get(id))
@@ -121,7 +123,7 @@ impl Timelines {
     pub(crate) fn answer(&self, call: &Call) -> Result<Found<'_>, Missing> {
         match &call.key {
             CallKey::Create { item, token } => self.create(item, token.as_deref()),
-            CallKey::Items(_) => self
+            CallKey::Items(_) | CallKey::Lookup(_) => self
                 .calls
                 .get(&(call.op, call.key.clone()))
                 .map(|timeline| Found::Played(timeline.next()))

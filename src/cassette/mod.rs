@@ -32,7 +32,8 @@
 //! ```
 //!
 //! A **call cassette** under `<folder>/calls/` holds an operation that is not about one
-//! session (a list, a create that failed), keyed by its canonical input.
+//! session (a list, a create that failed, a library or item lookup), keyed by its
+//! canonical input.
 
 pub(crate) mod blobs;
 mod check;
@@ -142,6 +143,9 @@ struct RawEntry {
     files: Option<Vec<FileInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ids: Option<Vec<String>>,
+    /// A model kept as vCenter sent it (library and item lookups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<VapiError>,
 }
@@ -174,12 +178,15 @@ impl TryFrom<RawEntry> for Entry {
         if let Some(ids) = raw.ids {
             outputs.push(Answer::Ids(ids));
         }
+        if let Some(value) = raw.value {
+            outputs.push(Answer::Value(value));
+        }
         let answer = match (raw.status, raw.error, outputs.len()) {
             (200, None, 0) => Answer::Void,
             (200, None, 1) => outputs.pop().expect("one output"),
             (200, _, _) => {
                 return Err(
-                    "a status 200 response holds at most one of session, file, files and ids, and no error"
+                    "a status 200 response holds at most one of session, file, files, ids and value, and no error"
                         .to_owned(),
                 )
             }
@@ -213,6 +220,7 @@ impl From<Entry> for RawEntry {
             file: None,
             files: None,
             ids: None,
+            value: None,
             error: None,
         };
         match entry.answer {
@@ -220,6 +228,7 @@ impl From<Entry> for RawEntry {
             Answer::File(file) => raw.file = Some(file),
             Answer::Files(files) => raw.files = Some(files),
             Answer::Ids(ids) => raw.ids = Some(ids),
+            Answer::Value(value) => raw.value = Some(value),
             // A create's id is the session cassette's own id; it is never an entry.
             Answer::Id(_) | Answer::Void => {}
             Answer::Error { error, .. } => raw.error = Some(error),
@@ -478,7 +487,7 @@ impl Cassette {
             (Key::SessionFile, Some(name)) if !name.is_empty() => {}
             (Key::SessionFile, _) => return Err("needs a non-empty file_name".to_owned()),
             (Key::Session, Some(_)) => return Err("takes no file_name".to_owned()),
-            (Key::Create | Key::ItemFilter, _) => {
+            (Key::Create | Key::ItemFilter | Key::Lookup, _) => {
                 return Err("is not an operation on one session".to_owned())
             }
         }
@@ -629,7 +638,7 @@ pub(crate) fn extend(responses: &mut Vec<Entry>, answer: Answer) {
 }
 
 /// The answers of an operation that is not about one session (a list, a create that
-/// failed), keyed by its canonical input.
+/// failed, a library or item lookup), keyed by its canonical input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CallCassette {
     pub(crate) op: Op,
@@ -643,8 +652,8 @@ pub(crate) struct CallCassette {
 struct RawCallCassette {
     format: u32,
     operation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    library_item_id: Option<String>,
+    /// The call's key as named inputs, e.g. `{"library_item_id": "L"}` or `{"spec": {…}}`.
+    key: serde_json::Map<String, serde_json::Value>,
     recorded: Recorded,
     responses: Vec<Entry>,
 }
@@ -662,27 +671,34 @@ impl CallCassette {
                 item: item.clone(),
                 token: None,
             }),
+            (_, CallKey::Lookup(input)) => Some(CallKey::Lookup(input.clone())),
             _ => None,
         }
     }
 
-    fn library_item_id(&self) -> Option<&str> {
-        match &self.key {
-            CallKey::Items(item) => item.as_deref(),
-            CallKey::Create { item, .. } => Some(item),
-            _ => None,
+    /// The key as named inputs.
+    fn key_object(key: &CallKey) -> serde_json::Map<String, serde_json::Value> {
+        let item = |item: &str| {
+            let mut object = serde_json::Map::new();
+            object.insert("library_item_id".to_owned(), item.into());
+            object
+        };
+        match key {
+            CallKey::Items(None) => serde_json::Map::new(),
+            CallKey::Items(Some(id)) | CallKey::Create { item: id, .. } => item(id),
+            CallKey::Lookup(input) => match serde_json::from_str(input) {
+                Ok(serde_json::Value::Object(object)) => object,
+                _ => serde_json::Map::new(),
+            },
+            CallKey::Session(id) => item(id.as_str()),
+            CallKey::File(id, _) => item(id.as_str()),
         }
     }
 
     /// The file name: the operation's label and a hash of its canonical key, so that any
     /// key is a safe, short, case-distinct name.
     pub(crate) fn file_name(op: Op, key: &CallKey) -> String {
-        let canonical = match key {
-            CallKey::Items(None) => String::new(),
-            CallKey::Items(Some(item)) | CallKey::Create { item, .. } => item.clone(),
-            CallKey::Session(id) => id.to_string(),
-            CallKey::File(id, file) => format!("{id}\n{file}"),
-        };
+        let canonical = serde_json::Value::Object(Self::key_object(key)).to_string();
         let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
         let hex: String = digest.as_ref()[..8]
             .iter()
@@ -726,22 +742,15 @@ impl CallCassette {
                 raw.operation
             )
         })?;
-        let key = match (op, raw.library_item_id) {
-            (Op::List, item) => CallKey::Items(item),
-            (Op::Create, Some(item)) => CallKey::Create { item, token: None },
-            (Op::Create, None) => return Err("a create needs its library_item_id".to_owned()),
-            _ => {
-                return Err(format!(
-                    "{} is recorded in session cassettes, not call cassettes",
-                    op.label()
-                ))
-            }
-        };
+        let key = Self::key_from(op, raw.key)?;
         validate_recorded(&raw.recorded)?;
         validate_responses(op, &raw.responses, |answer| match (op, answer) {
             // Successful creates live in the session cassette of the id they answered.
-            (Op::Create, Answer::Error { .. }) | (Op::List, _) => Ok(()),
-            _ => Err("a successful create belongs in its session's cassette".to_owned()),
+            (Op::Create, Answer::Error { .. }) => Ok(()),
+            (Op::Create, _) => {
+                Err("a successful create belongs in its session's cassette".to_owned())
+            }
+            _ => Ok(()),
         })?;
         Ok(CallCassette {
             op,
@@ -751,11 +760,47 @@ impl CallCassette {
         })
     }
 
+    fn key_from(
+        op: Op,
+        mut key: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<CallKey, String> {
+        let item = key.remove("library_item_id");
+        let item = match item {
+            None => None,
+            Some(serde_json::Value::String(item)) => Some(item),
+            Some(other) => {
+                return Err(format!("key.library_item_id must be a string, not {other}"))
+            }
+        };
+        match (op.key(), item) {
+            (Key::ItemFilter, item) if key.is_empty() => Ok(CallKey::Items(item)),
+            (Key::Create, Some(item)) if key.is_empty() => {
+                Ok(CallKey::Create { item, token: None })
+            }
+            (Key::Lookup, item) => {
+                if let Some(item) = item {
+                    key.insert("library_item_id".to_owned(), item.into());
+                }
+                Ok(CallKey::Lookup(serde_json::Value::Object(key).to_string()))
+            }
+            (Key::Create, _) => {
+                Err("a create's key is its library_item_id, and only that".to_owned())
+            }
+            (Key::ItemFilter, _) => {
+                Err("a list's key is its library_item_id filter, and only that".to_owned())
+            }
+            (Key::Session | Key::SessionFile, _) => Err(format!(
+                "{} is recorded in session cassettes, not call cassettes",
+                op.label()
+            )),
+        }
+    }
+
     pub(crate) fn to_file_bytes(&self) -> Vec<u8> {
         pretty(&RawCallCassette {
             format: FORMAT_VERSION,
             operation: self.op.full_name().to_owned(),
-            library_item_id: self.library_item_id().map(str::to_owned),
+            key: Self::key_object(&self.key),
             recorded: self.recorded.clone(),
             responses: self.responses.clone(),
         })

@@ -175,7 +175,7 @@ fn invalid_cassettes_are_named_with_their_reason() {
     );
     assert!(
         broken(|v| v["timelines"][0]["responses"][2]["status"] = 200.into())
-            .contains("holds at most one of session, file, files and ids, and no error")
+            .contains("holds at most one of session, file, files, ids and value, and no error")
     );
     assert!(
         broken(|v| v["timelines"][0]["responses"][0]["session"]["state"] = "DONE".into())

@@ -3,8 +3,8 @@
 
 mod counting;
 mod tls;
+mod url;
 
-use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{request, response, Request, Response, Uri, Version};
+use http::{request, response, Request, Response, Version};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -24,66 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::body::{full, Body};
 use counting::Counting;
 pub use tls::{client_config, Thumbprint, Trust, TrustError};
-
-/// The upstream vCenter's base URL: `https://vcenter.example` or `http://…`, optionally
-/// with a path prefix that is put before every forwarded path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamUrl {
-    scheme: Scheme,
-    authority: Authority,
-    prefix: String,
-}
-
-impl FromStr for UpstreamUrl {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let uri: Uri = text
-            .parse()
-            .map_err(|err| format!("{text:?} is not a URL: {err}"))?;
-        let scheme = match uri.scheme_str() {
-            Some("https") => Scheme::HTTPS,
-            Some("http") => Scheme::HTTP,
-            _ => return Err(format!("{text:?} must start with https:// or http://")),
-        };
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| format!("{text:?} has no host"))?;
-        if uri.query().is_some() {
-            return Err(format!("{text:?} must not have a query"));
-        }
-        let prefix = uri.path().trim_end_matches('/').to_owned();
-        Ok(UpstreamUrl {
-            scheme,
-            authority,
-            prefix,
-        })
-    }
-}
-
-impl fmt::Display for UpstreamUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}{}", self.scheme, self.authority, self.prefix)
-    }
-}
-
-impl UpstreamUrl {
-    pub fn host(&self) -> &str {
-        self.authority.host()
-    }
-
-    /// The upstream URI for a request to `path_and_query` on dsvcr.
-    fn target(&self, path_and_query: Option<&PathAndQuery>) -> Uri {
-        let path_and_query = path_and_query.map_or("/", PathAndQuery::as_str);
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(format!("{}{path_and_query}", self.prefix))
-            .build()
-            .expect("a valid base URL and a valid path make a valid URI")
-    }
-}
+pub use url::{UpstreamUrl, UpstreamUrlError, UpstreamUrlParser};
 
 /// Settings for [`Upstream::new`].
 #[derive(Clone, Debug)]
@@ -262,9 +202,7 @@ impl Upstream {
                     timeout: self.connect_timeout,
                 };
             }
-            if io_kind == Some(std::io::ErrorKind::UnexpectedEof)
-                && self.url.scheme == Scheme::HTTPS
-            {
+            if io_kind == Some(std::io::ErrorKind::UnexpectedEof) && self.url.is_https() {
                 return UpstreamError::Tls {
                     upstream,
                     detail: format!(
@@ -348,33 +286,6 @@ pub fn response_from(parts: response::Parts, body: Bytes) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upstream_urls_keep_a_path_prefix() {
-        let url: UpstreamUrl = "https://vc.lab:8443/proxy/".parse().unwrap();
-        assert_eq!(url.to_string(), "https://vc.lab:8443/proxy");
-        assert_eq!(url.host(), "vc.lab");
-        let target = url.target(Some(&PathAndQuery::from_static("/rest/x?~action=get")));
-        assert_eq!(target, "https://vc.lab:8443/proxy/rest/x?~action=get");
-        let plain: UpstreamUrl = "http://127.0.0.1:9".parse().unwrap();
-        assert_eq!(
-            plain.target(Some(&PathAndQuery::from_static("/api/session"))),
-            "http://127.0.0.1:9/api/session"
-        );
-    }
-
-    #[test]
-    fn bad_upstream_urls_are_explained() {
-        assert_eq!(
-            "ftp://vc".parse::<UpstreamUrl>().unwrap_err(),
-            "\"ftp://vc\" must start with https:// or http://"
-        );
-        assert_eq!(
-            "vc.lab".parse::<UpstreamUrl>().unwrap_err(),
-            "\"vc.lab\" must start with https:// or http://"
-        );
-        assert!("https://vc?x=1".parse::<UpstreamUrl>().is_err());
-    }
 
     #[test]
     fn hop_by_hop_headers_are_removed() {

@@ -30,6 +30,9 @@ pub(crate) enum CallKey {
     Create { item: String, token: Option<String> },
     /// A list, with its optional `library_item_id` filter.
     Items(Option<String>),
+    /// A lookup's named inputs as canonical JSON (sorted keys, no whitespace), e.g.
+    /// `{"spec":{"name":"harness-lib"}}`.
+    Lookup(String),
 }
 
 impl CallKey {
@@ -37,7 +40,7 @@ impl CallKey {
     pub(crate) fn session(&self) -> Option<&SessionId> {
         match self {
             CallKey::Session(id) | CallKey::File(id, _) => Some(id),
-            CallKey::Create { .. } | CallKey::Items(_) => None,
+            CallKey::Create { .. } | CallKey::Items(_) | CallKey::Lookup(_) => None,
         }
     }
 
@@ -61,6 +64,7 @@ impl std::fmt::Display for CallKey {
             } => write!(f, "library item {item} client token {token:?}"),
             CallKey::Items(None) => f.write_str("all sessions"),
             CallKey::Items(Some(item)) => write!(f, "library item {item}"),
+            CallKey::Lookup(input) => f.write_str(input),
         }
     }
 }
@@ -76,7 +80,12 @@ pub(crate) enum Answer {
     File(FileInfo),
     Files(Vec<FileInfo>),
     Void,
-    Error { status: u16, error: VapiError },
+    /// A model kept as vCenter sent it.
+    Value(serde_json::Value),
+    Error {
+        status: u16,
+        error: VapiError,
+    },
 }
 
 impl Answer {
@@ -89,6 +98,7 @@ impl Answer {
             Answer::File(_) => Output::File,
             Answer::Files(_) => Output::Files,
             Answer::Void => Output::Void,
+            Answer::Value(_) => Output::Value,
             Answer::Error { .. } => return None,
         })
     }

@@ -39,6 +39,12 @@ pub(crate) enum Op {
     FileList,
     FileGet,
     FilePrepare,
+    LibraryGet,
+    LibraryList,
+    LibraryFind,
+    ItemGet,
+    ItemList,
+    ItemFind,
 }
 
 /// A path dsvcr knows, per REST family (`/rest` and reference paths share one).
@@ -54,6 +60,14 @@ pub(crate) enum Shape {
     File,
     /// `…/download-session/ID/file` (`/api` only)
     SessionFiles,
+    /// `…/content/library`
+    Libraries,
+    /// `…/content/library/id:L` (`/rest`) or `…/content/library/L` (`/api`)
+    Library,
+    /// `…/content/library/item`
+    Items,
+    /// `…/content/library/item/id:I` (`/rest`) or `…/content/library/item/I` (`/api`)
+    Item,
 }
 
 /// Where an input field is read from.
@@ -67,6 +81,8 @@ pub(crate) enum Source {
     Body(&'static [&'static str]),
     /// A request header.
     Header(&'static str),
+    /// The whole JSON body object.
+    WholeBody,
     /// `download_session_id` in a JSON body, an XML `Get-Input` body or the query
     /// (form C of `get`).
     GetInput,
@@ -96,6 +112,8 @@ pub(crate) struct Inputs {
     pub(crate) file: Option<Source>,
     pub(crate) item: Option<Source>,
     pub(crate) token: &'static [Source],
+    /// A lookup's named inputs (any JSON value), which together are its key.
+    pub(crate) lookup: &'static [(&'static str, Source)],
 }
 
 /// What an operation's key is made of.
@@ -109,6 +127,8 @@ pub(crate) enum Key {
     Create,
     /// The optional `library_item_id` filter.
     ItemFilter,
+    /// A lookup's named inputs, in canonical JSON.
+    Lookup,
 }
 
 /// The shape of a successful answer.
@@ -126,6 +146,8 @@ pub(crate) enum Output {
     Files,
     /// Nothing (`/rest` 200 with an empty body, `/api` 204).
     Void,
+    /// A model kept as the JSON vCenter sent (library and item models).
+    Value,
 }
 
 /// One catalogued operation.
@@ -155,12 +177,18 @@ const fn route(method: Verb, shape: Shape, action: Option<&'static str>, inputs:
     }
 }
 
+const NO_INPUTS: Inputs = Inputs {
+    session: None,
+    file: None,
+    item: None,
+    token: &[],
+    lookup: &[],
+};
+
 const fn in_path() -> Inputs {
     Inputs {
         session: Some(Source::Path),
-        file: None,
-        item: None,
-        token: &[],
+        ..NO_INPUTS
     }
 }
 
@@ -168,17 +196,19 @@ const fn file_in(file: Source) -> Inputs {
     Inputs {
         session: Some(Source::Path),
         file: Some(file),
-        item: None,
-        token: &[],
+        ..NO_INPUTS
     }
 }
 
-const NO_INPUTS: Inputs = Inputs {
-    session: None,
-    file: None,
-    item: None,
-    token: &[],
-};
+const fn lookup(fields: &'static [(&'static str, Source)]) -> Inputs {
+    Inputs {
+        lookup: fields,
+        ..NO_INPUTS
+    }
+}
+
+const REST_FIND_SPEC: Inputs = lookup(&[("spec", Source::Body(&["spec"]))]);
+const API_FIND_SPEC: Inputs = lookup(&[("spec", Source::WholeBody)]);
 
 const LIST_INPUTS: Inputs = Inputs {
     item: Some(Source::Query("library_item_id")),
@@ -346,11 +376,104 @@ pub(crate) const CATALOG: &[Row] = &[
             file_in(FILE_NAME_IN_BODY),
         )],
     },
+    Row {
+        op: Op::LibraryGet,
+        name: "com.vmware.content.library.get",
+        key: Key::Lookup,
+        output: Output::Value,
+        rest: &[route(
+            Verb::Get,
+            Shape::Library,
+            None,
+            lookup(&[("library_id", Source::Path)]),
+        )],
+        api: &[route(
+            Verb::Get,
+            Shape::Library,
+            None,
+            lookup(&[("library_id", Source::Path)]),
+        )],
+    },
+    Row {
+        op: Op::LibraryList,
+        name: "com.vmware.content.library.list",
+        key: Key::Lookup,
+        output: Output::Ids,
+        rest: &[route(Verb::Get, Shape::Libraries, None, NO_INPUTS)],
+        api: &[route(Verb::Get, Shape::Libraries, None, NO_INPUTS)],
+    },
+    Row {
+        op: Op::LibraryFind,
+        name: "com.vmware.content.library.find",
+        key: Key::Lookup,
+        output: Output::Ids,
+        rest: &[route(
+            Verb::Post,
+            Shape::Libraries,
+            Some("find"),
+            REST_FIND_SPEC,
+        )],
+        api: &[route(
+            Verb::Post,
+            Shape::Libraries,
+            Some("find"),
+            API_FIND_SPEC,
+        )],
+    },
+    Row {
+        op: Op::ItemGet,
+        name: "com.vmware.content.library.item.get",
+        key: Key::Lookup,
+        output: Output::Value,
+        rest: &[route(
+            Verb::Get,
+            Shape::Item,
+            None,
+            lookup(&[("library_item_id", Source::Path)]),
+        )],
+        api: &[route(
+            Verb::Get,
+            Shape::Item,
+            None,
+            lookup(&[("library_item_id", Source::Path)]),
+        )],
+    },
+    Row {
+        op: Op::ItemList,
+        name: "com.vmware.content.library.item.list",
+        key: Key::Lookup,
+        output: Output::Ids,
+        rest: &[route(
+            Verb::Get,
+            Shape::Items,
+            None,
+            lookup(&[("library_id", Source::Query("library_id"))]),
+        )],
+        api: &[route(
+            Verb::Get,
+            Shape::Items,
+            None,
+            lookup(&[("library_id", Source::Query("library_id"))]),
+        )],
+    },
+    Row {
+        op: Op::ItemFind,
+        name: "com.vmware.content.library.item.find",
+        key: Key::Lookup,
+        output: Output::Ids,
+        rest: &[route(
+            Verb::Post,
+            Shape::Items,
+            Some("find"),
+            REST_FIND_SPEC,
+        )],
+        api: &[route(Verb::Post, Shape::Items, Some("find"), API_FIND_SPEC)],
+    },
 ];
 
 impl Op {
     /// Every operation, in catalog order.
-    pub(crate) const ALL: [Op; 10] = [
+    pub(crate) const ALL: [Op; 16] = [
         Op::Create,
         Op::Get,
         Op::List,
@@ -361,6 +484,12 @@ impl Op {
         Op::FileList,
         Op::FileGet,
         Op::FilePrepare,
+        Op::LibraryGet,
+        Op::LibraryList,
+        Op::LibraryFind,
+        Op::ItemGet,
+        Op::ItemList,
+        Op::ItemFind,
     ];
 
     pub(crate) fn row(self) -> &'static Row {
@@ -376,11 +505,16 @@ impl Op {
         self.row().name
     }
 
-    /// The short label used in logs and the run summary, e.g. `download_session.create`.
+    /// The short label used in logs and the run summary: the name less
+    /// `com.vmware.content.library.item.` for the download-session services
+    /// (`download_session.create`, `downloadsession.file.get`), less `com.vmware.content.`
+    /// for the library services (`library.find`, `library.item.get`).
     pub(crate) fn label(self) -> &'static str {
-        self.full_name()
-            .strip_prefix("com.vmware.content.library.item.")
-            .unwrap_or(self.full_name())
+        let name = self.full_name();
+        match name.strip_prefix("com.vmware.content.library.item.") {
+            Some(rest) if rest.contains('.') => rest,
+            _ => name.strip_prefix("com.vmware.content.").unwrap_or(name),
+        }
     }
 
     pub(crate) fn from_full_name(name: &str) -> Option<Op> {
@@ -403,11 +537,13 @@ mod tests {
     #[test]
     fn names_are_service_dot_operation() {
         for row in CATALOG {
-            assert!(row.name.starts_with("com.vmware.content.library.item."));
+            assert!(row.name.starts_with("com.vmware.content.library."));
             assert_eq!(Op::from_full_name(row.op.full_name()), Some(row.op));
         }
         assert_eq!(Op::Create.label(), "download_session.create");
         assert_eq!(Op::FileGet.label(), "downloadsession.file.get");
+        assert_eq!(Op::ItemGet.label(), "library.item.get");
+        assert_eq!(Op::LibraryFind.label(), "library.find");
     }
 
     #[test]

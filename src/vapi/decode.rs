@@ -51,6 +51,7 @@ pub(crate) fn output(output: Output, body: &[u8]) -> Result<Answer, DecodeError>
         Output::Ids => typed(body, "a list of session ids").map(Answer::Ids),
         Output::File => typed(body, "a file info").map(Answer::File),
         Output::Files => typed(body, "a list of file infos").map(Answer::Files),
+        Output::Value => typed(body, "a JSON model").map(Answer::Value),
     }
 }
 

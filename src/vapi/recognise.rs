@@ -110,8 +110,10 @@ pub(crate) struct PendingCall {
     row: &'static Row,
     route: &'static CatalogRoute,
     flavour: Flavour,
-    /// The id in the path, already validated.
+    /// The session id in the path, already validated.
     path_id: Option<SessionId>,
+    /// Any other id in the path (a library or item), as sent.
+    path_name: Option<String>,
     query: Option<String>,
 }
 
@@ -121,15 +123,17 @@ impl PartialEq for PendingCall {
             && std::ptr::eq(self.route, other.route)
             && self.flavour == other.flavour
             && self.path_id == other.path_id
+            && self.path_name == other.path_name
             && self.query == other.query
     }
 }
 
 impl Eq for PendingCall {}
 
-const REST_PREFIX: &[&str] = &["rest", "com", "vmware", "content", "library", "item"];
-const REFERENCE_PREFIX: &[&str] = &["com", "vmware", "content", "library", "item"];
-const API_PREFIX: &[&str] = &["api", "content", "library", "item"];
+const REST_PREFIX: &[&str] = &["rest", "com", "vmware", "content", "library"];
+const REFERENCE_PREFIX: &[&str] = &["com", "vmware", "content", "library"];
+const API_PREFIX: &[&str] = &["api", "content", "library"];
+const ITEMS: &str = "item";
 const SESSIONS: &str = "download-session";
 const REST_FILES: &[&str] = &["downloadsession", "file"];
 const API_FILES: &str = "file";
@@ -165,11 +169,13 @@ pub(crate) fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
         (Some(raw), Some(Source::Path)) => Some(parse_id(raw, style)?),
         _ => None,
     };
+    let path_name = resource.id.filter(|_| path_id.is_none());
     Ok(Route::Call(PendingCall {
         row,
         route: found,
         flavour,
         path_id,
+        path_name,
         query: uri.query().map(str::to_owned),
     }))
 }
@@ -225,6 +231,8 @@ fn allowed_methods(flavour: Flavour, shape: Shape) -> &'static str {
         (_, Shape::Files) => "GET",
         (_, Shape::File) => "POST",
         (_, Shape::SessionFiles) => "GET, POST",
+        (_, Shape::Libraries | Shape::Items) => "GET, POST",
+        (_, Shape::Library | Shape::Item) => "GET",
     }
 }
 
@@ -294,7 +302,13 @@ impl PendingCall {
             .into_iter()
             .flatten()
             .chain(inputs.token.iter().copied())
-            .any(|source| matches!(source, Source::Body(_) | Source::GetInput))
+            .chain(inputs.lookup.iter().map(|(_, source)| *source))
+            .any(|source| {
+                matches!(
+                    source,
+                    Source::Body(_) | Source::WholeBody | Source::GetInput
+                )
+            })
     }
 
     /// The style to answer in before the body has been read (e.g. a body that is too large).
@@ -358,6 +372,7 @@ impl PendingCall {
                         .transpose()?,
                 )
             }
+            Key::Lookup => CallKey::Lookup(self.lookup_key(&request)?),
         };
         let form = match self.row.op {
             Op::Get => form.map(|how| self.get_form(how, kind)),
@@ -387,6 +402,44 @@ impl PendingCall {
                 Ok((parse_id(&raw, style)?, IdFrom::Query))
             }
         }
+    }
+
+    /// A lookup's named inputs as canonical JSON: sorted keys, no whitespace, so that
+    /// key order and spacing in the request do not matter.
+    fn lookup_key(&self, request: &Fields<'_>) -> Result<String, Rejection> {
+        let mut key = serde_json::Map::new();
+        for (name, source) in self.route.inputs.lookup {
+            let value = match source {
+                Source::Path => {
+                    let raw = self.path_name.clone().unwrap_or_default();
+                    Some(serde_json::Value::String(check_name(
+                        name,
+                        raw,
+                        request.style,
+                    )?))
+                }
+                Source::Query(_) => request
+                    .read(*source)?
+                    .map(|value| check_name(name, value, request.style))
+                    .transpose()?
+                    .map(serde_json::Value::String),
+                Source::Body(path) => Some(request.body.value_at(path)?.ok_or_else(|| {
+                    Rejection::invalid_argument(
+                        "dsvcr.request.missing_input",
+                        format!("no {} in the JSON body", path.join(".")),
+                        request.style,
+                    )
+                })?),
+                Source::WholeBody => Some(request.body.object()?.clone()),
+                Source::Header(_) | Source::GetInput => {
+                    request.read(*source)?.map(serde_json::Value::String)
+                }
+            };
+            if let Some(value) = value {
+                key.insert((*name).to_owned(), value);
+            }
+        }
+        Ok(serde_json::Value::Object(key).to_string())
     }
 
     fn get_form(&self, from: IdFrom, kind: BodyKind) -> Form {
@@ -451,6 +504,18 @@ impl<'a> BodyView<'a> {
             .map_err(Clone::clone)
     }
 
+    /// The JSON value at `path`, if there is one.
+    fn value_at(&self, path: &[&str]) -> Result<Option<serde_json::Value>, Rejection> {
+        let mut value = self.object()?;
+        for name in path {
+            match value.get(name) {
+                Some(inner) => value = inner,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(value.clone()))
+    }
+
     fn string_at(&self, path: &[&str]) -> Result<Option<String>, Rejection> {
         let mut value = self.object()?;
         for (depth, name) in path.iter().enumerate() {
@@ -509,7 +574,7 @@ impl Fields<'_> {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned)),
             Source::Body(path) => self.body.string_at(path),
-            Source::Path | Source::GetInput => Ok(None),
+            Source::Path | Source::GetInput | Source::WholeBody => Ok(None),
         }
     }
 
@@ -671,20 +736,44 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
     for expected in prefix {
         rest = strip_segment(rest, expected)?;
     }
-    if flavour != Flavour::Api {
+    let rest_flavour = flavour != Flavour::Api;
+    let Some(under_items) = strip_segment(rest, ITEMS) else {
+        // A library: `…/library` or `…/library/id:L` (`/rest`), `…/library/L` (`/api`).
+        return one_item(rest, rest_flavour, Shape::Libraries, Shape::Library)
+            .map(|r| (flavour, r));
+    };
+    if rest_flavour {
         if let Some(after) = REST_FILES
             .iter()
-            .try_fold(rest, |rest, expected| strip_segment(rest, expected))
+            .try_fold(under_items, |rest, expected| strip_segment(rest, expected))
         {
             return rest_item(after, Shape::Files, Shape::File).map(|r| (flavour, r));
         }
     }
-    let rest = strip_segment(rest, SESSIONS)?;
+    let Some(sessions) = strip_segment(under_items, SESSIONS) else {
+        return one_item(under_items, rest_flavour, Shape::Items, Shape::Item)
+            .map(|r| (flavour, r));
+    };
     let resource = match flavour {
-        Flavour::Api => api_item(rest),
-        Flavour::Rest | Flavour::Reference => rest_item(rest, Shape::Sessions, Shape::Session)?,
+        Flavour::Api => api_item(sessions),
+        Flavour::Rest | Flavour::Reference => rest_item(sessions, Shape::Sessions, Shape::Session)?,
     };
     Some((flavour, resource))
+}
+
+/// A collection or one member of it named by a single segment (`id:X` on `/rest`).
+fn one_item(rest: &str, rest_flavour: bool, collection: Shape, item: Shape) -> Option<Resource> {
+    if rest.contains('/') {
+        return None;
+    }
+    if rest_flavour {
+        return rest_item(rest, collection, item);
+    }
+    let id = (!rest.is_empty()).then(|| decode_joined(rest));
+    Some(Resource {
+        shape: if id.is_some() { item } else { collection },
+        id,
+    })
 }
 
 /// What follows a matched segment: `""` when the path ends there, the rest after its

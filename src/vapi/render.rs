@@ -31,6 +31,7 @@ pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
         Answer::Ids(ids) => value(ids, encoding),
         Answer::File(file) => value(file, encoding),
         Answer::Files(files) => value(files, encoding),
+        Answer::Value(model) => value(model, encoding),
     }
 }
 

@@ -7,19 +7,6 @@ use std::time::Duration;
 use crate::process::*;
 use crate::support::*;
 
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
 #[test]
 fn replay_prints_one_ready_line_serves_and_exits_0_on_sigterm_and_sigint() {
     let cassettes = shipped_cassettes();
@@ -261,36 +248,12 @@ fn the_summary_file_describes_the_run() {
     assert!(stderr.contains("run summary"), "{stderr}");
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let documented =
+        crate::readme::readme_block("### Health, reset and the run summary", "json", 0);
+    let documented: serde_json::Value = serde_json::from_str(&documented).unwrap();
     assert_eq!(
-        written,
-        serde_json::json!({
-            "mode": "replay",
-            "cassettes": 4,
-            "hits": 3,
-            "misses": 1,
-            "unrecorded": 1,
-            "recordings": 0,
-            "not_recorded": 0,
-            "upstream_connections": 0,
-            "requests_by_operation": {
-                "download_session.create": 0,
-                "download_session.get": 4,
-                "download_session.list": 0,
-                "download_session.keep_alive": 0,
-                "download_session.cancel": 0,
-                "download_session.delete": 0,
-                "download_session.fail": 0,
-                "downloadsession.file.list": 0,
-                "downloadsession.file.get": 0,
-                "downloadsession.file.prepare": 0
-            },
-            "requests_by_form": {"A": 2, "B": 0, "C/json": 0, "C/query": 0, "C/xml": 0, "D": 2},
-            "missed_ids": ["obj-404"],
-            "unrecorded_routes": ["GET /rest/com/vmware/content/library"],
-            "not_recorded": [],
-            "unused_cassettes": ["obj-104", "obj-105", "obj-106"],
-            "cassettes_written": []
-        })
+        written, documented,
+        "the README's summary example is this run's"
     );
 }
 
@@ -598,4 +561,75 @@ async fn record_writes_a_summary_of_what_it_recorded() {
     assert_eq!(written["requests_by_form"]["D"], 1);
     assert_eq!(written["cassettes_written"], serde_json::json!(["obj-1"]));
     assert_eq!(written["missed_ids"], serde_json::json!([]));
+}
+
+/// Each malformed `--upstream` is a usage error naming the flag and the fault, and nothing is
+/// connected to: neither the listener the URL nearly names nor any default port.
+#[test]
+fn a_malformed_upstream_exits_2_before_connecting_anywhere() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Where the old parser sent a port it could not read; checked when this test may bind it.
+    let default_port = std::net::TcpListener::bind("127.0.0.1:80").ok();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{port}0"),
+            format!("port \"{port}0\" is not a number from 1 to 65535"),
+        ),
+        (
+            format!("http://127.0.0.1:{port}x"),
+            format!("port \"{port}x\" is not a number from 1 to 65535"),
+        ),
+        (
+            "http://127.0.0.1:0".to_owned(),
+            "port \"0\" is not a number from 1 to 65535".to_owned(),
+        ),
+        (format!("http://:{port}"), "has no host".to_owned()),
+        (
+            format!("ftp://127.0.0.1:{port}"),
+            "must start with https:// or http://".to_owned(),
+        ),
+        (
+            format!("127.0.0.1:{port}"),
+            "must start with https:// or http://".to_owned(),
+        ),
+        (
+            format!("http://127.0.0.1:{port}/rest?x=1"),
+            "must not have a query (?…)".to_owned(),
+        ),
+        (
+            format!("http://127.0.0.1:{port}#top"),
+            "must not have a fragment (#…)".to_owned(),
+        ),
+    ];
+    for (url, reason) in cases {
+        let (code, stdout, stderr) =
+            run_to_exit(&["record", "--upstream", &url, "--listen", "127.0.0.1:0"]);
+        assert_eq!(code, 2, "{url}: {stderr}");
+        assert_eq!(stdout, "", "{url}: no ready line");
+        let expected = format!("error: invalid value '{url}' for '--upstream <URL>': {reason}\n\nUsage: dsvcr record [OPTIONS] --upstream <URL>\n");
+        assert!(stderr.starts_with(&expected), "{url}: {stderr}");
+    }
+    let secret = format!("http://lab-admin:Lab-Passw0rd-7e3f@127.0.0.1:{port}");
+    let (code, _, stderr) = run_to_exit(&["record", "--upstream", &secret]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: invalid value 'http://***@127.0.0.1:{port}' for '--upstream <URL>': must not hold a user name or password")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Lab-Passw0rd-7e3f") && !stderr.contains("lab-admin"),
+        "{stderr}"
+    );
+    let accepted = listener.accept().map(|(_, peer)| peer);
+    assert_eq!(
+        accepted.map_err(|err| err.kind()),
+        Err(std::io::ErrorKind::WouldBlock),
+        "dsvcr connected to the listener"
+    );
+    if let Some(default_port) = default_port {
+        default_port.set_nonblocking(true).unwrap();
+        assert!(default_port.accept().is_err(), "dsvcr connected to port 80");
+    }
 }

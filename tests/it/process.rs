@@ -1,7 +1,9 @@
 //! The `dsvcr` binary as a child process: start it, wait for its ready line, signal it.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const READY_PREFIX: &str = "dsvcr listening on ";
@@ -18,9 +20,20 @@ pub fn dsvcr(args: &[&str]) -> Command {
     command
 }
 
+/// `dsvcr ARGS` run in `folder`, so relative paths in ARGS are relative to it.
+pub fn dsvcr_in(folder: &Path, args: &[&str]) -> Command {
+    let mut command = dsvcr(args);
+    command.current_dir(folder);
+    command
+}
+
 /// Runs a command that is expected to exit quickly; returns (exit code, stdout, stderr).
 pub fn run_to_exit(args: &[&str]) -> (i32, String, String) {
-    let output = dsvcr(args).output().unwrap();
+    output_of(dsvcr(args))
+}
+
+fn output_of(mut command: Command) -> (i32, String, String) {
+    let output = command.output().unwrap();
     (
         output.status.code().expect("exited, not signalled"),
         String::from_utf8(output.stdout).unwrap(),
@@ -33,6 +46,8 @@ pub struct Running {
     pub child: Child,
     pub ready_line: String,
     stdout: Option<BufReader<ChildStdout>>,
+    /// Reads stderr as it comes, so a chatty child never blocks on a full pipe.
+    stderr: Option<JoinHandle<String>>,
 }
 
 impl Running {
@@ -47,19 +62,32 @@ impl Running {
         Self::spawn(command)
     }
 
+    /// Starts in `folder`, so relative paths in `args` are relative to it.
+    pub fn start_in(folder: &Path, args: &[&str]) -> Running {
+        Self::spawn(dsvcr_in(folder, args))
+    }
+
     fn spawn(mut command: Command) -> Running {
         let mut child = command.spawn().unwrap();
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            stderr_pipe.read_to_string(&mut text).unwrap();
+            text
+        });
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut ready_line = String::new();
         stdout.read_line(&mut ready_line).unwrap();
-        assert!(
-            ready_line.starts_with(READY_PREFIX),
-            "dsvcr did not start: {ready_line:?}"
-        );
+        if !ready_line.starts_with(READY_PREFIX) {
+            let _ = child.kill();
+            let stderr = stderr.join().unwrap();
+            panic!("dsvcr did not start: {ready_line:?}\n{stderr}");
+        }
         Running {
             child,
             ready_line,
             stdout: Some(stdout),
+            stderr: Some(stderr),
         }
     }
 
@@ -97,10 +125,7 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = self.child.stderr.take() {
-                    pipe.read_to_string(&mut stderr).unwrap();
-                }
+                let stderr = self.stderr.take().unwrap().join().unwrap();
                 return (status.code().expect("exited, not killed"), stderr);
             }
             assert!(Instant::now() < deadline, "dsvcr did not exit");
@@ -120,4 +145,18 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A GET over a fresh HTTP/1.1 connection; the whole response as text.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }

@@ -315,6 +315,26 @@ fn every_wrong_method_on_every_path_gets_405_listing_the_right_ones() {
         (API.to_owned(), "GET, POST", Flavour::Api),
         (format!("{API}/obj-103"), "GET, POST, DELETE", Flavour::Api),
         (format!("{API}/obj-103/file"), "GET, POST", Flavour::Api),
+        (
+            "/rest/com/vmware/content/library".to_owned(),
+            "GET, POST",
+            Flavour::Rest,
+        ),
+        (
+            "/rest/com/vmware/content/library/id:L".to_owned(),
+            "GET",
+            Flavour::Rest,
+        ),
+        (
+            "/rest/com/vmware/content/library/item".to_owned(),
+            "GET, POST",
+            Flavour::Rest,
+        ),
+        (
+            "/api/content/library/item/I".to_owned(),
+            "GET",
+            Flavour::Api,
+        ),
     ];
     for (uri, allow, flavour) in paths {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
@@ -342,7 +362,16 @@ fn other_routes() {
         ("POST", format!("{REST}/id:obj-103?~action=explode")),
         ("POST", format!("{REST}/id:obj-103")),
         ("POST", format!("{REST}?~action=find")),
-        ("GET", "/rest/com/vmware/content/library".to_owned()),
+        ("GET", "/rest/com/vmware/content/libraries".to_owned()),
+        ("GET", "/rest/com/vmware/content/library/L-1".to_owned()),
+        (
+            "GET",
+            "/rest/com/vmware/content/library/id:L-1/extra".to_owned(),
+        ),
+        (
+            "POST",
+            "/rest/com/vmware/content/library?~action=create".to_owned(),
+        ),
         ("GET", format!("{REST}/obj-103")),
         ("GET", "/rest/com/vmware/cis/session".to_owned()),
         ("GET", "/".to_owned()),
@@ -523,6 +552,132 @@ fn every_operation_in_every_flavour_and_variant() {
         );
         assert_eq!(call.form, None, "only gets have a form: {method} {uri}");
     }
+}
+
+/// The content-library lookups, keyed by their inputs in canonical JSON.
+#[test]
+fn every_lookup_in_every_flavour_and_variant() {
+    let rest = "/rest/com/vmware/content/library";
+    let reference = "/com/vmware/content/library";
+    let api = "/api/content/library";
+    let spec = r#"{"spec":{"name":"harness-lib"}}"#;
+    let item_spec = r#"{"spec":{"library_id":"L-1","name":"harness-item"}}"#;
+    let mut cases: Vec<(&str, String, String, Op, &str)> = Vec::new();
+    for prefix in [rest, reference] {
+        cases.extend([
+            (
+                "GET",
+                prefix.to_owned(),
+                String::new(),
+                Op::LibraryList,
+                "{}",
+            ),
+            (
+                "GET",
+                format!("{prefix}/"),
+                String::new(),
+                Op::LibraryList,
+                "{}",
+            ),
+            (
+                "GET",
+                format!("{prefix}/id:L-1"),
+                String::new(),
+                Op::LibraryGet,
+                r#"{"library_id":"L-1"}"#,
+            ),
+            (
+                "GET",
+                format!("{prefix}/id%3AL-1/?x=1"),
+                String::new(),
+                Op::LibraryGet,
+                r#"{"library_id":"L-1"}"#,
+            ),
+            (
+                "POST",
+                format!("{prefix}?~action=find"),
+                r#"{"spec":{"name":"harness-lib"}}"#.to_owned(),
+                Op::LibraryFind,
+                spec,
+            ),
+            (
+                "POST",
+                format!("{prefix}?%7Eaction=find&x=1"),
+                "{\n  \"spec\" : { \"name\": \"harness-lib\" }\n}".to_owned(),
+                Op::LibraryFind,
+                spec,
+            ),
+            (
+                "GET",
+                format!("{prefix}/item?library_id=L-1"),
+                String::new(),
+                Op::ItemList,
+                r#"{"library_id":"L-1"}"#,
+            ),
+            (
+                "GET",
+                format!("{prefix}/item/id:I-1"),
+                String::new(),
+                Op::ItemGet,
+                r#"{"library_item_id":"I-1"}"#,
+            ),
+            (
+                "POST",
+                format!("{prefix}/item?~action=find"),
+                r#"{"spec":{"name":"harness-item","library_id":"L-1"}}"#.to_owned(),
+                Op::ItemFind,
+                item_spec,
+            ),
+        ]);
+    }
+    cases.extend([
+        ("GET", api.to_owned(), String::new(), Op::LibraryList, "{}"),
+        (
+            "GET",
+            format!("{api}/L-1"),
+            String::new(),
+            Op::LibraryGet,
+            r#"{"library_id":"L-1"}"#,
+        ),
+        (
+            "POST",
+            format!("{api}?action=find"),
+            r#"{"name":"harness-lib"}"#.to_owned(),
+            Op::LibraryFind,
+            spec,
+        ),
+        (
+            "GET",
+            format!("{api}/item?x=2&library_id=L-1"),
+            String::new(),
+            Op::ItemList,
+            r#"{"library_id":"L-1"}"#,
+        ),
+        (
+            "GET",
+            format!("{api}/item/I-1/"),
+            String::new(),
+            Op::ItemGet,
+            r#"{"library_item_id":"I-1"}"#,
+        ),
+        (
+            "POST",
+            format!("{api}/item?action=find"),
+            r#"{ "name": "harness-item", "library_id": "L-1" }"#.to_owned(),
+            Op::ItemFind,
+            item_spec,
+        ),
+    ]);
+    for (method, uri, body, op, key) in cases {
+        let call = call_with(method, &uri, &[], &body);
+        assert_eq!(
+            (call.op, call.key),
+            (op, CallKey::Lookup(key.to_owned())),
+            "{method} {uri} {body}"
+        );
+    }
+    let missing = rejection("POST", &format!("{rest}?~action=find"), "{}");
+    assert_eq!(missing.message, "no spec in the JSON body");
 }
 
 #[test]
