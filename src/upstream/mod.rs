@@ -116,7 +116,7 @@ impl Upstream {
     /// download endpoint), and returns the answer as soon as its headers arrive.
     pub async fn send_to(
         &self,
-        target: Uri,
+        target: http::Uri,
         mut parts: request::Parts,
         body: Body,
     ) -> Result<Response<Incoming>, UpstreamError> {
