@@ -642,8 +642,7 @@ def bytes_mode(args, results):
 
 def bytes_section(res, w):
     b = res["bytes"]
-    w("## File bytes
-")
+    w("## File bytes\n")
     w(f"One {b['mib']} MiB file, one download at a time with curl (CPU {LOAD_CPU}), servers on CPU {SERVER_CPU}. "
       "*Record*: `dsvcr record` passing the body of a fake upstream (`bench/src/bin/upstream.rs`, a 1 MiB block "
       "repeated from memory) to the client while hashing it into a blob, vs curl downloading from that upstream "

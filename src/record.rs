@@ -131,10 +131,11 @@ impl Record {
             if let Ok(found) = known.answer(&call) {
                 self.stats.hit();
                 let origin = self.bytes.listener.origin(&parts);
-                return Ok(reply(
-                    downloads::through_dsvcr(found, &call, &origin),
-                    call.style,
-                ));
+                // Endpoints replayed from known cassettes are learned too: vCenter named them.
+                let found = downloads::through_dsvcr(found, &call, |answer, session| {
+                    self.bytes.rewrite(answer, session, &origin)
+                });
+                return Ok(reply(found, call.style));
             }
         }
         self.stats.request(&call);

@@ -63,7 +63,10 @@ impl Replay {
                 self.stats.hit();
                 debug!(operation = call.op.label(), key = %call.key, "hit");
                 let origin = self.bytes.listener.origin(parts);
-                reply(downloads::through_dsvcr(found, call, &origin), call.style)
+                let found = downloads::through_dsvcr(found, call, |answer, session| {
+                    downloads::rewrite(answer, session, &origin)
+                });
+                reply(found, call.style)
             }
             Err(missing) => self.missed(call, missing),
         }

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use ring::digest::{Context, SHA256};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::task::JoinHandle;
 
 use super::check::Problem;
 use super::{Cassette, Download};
@@ -21,8 +22,11 @@ pub(crate) const BLOBS_SUBFOLDER: &str = "blobs/sha256";
 /// Temp files are named `.blob.tmp-<pid>-<n>`, which the temp sweep at start removes.
 const TEMP_PREFIX: &str = ".blob.tmp-";
 
-/// Bytes gathered before a write reaches the file.
+/// Bytes gathered before they are handed to the file; also check's read size.
 const WRITE_BUFFER: usize = 1 << 20;
+
+/// A batch being written on the blocking pool; it hands the file back.
+type Writing = JoinHandle<(fs::File, io::Result<()>)>;
 
 /// Whether `text` is a lowercase hex SHA-256 digest, and so a blob name.
 pub(crate) fn is_digest(text: &str) -> bool {
@@ -45,11 +49,16 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// A blob being written: bytes are hashed and buffered into a temp file as they stream.
+/// A blob being written: bytes are hashed as they stream and written to a temp file in
+/// batches of about 1 MiB, one batch on the blocking pool while the next gathers. The
+/// pieces are the body's own buffers: nothing is copied before the kernel's write.
 pub(crate) struct BlobWriter {
     folder: PathBuf,
     temp: PathBuf,
-    file: Option<BufWriter<tokio::fs::File>>,
+    file: Option<fs::File>,
+    writing: Option<Writing>,
+    batch: Vec<Bytes>,
+    batched: usize,
     hash: Context,
     size: u64,
 }
@@ -76,21 +85,53 @@ impl BlobWriter {
             .write(true)
             .create_new(true)
             .open(&temp)
-            .await?;
+            .await?
+            .into_std()
+            .await;
         Ok(BlobWriter {
             folder: folder.to_owned(),
             temp,
-            file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            file: Some(file),
+            writing: None,
+            batch: Vec::new(),
+            batched: 0,
             hash: Context::new(&SHA256),
             size: 0,
         })
     }
 
-    pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.hash.update(bytes);
+    pub(crate) async fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+        self.hash.update(&bytes);
         self.size += bytes.len() as u64;
-        let file = self.file.as_mut().expect("written only before finish");
-        file.write_all(bytes).await
+        self.batched += bytes.len();
+        self.batch.push(bytes);
+        if self.batched >= WRITE_BUFFER {
+            self.hand_over().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the batch being written, then starts writing the gathered one.
+    async fn hand_over(&mut self) -> io::Result<()> {
+        self.written().await?;
+        let mut file = self.file.take().expect("the file is back after a write");
+        let batch = std::mem::take(&mut self.batch);
+        self.batched = 0;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            let written = batch.iter().try_for_each(|piece| file.write_all(piece));
+            (file, written)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch being written, if any.
+    async fn written(&mut self) -> io::Result<()> {
+        if let Some(writing) = self.writing.take() {
+            let (file, written) = writing.await.expect("blob writes do not panic");
+            self.file = Some(file);
+            written?;
+        }
+        Ok(())
     }
 
     /// Bytes written so far.
@@ -101,9 +142,15 @@ impl BlobWriter {
     /// Makes the blob durable under its digest. When a blob with that digest exists
     /// already, the new copy is dropped: the same bytes are stored once.
     pub(crate) async fn finish(mut self) -> io::Result<Blob> {
-        let mut file = self.file.take().expect("finished once");
-        file.flush().await?;
-        file.into_inner().sync_all().await?;
+        self.hand_over().await?;
+        self.written().await?;
+        let file = self
+            .file
+            .take()
+            .expect("the file is back after the last write");
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .expect("fsync does not panic")?;
         let blob = Blob {
             sha256: hex(self.hash.clone().finish().as_ref()),
             size: self.size,
@@ -298,8 +345,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..2 {
             let mut writer = BlobWriter::create(dir.path()).await.unwrap();
-            writer.write(b"hel").await.unwrap();
-            writer.write(b"lo").await.unwrap();
+            writer.write(Bytes::from_static(b"hel")).await.unwrap();
+            writer.write(Bytes::from_static(b"lo")).await.unwrap();
             let blob = writer.finish().await.unwrap();
             assert_eq!(
                 blob,
@@ -321,7 +368,7 @@ mod tests {
     async fn an_unfinished_blob_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = BlobWriter::create(dir.path()).await.unwrap();
-        writer.write(b"half").await.unwrap();
+        writer.write(Bytes::from_static(b"half")).await.unwrap();
         drop(writer);
         assert_eq!(fs::read_dir(blob_folder(dir.path())).unwrap().count(), 0);
     }

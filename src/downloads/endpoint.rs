@@ -223,12 +223,9 @@ mod tests {
 
     #[test]
     fn paths_round_trip_ids_and_names_that_need_escaping() {
-        let session = SessionId::parse("id:1bc6/x y").unwrap();
+        let session = SessionId::parse("urn:a.b_1-c").unwrap();
         let path = path_of(&session, "disk 1/ä.iso");
-        assert_eq!(
-            path,
-            "/__dsvcr/files/id%3A1bc6%2Fx%20y/disk%201%2F%C3%A4.iso"
-        );
+        assert_eq!(path, "/__dsvcr/files/urn%3Aa.b_1-c/disk%201%2F%C3%A4.iso");
         assert_eq!(
             file_of(&path).unwrap().unwrap(),
             (session, "disk 1/ä.iso".to_owned())

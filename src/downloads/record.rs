@@ -298,7 +298,7 @@ impl Pump {
                 }
             };
             if let Some(blob) = self.blob.as_mut() {
-                if let Err(err) = blob.write(&data).await {
+                if let Err(err) = blob.write(data.clone()).await {
                     disk_error = Some(format!("cannot write the blob: {err}"));
                     self.blob = None;
                 }
