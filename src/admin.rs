@@ -1,6 +1,7 @@
 //! dsvcr's own endpoints, under a prefix no vSphere path uses:
-//! `GET /__dsvcr/health` and `POST /__dsvcr/reset[?id=S]`. `/__dsvcr/files/…` is passed
-//! on: the services serve file bytes there.
+//! `GET /__dsvcr/health` and `POST /__dsvcr/reset[?id=S]`. They answer clients on
+//! loopback only, unless `--admin-from-anywhere` is given: anyone else gets 403.
+//! `/__dsvcr/files/…` is passed on: the services serve file bytes there.
 
 use std::sync::Arc;
 
@@ -10,17 +11,17 @@ use hyper::body::Incoming;
 use serde_json::json;
 
 use crate::error::{body_response, ApiError};
-use crate::server::{Body, Handler};
+use crate::server::{Body, Handler, Peer};
 use crate::stats::{Health, Summary};
-use crate::vapi::{SessionId, Style};
+use crate::vapi::{ErrorKind, LocalizableMessage, SessionId, Style, VapiError};
 
-pub const PREFIX: &str = "/__dsvcr/";
+pub(crate) const PREFIX: &str = "/__dsvcr/";
 
 /// Under [`PREFIX`]: the download endpoints (`crate::downloads`).
 const FILES: &str = "files/";
 
 /// What a service shows through the admin endpoints and the run summary.
-pub trait Observable {
+pub(crate) trait Observable {
     fn health(&self) -> Health;
     /// Rewinds one timeline or all; `None` if `id` has no cassette.
     fn rewind(&self, id: Option<&SessionId>) -> Option<usize>;
@@ -28,7 +29,7 @@ pub trait Observable {
 }
 
 /// A service with the admin endpoints in front of it.
-pub struct WithAdmin<S>(pub Arc<S>);
+pub(crate) struct WithAdmin<S>(pub Arc<S>);
 
 impl<S: Handler + Observable> Handler for WithAdmin<S> {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
@@ -37,6 +38,9 @@ impl<S: Handler + Observable> Handler for WithAdmin<S> {
         let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.starts_with(FILES)) else {
             return self.0.handle(request).await;
         };
+        if let Some(refused) = refusal_for(request.extensions().get::<Peer>()) {
+            return refused.into_response(Style::REST_JSON);
+        }
         let endpoint = endpoint.trim_end_matches('/');
         let outcome = match (endpoint, request.method()) {
             ("health", &Method::GET) => Ok(json_ok(json!(self.0.health()))),
@@ -67,4 +71,46 @@ impl<S: Observable> WithAdmin<S> {
 fn json_ok(value: serde_json::Value) -> Response<Body> {
     let bytes = Bytes::from(serde_json::to_vec(&value).expect("JSON values serialise"));
     body_response(StatusCode::OK, bytes, Style::REST_JSON)
+}
+
+/// Why an admin request is refused, if it is: its client is not on loopback (or unknown)
+/// and `--admin-from-anywhere` was not given.
+fn refusal_for(peer: Option<&Peer>) -> Option<ApiError> {
+    if peer.is_some_and(|peer| peer.admin_allowed) {
+        return None;
+    }
+    let message = "dsvcr's admin endpoints answer clients on loopback only; start dsvcr with --admin-from-anywhere to allow others".to_owned();
+    Some(ApiError {
+        status: StatusCode::FORBIDDEN,
+        error: VapiError::new(
+            ErrorKind::Unauthorized,
+            LocalizableMessage::new("dsvcr.admin.not_from_loopback", message, Vec::new()),
+        ),
+        reason: "admin-not-from-loopback",
+        allow: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_may_use_the_admin_endpoints_unless_allowed() {
+        let allowed = |addr: &str, anywhere: bool| {
+            let peer = Peer::new(addr.parse().unwrap(), anywhere);
+            refusal_for(Some(&peer)).is_none()
+        };
+        assert!(allowed("127.0.0.1:5000", false));
+        assert!(allowed("127.9.9.9:5000", false));
+        assert!(allowed("[::1]:5000", false));
+        assert!(allowed("[::ffff:127.0.0.1]:5000", false));
+        assert!(!allowed("192.168.1.20:5000", false));
+        assert!(!allowed("[::ffff:10.0.0.1]:5000", false));
+        assert!(!allowed("[2001:db8::1]:5000", false));
+        assert!(allowed("192.168.1.20:5000", true));
+        let refused = refusal_for(None).expect("an unknown client is refused");
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.reason, "admin-not-from-loopback");
+    }
 }

@@ -25,8 +25,10 @@ pub(crate) fn full(bytes: Bytes) -> Body {
 
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 
-/// A streamed body; an incoming one fails if no data arrives for `idle`.
+/// A streamed body. An incoming one (after bytes already read from it, if any) fails if
+/// no data arrives for `idle`; one dsvcr feeds itself has no idle limit.
 pub(crate) struct Streamed {
+    prefix: Option<Bytes>,
     inner: UnsyncBoxBody<Bytes, BoxError>,
     /// `None` for a body dsvcr feeds itself.
     idle: Option<Idle>,
@@ -39,7 +41,13 @@ struct Idle {
 
 impl Streamed {
     pub(crate) fn new(inner: Incoming, idle: Duration) -> Self {
+        Self::after(Bytes::new(), inner, idle)
+    }
+
+    /// `prefix` (what was already read of `inner`), then the rest of `inner`.
+    pub(crate) fn after(prefix: Bytes, inner: Incoming, idle: Duration) -> Self {
         Streamed {
+            prefix: Some(prefix).filter(|prefix| !prefix.is_empty()),
             inner: inner.map_err(Into::into).boxed_unsync(),
             idle: Some(Idle {
                 limit: idle,
@@ -53,10 +61,30 @@ impl Streamed {
         inner: impl HttpBody<Data = Bytes, Error = BoxError> + Send + 'static,
     ) -> Self {
         Streamed {
+            prefix: None,
             inner: inner.boxed_unsync(),
             idle: None,
         }
     }
+}
+
+/// Reads `body` until it ends or more than `limit` bytes have come: the bytes read, and
+/// the rest of the body when it did not end within the limit.
+pub(crate) async fn read_up_to(
+    mut body: Incoming,
+    limit: usize,
+) -> Result<(Bytes, Option<Incoming>), hyper::Error> {
+    use http_body_util::BodyExt;
+    let mut read = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            read.extend_from_slice(&data);
+            if read.len() > limit {
+                return Ok((read.freeze(), Some(body)));
+            }
+        }
+    }
+    Ok((read.freeze(), None))
 }
 
 /// The error a stalled body ends with.
@@ -80,6 +108,9 @@ impl HttpBody for Streamed {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             if let Some(idle) = this.idle.as_mut() {
                 idle.deadline.as_mut().reset(Instant::now() + idle.limit);
@@ -96,10 +127,17 @@ impl HttpBody for Streamed {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let before = self.prefix.as_ref().map_or(0, |prefix| prefix.len() as u64);
+        let rest = self.inner.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + before);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + before);
+        }
+        hint
     }
 }

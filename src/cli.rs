@@ -11,7 +11,7 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere Automation API's content-library download sessions.
 ///
-/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a clean `check`; 1 for runtime
+/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check`; 1 for runtime
 /// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
 /// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
 /// unrecorded route; 4 when `record` could not record an answer it should have.
@@ -19,11 +19,11 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 #[command(name = "dsvcr", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve the download-session operations from cassettes, offline.
     ///
     /// Prints `dsvcr listening on http://ADDR` on stdout when ready, then logs to stderr
@@ -52,10 +52,10 @@ pub enum Command {
 
 /// Where and how to listen (both modes).
 #[derive(Debug, Args)]
-pub struct ListenArgs {
+pub(crate) struct ListenArgs {
     /// Address to listen on; port 0 picks a free port (the ready line tells which).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
 
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
     #[arg(
@@ -64,52 +64,61 @@ pub struct ListenArgs {
         requires = "tls_key",
         conflicts_with = "tls_self_signed"
     )]
-    pub tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
 
     /// The PEM private key for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
 
     /// Serve HTTPS with a CA and a certificate for 127.0.0.1/localhost made at start; the CA is written to DIR/dsvcr-ca.pem for clients to trust.
     #[arg(long, value_name = "DIR")]
-    pub tls_self_signed: Option<PathBuf>,
+    pub(crate) tls_self_signed: Option<PathBuf>,
+
+    /// Let clients beyond loopback use the admin endpoints (/__dsvcr/health, /__dsvcr/reset); by default they get 403.
+    #[arg(long)]
+    pub(crate) admin_from_anywhere: bool,
 
     #[command(flatten)]
-    pub limits: LimitArgs,
+    pub(crate) limits: LimitArgs,
 }
 
 /// Resource limits (both modes).
 #[derive(Debug, Args)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// Largest request body accepted, in bytes (413 beyond).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
+
+    /// Bytes buffered for request bodies across all connections at once; a request whose body would go beyond gets 503.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_body_bytes, value_parser = parse_positive)]
+    pub(crate) max_buffered_body_bytes: usize,
 
     /// Largest request head (request line and headers), in bytes, at least 8192 (431 beyond).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_header_bytes, value_parser = parse_header_bytes)]
-    pub max_header_bytes: usize,
+    pub(crate) max_header_bytes: usize,
 
     /// Most headers in one request (431 beyond).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
-    pub max_headers: usize,
+    pub(crate) max_headers: usize,
 
     /// Seconds a client has to send a whole request head, counted from the previous answer on a kept-alive HTTP/1.1 connection; slower clients are cut off.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
 
     /// Seconds a connection may sit with no traffic before it is closed.
     #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_seconds)]
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 
     /// Connections served at once; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = parse_positive)]
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 impl LimitArgs {
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits {
             max_body_bytes: self.max_body_bytes,
+            max_buffered_body_bytes: self.max_buffered_body_bytes,
             max_header_bytes: self.max_header_bytes,
             max_headers: self.max_headers,
             header_read_timeout: self.header_read_timeout,
@@ -121,87 +130,95 @@ impl LimitArgs {
 
 /// Run summary flags (both modes).
 #[derive(Debug, Args)]
-pub struct SummaryArgs {
+pub(crate) struct SummaryArgs {
     /// At shutdown, also write the run summary (requests per operation and form, hits, misses, unrecorded routes, answers not recorded, unused and written cassettes) to FILE as JSON.
     #[arg(long, value_name = "FILE")]
-    pub summary: Option<PathBuf>,
+    pub(crate) summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Cassette folder to check.
     #[arg(value_name = "DIR", default_value = "cassettes")]
-    pub folder: PathBuf,
+    pub(crate) folder: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Cassette folder; cassettes are read from its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
-    pub cassettes: PathBuf,
+    pub(crate) cassettes: PathBuf,
 
     #[command(flatten)]
-    pub listen: ListenArgs,
+    pub(crate) listen: ListenArgs,
 
     /// Answer download-session operations only for callers holding a live session token from this server (header or cookie), as vCenter does; others get 401.
     #[arg(long)]
-    pub require_session: bool,
+    pub(crate) require_session: bool,
 
     /// Move every date-time in replayed sessions by the time between each cassette's recording and the start of this replay.
     #[arg(long)]
-    pub shift_times: bool,
+    pub(crate) shift_times: bool,
 
     #[command(flatten)]
-    pub summary: SummaryArgs,
+    pub(crate) summary: SummaryArgs,
 
     /// Exit with code 3 at shutdown if any call had no recording or any request hit a route no cassette covers.
     #[arg(long)]
-    pub fail_on_miss: bool,
+    pub(crate) fail_on_miss: bool,
+
+    /// Do not answer from the tape (the exchanges recorded outside the catalog): such requests are unrecorded routes.
+    #[arg(long)]
+    pub(crate) no_tape: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RecordArgs {
+pub(crate) struct RecordArgs {
     /// The lab vCenter: https://HOST[:PORT] or http://…; a path, if any, is put before every forwarded path.
     #[arg(long, value_name = "URL")]
-    pub upstream: UpstreamUrl,
+    pub(crate) upstream: UpstreamUrl,
 
     /// Cassette folder to record into (created if missing); cassettes go in its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
-    pub cassettes: PathBuf,
+    pub(crate) cassettes: PathBuf,
 
     #[command(flatten)]
-    pub listen: ListenArgs,
+    pub(crate) listen: ListenArgs,
 
     /// Trust only the CA certificate(s) in this PEM file for the upstream (instead of the system and webpki roots).
     #[arg(long, value_name = "PEM", conflicts_with_all = ["insecure", "upstream_thumbprint"])]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// Accept the upstream certificate whose SHA-256 thumbprint is this (64 hex digits, ':' optional), as vSphere tools pin it; chain and host name are not checked.
     #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
-    pub upstream_thumbprint: Option<Thumbprint>,
+    pub(crate) upstream_thumbprint: Option<Thumbprint>,
 
     /// Do not verify the upstream certificate at all (logged as a warning at start).
     #[arg(long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 
     /// Seconds to wait for the upstream's answer, and the longest silence in a streamed body (fractions allowed).
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
-    pub upstream_timeout: Duration,
+    pub(crate) upstream_timeout: Duration,
 
     /// Seconds to wait for a connection to the upstream to open.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
-    pub upstream_connect_timeout: Duration,
+    pub(crate) upstream_connect_timeout: Duration,
 
     /// Answer calls that already have a recording from the cassettes without asking the upstream, and record only the rest (VCR's "new episodes" mode).
     #[arg(long, conflicts_with = "replace")]
-    pub new_episodes: bool,
+    pub(crate) new_episodes: bool,
 
     /// Start each cassette this run writes to afresh instead of appending to its timelines.
     #[arg(long)]
-    pub replace: bool,
+    pub(crate) replace: bool,
+
+    /// Forward requests outside the catalog (other API calls) without taping them.
+    #[arg(long)]
+    pub(crate) no_tape: bool,
 
     #[command(flatten)]
-    pub summary: SummaryArgs,
+    pub(crate) summary: SummaryArgs,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

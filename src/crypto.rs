@@ -4,6 +4,6 @@ use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

@@ -23,6 +23,7 @@ mod secrets;
 mod server;
 mod sessions;
 mod stats;
+mod tape;
 mod timelines;
 mod timeshift;
 mod upstream;

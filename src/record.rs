@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use tracing::{debug, error, info, warn};
 
 use crate::admin::Observable;
-use crate::body::{Body, Streamed};
+use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
@@ -21,10 +21,11 @@ use crate::replay::reply;
 use crate::secrets::Secrets;
 use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
+use crate::tape::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
 use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
-use crate::vapi::{decode, Answer, Call, CallKey, ErrorKind, Flavour, Op, SessionId, Style};
+use crate::vapi::{decode, Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -40,6 +41,8 @@ pub(crate) struct Record {
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
     remembered: Mutex<Secrets>,
     stats: Arc<Stats>,
+    /// Whether requests outside the catalog are taped (`--no-tape` turns it off).
+    tape: bool,
     /// Each recording task holds a read guard; [`Record::finish_writes`] takes the write
     /// lock, so it returns once every recording has landed and been counted.
     writes: Arc<tokio::sync::RwLock<()>>,
@@ -76,6 +79,7 @@ impl Record {
         store: Store,
         known: Option<Timelines>,
         stats: Arc<Stats>,
+        tape: bool,
     ) -> Self {
         Record {
             upstream,
@@ -83,6 +87,7 @@ impl Record {
             known,
             remembered: Mutex::new(Secrets::default()),
             stats,
+            tape,
             writes: Arc::default(),
             bytes: Fetcher::default(),
         }
@@ -262,7 +267,7 @@ impl Record {
         // of the cassette, and is counted, when the client hangs up mid-write.
         tokio::spawn(async move {
             let recorded = store.record(recording, &provenance, &secrets).await;
-            let outcome = report(&stats, op, &key, recorded);
+            let outcome = report(&stats, op.label(), &key, recorded);
             drop(writing);
             outcome
         })
@@ -305,16 +310,113 @@ impl Record {
         Ok(response_from(answer, answer_body))
     }
 
+    /// Forwards a request outside the catalog and tapes the exchange: the request is read
+    /// whole (up to `--max-body-bytes`), the answer streams back to the client and is
+    /// kept when it is at most [`MAX_TAPED_ANSWER_BYTES`] and not content-encoded.
+    async fn tape_exchange(
+        &self,
+        mut parts: request::Parts,
+        body: Incoming,
+    ) -> Result<Response<Body>, Refusal> {
+        let style = Style::json(Flavour::of_path(parts.uri.path()));
+        let idle = self.upstream.timeout();
+        let limit = body_limit(&parts);
+        let (bytes, rest) = read_up_to(body, limit)
+            .await
+            .map_err(|err| (ApiError::body_unreadable(&err.to_string()), style))?;
+        if let Some(rest) = rest {
+            // Larger request bodies stream through to vCenter untaped.
+            info!(
+                path = parts.uri.path(),
+                "not taped: the request body is over {limit} bytes"
+            );
+            self.remember(&Secrets::from_request(&parts.headers));
+            let streamed = Either::Right(Streamed::after(bytes, rest, idle));
+            return Ok(self.forward_body(parts, streamed, style).await);
+        }
+        let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
+        if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
+            self.stats.hit();
+            return Ok(answer.response());
+        }
+        let secrets = self.secrets_of(&parts);
+        parts.headers.remove(ACCEPT_ENCODING);
+        let answer = self
+            .upstream
+            .send(parts, full(bytes))
+            .await
+            .map_err(|err| (upstream_failure(&err), style))?;
+        let (head, incoming) = answer.into_parts();
+        if let Some(reason) = untapeable(&head) {
+            info!(request = %key, "not taped: {reason}");
+            return Ok(Response::from_parts(
+                head,
+                Either::Right(Streamed::new(incoming, idle)),
+            ));
+        }
+        let (read, whole) = read_up_to(incoming, MAX_TAPED_ANSWER_BYTES)
+            .await
+            .map_err(|err| (upstream_failure(&self.upstream.broken(&err)), style))?;
+        let Some(incoming) = whole else {
+            let answer = TapeAnswer::of(&head, &read);
+            let recording = Recording::Tape {
+                key: key.clone(),
+                answer,
+            };
+            self.keep_tape(&key, recording, secrets)
+                .await
+                .map_err(|error| (error, style))?;
+            return Ok(response_from(head, read));
+        };
+        info!(request = %key, "not taped: the answer is over {MAX_TAPED_ANSWER_BYTES} bytes");
+        Ok(Response::from_parts(
+            head,
+            Either::Right(Streamed::after(read, incoming, idle)),
+        ))
+    }
+
+    async fn keep_tape(
+        &self,
+        key: &TapeKey,
+        recording: Recording,
+        secrets: Secrets,
+    ) -> Result<(), ApiError> {
+        let provenance = Provenance {
+            at: now_timestamp(),
+            upstream: self.upstream.url().host().to_owned(),
+            form: None,
+        };
+        let (store, stats) = (self.store.clone(), self.stats.clone());
+        let what = key.to_string();
+        let writing = self.writes.clone().read_owned().await;
+        tokio::spawn(async move {
+            let recorded = store.record(recording, &provenance, &secrets).await;
+            let outcome = report(&stats, "tape", &what, recorded);
+            drop(writing);
+            outcome
+        })
+        .await
+        .expect("the recording task does not panic")
+    }
+
     /// Forwards anything else untouched, streaming both bodies.
     async fn forward(&self, parts: request::Parts, body: Incoming) -> Response<Body> {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
         self.remember(&Secrets::from_request(&parts.headers));
         let idle = self.upstream.timeout();
-        match self
-            .upstream
-            .send(parts, Either::Right(Streamed::new(body, idle)))
-            .await
-        {
+        let body = Either::Right(Streamed::new(body, idle));
+        self.forward_body(parts, body, style).await
+    }
+
+    /// Forwards a request with `body`, streaming the answer back.
+    async fn forward_body(
+        &self,
+        parts: request::Parts,
+        body: Body,
+        style: Style,
+    ) -> Response<Body> {
+        let idle = self.upstream.timeout();
+        match self.upstream.send(parts, body).await {
             Ok(answer) => answer.map(|body| Either::Right(Streamed::new(body, idle))),
             Err(err) => {
                 warn!("forwarding failed: {err}");
@@ -346,6 +448,9 @@ impl Handler for Record {
                     refusal(rejection).0.error.messages[0].default_message
                 );
                 Ok(self.forward(parts, body).await)
+            }
+            Ok(Route::Other | Route::MethodNotAllowed { .. }) if self.tape => {
+                self.tape_exchange(parts, body).await
             }
             Ok(_) => Ok(self.forward(parts, body).await),
         };
@@ -393,8 +498,8 @@ pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
 /// client's error (500).
 fn report(
     stats: &Stats,
-    op: Op,
-    key: &CallKey,
+    operation: &'static str,
+    key: &dyn std::fmt::Display,
     recorded: Result<Appended, StoreError>,
 ) -> Result<(), ApiError> {
     match recorded {
@@ -405,7 +510,7 @@ fn report(
                 .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
             stats.recorded(file);
             info!(
-                operation = op.label(),
+                operation,
                 key = %key,
                 timeline = appended.responses,
                 entries = appended.entries,
@@ -415,10 +520,10 @@ fn report(
             Ok(())
         }
         Err(err) => {
-            error!(operation = op.label(), key = %key, "not recorded: {err}");
+            error!(operation, key = %key, "not recorded: {err}");
             stats.not_recorded(
                 NotRecorded {
-                    operation: op.label(),
+                    operation,
                     id: key.to_string(),
                     reason: err.to_string(),
                 },
@@ -427,6 +532,36 @@ fn report(
             Err(ApiError::cassette_not_written(err.to_string()))
         }
     }
+}
+
+/// The `--max-body-bytes` the listener set for this request.
+fn body_limit(parts: &request::Parts) -> usize {
+    parts
+        .extensions
+        .get::<crate::server::BodyLimit>()
+        .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
+            limit.max_body_bytes
+        })
+}
+
+/// Why an answer cannot be taped whatever its body, if it cannot.
+fn untapeable(answer: &http::response::Parts) -> Option<String> {
+    if let Some(encoding) = answer
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
+    {
+        return Some(format!("the answer is {encoding}-encoded"));
+    }
+    let declared = answer
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    declared
+        .filter(|length| *length > MAX_TAPED_ANSWER_BYTES as u64)
+        .map(|length| format!("the answer is {length} bytes, over {MAX_TAPED_ANSWER_BYTES}"))
 }
 
 /// What of an upstream answer to `call` is worth recording: a decodable result, or a

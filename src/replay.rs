@@ -12,9 +12,10 @@ use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
 use crate::error::{body_response, refusal, ApiError, Refusal};
-use crate::server::{read_call, Handler};
+use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
+use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
 use crate::vapi::recognise::{route, Route};
 use crate::vapi::render;
@@ -25,6 +26,8 @@ use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
 pub(crate) struct ReplayOptions {
     /// Answer catalogued calls only for callers holding a live session token.
     pub(crate) require_session: bool,
+    /// Answer requests outside the catalog from the tape.
+    pub(crate) tape: bool,
 }
 
 /// The replay service.
@@ -94,6 +97,18 @@ impl Replay {
         error.into_response(call.style)
     }
 
+    /// The taped answer to a request outside the catalog, if the tape has one.
+    fn taped(&self, parts: &http::request::Parts, body: Option<&[u8]>) -> Option<Response<Body>> {
+        if !self.options.tape {
+            return None;
+        }
+        let key = TapeKey::of(&parts.method, &parts.uri, body?);
+        let answer = self.timelines.taped(&key)?;
+        self.stats.hit();
+        debug!(request = %key, "taped");
+        Some(answer.response())
+    }
+
     fn unrecorded(&self, parts: &http::request::Parts) -> Refusal {
         let path = parts.uri.path();
         if self.stats.unrecorded_route(&parts.method, path) {
@@ -104,23 +119,45 @@ impl Replay {
         (error, Style::json(Flavour::of_path(path)))
     }
 
+    /// Every request's body is read to its end before it is answered, even where the
+    /// answer does not depend on it: hyper closes a connection whose request body was
+    /// not read to its end when the answer went out, and a client that reuses the
+    /// connection for its next request gets EOF. govmomi's login (and its bodiless POSTs)
+    /// send an empty chunked body whose last chunk may arrive after the head.
     async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
         if let Some(file) = downloads::file_of(parts.uri.path()) {
             return self.download(&parts, file).await;
         }
-        let pending = match route(&parts.method, &parts.uri).map_err(refusal)? {
-            Route::Call(pending) => pending,
-            Route::Session { op, flavour } => {
+        let pending = match route(&parts.method, &parts.uri) {
+            Ok(Route::Call(pending)) => pending,
+            Ok(Route::Session { op, flavour }) => {
+                read_body(body, &parts)
+                    .await
+                    .map_err(|error| (error, Style::json(flavour)))?;
                 return Ok(self.sessions.handle(op, flavour, &parts.headers));
             }
-            Route::MethodNotAllowed { allow, flavour } => {
+            Ok(Route::MethodNotAllowed { allow, flavour }) => {
+                let bytes = read_body(body, &parts).await;
+                if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
+                    return Ok(taped);
+                }
                 let error = ApiError::method_not_allowed(&parts.method, allow);
                 return Err((error, Style::json(flavour)));
             }
-            Route::Other => return Err(self.unrecorded(&parts)),
+            Ok(Route::Other) => {
+                let bytes = read_body(body, &parts).await;
+                if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
+                    return Ok(taped);
+                }
+                return Err(self.unrecorded(&parts));
+            }
+            Err(rejection) => {
+                let _ = read_body(body, &parts).await;
+                return Err(refusal(rejection));
+            }
         };
-        let (call, _) = read_call(pending, &parts, body, false).await?;
+        let (call, _) = read_call(pending, &parts, body, true).await?;
         if self.options.require_session && !self.sessions.is_live(&parts.headers) {
             return Err((ApiError::unauthenticated(), call.style));
         }

@@ -158,6 +158,7 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     );
     let options = ReplayOptions {
         require_session: args.require_session,
+        tape: !args.no_tape,
     };
     let (tls, listener) = listener_tls(&args.listen)?;
     let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
@@ -248,7 +249,8 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let store = Store::new(&args.cassettes, rerecord, cassettes);
     let (tls, listener) = listener_tls(&args.listen)?;
     let fetcher = Fetcher::new(listener.clone());
-    let record = Arc::new(Record::new(upstream, store, known, stats).with_bytes(fetcher));
+    let record = Record::new(upstream, store, known, stats, !args.no_tape).with_bytes(fetcher);
+    let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     record.finish_writes().await;
     finish(record.as_ref(), &args.summary)?;
@@ -319,9 +321,11 @@ where
     own.bound(addr);
     let scheme = if tls.is_some() { "https" } else { "http" };
     (launch.ready)(&format!("dsvcr listening on {scheme}://{addr}"));
+    warn_beyond_loopback(addr, listen.admin_from_anywhere);
     let options = server::ServeOptions {
         tls,
         limits: listen.limits.limits(),
+        admin_from_anywhere: listen.admin_from_anywhere,
     };
     server::serve(
         listener,
@@ -331,6 +335,17 @@ where
     )
     .await;
     Ok(())
+}
+
+fn warn_beyond_loopback(addr: std::net::SocketAddr, admin_from_anywhere: bool) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    if admin_from_anywhere {
+        warn!(%addr, "listening beyond loopback with --admin-from-anywhere: any client that reaches this address can read the health counters and rewind timelines (/__dsvcr/)");
+    } else {
+        warn!(%addr, "listening beyond loopback: any client that reaches this address is served; the admin endpoints (/__dsvcr/) answer loopback clients only");
+    }
 }
 
 /// The listener's TLS, and the listener as rewritten download endpoints name it.

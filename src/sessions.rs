@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, COOKIE, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
@@ -14,37 +13,78 @@ use serde::Serialize;
 
 use crate::cassette::now_timestamp;
 use crate::error::{body_response, ApiError};
-use crate::secrets::SESSION_HEADER;
+use crate::secrets::{decode_basic, SESSION_HEADER};
 use crate::server::{full, Body};
 use crate::vapi::recognise::SessionOp;
 use crate::vapi::{Flavour, Style};
 
-/// The live sessions this server handed out.
-pub struct Sessions {
-    live: Mutex<HashMap<String, SessionInfo>>,
-    random: SystemRandom,
+/// Most sessions live at once; a login beyond drops the least recently used one.
+pub(crate) const MAX_SESSIONS: usize = 4096;
+
+/// A session unused for this long is gone, as on vCenter (its default idle timeout).
+pub(crate) const SESSION_IDLE_EXPIRY: Duration = Duration::from_secs(30 * 60);
+
+/// Longest user name a login may carry (401 beyond).
+pub(crate) const MAX_USER_BYTES: usize = 256;
+
+/// How many sessions may live, and for how long unused.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionLimits {
+    pub(crate) max_sessions: usize,
+    pub(crate) idle_expiry: Duration,
 }
 
-/// What `…/session?~action=get` and `GET /api/session` answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SessionInfo {
-    pub created_time: String,
-    pub last_accessed_time: String,
-    pub user: String,
-}
-
-impl Default for Sessions {
+impl Default for SessionLimits {
     fn default() -> Self {
-        Sessions {
-            live: Mutex::new(HashMap::new()),
-            random: SystemRandom::new(),
+        SessionLimits {
+            max_sessions: MAX_SESSIONS,
+            idle_expiry: SESSION_IDLE_EXPIRY,
         }
     }
 }
 
+/// The live sessions this server handed out, at most [`SessionLimits::max_sessions`].
+pub(crate) struct Sessions {
+    live: Mutex<HashMap<String, Live>>,
+    limits: SessionLimits,
+    random: SystemRandom,
+}
+
+struct Live {
+    info: SessionInfo,
+    last_used: Instant,
+}
+
+/// What `…/session?~action=get` and `GET /api/session` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct SessionInfo {
+    pub(crate) created_time: String,
+    pub(crate) last_accessed_time: String,
+    pub(crate) user: String,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_limits(SessionLimits::default())
+    }
+}
+
 impl Sessions {
+    pub(crate) fn with_limits(limits: SessionLimits) -> Self {
+        Sessions {
+            live: Mutex::new(HashMap::new()),
+            limits,
+            random: SystemRandom::new(),
+        }
+    }
+
     /// Answers a session operation.
-    pub fn handle(&self, op: SessionOp, flavour: Flavour, headers: &HeaderMap) -> Response<Body> {
+    pub(crate) fn handle(
+        &self,
+        op: SessionOp,
+        flavour: Flavour,
+        headers: &HeaderMap,
+    ) -> Response<Body> {
         let style = Style::json(flavour);
         let outcome = match op {
             SessionOp::Login => self.login(flavour, headers),
@@ -54,27 +94,75 @@ impl Sessions {
         outcome.unwrap_or_else(|error| error.into_response(style))
     }
 
-    /// Whether the request carries a live token (header or cookie).
-    pub fn is_live(&self, headers: &HeaderMap) -> bool {
-        token_of(headers).is_some_and(|token| self.live().contains_key(token))
+    /// Whether the request carries a live token (header or cookie); using it keeps the
+    /// session alive.
+    pub(crate) fn is_live(&self, headers: &HeaderMap) -> bool {
+        token_of(headers).is_some_and(|token| self.touch(token, Instant::now()).is_some())
     }
 
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionInfo>> {
+    /// How many sessions are live (expired ones may still be counted until the next
+    /// login at the bound).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.live().len()
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
         self.live.lock().expect("never poisoned")
+    }
+
+    /// The session of `token` if it has not expired, marked as used at `now`; an expired
+    /// one is dropped.
+    fn touch(&self, token: &str, now: Instant) -> Option<SessionInfo> {
+        let mut live = self.live();
+        let session = live.get_mut(token)?;
+        if now.saturating_duration_since(session.last_used) >= self.limits.idle_expiry {
+            live.remove(token);
+            return None;
+        }
+        session.last_used = now;
+        session.info.last_accessed_time = now_timestamp();
+        Some(session.info.clone())
+    }
+
+    /// Adds a session for `user`, dropping expired ones, and the least recently used one
+    /// if still at the bound.
+    fn open(&self, token: String, user: String, now: Instant) {
+        let mut live = self.live();
+        if live.len() >= self.limits.max_sessions {
+            let idle_expiry = self.limits.idle_expiry;
+            live.retain(|_, session| {
+                now.saturating_duration_since(session.last_used) < idle_expiry
+            });
+        }
+        if live.len() >= self.limits.max_sessions {
+            let oldest = live
+                .iter()
+                .min_by_key(|(_, session)| session.last_used)
+                .map(|(token, _)| token.clone());
+            if let Some(oldest) = oldest {
+                live.remove(&oldest);
+            }
+        }
+        let created = now_timestamp();
+        let info = SessionInfo {
+            created_time: created.clone(),
+            last_accessed_time: created,
+            user,
+        };
+        live.insert(
+            token,
+            Live {
+                info,
+                last_used: now,
+            },
+        );
     }
 
     fn login(&self, flavour: Flavour, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
         let user = basic_user(headers).ok_or_else(ApiError::unauthenticated)?;
         let token = self.new_token();
-        let now = now_timestamp();
-        self.live().insert(
-            token.clone(),
-            SessionInfo {
-                created_time: now.clone(),
-                last_accessed_time: now,
-                user,
-            },
-        );
+        self.open(token.clone(), user, Instant::now());
         let body = json_bytes(&serde_json::Value::String(token.clone()), flavour);
         if flavour == Flavour::Api {
             return Ok(json_response(StatusCode::CREATED, body));
@@ -94,18 +182,18 @@ impl Sessions {
 
     fn info(&self, flavour: Flavour, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
         let token = token_of(headers).ok_or_else(ApiError::unauthenticated)?;
-        let mut live = self.live();
-        let info = live.get_mut(token).ok_or_else(ApiError::unauthenticated)?;
-        info.last_accessed_time = now_timestamp();
-        let value = serde_json::to_value(&*info).expect("session info serialises");
+        let info = self
+            .touch(token, Instant::now())
+            .ok_or_else(ApiError::unauthenticated)?;
+        let value = serde_json::to_value(&info).expect("session info serialises");
         Ok(json_response(StatusCode::OK, json_bytes(&value, flavour)))
     }
 
     fn logout(&self, flavour: Flavour, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
         let token = token_of(headers).ok_or_else(ApiError::unauthenticated)?;
-        self.live()
-            .remove(token)
+        self.touch(token, Instant::now())
             .ok_or_else(ApiError::unauthenticated)?;
+        self.live().remove(token);
         let status = match flavour {
             Flavour::Api => StatusCode::NO_CONTENT,
             Flavour::Rest | Flavour::Reference => StatusCode::OK,
@@ -138,21 +226,23 @@ fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
     body_response(status, body, Style::REST_JSON)
 }
 
-/// The user of a `Basic` `Authorization` header with a non-empty user and password.
+/// The user of a `Basic` `Authorization` header (padded or not) with a non-empty user of
+/// at most [`MAX_USER_BYTES`] and a non-empty password.
 fn basic_user(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credentials) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = String::from_utf8(STANDARD.decode(credentials.trim()).ok()?).ok()?;
+    let decoded = decode_basic(credentials.trim())?;
     let (user, password) = decoded.split_once(':')?;
-    (!user.is_empty() && !password.is_empty()).then(|| user.to_owned())
+    let fits = !user.is_empty() && user.len() <= MAX_USER_BYTES && !password.is_empty();
+    fits.then(|| user.to_owned())
 }
 
 /// The session token a request carries: the `vmware-api-session-id` header, else the
 /// cookie of that name.
-pub fn token_of(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn token_of(headers: &HeaderMap) -> Option<&str> {
     if let Some(token) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
         return Some(token.trim());
     }
@@ -164,4 +254,60 @@ pub fn token_of(headers: &HeaderMap) -> Option<&str> {
         .filter_map(|cookie| cookie.split_once('='))
         .find(|(name, _)| name.trim() == SESSION_HEADER)
         .map(|(_, value)| value.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Sessions {
+        Sessions::with_limits(SessionLimits {
+            max_sessions: 3,
+            idle_expiry: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn a_login_at_the_bound_drops_the_least_recently_used_session() {
+        let sessions = tiny();
+        let start = Instant::now();
+        for (n, token) in ["a", "b", "c"].into_iter().enumerate() {
+            sessions.open(
+                token.into(),
+                "u".into(),
+                start + Duration::from_secs(n as u64),
+            );
+        }
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(3))
+            .is_some());
+        sessions.open("d".into(), "u".into(), start + Duration::from_secs(4));
+        assert_eq!(sessions.len(), 3);
+        let at = start + Duration::from_secs(5);
+        assert!(sessions.touch("b", at).is_none(), "least recently used");
+        for token in ["a", "c", "d"] {
+            assert!(sessions.touch(token, at).is_some(), "{token}");
+        }
+    }
+
+    #[test]
+    fn an_idle_session_expires_and_expired_ones_make_room_first() {
+        let sessions = tiny();
+        let start = Instant::now();
+        sessions.open("old".into(), "u".into(), start);
+        sessions.open("a".into(), "u".into(), start + Duration::from_secs(30));
+        sessions.open("b".into(), "u".into(), start + Duration::from_secs(31));
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(89))
+            .is_some());
+        assert!(sessions
+            .touch("b", start + Duration::from_secs(91))
+            .is_none());
+        sessions.open("c".into(), "u".into(), start + Duration::from_secs(92));
+        sessions.open("d".into(), "u".into(), start + Duration::from_secs(93));
+        assert_eq!(sessions.len(), 3, "old and b expired");
+        assert!(sessions
+            .touch("a", start + Duration::from_secs(94))
+            .is_some());
+    }
 }

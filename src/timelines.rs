@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cassette::{CallCassette, Cassette, Cassettes, Entry};
+use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
+use crate::tape::{TapeAnswer, TapeKey};
 use crate::vapi::render;
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
@@ -25,6 +26,8 @@ use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, Sess
 pub(crate) struct Timelines {
     sessions: HashMap<SessionId, Session>,
     calls: HashMap<(Op, CallKey), Timeline>,
+    /// Taped exchanges by canonical key.
+    tapes: HashMap<String, Timeline<TapeAnswer>>,
     creates: HashMap<String, Creates>,
     not_found: NotFoundTemplate,
 }
@@ -90,9 +93,24 @@ impl Timelines {
                  }| ((op, key), Timeline::new(responses)),
             )
             .collect();
+        let tapes = cassettes
+            .tapes
+            .into_iter()
+            .map(
+                |TapeCassette {
+                     request, responses, ..
+                 }| {
+                    let entries = responses
+                        .into_iter()
+                        .map(|entry| (entry.repeat, entry.answer));
+                    (request.canonical(), Timeline::of(entries))
+                },
+            )
+            .collect();
         Timelines {
             sessions,
             calls,
+            tapes,
             creates,
             not_found,
         }
@@ -180,6 +198,11 @@ impl Timelines {
         Ok(Found::Played(played))
     }
 
+    /// The next taped answer to a request with this key, if it was taped.
+    pub(crate) fn taped(&self, key: &TapeKey) -> Option<&TapeAnswer> {
+        self.tapes.get(&key.canonical()).map(Timeline::next)
+    }
+
     /// vCenter's `not_found` for a session id nothing recorded.
     pub(crate) fn not_found(&self, id: &SessionId) -> VapiError {
         self.not_found.for_id(id)
@@ -196,6 +219,7 @@ impl Timelines {
             None => {
                 self.sessions.values().for_each(Session::rewind);
                 self.calls.values().for_each(Timeline::rewind);
+                self.tapes.values().for_each(Timeline::rewind);
                 for creates in self.creates.values() {
                     creates.next.store(0, Ordering::Relaxed);
                 }
@@ -306,25 +330,36 @@ impl Session {
 
 /// One timeline's answers with a cursor: the n-th call gets the n-th answer (counting
 /// repeats), and every call after the last gets the last.
-pub(crate) struct Timeline {
-    entries: Vec<Played>,
+pub(crate) struct Timeline<T = Played> {
+    entries: Vec<T>,
     /// `ends[i]` is the number of calls answered once entry `i` is used up.
     ends: Vec<u64>,
     served: AtomicU64,
 }
 
-impl Timeline {
+impl Timeline<Played> {
     fn new(responses: Vec<Entry>) -> Self {
+        Timeline::of(
+            responses
+                .into_iter()
+                .map(|entry| (entry.repeat, Played::new(entry.answer))),
+        )
+    }
+}
+
+impl<T> Timeline<T> {
+    /// A timeline of `(repeat, answer)` entries.
+    fn of(entries: impl ExactSizeIterator<Item = (u32, T)>) -> Self {
         let mut end = 0;
-        let mut ends = Vec::with_capacity(responses.len());
-        let mut entries = Vec::with_capacity(responses.len());
-        for entry in responses {
-            end += u64::from(entry.repeat);
+        let mut ends = Vec::with_capacity(entries.len());
+        let mut answers = Vec::with_capacity(entries.len());
+        for (repeat, answer) in entries {
+            end += u64::from(repeat);
             ends.push(end);
-            entries.push(Played::new(entry.answer));
+            answers.push(answer);
         }
         Timeline {
-            entries,
+            entries: answers,
             ends,
             served: AtomicU64::new(0),
         }
@@ -334,7 +369,7 @@ impl Timeline {
         self.served.store(0, Ordering::Relaxed);
     }
 
-    fn next(&self) -> &Played {
+    fn next(&self) -> &T {
         let turn = self.served.fetch_add(1, Ordering::Relaxed);
         let index = self.ends.partition_point(|&end| end <= turn);
         &self.entries[index.min(self.entries.len() - 1)]

@@ -14,8 +14,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use regex::Regex;
 
-use super::folder::{call_files, cassette_files};
-use super::{CallCassette, Cassette, Download, LoadError};
+use super::folder::{call_files, cassette_files, tape_files};
+use super::{CallCassette, Cassette, Download, LoadError, TapeCassette};
 
 /// One problem found in a cassette folder.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,8 +57,9 @@ impl CheckReport {
 pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     let sessions = cassette_files(folder)?;
     let calls = call_files(folder)?;
+    let tapes = tape_files(folder)?;
     let mut report = CheckReport {
-        checked: sessions.len() + calls.len(),
+        checked: sessions.len() + calls.len() + tapes.len(),
         problems: Vec::new(),
     };
     report.problems.extend(case_collisions(&sessions));
@@ -72,6 +73,9 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
         .extend(super::blobs::check(folder, &downloads));
     for path in calls {
         report.problems.extend(check_file(&path, Kind::Call));
+    }
+    for path in tapes {
+        report.problems.extend(check_file(&path, Kind::Tape));
     }
     report.problems.sort();
     Ok(report)
@@ -103,6 +107,7 @@ fn case_collisions(files: &[PathBuf]) -> Vec<Problem> {
 enum Kind {
     Session,
     Call,
+    Tape,
 }
 
 /// Every problem of one cassette file.
@@ -119,6 +124,7 @@ fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     let loaded = match kind {
         Kind::Session => Cassette::from_file_bytes(path, &bytes).map(drop),
         Kind::Call => CallCassette::from_file_bytes(path, &bytes).map(drop),
+        Kind::Tape => TapeCassette::from_file_bytes(path, &bytes).map(drop),
     };
     if let Err(err) = loaded {
         problems.push(problem(err.reason));

@@ -4,7 +4,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{CallCassette, Cassette, CassetteError, CALLS_SUBFOLDER};
+use super::{CallCassette, Cassette, CassetteError, TapeCassette, CALLS_SUBFOLDER, TAPE_SUBFOLDER};
 use crate::vapi::SessionId;
 
 /// Download-session cassettes live in this subfolder of the cassette folder.
@@ -42,6 +42,8 @@ pub(crate) struct Cassettes {
     pub(crate) sessions: Vec<Cassette>,
     /// Sorted by file name.
     pub(crate) calls: Vec<CallCassette>,
+    /// Sorted by file name.
+    pub(crate) tapes: Vec<TapeCassette>,
 }
 
 /// The file a session's cassette lives in.
@@ -58,8 +60,8 @@ pub(crate) fn legacy_cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
         .join(format!("{}.json", id.legacy_file_stem()))
 }
 
-/// Loads and validates every cassette under `folder/download-session/` and
-/// `folder/calls/`. Hidden files (temp files of an interrupted write) are skipped; a
+/// Loads and validates every cassette under `folder/download-session/`, `folder/calls/`
+/// and `folder/tape/`. Hidden files (temp files of an interrupted write) are skipped; a
 /// folder without the subfolders holds no cassettes.
 pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
     // File names are checked against ids, so two files can never hold one id.
@@ -78,7 +80,15 @@ pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
         .iter()
         .map(|path| Ok(CallCassette::from_file_bytes(path, &read(path)?)?))
         .collect::<Result<Vec<_>, LoadError>>()?;
-    Ok(Cassettes { sessions, calls })
+    let tapes = tape_files(folder)?
+        .iter()
+        .map(|path| Ok(TapeCassette::from_file_bytes(path, &read(path)?)?))
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    Ok(Cassettes {
+        sessions,
+        calls,
+        tapes,
+    })
 }
 
 /// The session cassette files of a folder, sorted by path: the non-hidden `*.json`
@@ -101,6 +111,11 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// The call cassette files of a folder, sorted by path.
 pub(super) fn call_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(json_files(&folder.join(CALLS_SUBFOLDER))?.unwrap_or_default())
+}
+
+/// The tape cassette files of a folder, sorted by path.
+pub(super) fn tape_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    Ok(json_files(&folder.join(TAPE_SUBFOLDER))?.unwrap_or_default())
 }
 
 /// The non-hidden `*.json` files of `subfolder`, sorted; `None` if it does not exist.

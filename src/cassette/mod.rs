@@ -39,6 +39,7 @@ pub(crate) mod blobs;
 mod check;
 mod folder;
 mod store;
+mod tape;
 mod write;
 
 use std::fmt;
@@ -54,6 +55,7 @@ pub(crate) use folder::{load_folder, Cassettes, LoadError};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };
+pub(crate) use tape::{TapeCassette, TAPE_SUBFOLDER};
 pub(crate) use write::write_atomically;
 
 /// The cassette format version this build writes.

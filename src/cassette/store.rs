@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use super::folder::{cassette_path, legacy_cassette_path, Cassettes, SUBFOLDER};
 use super::{
-    extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, CALLS_SUBFOLDER,
+    extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, TapeCassette,
+    CALLS_SUBFOLDER, TAPE_SUBFOLDER,
 };
 use crate::secrets::Secrets;
+use crate::tape::{TapeAnswer, TapeKey};
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
 
 /// What a later recording of a key that already has a cassette does to it.
@@ -56,6 +58,8 @@ pub(crate) enum Recording {
         key: CallKey,
         answer: Answer,
     },
+    /// A taped exchange.
+    Tape { key: TapeKey, answer: TapeAnswer },
 }
 
 /// The outcome of [`Store::record`].
@@ -86,6 +90,7 @@ pub(crate) enum StoreError {
 enum Doc {
     Session(Cassette),
     Call(CallCassette),
+    Tape(TapeCassette),
 }
 
 impl Doc {
@@ -93,6 +98,7 @@ impl Doc {
         match self {
             Doc::Session(cassette) => cassette.to_file_bytes(),
             Doc::Call(cassette) => cassette.to_file_bytes(),
+            Doc::Tape(cassette) => cassette.to_file_bytes(),
         }
     }
 
@@ -101,6 +107,7 @@ impl Doc {
         let loaded = match self {
             Doc::Session(_) => Cassette::from_file_bytes(path, bytes).map(drop),
             Doc::Call(_) => CallCassette::from_file_bytes(path, bytes).map(drop),
+            Doc::Tape(_) => TapeCassette::from_file_bytes(path, bytes).map(drop),
         };
         loaded.map_err(|err| err.reason)
     }
@@ -145,6 +152,12 @@ impl Store {
             let path = call_path(folder, cassette.op, &cassette.key);
             slots.insert(path, slot(Doc::Call(cassette)));
         }
+        for cassette in cassettes.tapes {
+            let path = folder
+                .join(TAPE_SUBFOLDER)
+                .join(cassette.request.file_name());
+            slots.insert(path, slot(Doc::Tape(cassette)));
+        }
         Store {
             folder: folder.to_owned(),
             rerecord,
@@ -164,11 +177,11 @@ impl Store {
         self.sessions.load(Ordering::Relaxed)
     }
 
-    /// Creates `folder/download-session/` and `folder/calls/` if needed and removes the
-    /// temp files an interrupted earlier run left there; returns how many it removed.
+    /// Creates the cassette subfolders if needed and removes the temp files an
+    /// interrupted earlier run left there; returns how many it removed.
     pub(crate) fn prepare_folder(folder: &Path) -> io::Result<usize> {
         let mut removed = 0;
-        for subfolder in [SUBFOLDER, CALLS_SUBFOLDER] {
+        for subfolder in [SUBFOLDER, CALLS_SUBFOLDER, TAPE_SUBFOLDER] {
             let subfolder = folder.join(subfolder);
             std::fs::create_dir_all(&subfolder)?;
             removed += super::write::remove_stale_temp_files(&subfolder)?;
@@ -184,6 +197,7 @@ impl Store {
             | Recording::Created { id, .. }
             | Recording::Download { id, .. } => session_path(&self.folder, id),
             Recording::Call { op, key, .. } => call_path(&self.folder, *op, key),
+            Recording::Tape { key, .. } => self.folder.join(TAPE_SUBFOLDER).join(key.file_name()),
         }
     }
 
@@ -290,6 +304,16 @@ impl Store {
                 extend(&mut cassette.responses, answer);
                 let counts = counts(&cassette.responses);
                 (Doc::Call(cassette), counts.0, counts.1)
+            }
+            Recording::Tape { key, answer } => {
+                let mut cassette = match existing {
+                    Some(Doc::Tape(cassette)) => cassette,
+                    _ => TapeCassette::new(key, recorded(provenance)),
+                };
+                cassette.append(answer);
+                let entries = cassette.responses.len();
+                let answers = cassette.responses.iter().map(|e| u64::from(e.repeat)).sum();
+                (Doc::Tape(cassette), entries, answers)
             }
         }
     }

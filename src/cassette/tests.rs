@@ -650,7 +650,8 @@ fn downloads_round_trip_sorted_and_replaced_per_file() {
 #[test]
 fn the_loader_refuses_a_bad_download() {
     let path = Path::new("d/obj-1.json");
-    let cases: [(fn(&mut Download), &str); 4] = [
+    type Spoil = fn(&mut Download);
+    let cases: [(Spoil, &str); 4] = [
         (
             |d| d.sha256 = d.sha256.to_uppercase(),
             "downloads[0]: sha256 \"2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824\" is not 64 lowercase hex digits",

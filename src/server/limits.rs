@@ -4,35 +4,47 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use http::StatusCode;
+
+use super::body::BodyBudget;
+use crate::error::ApiError;
+use crate::vapi::{ErrorKind, LocalizableMessage, VapiError};
+
 /// Limits on what one client can make dsvcr hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Largest request body read (413 beyond).
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
+    /// Bytes buffered for request bodies across all connections at once (503 beyond).
+    pub(crate) max_buffered_body_bytes: usize,
     /// Largest request head: request line plus headers (431 beyond).
-    pub max_header_bytes: usize,
+    pub(crate) max_header_bytes: usize,
     /// Most headers in one request (431 beyond).
-    pub max_headers: usize,
+    pub(crate) max_headers: usize,
     /// Time a client has to send a whole request head, from when dsvcr starts waiting
     /// for it (HTTP/1.1). hyper starts waiting as soon as the previous answer is sent, so
     /// this also bounds how long a kept-alive HTTP/1.1 connection may sit idle.
-    pub header_read_timeout: Duration,
-    /// A connection with no traffic either way for this long is closed.
-    pub idle_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed, whatever control
+    /// frames it sends; so is one with no traffic either way for this long.
+    pub(crate) idle_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog until one closes.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1024 * 1024,
+            max_buffered_body_bytes: 32 * 1024 * 1024,
             max_header_bytes: 16 * 1024,
             max_headers: HYPER_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
@@ -44,17 +56,85 @@ impl Default for Limits {
 
 /// hyper's own header-count limit. Keeping it as the default matters: any other value
 /// makes hyper allocate its header array on the heap for every request.
-pub const HYPER_MAX_HEADERS: usize = 100;
+pub(crate) const HYPER_MAX_HEADERS: usize = 100;
 
-/// The body limit, as a request extension the handlers read.
-#[derive(Clone, Copy, Debug)]
-pub struct BodyLimit(pub usize);
+/// The body limits, as a request extension the handlers read.
+#[derive(Clone, Debug)]
+pub(crate) struct BodyLimit {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) budget: BodyBudget,
+}
 
-/// A connection that fails with `TimedOut` once nothing has been read or written for
-/// `idle`.
-pub struct IdleTimeout<T> {
+impl BodyLimit {
+    /// The limits of a listener with `limits`, or `None` for the defaults (which
+    /// [`BodyLimit::default_limits`] gives without a request extension).
+    pub(crate) fn of(limits: &Limits) -> Option<Self> {
+        let default = Limits::default();
+        let is_default = limits.max_body_bytes == default.max_body_bytes
+            && limits.max_buffered_body_bytes == default.max_buffered_body_bytes;
+        (!is_default).then(|| BodyLimit {
+            max_body_bytes: limits.max_body_bytes,
+            budget: BodyBudget::new(limits.max_buffered_body_bytes),
+        })
+    }
+
+    /// The default limits, with the budget every default listener in the process shares.
+    pub(crate) fn default_limits() -> (usize, &'static BodyBudget) {
+        let default = Limits::default();
+        let budget = BodyBudget::shared_default(default.max_buffered_body_bytes);
+        (default.max_body_bytes, budget)
+    }
+}
+
+/// The requests a connection has in flight, and since when it has had none.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    count: AtomicUsize,
+    /// When the count last dropped to 0 (or the connection opened).
+    quiet_since: std::sync::Mutex<Instant>,
+}
+
+impl InFlight {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(InFlight {
+            count: AtomicUsize::new(0),
+            quiet_since: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Counts a request as in flight until the guard (kept with its answer's body) drops.
+    pub(crate) fn start(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.clone())
+    }
+
+    /// Since when the connection has had no request in flight, if it has none.
+    fn quiet_since(&self) -> Option<Instant> {
+        let since = *self.quiet_since.lock().expect("never poisoned");
+        (self.count.load(Ordering::Acquire) == 0).then_some(since)
+    }
+}
+
+/// Held while a request is in flight, up to the end of its answer's body.
+#[derive(Debug)]
+pub(crate) struct InFlightGuard(Arc<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut quiet_since = self.0.quiet_since.lock().expect("never poisoned");
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *quiet_since = Instant::now();
+        }
+    }
+}
+
+/// A connection that fails with `TimedOut` once it has had no request in flight for
+/// `idle` (whatever control frames, such as HTTP/2 PINGs, it carries), or once nothing has
+/// been read or written for `idle` even with a request in flight.
+pub(crate) struct IdleTimeout<T> {
     inner: T,
     idle: Duration,
+    in_flight: Arc<InFlight>,
     /// The last read or write that moved bytes. Traffic only records the time; the timer
     /// is moved when it fires early, so a busy connection does not touch the timer wheel
     /// on every read and write.
@@ -63,10 +143,11 @@ pub struct IdleTimeout<T> {
 }
 
 impl<T> IdleTimeout<T> {
-    pub fn new(inner: T, idle: Duration) -> Self {
+    pub(crate) fn new(inner: T, idle: Duration, in_flight: Arc<InFlight>) -> Self {
         IdleTimeout {
             inner,
             idle,
+            in_flight,
             last_traffic: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
         }
@@ -76,12 +157,17 @@ impl<T> IdleTimeout<T> {
         self.last_traffic = Instant::now();
     }
 
+    /// Deadlines only ever move later, so a timer that fires early is simply re-armed.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
             if self.deadline.as_mut().poll(cx).is_pending() {
                 return false;
             }
-            let due = self.last_traffic + self.idle;
+            let silent = self.last_traffic + self.idle;
+            let due = match self.in_flight.quiet_since() {
+                Some(quiet_since) => silent.min(quiet_since + self.idle),
+                None => silent,
+            };
             if due <= Instant::now() {
                 return true;
             }
@@ -92,7 +178,7 @@ impl<T> IdleTimeout<T> {
     fn timed_out(&self) -> io::Error {
         io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("no traffic for {:?}; connection closed", self.idle),
+            format!("idle for {:?}; connection closed", self.idle),
         )
     }
 }
@@ -167,5 +253,84 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// An answer of dsvcr's own making for a request a limit refused.
+fn limit_refusal(
+    status: StatusCode,
+    kind: ErrorKind,
+    reason: &'static str,
+    message_id: &str,
+    message: String,
+) -> ApiError {
+    ApiError {
+        status,
+        error: VapiError::new(
+            kind,
+            LocalizableMessage::new(message_id, message, Vec::new()),
+        ),
+        reason,
+        allow: None,
+    }
+}
+
+/// 503: the bodies being buffered already take the whole budget.
+pub(crate) fn bodies_over_budget(max: usize) -> ApiError {
+    limit_refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::ServiceUnavailable,
+        "body-budget-exhausted",
+        "dsvcr.request.body_budget_exhausted",
+        format!(
+            "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
+        ),
+    )
+}
+
+/// 431: more headers than `--max-headers`.
+pub(crate) fn too_many_headers(max: usize) -> ApiError {
+    limit_refusal(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ErrorKind::InvalidRequest,
+        "too-many-headers",
+        "dsvcr.request.too_many_headers",
+        format!("the request has more than {max} headers (--max-headers)"),
+    )
+}
+
+/// An answer's body, with the guard that counts its request as in flight until the body
+/// is done or dropped.
+pub(crate) struct Tracked<B> {
+    body: B,
+    _guard: InFlightGuard,
+}
+
+impl<B> Tracked<B> {
+    pub(crate) fn new(body: B, guard: InFlightGuard) -> Self {
+        Tracked {
+            body,
+            _guard: guard,
+        }
+    }
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

@@ -1,10 +1,12 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
+mod body;
 mod limits;
 pub(crate) mod tls;
 
-pub(crate) use limits::{BodyLimit, IdleTimeout, Limits, HYPER_MAX_HEADERS};
+pub(crate) use body::{collect, CollectError};
+pub(crate) use limits::{BodyLimit, IdleTimeout, InFlight, Limits, Tracked, HYPER_MAX_HEADERS};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +17,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -29,7 +30,7 @@ use tracing::{debug, info, warn};
 pub(crate) use crate::body::{full, Body};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::vapi::recognise::PendingCall;
-use crate::vapi::Call;
+use crate::vapi::{Call, Flavour, Style};
 
 /// How long shutdown waits for requests in flight before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,6 +49,36 @@ pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub(crate) struct ServeOptions {
     pub(crate) tls: Option<TlsAcceptor>,
     pub(crate) limits: Limits,
+    /// Let clients beyond loopback use the admin endpoints (`--admin-from-anywhere`).
+    pub(crate) admin_from_anywhere: bool,
+}
+
+/// The client of a request, set as a request extension on admin requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Peer {
+    pub(crate) addr: SocketAddr,
+    /// Whether this client may use the admin endpoints: it is on loopback, or
+    /// `--admin-from-anywhere` allows everyone.
+    pub(crate) admin_allowed: bool,
+}
+
+impl Peer {
+    pub(crate) fn new(addr: SocketAddr, admin_from_anywhere: bool) -> Self {
+        Peer {
+            addr,
+            admin_allowed: admin_from_anywhere || is_loopback(addr),
+        }
+    }
+}
+
+/// Loopback, including an IPv4 loopback address mapped into IPv6.
+fn is_loopback(addr: SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        ip => ip.is_loopback(),
+    }
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then stops accepting
@@ -60,6 +91,7 @@ pub(crate) async fn serve<H: Handler>(
 ) {
     let graceful = GracefulShutdown::new();
     let builder = http_builder(&options.limits);
+    let body_limit = BodyLimit::of(&options.limits);
     let slots = Arc::new(Semaphore::new(options.limits.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -77,7 +109,8 @@ pub(crate) async fn serve<H: Handler>(
                         watcher: graceful.watcher(),
                         handler: handler.clone(),
                         limits: options.limits,
-                        peer,
+                        body_limit: body_limit.clone(),
+                        peer: Peer::new(peer, options.admin_from_anywhere),
                         _slot: slot,
                     };
                     tokio::spawn(connection.run(stream, options.tls.clone()));
@@ -111,8 +144,12 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_HEAD_BUFFER));
-    if limits.max_headers != HYPER_MAX_HEADERS {
-        http1.max_headers(limits.max_headers);
+    // The service refuses more than max_headers with a vAPI 431; hyper's own parse limit
+    // is above it so that such requests reach the service. Only beyond twice the limit
+    // does hyper refuse a request itself (a bare 431).
+    let parse_limit = limits.max_headers.saturating_mul(2).max(HYPER_MAX_HEADERS);
+    if parse_limit != HYPER_MAX_HEADERS {
+        http1.max_headers(parse_limit);
     }
     builder
         .http2()
@@ -130,49 +167,68 @@ struct Connection<H> {
     watcher: Watcher,
     handler: Arc<H>,
     limits: Limits,
-    peer: SocketAddr,
+    body_limit: Option<BodyLimit>,
+    peer: Peer,
     /// Held for as long as the connection lives.
     _slot: OwnedSemaphorePermit,
 }
 
 impl<H: Handler> Connection<H> {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
-        let stream = IdleTimeout::new(stream, self.limits.idle_timeout);
+        let in_flight = InFlight::new();
+        let stream = IdleTimeout::new(stream, self.limits.idle_timeout, in_flight.clone());
         let Some(acceptor) = tls else {
-            return self.serve(TokioIo::new(stream)).await;
+            return self.serve(TokioIo::new(stream), in_flight).await;
         };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => self.serve(TokioIo::new(stream)).await,
-            Ok(Err(err)) => debug!(peer = %self.peer, "TLS handshake failed: {err}"),
+            Ok(Ok(stream)) => self.serve(TokioIo::new(stream), in_flight).await,
+            Ok(Err(err)) => debug!(peer = %self.peer.addr, "TLS handshake failed: {err}"),
             Err(_) => {
-                debug!(peer = %self.peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
+                debug!(peer = %self.peer.addr, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
             }
         }
     }
 
-    async fn serve<I>(self, io: I)
+    async fn serve<I>(self, io: I, in_flight: Arc<InFlight>)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let handler = self.handler;
-        let body_limit = BodyLimit(self.limits.max_body_bytes);
+        let body_limit = self.body_limit;
+        let max_headers = self.limits.max_headers;
+        let peer = self.peer;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
-            // read_body assumes the default limit when none is set, which spares the
+            // Counted until the answer's body is done, so the idle timeout spares it.
+            let guard = in_flight.start();
+            // read_body assumes the default limits when none is set, which spares the
             // common case an allocation per request.
-            if body_limit.0 != Limits::default().max_body_bytes {
-                request.extensions_mut().insert(body_limit);
+            if let Some(body_limit) = &body_limit {
+                request.extensions_mut().insert(body_limit.clone());
             }
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            // Only admin requests need the peer: others are spared the extension.
+            if request.uri().path().starts_with(crate::admin::PREFIX) {
+                request.extensions_mut().insert(peer);
+            }
+            async move {
+                let response = if request.headers().len() > max_headers {
+                    let style = Style::json(Flavour::of_path(request.uri().path()));
+                    limits::too_many_headers(max_headers).into_response(style)
+                } else {
+                    handler.handle(request).await
+                };
+                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
+            }
         });
         let connection = self.builder.serve_connection(io, service);
         if let Err(err) = self.watcher.watch(connection).await {
-            debug!(peer = %self.peer, "connection ended with an error: {err}");
+            debug!(peer = %self.peer.addr, "connection ended with an error: {err}");
         }
     }
 }
 
-/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this
+/// A future that completes on SIGINT, SIGTERM or SIGHUP (a closed terminal or a
+/// supervisor's stop must still write the summary). The handlers are installed when this
 /// is called, so a signal that arrives before the future is first polled is not lost
 /// (and does not kill the process).
 #[cfg(unix)]
@@ -180,10 +236,12 @@ pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     Ok(async move {
         tokio::select! {
             _ = interrupt.recv() => info!("SIGINT received"),
             _ = terminate.recv() => info!("SIGTERM received"),
+            _ = hangup.recv() => info!("SIGHUP received"),
         }
     })
 }
@@ -216,26 +274,24 @@ pub(crate) async fn read_call(
 }
 
 /// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
-/// none).
+/// none), into one buffer reserved from the process-wide body budget.
 pub(crate) async fn read_body(
     body: Incoming,
     parts: &http::request::Parts,
 ) -> Result<Bytes, ApiError> {
-    let limit = parts
-        .extensions
-        .get::<BodyLimit>()
-        .map_or(Limits::default().max_body_bytes, |limit| limit.0);
+    let (limit, budget) = match parts.extensions.get::<BodyLimit>() {
+        Some(limits) => (limits.max_body_bytes, &limits.budget),
+        None => BodyLimit::default_limits(),
+    };
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::body_too_large(limit));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<LengthLimitError>() => Err(ApiError::body_too_large(limit)),
-        Err(err) => Err(ApiError::body_unreadable(&err.to_string())),
+    match collect(body, limit, Some(budget), declared).await {
+        Ok(bytes) => Ok(bytes),
+        Err(CollectError::TooLarge(limit)) => Err(ApiError::body_too_large(limit)),
+        Err(CollectError::OverBudget(max)) => Err(limits::bodies_over_budget(max)),
+        Err(CollectError::Body(err)) => Err(ApiError::body_unreadable(&err.to_string())),
     }
 }

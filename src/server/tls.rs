@@ -19,7 +19,7 @@ use crate::crypto::provider;
 
 /// Why the HTTPS listener cannot be set up; names the flag and file at fault.
 #[derive(Debug, thiserror::Error)]
-pub enum ListenerTlsError {
+pub(crate) enum ListenerTlsError {
     #[error("{flag} {}: {reason}", path.display())]
     File {
         flag: &'static str,
@@ -33,11 +33,11 @@ pub enum ListenerTlsError {
 }
 
 /// The file the self-signed CA is written to, inside the `--tls-self-signed` folder.
-pub const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
+pub(crate) const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
 
 /// An acceptor serving the certificate chain in `cert` with the private key in `key`,
 /// and the chain's leaf.
-pub fn from_files(
+pub(crate) fn from_files(
     cert: &Path,
     key: &Path,
 ) -> Result<(TlsAcceptor, CertificateDer<'static>), ListenerTlsError> {
@@ -70,7 +70,7 @@ pub fn from_files(
 
 /// Makes a CA and a leaf for 127.0.0.1, ::1 and localhost, writes the CA certificate to
 /// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor, that path and the leaf.
-pub fn self_signed(
+pub(crate) fn self_signed(
     dir: &Path,
 ) -> Result<(TlsAcceptor, PathBuf, CertificateDer<'static>), ListenerTlsError> {
     let fail = |reason: String| ListenerTlsError::SelfSigned {

@@ -10,13 +10,13 @@ use http::Uri;
 use tower_service::Service;
 
 #[derive(Clone, Debug)]
-pub struct Counting<C> {
+pub(crate) struct Counting<C> {
     inner: C,
     opened: Arc<AtomicU64>,
 }
 
 impl<C> Counting<C> {
-    pub fn new(inner: C, opened: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(inner: C, opened: Arc<AtomicU64>) -> Self {
         Counting { inner, opened }
     }
 }

@@ -13,7 +13,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{request, response, Request, Response, Version};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,27 +20,28 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::body::{full, Body};
+use crate::server::{collect, CollectError};
 use counting::Counting;
-pub use tls::{client_config, Thumbprint, Trust, TrustError};
-pub use url::{UpstreamUrl, UpstreamUrlError, UpstreamUrlParser};
+pub(crate) use tls::{client_config, Thumbprint, Trust, TrustError};
+pub(crate) use url::UpstreamUrl;
 
 /// Settings for [`Upstream::new`].
 #[derive(Clone, Debug)]
-pub struct UpstreamConfig {
-    pub url: UpstreamUrl,
-    pub trust: Trust,
+pub(crate) struct UpstreamConfig {
+    pub(crate) url: UpstreamUrl,
+    pub(crate) trust: Trust,
     /// Limit for a whole answer (headers, and body when it is read whole), and for any
     /// silence in a streamed body.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Limit for opening a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Counts the connections opened to the upstream.
-    pub connections: Arc<AtomicU64>,
+    pub(crate) connections: Arc<AtomicU64>,
 }
 
 /// Why a forwarded request got no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     #[error("TLS with upstream {upstream} failed: {detail}")]
     Tls { upstream: String, detail: String },
     #[error("cannot connect to upstream {upstream}: {detail}")]
@@ -57,10 +57,10 @@ pub enum UpstreamError {
 }
 
 /// Largest upstream answer read whole (download-session answers are well under 1 KiB).
-pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// The shared client: one connection pool for every request.
-pub struct Upstream {
+pub(crate) struct Upstream {
     client: Client<HttpsConnector<Counting<HttpConnector>>, Body>,
     url: UpstreamUrl,
     timeout: Duration,
@@ -68,7 +68,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(config: UpstreamConfig) -> Result<Self, TrustError> {
+    pub(crate) fn new(config: UpstreamConfig) -> Result<Self, TrustError> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(config.connect_timeout));
@@ -87,18 +87,18 @@ impl Upstream {
         })
     }
 
-    pub fn url(&self) -> &UpstreamUrl {
+    pub(crate) fn url(&self) -> &UpstreamUrl {
         &self.url
     }
 
     /// The `--upstream-timeout`; also the longest silence allowed in a streamed body.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// Forwards a request and returns the answer as soon as its headers arrive; the body
     /// streams after.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         parts: request::Parts,
         body: Body,
@@ -114,7 +114,7 @@ impl Upstream {
 
     /// Forwards a request to `target`, an absolute URI an upstream answer named (a
     /// download endpoint), and returns the answer as soon as its headers arrive.
-    pub async fn send_to(
+    pub(crate) async fn send_to(
         &self,
         target: http::Uri,
         mut parts: request::Parts,
@@ -134,7 +134,7 @@ impl Upstream {
     }
 
     /// Forwards a request and reads the whole answer, all within the timeout.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         parts: request::Parts,
         body: Bytes,
@@ -142,20 +142,18 @@ impl Upstream {
         let whole = async {
             let answer = self.send(parts, full(body)).await?;
             let (parts, body) = answer.into_parts();
-            let bytes = Limited::new(body, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|err| {
-                    if err.is::<http_body_util::LengthLimitError>() {
-                        UpstreamError::TooLarge {
+            // One buffer however the answer is framed: one-byte chunks cost their bytes.
+            let bytes =
+                collect(body, MAX_ANSWER_BYTES, None, None)
+                    .await
+                    .map_err(|err| match err {
+                        CollectError::TooLarge(limit) => UpstreamError::TooLarge {
                             upstream: self.url.to_string(),
-                            limit: MAX_ANSWER_BYTES,
-                        }
-                    } else {
-                        self.broken(err.as_ref())
-                    }
-                })?
-                .to_bytes();
+                            limit,
+                        },
+                        CollectError::OverBudget(_) => unreachable!("no budget is given"),
+                        CollectError::Body(err) => self.broken(&err),
+                    })?;
             Ok((parts, bytes))
         };
         tokio::time::timeout(self.timeout, whole)
@@ -179,7 +177,7 @@ impl Upstream {
         }
     }
 
-    fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    pub(crate) fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
         UpstreamError::Broken {
             upstream: self.url.to_string(),
             detail: innermost(err),
@@ -261,7 +259,7 @@ const HOP_BY_HOP: [HeaderName; 7] = [
 /// Removes the headers that belong to one connection (RFC 9110 §7.6.1), including any
 /// named in `Connection`. `Transfer-Encoding` and `Upgrade` go too: hyper re-frames
 /// bodies itself.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -277,7 +275,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// A response to send on to the client from an upstream answer read whole.
-pub fn response_from(parts: response::Parts, body: Bytes) -> Response<Body> {
+pub(crate) fn response_from(parts: response::Parts, body: Bytes) -> Response<Body> {
     let mut response = Response::from_parts(parts, full(body));
     response.headers_mut().remove(header::CONTENT_LENGTH);
     response

@@ -17,7 +17,7 @@ use crate::crypto::provider;
 
 /// How the upstream's certificate is checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Trust {
+pub(crate) enum Trust {
     /// The operating system's roots plus the webpki (Mozilla) roots.
     DefaultRoots,
     /// Only the CA certificates in this PEM file.
@@ -31,10 +31,10 @@ pub enum Trust {
 /// A SHA-256 certificate thumbprint, written as 64 hex digits with or without `:`
 /// separators (as vSphere shows it).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Thumbprint([u8; 32]);
+pub(crate) struct Thumbprint([u8; 32]);
 
 impl Thumbprint {
-    pub fn of(certificate: &[u8]) -> Self {
+    pub(crate) fn of(certificate: &[u8]) -> Self {
         let digest = ring::digest::digest(&ring::digest::SHA256, certificate);
         let mut bytes = [0; 32];
         bytes.copy_from_slice(digest.as_ref());
@@ -76,7 +76,7 @@ impl fmt::Debug for Thumbprint {
 
 /// Why trust could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum TrustError {
+pub(crate) enum TrustError {
     #[error("--ca-cert {}: {reason}", path.display())]
     CaFile { path: PathBuf, reason: String },
     #[error("cannot set up TLS: {0}")]
@@ -84,7 +84,7 @@ pub enum TrustError {
 }
 
 /// The client configuration for `trust`.
-pub fn client_config(trust: &Trust) -> Result<ClientConfig, TrustError> {
+pub(crate) fn client_config(trust: &Trust) -> Result<ClientConfig, TrustError> {
     let builder =
         ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
     let config = match trust {

@@ -14,7 +14,7 @@ use http::Uri;
 /// The upstream vCenter's base URL: `https://vcenter.example` or `http://…`, with an
 /// optional port and path prefix that is put before every forwarded path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamUrl {
+pub(crate) struct UpstreamUrl {
     scheme: Scheme,
     authority: Authority,
     prefix: String,
@@ -22,7 +22,7 @@ pub struct UpstreamUrl {
 
 /// What is wrong with an `--upstream` value. No variant holds the user name or password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UpstreamUrlError {
+pub(crate) enum UpstreamUrlError {
     #[error("must start with https:// or http://")]
     Scheme,
     #[error("has no host")]
@@ -138,7 +138,7 @@ impl fmt::Display for UpstreamUrl {
 }
 
 impl UpstreamUrl {
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         self.authority.host()
     }
 
@@ -161,7 +161,7 @@ impl UpstreamUrl {
 /// clap's parser for `--upstream`: a usage error (exit 2) that names the flag and what is
 /// wrong, and quotes the value with any user name and password masked.
 #[derive(Clone, Debug)]
-pub struct UpstreamUrlParser;
+pub(crate) struct UpstreamUrlParser;
 
 impl ValueParserFactory for UpstreamUrl {
     type Parser = UpstreamUrlParser;

@@ -12,7 +12,7 @@ use super::xml;
 
 /// Why an upstream answer cannot be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     #[error("the body is empty")]
     Empty,
     #[error("the body is neither JSON nor XML (it starts with {0:?})")]

@@ -4,17 +4,17 @@ use std::borrow::Borrow;
 use std::fmt;
 
 /// Longest identifier accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 256;
+pub(crate) const MAX_ID_BYTES: usize = 256;
 
 /// A download session identifier that is a plausible vSphere id and safe as a file name:
 /// it starts with an ASCII letter or digit and holds only letters, digits, `-`, `_`, `.`
 /// and `:`, never `..`, at most [`MAX_ID_BYTES`] bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(Box<str>);
+pub(crate) struct SessionId(Box<str>);
 
 /// Why a string is not a usable download session identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
+pub(crate) enum IdError {
     #[error("download_session_id is empty")]
     Empty,
     #[error("download_session_id is {0} bytes long; the limit is {MAX_ID_BYTES}")]
@@ -35,7 +35,7 @@ pub enum IdError {
 
 /// An offending id quoted for an error message: escaped and cut to a readable length.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown(String);
+pub(crate) struct Shown(String);
 
 impl Shown {
     fn of(raw: &str) -> Self {
@@ -66,7 +66,7 @@ const MAX_PLAIN_STEM_BYTES: usize = 200;
 const KEPT_STEM_BYTES: usize = 150;
 
 impl SessionId {
-    pub fn parse(raw: &str) -> Result<Self, IdError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, IdError> {
         // The common case in one pass; anything else goes through the checks below,
         // which say what is wrong.
         let plausible = raw.len() <= MAX_ID_BYTES
@@ -106,7 +106,7 @@ impl SessionId {
         Ok(SessionId(raw.into()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
@@ -116,7 +116,7 @@ impl SessionId {
     /// ids that differ only in case then never share a file on a case-insensitive file
     /// system (macOS, Windows), and every id dsvcr accepts makes a name short enough to
     /// store. The cassette holds the id itself, which the loader checks against the name.
-    pub fn file_stem(&self) -> String {
+    pub(crate) fn file_stem(&self) -> String {
         let plain = self.legacy_file_stem();
         if plain.len() <= MAX_PLAIN_STEM_BYTES && !self.0.bytes().any(|b| b.is_ascii_uppercase()) {
             return plain;
@@ -136,7 +136,7 @@ impl SessionId {
 
     /// The stem dsvcr 0.1 wrote for every id (the id with `:` spelled `%3A`); still
     /// accepted when loading.
-    pub fn legacy_file_stem(&self) -> String {
+    pub(crate) fn legacy_file_stem(&self) -> String {
         self.0.replace(':', COLON_IN_FILE_NAME)
     }
 }

@@ -8,32 +8,32 @@ use serde::{Deserialize, Serialize};
 /// `com.vmware.content.library.item.download_session_model`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DownloadSession {
+pub(crate) struct DownloadSession {
     /// vCenter always sends it; govmomi's simulator leaves it out when it is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_progress: Option<i64>,
+    pub(crate) client_progress: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<LocalizableMessage>,
+    pub(crate) error_message: Option<LocalizableMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_time: Option<String>,
+    pub(crate) expiration_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub library_item_content_version: Option<String>,
-    pub library_item_id: String,
-    pub state: SessionState,
+    pub(crate) library_item_content_version: Option<String>,
+    pub(crate) library_item_id: String,
+    pub(crate) state: SessionState,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionState {
+pub(crate) enum SessionState {
     Active,
     Canceled,
     Error,
 }
 
 impl SessionState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SessionState::Active => "ACTIVE",
             SessionState::Canceled => "CANCELED",
@@ -46,47 +46,47 @@ impl SessionState {
 /// session, as file.list, file.get and file.prepare answer it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileInfo {
+pub(crate) struct FileInfo {
     /// Always sent by vCenter; optional here so that a recording reads back as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytes_transferred: Option<i64>,
+    pub(crate) bytes_transferred: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checksum_info: Option<ChecksumInfo>,
+    pub(crate) checksum_info: Option<ChecksumInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_endpoint: Option<TransferEndpoint>,
+    pub(crate) download_endpoint: Option<TransferEndpoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<LocalizableMessage>,
-    pub name: String,
+    pub(crate) error_message: Option<LocalizableMessage>,
+    pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    pub status: FileStatus,
+    pub(crate) size: Option<i64>,
+    pub(crate) status: FileStatus,
 }
 
 /// `com.vmware.content.library.item.file.checksum_info`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ChecksumInfo {
+pub(crate) struct ChecksumInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub algorithm: Option<String>,
-    pub checksum: String,
+    pub(crate) algorithm: Option<String>,
+    pub(crate) checksum: String,
 }
 
 /// `com.vmware.content.library.item.transfer_endpoint`: where a prepared file's bytes
 /// are downloaded from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TransferEndpoint {
+pub(crate) struct TransferEndpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl_certificate: Option<String>,
+    pub(crate) ssl_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl_certificate_thumbprint: Option<String>,
-    pub uri: String,
+    pub(crate) ssl_certificate_thumbprint: Option<String>,
+    pub(crate) uri: String,
 }
 
 /// `com.vmware.content.library.item.downloadsession.file.prepare_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FileStatus {
+pub(crate) enum FileStatus {
     Unprepared,
     PrepareRequested,
     Preparing,
@@ -97,21 +97,21 @@ pub enum FileStatus {
 /// `com.vmware.vapi.std.localizable_message`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LocalizableMessage {
+pub(crate) struct LocalizableMessage {
     #[serde(default)]
-    pub args: Vec<String>,
-    pub default_message: String,
-    pub id: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) default_message: String,
+    pub(crate) id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub localized: Option<String>,
+    pub(crate) localized: Option<String>,
     /// Named localization parameters (vSphere 7.0+), kept as sent. The XML
     /// representation leaves them out: it has no published form for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl LocalizableMessage {
-    pub fn new(id: &str, default_message: String, args: Vec<String>) -> Self {
+    pub(crate) fn new(id: &str, default_message: String, args: Vec<String>) -> Self {
         LocalizableMessage {
             args,
             default_message,
@@ -126,14 +126,14 @@ impl LocalizableMessage {
 /// `error_type` and the envelope are derived when it is rendered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VapiError {
+pub(crate) struct VapiError {
     #[serde(rename = "type")]
-    pub kind: ErrorKind,
-    pub messages: Vec<LocalizableMessage>,
+    pub(crate) kind: ErrorKind,
+    pub(crate) messages: Vec<LocalizableMessage>,
 }
 
 impl VapiError {
-    pub fn new(kind: ErrorKind, message: LocalizableMessage) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: LocalizableMessage) -> Self {
         VapiError {
             kind,
             messages: vec![message],
@@ -145,18 +145,18 @@ macro_rules! error_kinds {
     ($($variant:ident $name:literal $upper:literal $status:literal,)*) => {
         /// The vAPI standard error types (`com.vmware.vapi.std.errors.*`).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum ErrorKind { $($variant,)* }
+        pub(crate) enum ErrorKind { $($variant,)* }
 
         impl ErrorKind {
-            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)*];
+            pub(crate) const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)*];
 
             /// The short name, e.g. `not_found`.
-            pub fn name(self) -> &'static str {
+            pub(crate) fn name(self) -> &'static str {
                 match self { $(ErrorKind::$variant => $name,)* }
             }
 
             /// The `error_type` value, e.g. `NOT_FOUND`.
-            pub fn error_type(self) -> &'static str {
+            pub(crate) fn error_type(self) -> &'static str {
                 match self { $(ErrorKind::$variant => $upper,)* }
             }
 
@@ -196,16 +196,16 @@ const ERROR_TYPE_PREFIX: &str = "com.vmware.vapi.std.errors.";
 
 impl ErrorKind {
     /// The fully qualified type, e.g. `com.vmware.vapi.std.errors.not_found`.
-    pub fn type_name(self) -> String {
+    pub(crate) fn type_name(self) -> String {
         format!("{ERROR_TYPE_PREFIX}{}", self.name())
     }
 
-    pub fn from_type_name(type_name: &str) -> Option<Self> {
+    pub(crate) fn from_type_name(type_name: &str) -> Option<Self> {
         let name = type_name.strip_prefix(ERROR_TYPE_PREFIX)?;
         Self::ALL.iter().copied().find(|kind| kind.name() == name)
     }
 
-    pub fn from_error_type(error_type: &str) -> Option<Self> {
+    pub(crate) fn from_error_type(error_type: &str) -> Option<Self> {
         Self::ALL
             .iter()
             .copied()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which of the API's request shapes asked for a download session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Form {
+pub(crate) enum Form {
     /// A: `GET …/download-session/id:S`
     #[serde(rename = "A")]
     GetById,
@@ -29,7 +29,7 @@ pub enum Form {
 }
 
 impl Form {
-    pub const ALL: [Form; 6] = [
+    pub(crate) const ALL: [Form; 6] = [
         Form::GetById,
         Form::PostById,
         Form::CollectionJsonBody,
@@ -38,7 +38,7 @@ impl Form {
         Form::Api,
     ];
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Form::GetById => "A",
             Form::PostById => "B",
@@ -58,7 +58,7 @@ impl fmt::Display for Form {
 
 /// Which family of paths a request used; it decides the envelope of the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Flavour {
+pub(crate) enum Flavour {
     /// `/rest/com/vmware/…`: success bodies are wrapped in `{"value": …}`.
     Rest,
     /// `/com/vmware/…`, as the API reference page writes the paths; answered like `/rest`.
@@ -70,7 +70,7 @@ pub enum Flavour {
 impl Flavour {
     /// The flavour a path belongs to, judged by its prefix alone (for routes dsvcr does
     /// not otherwise know).
-    pub fn of_path(path: &str) -> Flavour {
+    pub(crate) fn of_path(path: &str) -> Flavour {
         if path == "/api" || path.starts_with("/api/") {
             Flavour::Api
         } else if path == "/rest" || path.starts_with("/rest/") {
@@ -80,20 +80,20 @@ impl Flavour {
         }
     }
 
-    pub fn wraps_value(self) -> bool {
+    pub(crate) fn wraps_value(self) -> bool {
         !matches!(self, Flavour::Api)
     }
 }
 
 /// The media type of a request or response body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Representation {
+pub(crate) enum Representation {
     Json,
     Xml,
 }
 
 impl Representation {
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Representation::Json => "application/json",
             Representation::Xml => "application/xml",
@@ -103,16 +103,16 @@ impl Representation {
 
 /// Everything that decides the bytes of an answer besides its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Style {
-    pub flavour: Flavour,
-    pub representation: Representation,
+pub(crate) struct Style {
+    pub(crate) flavour: Flavour,
+    pub(crate) representation: Representation,
 }
 
 impl Style {
-    pub const REST_JSON: Style = Style::json(Flavour::Rest);
+    pub(crate) const REST_JSON: Style = Style::json(Flavour::Rest);
 
     /// JSON in `flavour`: how dsvcr answers requests whose representation it cannot tell.
-    pub const fn json(flavour: Flavour) -> Style {
+    pub(crate) const fn json(flavour: Flavour) -> Style {
         Style {
             flavour,
             representation: Representation::Json,
@@ -120,7 +120,7 @@ impl Style {
     }
 
     /// The distinct encodings a style maps to: `/rest` and reference paths share one.
-    pub fn encoding(self) -> Encoding {
+    pub(crate) fn encoding(self) -> Encoding {
         match (self.representation, self.flavour.wraps_value()) {
             (Representation::Xml, _) => Encoding::Xml,
             (Representation::Json, true) => Encoding::WrappedJson,
@@ -131,16 +131,16 @@ impl Style {
 
 /// The three byte-level encodings of one response; see [`Style::encoding`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     WrappedJson,
     BareJson,
     Xml,
 }
 
 impl Encoding {
-    pub const COUNT: usize = 3;
+    pub(crate) const COUNT: usize = 3;
 
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }

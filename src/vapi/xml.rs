@@ -19,13 +19,13 @@ use serde_json::{Map, Value};
 use super::model::DownloadSession;
 
 /// Deepest element nesting accepted; the API's documents need 6.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 const ARRAY_SUFFIX: &str = "-array";
 const ARRAY_ITEM: &str = "array-item";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum XmlError {
+pub(crate) enum XmlError {
     #[error("malformed XML: {0}")]
     Syntax(String),
     #[error("XML document type declarations are not accepted")]
@@ -53,12 +53,12 @@ pub enum XmlError {
 }
 
 /// XML 1.0's `Char`: the characters a document may hold, literally or by reference.
-pub fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Reads the `download_session_id` of a `Get-Input` document (form C's XML body).
-pub fn parse_get_input(xml: &[u8]) -> Result<String, XmlError> {
+pub(crate) fn parse_get_input(xml: &[u8]) -> Result<String, XmlError> {
     let mut fields = parse_document(xml, "Get-Input")?;
     match fields.remove("download_session_id") {
         Some(Value::String(id)) => Ok(id),
@@ -72,7 +72,7 @@ pub fn parse_get_input(xml: &[u8]) -> Result<String, XmlError> {
 }
 
 /// Reads the session of a `Get-Result` document (the operation's XML answer).
-pub fn parse_get_result(xml: &[u8]) -> Result<DownloadSession, XmlError> {
+pub(crate) fn parse_get_result(xml: &[u8]) -> Result<DownloadSession, XmlError> {
     let mut fields = parse_document(xml, "Get-Result")?;
     let mut value = match fields.remove("value") {
         Some(Value::Object(value)) => value,
@@ -93,7 +93,7 @@ fn integer_from_text(text: &Value) -> Result<Value, XmlError> {
 
 /// Parses a document whose root element has the local name `root` into the fields of
 /// that root, following the conventions in the module comment.
-pub fn parse_document(xml: &[u8], root: &str) -> Result<Map<String, Value>, XmlError> {
+pub(crate) fn parse_document(xml: &[u8], root: &str) -> Result<Map<String, Value>, XmlError> {
     let xml = normalise_line_ends(xml);
     let mut reader = Reader::from_reader(xml.as_ref());
     let mut stack: Vec<Frame> = Vec::new();

@@ -19,7 +19,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     server.get(&format!("{API}/obj-105")).await;
     server.get(&format!("{API}/obj-999")).await;
     server.post(&format!("{REST}?~action=get"), "{").await;
-    server.get("/rest/com/vmware/content/library").await;
+    server.get("/rest/vcenter/vm").await;
     assert_eq!(
         server.get("/__dsvcr/health").await.json(),
         json!({"mode":"replay","cassettes":4,"hits":2,"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0})
@@ -87,4 +87,33 @@ async fn record_health_counts_recordings_and_upstream_connections() {
         .requests()
         .iter()
         .all(|r| !r.path_and_query.contains("__dsvcr")));
+}
+
+#[test]
+fn listening_beyond_loopback_warns_and_loopback_clients_keep_the_admin_endpoints() {
+    use std::io::{Read, Write};
+    let cassettes = shipped_cassettes();
+    let running = crate::process::Running::start(&[
+        "replay",
+        "--listen",
+        "0.0.0.0:0",
+        "--cassettes",
+        cassettes.to_str().unwrap(),
+    ]);
+    let port = running.addr().rsplit_once(':').unwrap().1.to_owned();
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    write!(
+        stream,
+        "GET /__dsvcr/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("listening beyond loopback: any client that reaches this address is served; the admin endpoints (/__dsvcr/) answer loopback clients only"),
+        "{stderr}"
+    );
 }

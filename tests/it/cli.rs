@@ -238,7 +238,7 @@ fn the_summary_file_describes_the_run() {
     http_get(&addr, &format!("{REST}/id:obj-103"));
     http_get(&addr, &format!("{API}/obj-103"));
     http_get(&addr, &format!("{API}/obj-404"));
-    http_get(&addr, "/rest/com/vmware/content/library");
+    http_get(&addr, "/rest/vcenter/vm");
     running.signal("TERM");
     let (code, stderr) = running.wait();
     assert_eq!(

@@ -396,15 +396,10 @@ async fn a_replayed_delete_ends_the_session_until_a_reset() {
 #[tokio::test]
 async fn calls_nobody_recorded_are_loud_and_fail_the_run() {
     let replay = TestServer::replay_with(&shipped_cassettes(), &["--fail-on-miss"]).await;
-    let lookup = replay
-        .post(
-            "/rest/com/vmware/content/library?~action=find",
-            r#"{"spec":{"name":"x"}}"#,
-        )
-        .await;
-    assert_eq!(lookup.status, 404);
+    let other_api = replay.get("/rest/vcenter/vm").await;
+    assert_eq!(other_api.status, 404);
     assert_eq!(
-        lookup.header("x-dsvcr-synthetic"),
+        other_api.header("x-dsvcr-synthetic"),
         Some("no-recording-for-route")
     );
     let unknown_item = replay
@@ -494,4 +489,88 @@ async fn appending_to_a_format_1_cassette_writes_format_2() {
         "the old timeline, then the new answer"
     );
     assert_eq!(new[old.len()]["session"]["client_progress"], 100);
+}
+
+/// govc's lookups before a download (library find → get → item find → get, and the
+/// lists), recorded on one flavour and replayed on both, with the find specs' keys
+/// reordered and respaced.
+#[tokio::test]
+async fn library_lookups_are_recorded_and_replayed_by_their_inputs() {
+    use crate::fake_vcenter::{ITEM_NAME, LIBRARY_ID, LIBRARY_NAME};
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let token = login(&recorder).await;
+    let lib = "/rest/com/vmware/content/library";
+    let find_lib = json!({"spec": {"name": LIBRARY_NAME}}).to_string();
+    let find_item = json!({"spec": {"library_id": LIBRARY_ID, "name": ITEM_NAME}}).to_string();
+    let steps: Vec<Step> = vec![
+        ("POST", format!("{lib}?~action=find"), find_lib),
+        ("GET", format!("{lib}/id:{LIBRARY_ID}"), String::new()),
+        ("POST", format!("{lib}/item?~action=find"), find_item),
+        ("GET", format!("{lib}/item/id:{ITEM_ID}"), String::new()),
+        (
+            "GET",
+            format!("{lib}/item?library_id={LIBRARY_ID}"),
+            String::new(),
+        ),
+        ("GET", lib.to_owned(), String::new()),
+    ];
+    let recorded = converse(&recorder, &token, &steps).await;
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+    fake.stop().await;
+    assert_eq!(recorded[0], (200, json!({"value": [LIBRARY_ID]})));
+    assert_eq!(recorded[1].1["value"]["name"], LIBRARY_NAME);
+    assert_eq!(recorded[2], (200, json!({"value": [ITEM_ID]})));
+    let calls = std::fs::read_dir(folder.path().join("calls"))
+        .unwrap()
+        .count();
+    assert_eq!(calls, 6, "one call cassette per lookup");
+
+    let replay = TestServer::replay(folder.path()).await;
+    assert_eq!(converse(&replay, "t", &steps).await, recorded);
+    let reordered: Vec<Step> = vec![
+        (
+            "POST",
+            format!("{lib}?%7Eaction=find"),
+            format!("{{ \"spec\" : {{\"name\":\"{LIBRARY_NAME}\"}} }}"),
+        ),
+        (
+            "POST",
+            format!("{lib}/item/?~action=find&x=1"),
+            json!({"spec": {"name": ITEM_NAME, "library_id": LIBRARY_ID}}).to_string(),
+        ),
+    ];
+    let again = converse(&replay, "t", &reordered).await;
+    assert_eq!(again, [recorded[0].clone(), recorded[2].clone()]);
+    let api = "/api/content/library";
+    let on_api: Vec<Step> = vec![
+        (
+            "POST",
+            format!("{api}?action=find"),
+            json!({"name": LIBRARY_NAME}).to_string(),
+        ),
+        ("GET", format!("{api}/{LIBRARY_ID}"), String::new()),
+        ("GET", format!("{api}/item/{ITEM_ID}"), String::new()),
+    ];
+    let bare = converse(&replay, "t", &on_api).await;
+    assert_eq!(bare[0], (200, recorded[0].1["value"].clone()));
+    assert_eq!(bare[1], (200, recorded[1].1["value"].clone()));
+    assert_eq!(bare[2], (200, recorded[3].1["value"].clone()));
+    let other_name = converse(
+        &replay,
+        "t",
+        &[(
+            "POST",
+            format!("{api}?action=find"),
+            json!({"name": "other"}).to_string(),
+        )],
+    )
+    .await;
+    assert_eq!(other_name[0].0, 404, "{other_name:?}");
+    let health = replay.get("/__dsvcr/health").await.json();
+    assert_eq!(
+        (health["misses"].clone(), health["unrecorded"].clone()),
+        (json!(1), json!(0))
+    );
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 const READY_PREFIX: &str = "dsvcr listening on ";
 
 /// `dsvcr ARGS` with piped output and the default log level.
-pub fn dsvcr(args: &[&str]) -> Command {
+pub(crate) fn dsvcr(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dsvcr"));
     command
         .args(args)
@@ -21,14 +21,14 @@ pub fn dsvcr(args: &[&str]) -> Command {
 }
 
 /// `dsvcr ARGS` run in `folder`, so relative paths in ARGS are relative to it.
-pub fn dsvcr_in(folder: &Path, args: &[&str]) -> Command {
+pub(crate) fn dsvcr_in(folder: &Path, args: &[&str]) -> Command {
     let mut command = dsvcr(args);
     command.current_dir(folder);
     command
 }
 
 /// Runs a command that is expected to exit quickly; returns (exit code, stdout, stderr).
-pub fn run_to_exit(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_to_exit(args: &[&str]) -> (i32, String, String) {
     output_of(dsvcr(args))
 }
 
@@ -42,28 +42,28 @@ fn output_of(mut command: Command) -> (i32, String, String) {
 }
 
 /// A dsvcr process that has printed its ready line; killed when dropped.
-pub struct Running {
-    pub child: Child,
-    pub ready_line: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) ready_line: String,
     stdout: Option<BufReader<ChildStdout>>,
     /// Reads stderr as it comes, so a chatty child never blocks on a full pipe.
     stderr: Option<JoinHandle<String>>,
 }
 
 impl Running {
-    pub fn start(args: &[&str]) -> Running {
+    pub(crate) fn start(args: &[&str]) -> Running {
         Self::spawn(dsvcr(args))
     }
 
     /// Starts with `RUST_LOG` set to `level`.
-    pub fn start_logging(args: &[&str], level: &str) -> Running {
+    pub(crate) fn start_logging(args: &[&str], level: &str) -> Running {
         let mut command = dsvcr(args);
         command.env("RUST_LOG", level);
         Self::spawn(command)
     }
 
     /// Starts in `folder`, so relative paths in `args` are relative to it.
-    pub fn start_in(folder: &Path, args: &[&str]) -> Running {
+    pub(crate) fn start_in(folder: &Path, args: &[&str]) -> Running {
         Self::spawn(dsvcr_in(folder, args))
     }
 
@@ -92,18 +92,18 @@ impl Running {
     }
 
     /// The URL from the ready line, e.g. `http://127.0.0.1:41237`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.ready_line.trim_end()[READY_PREFIX.len()..].to_owned()
     }
 
     /// The address from the ready line, e.g. `127.0.0.1:41237`.
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         let url = self.url();
         url.split_once("://")
             .map_or(url.clone(), |(_, addr)| addr.to_owned())
     }
 
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
@@ -112,7 +112,7 @@ impl Running {
     }
 
     /// Everything printed on stdout after the ready line, once the process has exited.
-    pub fn rest_of_stdout(&mut self) -> String {
+    pub(crate) fn rest_of_stdout(&mut self) -> String {
         let mut rest = String::new();
         if let Some(stdout) = self.stdout.as_mut() {
             stdout.read_to_string(&mut rest).unwrap();
@@ -121,7 +121,7 @@ impl Running {
     }
 
     /// Waits up to 15 s for the process to exit; returns its exit code and stderr.
-    pub fn wait(mut self) -> (i32, String) {
+    pub(crate) fn wait(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -134,7 +134,7 @@ impl Running {
     }
 
     /// SIGTERM, then [`Self::wait`].
-    pub fn stop(self) -> (i32, String) {
+    pub(crate) fn stop(self) -> (i32, String) {
         self.signal("TERM");
         self.wait()
     }
@@ -148,7 +148,7 @@ impl Drop for Running {
 }
 
 /// A GET over a fresh HTTP/1.1 connection; the whole response as text.
-pub fn http_get(addr: &str, path: &str) -> String {
+pub(crate) fn http_get(addr: &str, path: &str) -> String {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(

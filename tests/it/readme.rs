@@ -48,7 +48,7 @@ fn blocks() -> Vec<Block> {
 }
 
 /// The `nth` block in language `lang` under `heading` (e.g. `"## Replaying in CI"`).
-pub fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
+pub(crate) fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
     blocks()
         .into_iter()
         .filter(|block| block.heading == heading && block.lang == lang)
@@ -324,7 +324,7 @@ fn the_ci_recipe_exits_3_with_a_miss_and_writes_its_summary() {
         "{summary}"
     );
     let log = std::fs::read_to_string(folder.path().join("dsvcr.log")).unwrap();
-    assert!(log.contains("without a cassette (obj-404)"), "{log}");
+    assert!(log.contains("had no recording (obj-404)"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -360,3 +360,66 @@ async fn shutdown_finishes_a_request_in_flight() {
         .expect("shutdown completes once the request is answered")
         .unwrap();
 }
+
+/// A request whose empty chunked body ends after its head (govmomi's login and its
+/// bodiless POSTs) is answered once the body has ended, and its connection serves the
+/// next request. Before, replay answered such requests without reading their body, so
+/// hyper closed the connection and the client's next request on it got EOF.
+#[tokio::test]
+async fn a_body_that_ends_after_the_head_keeps_the_connection_usable() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let requests = [
+        ("/rest/com/vmware/cis/session", "200 OK"),
+        (
+            "/rest/com/vmware/content/library/item/download-session/id:obj-103?~action=keep-alive",
+            "404 Not Found",
+        ),
+        (
+            "/rest/vcenter/vm?~action=find",
+            "404 Not Found",
+        ),
+        (
+            "/rest/com/vmware/content/library/item/downloadsession/file?download_session_id=obj-103",
+            "405 Method Not Allowed",
+        ),
+        (
+            "/rest/com/vmware/content/library/item/download-session/id:a%2Fb?~action=keep-alive",
+            "400 Bad Request",
+        ),
+    ];
+    for (path, status) in requests {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Basic Y2k6Y2k=\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // Not a readiness wait: a window in which the old code answered before the
+        // body's last chunk came (and then closed the connection).
+        let mut buffer = vec![0u8; 4096];
+        let early = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buffer))
+            .await
+            .map_or(0, Result::unwrap);
+        let next =
+            format!("GET {REST}/id:obj-103 HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+        stream
+            .write_all(format!("0\r\n\r\n{next}").as_bytes())
+            .await
+            .unwrap();
+        let mut answers = String::from_utf8(buffer[..early].to_vec()).unwrap();
+        stream.read_to_string(&mut answers).await.unwrap();
+        assert!(
+            answers.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{path}: {answers}"
+        );
+        let second = answers
+            .match_indices("HTTP/1.1 ")
+            .nth(1)
+            .map(|(at, _)| &answers[at..]);
+        assert!(
+            second.is_some_and(|second| second.starts_with("HTTP/1.1 200 OK\r\n")
+                && second.ends_with(r#""library_item_id":"obj-103","state":"ACTIVE"}}"#)),
+            "{path}: the connection served the next request: {answers}"
+        );
+    }
+}

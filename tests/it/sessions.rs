@@ -226,3 +226,59 @@ async fn require_session_admits_only_live_tokens() {
         .await;
     assert_eq!(logged_out.status, 401);
 }
+
+async fn api_login(server: &TestServer, authorization: &str) -> TestResponse {
+    server
+        .request("POST", "/api/session")
+        .header("authorization", authorization)
+        .send()
+        .await
+}
+
+async fn api_info(server: &TestServer, token: &str) -> TestResponse {
+    server
+        .request("GET", "/api/session")
+        .header("vmware-api-session-id", token)
+        .send()
+        .await
+}
+
+async fn token_of(server: &TestServer) -> String {
+    let answer = api_login(server, &basic("flood", "p")).await;
+    assert_eq!(answer.status, 201);
+    answer.json().as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn logins_are_bounded_the_least_recently_used_session_makes_room() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let first = token_of(&server).await;
+    let second = token_of(&server).await;
+    assert_eq!(api_info(&server, &first).await.status, 200);
+    // The README documents at most 4096 offline sessions.
+    for _ in 2..4096 {
+        token_of(&server).await;
+    }
+    let newest = token_of(&server).await;
+    assert_eq!(
+        api_info(&server, &second).await.status,
+        401,
+        "the least recently used session made room"
+    );
+    assert_eq!(api_info(&server, &first).await.status, 200);
+    assert_eq!(api_info(&server, &newest).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_user_name_over_256_bytes_gets_401_and_unpadded_basic_is_read() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let longest = api_login(&server, &basic(&"u".repeat(256), "p")).await;
+    assert_eq!(longest.status, 201);
+    let over = api_login(&server, &basic(&"u".repeat(257), "p")).await;
+    assert_eq!(over.status, 401);
+    let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("ci:pw");
+    let login = api_login(&server, &format!("Basic {unpadded}")).await;
+    assert_eq!(login.status, 201);
+    let info = api_info(&server, login.json().as_str().unwrap()).await;
+    assert_eq!(info.json()["user"], "ci");
+}

@@ -16,21 +16,21 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const REST: &str = "/rest/com/vmware/content/library/item/download-session";
-pub const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
-pub const API: &str = "/api/content/library/item/download-session";
+pub(crate) const REST: &str = "/rest/com/vmware/content/library/item/download-session";
+pub(crate) const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
+pub(crate) const API: &str = "/api/content/library/item/download-session";
 
-pub const XML_INPUT: &str = include_str!("../data/get-input.xml");
-pub const SUBFOLDER: &str = "download-session";
+pub(crate) const XML_INPUT: &str = include_str!("../data/get-input.xml");
+pub(crate) const SUBFOLDER: &str = "download-session";
 
 /// The repository's shipped cassette folder.
-pub fn shipped_cassettes() -> PathBuf {
+pub(crate) fn shipped_cassettes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes")
 }
 
 /// A running dsvcr; stops when dropped or shut down.
-pub struct TestServer {
-    pub base: String,
+pub(crate) struct TestServer {
+    pub(crate) base: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<ExitCode, dsvcr::Error>>>,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -39,7 +39,7 @@ pub struct TestServer {
 impl TestServer {
     /// `dsvcr ARGS` in-process, listening on a free port of 127.0.0.1, with the same
     /// wiring `main` uses. Args are what a user types after `dsvcr`.
-    pub async fn run(args: &[&str]) -> TestServer {
+    pub(crate) async fn run(args: &[&str]) -> TestServer {
         let cli = dsvcr::Cli::try_parse_from(std::iter::once("dsvcr").chain(args.iter().copied()))
             .unwrap_or_else(|err| panic!("dsvcr {args:?}: {err}"));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -67,18 +67,18 @@ impl TestServer {
     }
 
     /// `dsvcr replay --cassettes FOLDER`.
-    pub async fn replay(folder: &Path) -> TestServer {
+    pub(crate) async fn replay(folder: &Path) -> TestServer {
         Self::replay_with(folder, &[]).await
     }
 
     /// `dsvcr replay --cassettes FOLDER FLAGS…`.
-    pub async fn replay_with(folder: &Path, flags: &[&str]) -> TestServer {
+    pub(crate) async fn replay_with(folder: &Path, flags: &[&str]) -> TestServer {
         let mut args = vec!["replay", "--cassettes", folder.to_str().unwrap()];
         args.extend_from_slice(flags);
         Self::run(&args).await
     }
 
-    pub fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
+    pub(crate) fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
         RequestBuilder {
             server: self,
             request: Request::builder()
@@ -88,11 +88,11 @@ impl TestServer {
         }
     }
 
-    pub async fn get(&self, path: &str) -> TestResponse {
+    pub(crate) async fn get(&self, path: &str) -> TestResponse {
         self.request("GET", path).send().await
     }
 
-    pub async fn post(&self, path: &str, body: &str) -> TestResponse {
+    pub(crate) async fn post(&self, path: &str, body: &str) -> TestResponse {
         self.request("POST", path)
             .body(body.to_owned())
             .send()
@@ -101,7 +101,7 @@ impl TestServer {
 
     /// Stops accepting, waits for requests in flight, and returns the exit code the
     /// command ended with (after writing its summary).
-    pub async fn shut_down(mut self) -> ExitCode {
+    pub(crate) async fn shut_down(mut self) -> ExitCode {
         self.shutdown.take().unwrap().send(()).unwrap();
         self.task
             .take()
@@ -120,24 +120,24 @@ impl Drop for TestServer {
     }
 }
 
-pub struct RequestBuilder<'a> {
+pub(crate) struct RequestBuilder<'a> {
     server: &'a TestServer,
     request: http::request::Builder,
     body: Bytes,
 }
 
 impl RequestBuilder<'_> {
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.header(name, value);
         self
     }
 
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+    pub(crate) fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
         self
     }
 
-    pub async fn send(self) -> TestResponse {
+    pub(crate) async fn send(self) -> TestResponse {
         let request = self.request.body(Full::new(self.body)).unwrap();
         let response = self
             .server
@@ -157,28 +157,28 @@ impl RequestBuilder<'_> {
 }
 
 #[derive(Debug)]
-pub struct TestResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub(crate) struct TestResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl TestResponse {
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         std::str::from_utf8(&self.body).expect("UTF-8 body")
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|err| panic!("body is not JSON ({err}): {}", self.text()))
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|value| value.to_str().unwrap())
     }
 
     /// The first message of a vAPI error body, in either envelope.
-    pub fn vapi_message(&self) -> String {
+    pub(crate) fn vapi_message(&self) -> String {
         let body = self.json();
         let error = if body.get("type").is_some() {
             &body["value"]
@@ -191,13 +191,13 @@ impl TestResponse {
             .to_owned()
     }
 
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.header("content-type").unwrap_or("")
     }
 }
 
 /// A download session model as the API writes it.
-pub fn session(id: &str, progress: i64) -> Value {
+pub(crate) fn session(id: &str, progress: i64) -> Value {
     json!({
         "client_progress": progress,
         "expiration_time": "2026-11-02T10:05:00.000Z",
@@ -209,12 +209,12 @@ pub fn session(id: &str, progress: i64) -> Value {
 }
 
 /// A timeline entry answering `session`.
-pub fn ok(session: Value) -> Value {
+pub(crate) fn ok(session: Value) -> Value {
     json!({ "status": 200, "session": session })
 }
 
 /// A timeline entry answering a vAPI error.
-pub fn err(status: u16, kind: &str, message: (&str, &str, &[&str])) -> Value {
+pub(crate) fn err(status: u16, kind: &str, message: (&str, &str, &[&str])) -> Value {
     let (id, default_message, args) = message;
     json!({
         "status": status,
@@ -226,7 +226,7 @@ pub fn err(status: u16, kind: &str, message: (&str, &str, &[&str])) -> Value {
 }
 
 /// A format 2 cassette for `id` with one `get` timeline of `(repeat, entry)`.
-pub fn cassette(id: &str, responses: Vec<(u32, Value)>) -> Value {
+pub(crate) fn cassette(id: &str, responses: Vec<(u32, Value)>) -> Value {
     let responses: Vec<Value> = responses
         .into_iter()
         .map(|(repeat, mut entry)| {
@@ -248,7 +248,7 @@ pub fn cassette(id: &str, responses: Vec<(u32, Value)>) -> Value {
 }
 
 /// A temporary cassette folder holding `cassettes` (session cassettes, named by id).
-pub fn folder_with(cassettes: &[Value]) -> tempfile::TempDir {
+pub(crate) fn folder_with(cassettes: &[Value]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join(SUBFOLDER);
     std::fs::create_dir(&sub).unwrap();
@@ -262,7 +262,7 @@ pub fn folder_with(cassettes: &[Value]) -> tempfile::TempDir {
 }
 
 /// How the recorder trusts the upstream.
-pub enum Trust {
+pub(crate) enum Trust {
     DefaultRoots,
     CaFile(PathBuf),
     Thumbprint(String),
@@ -270,24 +270,24 @@ pub enum Trust {
 }
 
 /// What a later recording does to an existing cassette.
-pub enum Rerecord {
+pub(crate) enum Rerecord {
     Append,
     Replace,
 }
 
 /// How to start an in-process `dsvcr record`.
-pub struct RecordSetup {
-    pub upstream: String,
-    pub trust: Trust,
-    pub timeout: std::time::Duration,
-    pub connect_timeout: Option<std::time::Duration>,
-    pub rerecord: Rerecord,
-    pub new_episodes: bool,
-    pub flags: Vec<String>,
+pub(crate) struct RecordSetup {
+    pub(crate) upstream: String,
+    pub(crate) trust: Trust,
+    pub(crate) timeout: std::time::Duration,
+    pub(crate) connect_timeout: Option<std::time::Duration>,
+    pub(crate) rerecord: Rerecord,
+    pub(crate) new_episodes: bool,
+    pub(crate) flags: Vec<String>,
 }
 
 impl RecordSetup {
-    pub fn to(upstream: &str) -> Self {
+    pub(crate) fn to(upstream: &str) -> Self {
         RecordSetup {
             upstream: upstream.to_owned(),
             trust: Trust::DefaultRoots,
@@ -300,18 +300,18 @@ impl RecordSetup {
     }
 
     /// One more flag and its value, as typed after `dsvcr record`.
-    pub fn flag(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn flag(mut self, name: &str, value: &str) -> Self {
         self.flags.extend([name.to_owned(), value.to_owned()]);
         self
     }
 
-    pub fn trust(mut self, trust: Trust) -> Self {
+    pub(crate) fn trust(mut self, trust: Trust) -> Self {
         self.trust = trust;
         self
     }
 
     /// The command line: `record --upstream URL --cassettes FOLDER …`.
-    pub fn args(&self, folder: &Path) -> Vec<String> {
+    pub(crate) fn args(&self, folder: &Path) -> Vec<String> {
         let timeout = self.timeout.as_secs_f64().to_string();
         let connect_timeout = self
             .connect_timeout
@@ -352,7 +352,7 @@ impl RecordSetup {
     }
 
     /// Starts recording into `folder` (created if needed), as `dsvcr record` does.
-    pub async fn start(self, folder: &Path) -> TestServer {
+    pub(crate) async fn start(self, folder: &Path) -> TestServer {
         let args = self.args(folder);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         TestServer::run(&args).await
@@ -360,7 +360,7 @@ impl RecordSetup {
 }
 
 /// The cassette files in `folder`, by file name, parsed as JSON.
-pub fn cassette_files(folder: &Path) -> Vec<(String, serde_json::Value)> {
+pub(crate) fn cassette_files(folder: &Path) -> Vec<(String, serde_json::Value)> {
     let sub = folder.join(SUBFOLDER);
     let Ok(entries) = std::fs::read_dir(&sub) else {
         return Vec::new();
@@ -381,7 +381,11 @@ pub fn cassette_files(folder: &Path) -> Vec<(String, serde_json::Value)> {
 
 /// The timeline of `operation` (a short label such as `download_session.get`) for
 /// `file`, if the cassette has one.
-pub fn timeline<'a>(cassette: &'a Value, operation: &str, file: Option<&str>) -> Option<&'a Value> {
+pub(crate) fn timeline<'a>(
+    cassette: &'a Value,
+    operation: &str,
+    file: Option<&str>,
+) -> Option<&'a Value> {
     let full = format!("com.vmware.content.library.item.{operation}");
     cassette["timelines"]
         .as_array()?
@@ -390,7 +394,7 @@ pub fn timeline<'a>(cassette: &'a Value, operation: &str, file: Option<&str>) ->
 }
 
 /// The progress values of a cassette's `get` timeline, repeats expanded.
-pub fn timeline_progress(cassette: &Value) -> Vec<i64> {
+pub(crate) fn timeline_progress(cassette: &Value) -> Vec<i64> {
     timeline(cassette, "download_session.get", None).expect("a get timeline")["responses"]
         .as_array()
         .unwrap()
@@ -404,14 +408,14 @@ pub fn timeline_progress(cassette: &Value) -> Vec<i64> {
 }
 
 /// A client that trusts only the CA in `ca_pem` and speaks HTTP/1.1 or HTTP/2 (ALPN).
-pub fn https_client(
+pub(crate) fn https_client(
     ca_pem: &Path,
 ) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
     https_client_with(ca_pem, true)
 }
 
 /// Like [`https_client`]; HTTP/2 is offered only when `http2` is set.
-pub fn https_client_with(
+pub(crate) fn https_client_with(
     ca_pem: &Path,
     http2: bool,
 ) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
@@ -436,4 +440,36 @@ pub fn https_client_with(
         builder.build()
     };
     Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// An upstream that answers every request with `answer` (a whole HTTP/1.1 response) and
+/// closes the connection.
+pub(crate) async fn canned_upstream(answer: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+pub(crate) fn http_answer(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }

@@ -2,8 +2,9 @@
 // suite. It serves HTTPS with a certificate it makes (an ECDSA CA plus a leaf for
 // 127.0.0.1 and localhost; the simulator's own 1024-bit certificate is refused by
 // rustls), creates a content library with an item holding two files and several
-// download sessions, prints one JSON line describing all that, and serves until
-// SIGINT or SIGTERM.
+// download sessions, and a second library `harness-lib` with an item `harness-item`
+// holding `disk.iso` and `notes.txt` (known bytes, for govc's export flow), prints one
+// JSON line describing all that, and serves until SIGINT or SIGTERM.
 //
 // Build in GOPATH mode with Debian's govmomi:
 //
@@ -50,6 +51,20 @@ type lab struct {
 	Library  string   `json:"library"`
 	Item     string   `json:"item"`
 	Sessions []string `json:"sessions"`
+	Harness  harness  `json:"harness"`
+}
+
+// The library and item govc's export flow exports, with its files' bytes.
+type harness struct {
+	Library string            `json:"library"`
+	Item    string            `json:"item"`
+	Files   map[string]string `json:"files"`
+}
+
+// What harness-item holds.
+var harnessFiles = map[string]string{
+	"disk.iso":  "not really an iso\n",
+	"notes.txt": "harness notes: two files, known bytes\n",
 }
 
 func main() {
@@ -106,17 +121,9 @@ func populate(ctx context.Context, u *url.URL, caPath string, count int) (*lab, 
 	defer rc.Logout(ctx)
 	m := library.NewManager(rc)
 
-	datastore := simulator.Map.Any("Datastore")
-	libraryID, err := m.CreateLibrary(ctx, library.Library{
-		Name: "interop-library",
-		Type: "LOCAL",
-		Storage: []library.StorageBackings{{
-			DatastoreID: datastore.Reference().Value,
-			Type:        "DATASTORE",
-		}},
-	})
+	libraryID, err := createLibrary(ctx, m, "interop-library")
 	if err != nil {
-		return nil, fmt.Errorf("creating the library: %w", err)
+		return nil, err
 	}
 	itemID, err := m.CreateLibraryItem(ctx, library.Item{Name: "photon-5", Type: "ovf", LibraryID: libraryID})
 	if err != nil {
@@ -136,7 +143,37 @@ func populate(ctx context.Context, u *url.URL, caPath string, count int) (*lab, 
 		}
 		described.Sessions = append(described.Sessions, id)
 	}
+
+	harnessLib, err := createLibrary(ctx, m, "harness-lib")
+	if err != nil {
+		return nil, err
+	}
+	harnessItem, err := m.CreateLibraryItem(ctx, library.Item{Name: "harness-item", Type: "iso", LibraryID: harnessLib})
+	if err != nil {
+		return nil, fmt.Errorf("creating harness-item: %w", err)
+	}
+	if err := upload(ctx, rc, m, harnessItem, harnessFiles); err != nil {
+		return nil, err
+	}
+	described.Harness = harness{Library: harnessLib, Item: harnessItem, Files: harnessFiles}
 	return described, nil
+}
+
+// createLibrary creates a local library on the simulator's first datastore.
+func createLibrary(ctx context.Context, m *library.Manager, name string) (string, error) {
+	datastore := simulator.Map.Any("Datastore")
+	id, err := m.CreateLibrary(ctx, library.Library{
+		Name: name,
+		Type: "LOCAL",
+		Storage: []library.StorageBackings{{
+			DatastoreID: datastore.Reference().Value,
+			Type:        "DATASTORE",
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("creating library %s: %w", name, err)
+	}
+	return id, nil
 }
 
 // upload puts files into the item through an update session, as govc library.import does.

@@ -6,39 +6,39 @@ use serde_json::{json, Value};
 
 use super::vapi::VapiError;
 
-pub const LIBRARY_ID: &str = "6778b9f2-0c1d-4e5f-8a9b-1c2d3e4f5a6b";
-pub const LIBRARY_NAME: &str = "harness-lib";
-pub const ITEM_ID: &str = "ca5b6d9a-7e8f-4a0b-9c1d-2e3f4a5b6c7d";
-pub const ITEM_NAME: &str = "harness-item";
-pub const ISO_NAME: &str = "disk.iso";
-pub const ISO_LEN: usize = 4096;
-pub const NOTES_NAME: &str = "notes.txt";
-pub const NOTES_TEXT: &str = "harness-item: a small ISO for dsvcr tests.\n";
+pub(crate) const LIBRARY_ID: &str = "6778b9f2-0c1d-4e5f-8a9b-1c2d3e4f5a6b";
+pub(crate) const LIBRARY_NAME: &str = "harness-lib";
+pub(crate) const ITEM_ID: &str = "ca5b6d9a-7e8f-4a0b-9c1d-2e3f4a5b6c7d";
+pub(crate) const ITEM_NAME: &str = "harness-item";
+pub(crate) const ISO_NAME: &str = "disk.iso";
+pub(crate) const ISO_LEN: usize = 4096;
+pub(crate) const NOTES_NAME: &str = "notes.txt";
+pub(crate) const NOTES_TEXT: &str = "harness-item: a small ISO for dsvcr tests.\n";
 
 #[derive(Clone, Debug)]
-pub struct FakeLibrary {
-    pub id: String,
-    pub name: String,
-    pub items: Vec<FakeItem>,
+pub(crate) struct FakeLibrary {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) items: Vec<FakeItem>,
 }
 
 #[derive(Clone, Debug)]
-pub struct FakeItem {
-    pub id: String,
-    pub name: String,
+pub(crate) struct FakeItem {
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The item's `type`, e.g. `iso` or `ovf`.
-    pub kind: String,
-    pub files: Vec<FakeFile>,
+    pub(crate) kind: String,
+    pub(crate) files: Vec<FakeFile>,
 }
 
 #[derive(Clone, Debug)]
-pub struct FakeFile {
-    pub name: String,
-    pub bytes: Bytes,
+pub(crate) struct FakeFile {
+    pub(crate) name: String,
+    pub(crate) bytes: Bytes,
 }
 
 impl FakeFile {
-    pub fn new(name: &str, bytes: impl Into<Bytes>) -> FakeFile {
+    pub(crate) fn new(name: &str, bytes: impl Into<Bytes>) -> FakeFile {
         FakeFile {
             name: name.to_owned(),
             bytes: bytes.into(),
@@ -47,12 +47,12 @@ impl FakeFile {
 }
 
 /// `disk.iso`'s bytes: byte `i` is `(i * 7 + 3) mod 251`, so no window repeats within 251.
-pub fn default_iso_bytes() -> Bytes {
+pub(crate) fn default_iso_bytes() -> Bytes {
     (0..ISO_LEN).map(|i| ((i * 7 + 3) % 251) as u8).collect()
 }
 
 /// `harness-lib` holding `harness-item` (type `iso`) holding `disk.iso` and `notes.txt`.
-pub fn default_libraries() -> Vec<FakeLibrary> {
+pub(crate) fn default_libraries() -> Vec<FakeLibrary> {
     vec![FakeLibrary {
         id: LIBRARY_ID.to_owned(),
         name: LIBRARY_NAME.to_owned(),

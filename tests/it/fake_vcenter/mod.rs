@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-pub use library::{
+pub(crate) use library::{
     default_iso_bytes, default_libraries, FakeFile, FakeItem, FakeLibrary, ISO_LEN, ISO_NAME,
     ITEM_ID, ITEM_NAME, LIBRARY_ID, LIBRARY_NAME, NOTES_NAME, NOTES_TEXT,
 };
@@ -52,31 +52,31 @@ pub use library::{
 use state::{Shared, State};
 use tls::{make_tls, TlsFiles};
 
-pub const FAKE_USER: &str = "lab-admin@vsphere.local";
-pub const FAKE_PASSWORD: &str = "Lab-Passw0rd-7e3f";
+pub(crate) const FAKE_USER: &str = "lab-admin@vsphere.local";
+pub(crate) const FAKE_PASSWORD: &str = "Lab-Passw0rd-7e3f";
 
 #[derive(Clone, Default)]
-pub struct FakeOptions {
+pub(crate) struct FakeOptions {
     /// `None` serves plain HTTP.
-    pub tls: Option<FakeTls>,
+    pub(crate) tls: Option<FakeTls>,
     /// Gets of scripted and unknown ids need a valid token (header or cookie
     /// `vmware-api-session-id`), else 401. Every other operation always needs one.
-    pub require_session: bool,
+    pub(crate) require_session: bool,
     /// Session id -> `client_progress` script: one value per get, the last repeats. Empty
     /// means one session `obj-1` with `[10, 50, 100]`.
-    pub sessions: Vec<(String, Vec<i64>)>,
+    pub(crate) sessions: Vec<(String, Vec<i64>)>,
     /// The content libraries; empty means [`default_libraries`].
-    pub libraries: Vec<FakeLibrary>,
+    pub(crate) libraries: Vec<FakeLibrary>,
     /// file.get polls after prepare until a file is `PREPARED`: 0 prepares at once (like
     /// govmomi's simulator); n > 0 answers prepare `PREPARE_REQUESTED`, polls 1..n-1
     /// `PREPARING` and poll n `PREPARED`.
-    pub prepare_polls: u32,
+    pub(crate) prepare_polls: u32,
     /// How the download endpoints send bodies (changeable later with `set_byte_fault`).
-    pub byte_fault: ByteFault,
+    pub(crate) byte_fault: ByteFault,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum FakeTls {
+pub(crate) enum FakeTls {
     /// Leaf for `127.0.0.1` and `localhost`, signed by a fresh test CA.
     Valid,
     /// Leaf only for `other.example`, signed by a fresh test CA.
@@ -85,7 +85,7 @@ pub enum FakeTls {
 
 /// How a download endpoint sends a `GET` body (headers, `HEAD` and `Range` are unaffected).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum ByteFault {
+pub(crate) enum ByteFault {
     #[default]
     None,
     /// Sends the first half of the declared `Content-Length`, then closes the connection.
@@ -97,22 +97,22 @@ pub enum ByteFault {
 }
 
 #[derive(Clone, Debug)]
-pub struct SeenRequest {
-    pub method: String,
-    pub path_and_query: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub(crate) struct SeenRequest {
+    pub(crate) method: String,
+    pub(crate) path_and_query: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl SeenRequest {
     /// The path without its query, as received (not decoded).
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         let end = self.path_and_query.find('?');
         &self.path_and_query[..end.unwrap_or(self.path_and_query.len())]
     }
 }
 
-pub struct FakeVcenter {
+pub(crate) struct FakeVcenter {
     addr: SocketAddr,
     shared: Arc<Shared>,
     tls: Option<TlsFiles>,
@@ -121,7 +121,7 @@ pub struct FakeVcenter {
 }
 
 impl FakeVcenter {
-    pub async fn start(options: FakeOptions) -> FakeVcenter {
+    pub(crate) async fn start(options: FakeOptions) -> FakeVcenter {
         let (acceptor, tls) = match options.tls {
             Some(kind) => {
                 let (acceptor, files) = make_tls(kind);
@@ -143,11 +143,11 @@ impl FakeVcenter {
         }
     }
 
-    pub async fn http() -> FakeVcenter {
+    pub(crate) async fn http() -> FakeVcenter {
         Self::start(FakeOptions::default()).await
     }
 
-    pub async fn https() -> FakeVcenter {
+    pub(crate) async fn https() -> FakeVcenter {
         Self::start(FakeOptions {
             tls: Some(FakeTls::Valid),
             ..FakeOptions::default()
@@ -156,71 +156,71 @@ impl FakeVcenter {
     }
 
     /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, no trailing slash.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.shared.base_url.clone()
     }
 
     /// The test CA certificate (PEM) in a temporary file that lives as long as `self`.
-    pub fn ca_pem_path(&self) -> Option<&Path> {
+    pub(crate) fn ca_pem_path(&self) -> Option<&Path> {
         self.tls.as_ref().map(|tls| tls.ca_pem.path())
     }
 
     /// SHA-256 of the leaf certificate's DER, lowercase hex without separators.
-    pub fn leaf_sha256(&self) -> Option<String> {
+    pub(crate) fn leaf_sha256(&self) -> Option<String> {
         self.tls.as_ref().map(|tls| tls.leaf_sha256.clone())
     }
 
     /// The `ssl_certificate_thumbprint` download endpoints carry under TLS: SHA-1 of the
     /// leaf's DER, uppercase hex pairs joined by `:`.
-    pub fn leaf_thumbprint(&self) -> Option<String> {
+    pub(crate) fn leaf_thumbprint(&self) -> Option<String> {
         self.shared.thumbprint.clone()
     }
 
     /// The download endpoint of `file` in `session`: `<url>/cis-data/<session>/<file>`.
-    pub fn download_uri(&self, session: &str, file: &str) -> String {
+    pub(crate) fn download_uri(&self, session: &str, file: &str) -> String {
         sessions::endpoint_uri(&self.shared.base_url, session, file)
     }
 
     /// Every request received, in order.
-    pub fn requests(&self) -> Vec<SeenRequest> {
+    pub(crate) fn requests(&self) -> Vec<SeenRequest> {
         self.shared.lock().requests.clone()
     }
 
     /// How many requests had this method and path (without the query, as received).
-    pub fn count(&self, method: &str, path: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, path: &str) -> usize {
         let state = self.shared.lock();
         let matches = |seen: &&SeenRequest| seen.method == method && seen.path() == path;
         state.requests.iter().filter(matches).count()
     }
 
     /// How many download-session gets (any form, either protocol, any outcome) named `id`.
-    pub fn gets_for(&self, id: &str) -> usize {
+    pub(crate) fn gets_for(&self, id: &str) -> usize {
         self.shared.lock().gets.get(id).copied().unwrap_or(0)
     }
 
     /// Every session token issued so far, in order (including logged-out ones).
-    pub fn tokens(&self) -> Vec<String> {
+    pub(crate) fn tokens(&self) -> Vec<String> {
         self.shared.lock().issued.clone()
     }
 
     /// Every download session created so far, in order (including deleted ones).
-    pub fn created_sessions(&self) -> Vec<String> {
+    pub(crate) fn created_sessions(&self) -> Vec<String> {
         self.shared.lock().created.clone()
     }
 
     /// A created session's model as `/api` would answer get; `None` once deleted.
-    pub fn session_model(&self, id: &str) -> Option<serde_json::Value> {
+    pub(crate) fn session_model(&self, id: &str) -> Option<serde_json::Value> {
         let state = self.shared.lock();
         let session = state.sessions.get(id)?;
         Some(sessions::model(id, session).plain())
     }
 
-    pub fn set_byte_fault(&self, fault: ByteFault) {
+    pub(crate) fn set_byte_fault(&self, fault: ByteFault) {
         self.shared.lock().byte_fault = fault;
     }
 
     /// Stops listening and closes every open connection (including requests in flight).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

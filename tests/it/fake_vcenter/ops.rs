@@ -65,7 +65,7 @@ pub(super) enum Output {
 
 impl Output {
     /// The value as `/rest` and `/api` write it; `None` for a void operation.
-    pub fn plain(&self) -> Option<Value> {
+    pub(crate) fn plain(&self) -> Option<Value> {
         Some(match self {
             Output::Created(id) => Value::from(id.as_str()),
             Output::Ids(ids) => Value::from(ids.clone()),

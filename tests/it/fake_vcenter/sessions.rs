@@ -21,35 +21,35 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 pub(super) const EXPIRATION: &str = "2026-11-29T10:05:00.000Z";
 
 pub(super) struct DownloadSession {
-    pub item_id: String,
-    pub progress: i64,
-    pub state: &'static str,
-    pub error_message: Option<Message>,
+    pub(crate) item_id: String,
+    pub(crate) progress: i64,
+    pub(crate) state: &'static str,
+    pub(crate) error_message: Option<Message>,
     /// In the item's file order.
-    pub files: Vec<FileState>,
+    pub(crate) files: Vec<FileState>,
 }
 
 pub(super) struct FileState {
-    pub name: String,
-    pub bytes: Bytes,
-    pub status: &'static str,
+    pub(crate) name: String,
+    pub(crate) bytes: Bytes,
+    pub(crate) status: &'static str,
     /// file.get polls since prepare.
-    pub polls: u32,
-    pub bytes_transferred: u64,
+    pub(crate) polls: u32,
+    pub(crate) bytes_transferred: u64,
 }
 
 #[derive(Clone, Debug)]
 pub(super) struct SessionModel {
-    pub id: String,
-    pub library_item_id: String,
-    pub content_version: &'static str,
-    pub client_progress: i64,
-    pub state: &'static str,
-    pub error_message: Option<Message>,
+    pub(crate) id: String,
+    pub(crate) library_item_id: String,
+    pub(crate) content_version: &'static str,
+    pub(crate) client_progress: i64,
+    pub(crate) state: &'static str,
+    pub(crate) error_message: Option<Message>,
 }
 
 impl SessionModel {
-    pub fn plain(&self) -> Value {
+    pub(crate) fn plain(&self) -> Value {
         let mut model = json!({
             "client_progress": self.client_progress,
             "expiration_time": EXPIRATION,
@@ -67,23 +67,23 @@ impl SessionModel {
 
 #[derive(Clone, Debug)]
 pub(super) struct FileInfo {
-    pub name: String,
-    pub status: &'static str,
-    pub bytes_transferred: u64,
+    pub(crate) name: String,
+    pub(crate) status: &'static str,
+    pub(crate) bytes_transferred: u64,
     /// Known once the file is `PREPARED`.
-    pub prepared: Option<Prepared>,
+    pub(crate) prepared: Option<Prepared>,
 }
 
 #[derive(Clone, Debug)]
 pub(super) struct Prepared {
-    pub size: u64,
-    pub sha256: String,
-    pub uri: String,
-    pub thumbprint: Option<String>,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
+    pub(crate) uri: String,
+    pub(crate) thumbprint: Option<String>,
 }
 
 impl FileInfo {
-    pub fn plain(&self) -> Value {
+    pub(crate) fn plain(&self) -> Value {
         let mut info = json!({
             "bytes_transferred": self.bytes_transferred,
             "name": self.name,

@@ -14,52 +14,52 @@ use super::{ByteFault, SeenRequest};
 pub(super) const SESSION_HEADER: &str = "vmware-api-session-id";
 
 pub(super) struct Shared {
-    pub require_session: bool,
-    pub scripts: HashMap<String, Vec<i64>>,
-    pub libraries: Vec<FakeLibrary>,
-    pub prepare_polls: u32,
+    pub(crate) require_session: bool,
+    pub(crate) scripts: HashMap<String, Vec<i64>>,
+    pub(crate) libraries: Vec<FakeLibrary>,
+    pub(crate) prepare_polls: u32,
     /// `http://127.0.0.1:PORT` or `https://…`: the host download endpoints name.
-    pub base_url: String,
-    pub thumbprint: Option<String>,
-    pub state: Mutex<State>,
+    pub(crate) base_url: String,
+    pub(crate) thumbprint: Option<String>,
+    pub(crate) state: Mutex<State>,
 }
 
 #[derive(Default)]
 pub(super) struct State {
-    pub requests: Vec<SeenRequest>,
+    pub(crate) requests: Vec<SeenRequest>,
     /// Every download-session get received, per id, whatever its outcome.
-    pub gets: HashMap<String, usize>,
+    pub(crate) gets: HashMap<String, usize>,
     /// Gets answered from the progress script, per id.
-    pub steps: HashMap<String, usize>,
+    pub(crate) steps: HashMap<String, usize>,
     /// Every token issued, in order.
-    pub issued: Vec<String>,
+    pub(crate) issued: Vec<String>,
     /// Live tokens -> created time.
-    pub live: HashMap<String, String>,
+    pub(crate) live: HashMap<String, String>,
     /// Every download session created, in order (including deleted ones).
-    pub created: Vec<String>,
-    pub sessions: HashMap<String, DownloadSession>,
+    pub(crate) created: Vec<String>,
+    pub(crate) sessions: HashMap<String, DownloadSession>,
     /// (client token, library item) -> the session that create made.
-    pub client_tokens: HashMap<(String, String), String>,
-    pub byte_fault: ByteFault,
+    pub(crate) client_tokens: HashMap<(String, String), String>,
+    pub(crate) byte_fault: ByteFault,
 }
 
 impl Shared {
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }
 
     /// The live token the request presents (header, else cookie), with its created time.
-    pub fn valid_session(&self, headers: &HeaderMap) -> Option<(String, String)> {
+    pub(crate) fn valid_session(&self, headers: &HeaderMap) -> Option<(String, String)> {
         self.live_token(&presented_token(headers)?)
     }
 
-    pub fn live_token(&self, token: &str) -> Option<(String, String)> {
+    pub(crate) fn live_token(&self, token: &str) -> Option<(String, String)> {
         let state = self.lock();
         let created = state.live.get(token)?;
         Some((token.to_owned(), created.clone()))
     }
 
-    pub fn issue_token(&self) -> String {
+    pub(crate) fn issue_token(&self) -> String {
         let token = random_hex(self, 16);
         let mut state = self.lock();
         state.issued.push(token.clone());

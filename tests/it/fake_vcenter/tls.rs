@@ -9,10 +9,10 @@ use tokio_rustls::TlsAcceptor;
 use super::FakeTls;
 
 pub(super) struct TlsFiles {
-    pub ca_pem: tempfile::NamedTempFile,
-    pub leaf_sha256: String,
+    pub(crate) ca_pem: tempfile::NamedTempFile,
+    pub(crate) leaf_sha256: String,
     /// vCenter's `ssl_certificate_thumbprint` form: SHA-1, uppercase hex pairs joined by `:`.
-    pub leaf_sha1: String,
+    pub(crate) leaf_sha1: String,
 }
 
 pub(super) fn make_tls(kind: FakeTls) -> (TlsAcceptor, TlsFiles) {

@@ -5,13 +5,13 @@ use serde_json::{json, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Message {
-    pub id: String,
-    pub default_message: String,
-    pub args: Vec<String>,
+    pub(crate) id: String,
+    pub(crate) default_message: String,
+    pub(crate) args: Vec<String>,
 }
 
 impl Message {
-    pub fn new(id: &str, default_message: String, args: &[&str]) -> Message {
+    pub(crate) fn new(id: &str, default_message: String, args: &[&str]) -> Message {
         Message {
             id: id.to_owned(),
             default_message,
@@ -19,7 +19,7 @@ impl Message {
         }
     }
 
-    pub fn plain(&self) -> Value {
+    pub(crate) fn plain(&self) -> Value {
         json!({"args": self.args, "default_message": self.default_message, "id": self.id})
     }
 }
@@ -27,12 +27,12 @@ impl Message {
 #[derive(Clone, Debug)]
 pub(super) struct VapiError {
     /// The error's short name: `not_found`, `unauthenticated`, …
-    pub kind: &'static str,
-    pub messages: Vec<Message>,
+    pub(crate) kind: &'static str,
+    pub(crate) messages: Vec<Message>,
 }
 
 impl VapiError {
-    pub fn bare(kind: &'static str) -> VapiError {
+    pub(crate) fn bare(kind: &'static str) -> VapiError {
         VapiError {
             kind,
             messages: Vec::new(),
@@ -46,59 +46,59 @@ impl VapiError {
         }
     }
 
-    pub fn session_not_found(id: &str) -> VapiError {
+    pub(crate) fn session_not_found(id: &str) -> VapiError {
         let text = format!("Download session {id} does not exist.");
         let key = "com.vmware.vdcs.cls-main.download_session_not_found";
         Self::one("not_found", key, text, &[id])
     }
 
-    pub fn file_not_found(session: &str, file: &str) -> VapiError {
+    pub(crate) fn file_not_found(session: &str, file: &str) -> VapiError {
         let text = format!("File {file} does not exist in download session {session}.");
         let key = "com.vmware.vdcs.cls-main.file_not_found";
         Self::one("not_found", key, text, &[file, session])
     }
 
-    pub fn item_not_found(id: &str) -> VapiError {
+    pub(crate) fn item_not_found(id: &str) -> VapiError {
         let text = format!("Library item {id} does not exist.");
         let key = "com.vmware.vdcs.cls-main.library_item_not_found";
         Self::one("not_found", key, text, &[id])
     }
 
-    pub fn library_not_found(id: &str) -> VapiError {
+    pub(crate) fn library_not_found(id: &str) -> VapiError {
         let text = format!("Library {id} does not exist.");
         let key = "com.vmware.vdcs.cls-main.library_not_found";
         Self::one("not_found", key, text, &[id])
     }
 
-    pub fn not_active(id: &str, state: &str) -> VapiError {
+    pub(crate) fn not_active(id: &str, state: &str) -> VapiError {
         let text = format!("Download session {id} is {state}, not ACTIVE.");
         let key = "com.vmware.vdcs.cls-main.download_session_not_active";
         Self::one("not_allowed_in_current_state", key, text, &[id, state])
     }
 
-    pub fn invalid_argument(detail: &str) -> VapiError {
+    pub(crate) fn invalid_argument(detail: &str) -> VapiError {
         let text = format!("Invalid argument: {detail}.");
         let key = "com.vmware.vapi.std.errors.invalid_argument";
         Self::one("invalid_argument", key, text, &[detail])
     }
 
-    pub fn operation_not_found(service: &str, operation: &str) -> VapiError {
+    pub(crate) fn operation_not_found(service: &str, operation: &str) -> VapiError {
         let text = format!("Operation {operation} of service {service} does not exist.");
         let key = "vapi.method.input.invalid.interface";
         Self::one("operation_not_found", key, text, &[service, operation])
     }
 
     /// `com.vmware.vapi.std.errors.<kind>`.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("com.vmware.vapi.std.errors.{}", self.kind)
     }
 
     /// `NOT_FOUND`, `UNAUTHENTICATED`, …
-    pub fn error_type(&self) -> String {
+    pub(crate) fn error_type(&self) -> String {
         self.kind.to_ascii_uppercase()
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self.kind {
             "not_found" => StatusCode::NOT_FOUND,
             "unauthenticated" => StatusCode::UNAUTHORIZED,
@@ -107,7 +107,7 @@ impl VapiError {
         }
     }
 
-    pub fn plain_messages(&self) -> Value {
+    pub(crate) fn plain_messages(&self) -> Value {
         Value::Array(self.messages.iter().map(Message::plain).collect())
     }
 }

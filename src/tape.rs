@@ -1,0 +1,323 @@
+//! The tape: exact-match exchanges for every request that is not a catalogued
+//! operation, a login or logout, or dsvcr's own (a version check, a datastore lookup).
+//!
+//! A request is keyed by its method, its path, its query parameters in canonical order
+//! and its body (canonical JSON when it is JSON, otherwise its SHA-256); the answer keeps
+//! its status, its content type and its body.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Method, Response, StatusCode, Uri};
+use serde::{Deserialize, Serialize};
+
+use crate::body::{full, Body};
+
+/// Largest answer the tape keeps, in bytes; larger answers pass through untaped.
+pub(crate) const MAX_TAPED_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// What identifies a taped request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TapeKey {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// The query parameters, decoded and sorted by name, then value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) query: Vec<(String, String)>,
+    /// A JSON body, canonical (sorted keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<serde_json::Value>,
+    /// The SHA-256 of a body that is not JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body_sha256: Option<String>,
+}
+
+impl TapeKey {
+    pub(crate) fn of(method: &Method, uri: &Uri, body: &[u8]) -> Self {
+        let raw_path = uri.path();
+        let path = match raw_path.strip_suffix('/') {
+            Some(trimmed) if !trimmed.is_empty() => trimmed,
+            _ => raw_path,
+        };
+        let mut query: Vec<(String, String)> =
+            form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect();
+        query.sort();
+        let (body, body_sha256) = if body.iter().all(u8::is_ascii_whitespace) {
+            (None, None)
+        } else {
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(json) => (Some(json), None),
+                Err(_) => (None, Some(sha256_hex(body))),
+            }
+        };
+        TapeKey {
+            method: method.as_str().to_owned(),
+            path: path.to_owned(),
+            query,
+            body,
+            body_sha256,
+        }
+    }
+
+    /// The key as one canonical string (JSON objects keep their keys sorted).
+    pub(crate) fn canonical(&self) -> String {
+        serde_json::to_string(self).expect("keys serialise")
+    }
+
+    /// A short, safe, case-distinct file name for this key.
+    pub(crate) fn file_name(&self) -> String {
+        let hash = sha256_hex(self.canonical().as_bytes());
+        format!("{}-{}.json", self.method.to_ascii_lowercase(), &hash[..16])
+    }
+}
+
+impl std::fmt::Display for TapeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A taped answer: status, content type and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TapeAnswer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: TapeBody,
+}
+
+/// A body as the tape keeps it: JSON as JSON, other UTF-8 text as text, anything else in
+/// base64.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TapeBody {
+    Json(serde_json::Value),
+    Text(String),
+    Base64(String),
+    Empty,
+}
+
+/// One answer in a tape's timeline, served `repeat` times in a row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTapeEntry", into = "RawTapeEntry")]
+pub(crate) struct TapeEntry {
+    pub(crate) repeat: u32,
+    pub(crate) answer: TapeAnswer,
+}
+
+/// The entry as spelled in a tape file: at most one of `json`, `text` and `base64`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTapeEntry {
+    status: u16,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    repeat: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    json: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base64: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(repeat: &u32) -> bool {
+    *repeat == 1
+}
+
+impl TryFrom<RawTapeEntry> for TapeEntry {
+    type Error = String;
+
+    fn try_from(raw: RawTapeEntry) -> Result<Self, String> {
+        if raw.repeat == 0 {
+            return Err("repeat must be at least 1".to_owned());
+        }
+        let body = match (raw.json, raw.text, raw.base64) {
+            (None, None, None) => TapeBody::Empty,
+            (Some(json), None, None) => TapeBody::Json(json),
+            (None, Some(text), None) => TapeBody::Text(text),
+            (None, None, Some(base64)) => TapeBody::Base64(base64),
+            _ => return Err("an answer holds at most one of json, text and base64".to_owned()),
+        };
+        let answer = TapeAnswer {
+            status: raw.status,
+            content_type: raw.content_type,
+            body,
+        };
+        answer.check()?;
+        Ok(TapeEntry {
+            repeat: raw.repeat,
+            answer,
+        })
+    }
+}
+
+impl From<TapeEntry> for RawTapeEntry {
+    fn from(entry: TapeEntry) -> Self {
+        let answer = entry.answer;
+        let mut raw = RawTapeEntry {
+            status: answer.status,
+            repeat: entry.repeat,
+            content_type: answer.content_type,
+            json: None,
+            text: None,
+            base64: None,
+        };
+        match answer.body {
+            TapeBody::Json(json) => raw.json = Some(json),
+            TapeBody::Text(text) => raw.text = Some(text),
+            TapeBody::Base64(base64) => raw.base64 = Some(base64),
+            TapeBody::Empty => {}
+        }
+        raw
+    }
+}
+
+impl TapeAnswer {
+    pub(crate) fn of(answer: &http::response::Parts, body: &[u8]) -> Self {
+        let content_type = answer
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        TapeAnswer {
+            status: answer.status.as_u16(),
+            content_type,
+            body: TapeBody::of(body),
+        }
+    }
+
+    /// Why the tape refuses this answer, if it does.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if !(100..=599).contains(&self.status) {
+            return Err(format!("status {} is not an HTTP status", self.status));
+        }
+        if let TapeBody::Base64(text) = &self.body {
+            STANDARD
+                .decode(text)
+                .map_err(|err| format!("base64 body: {err}"))?;
+        }
+        if let Some(kind) = &self.content_type {
+            HeaderValue::from_str(kind).map_err(|err| format!("content_type: {err}"))?;
+        }
+        Ok(())
+    }
+
+    /// The answer as a response (already checked when its cassette loaded).
+    pub(crate) fn response(&self) -> Response<Body> {
+        let mut response = Response::new(full(self.body.bytes()));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(value) = self
+            .content_type
+            .as_deref()
+            .and_then(|kind| HeaderValue::from_str(kind).ok())
+        {
+            response.headers_mut().insert(CONTENT_TYPE, value);
+        }
+        response
+    }
+}
+
+impl TapeBody {
+    fn of(body: &[u8]) -> Self {
+        if body.is_empty() {
+            return TapeBody::Empty;
+        }
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+            // Kept as JSON only when it reads back to the same bytes; otherwise the
+            // spacing would change.
+            if serde_json::to_vec(&json).is_ok_and(|written| written == body) {
+                return TapeBody::Json(json);
+            }
+        }
+        match std::str::from_utf8(body) {
+            Ok(text) => TapeBody::Text(text.to_owned()),
+            Err(_) => TapeBody::Base64(STANDARD.encode(body)),
+        }
+    }
+
+    fn bytes(&self) -> Bytes {
+        match self {
+            TapeBody::Json(json) => Bytes::from(serde_json::to_vec(json).expect("JSON serialises")),
+            TapeBody::Text(text) => Bytes::from(text.clone()),
+            TapeBody::Base64(text) => Bytes::from(STANDARD.decode(text).unwrap_or_default()),
+            TapeBody::Empty => Bytes::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(method: &str, uri: &str, body: &str) -> TapeKey {
+        TapeKey::of(
+            &method.parse().unwrap(),
+            &uri.parse().unwrap(),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn keys_see_through_query_order_and_json_spacing() {
+        let a = key("POST", "/rest/vcenter/vm?b=2&a=1", r#"{"x":1,"y":[1,2]}"#);
+        let b = key(
+            "POST",
+            "/rest/vcenter/vm/?a=1&b=2",
+            "{ \"y\": [1, 2],\n \"x\": 1 }",
+        );
+        assert_eq!(a.canonical(), b.canonical());
+        assert_eq!(a.file_name(), b.file_name());
+        assert_ne!(
+            a,
+            key("POST", "/rest/vcenter/vm?a=1&b=3", r#"{"x":1,"y":[1,2]}"#)
+        );
+        assert_ne!(
+            a,
+            key("GET", "/rest/vcenter/vm?a=1&b=2", r#"{"x":1,"y":[1,2]}"#)
+        );
+        let text = key("PUT", "/x", "not json");
+        assert_eq!(text.body, None);
+        assert_eq!(
+            text.body_sha256.as_deref(),
+            Some(&sha256_hex(b"not json")[..])
+        );
+        assert_eq!(
+            key("GET", "/rest/appliance/system/version", "").canonical(),
+            r#"{"method":"GET","path":"/rest/appliance/system/version"}"#
+        );
+    }
+
+    #[test]
+    fn bodies_read_back_as_they_were_sent() {
+        for body in [
+            &b"{\"value\":[1,2]}"[..],
+            b"{ \"spaced\": true }",
+            b"plain text",
+            &[0xff, 0x00, 0x7f],
+            b"",
+        ] {
+            let answer = TapeBody::of(body);
+            assert_eq!(answer.bytes(), Bytes::copy_from_slice(body), "{answer:?}");
+        }
+        assert!(matches!(TapeBody::of(b"{\"a\":1}"), TapeBody::Json(_)));
+        assert!(matches!(TapeBody::of(b"{ \"a\": 1 }"), TapeBody::Text(_)));
+        assert!(matches!(TapeBody::of(&[0xff]), TapeBody::Base64(_)));
+    }
+}

@@ -1,0 +1,118 @@
+//! The tape: requests outside the catalog, recorded as exact-match exchanges and
+//! replayed in order.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::support::*;
+
+const VERSION: &str = r#"{"value":{"build":"24322831","version":"8.0.2.00300"}}"#;
+
+#[tokio::test]
+async fn other_calls_are_taped_and_replayed_by_exact_match() {
+    let upstream = canned_upstream(http_answer("200 OK", VERSION)).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+    let version = recorder.get("/rest/appliance/system/version").await;
+    assert_eq!((version.status.as_u16(), version.text()), (200, VERSION));
+    let search = recorder
+        .post(
+            "/rest/vcenter/vm?b=2&a=1",
+            r#"{"filter":{"names":["vm-1"]},"x":1}"#,
+        )
+        .await;
+    assert_eq!(search.status, 200);
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+    let taped: Vec<String> = std::fs::read_dir(folder.path().join("tape"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(taped.len(), 2, "{taped:?}");
+    let (code, problems, _) =
+        crate::process::run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{problems}");
+
+    let replay = TestServer::replay_with(folder.path(), &["--fail-on-miss"]).await;
+    let again = replay.get("/rest/appliance/system/version/").await;
+    assert_eq!((again.status.as_u16(), again.text()), (200, VERSION));
+    assert_eq!(again.content_type(), "application/json");
+    let reordered = replay
+        .post(
+            "/rest/vcenter/vm?a=1&b=2",
+            "{ \"x\": 1, \"filter\": {\"names\": [\"vm-1\"]} }",
+        )
+        .await;
+    assert_eq!(
+        (reordered.status.as_u16(), reordered.text()),
+        (200, VERSION)
+    );
+    let other_body = replay
+        .post(
+            "/rest/vcenter/vm?a=1&b=2",
+            r#"{"filter":{"names":["vm-2"]},"x":1}"#,
+        )
+        .await;
+    assert_eq!(other_body.status, 404);
+    assert_eq!(
+        other_body.header("x-dsvcr-synthetic"),
+        Some("no-recording-for-route")
+    );
+    let health = replay.get("/__dsvcr/health").await.json();
+    assert_eq!(
+        (health["hits"].clone(), health["unrecorded"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(replay.shut_down().await, ExitCode::from(dsvcr::EXIT_MISSED));
+
+    let untaped = TestServer::replay_with(folder.path(), &["--no-tape"]).await;
+    assert_eq!(
+        untaped.get("/rest/appliance/system/version").await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_taped_answer_holding_a_secret_is_refused() {
+    let leaky = r#"{"value":{"session":"tok-3f8a9b2c1d0e"}}"#;
+    let upstream = canned_upstream(http_answer("200 OK", leaky)).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+    let answer = recorder
+        .request("GET", "/rest/com/vmware/cis/session/echo")
+        .header("vmware-api-session-id", "tok-3f8a9b2c1d0e")
+        .send()
+        .await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(
+        answer.header("x-dsvcr-synthetic"),
+        Some("cassette-not-written")
+    );
+    assert!(answer
+        .vapi_message()
+        .ends_with("it would contain a session token seen in this run"));
+    assert_eq!(
+        recorder.shut_down().await,
+        ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
+    let taped = std::fs::read_dir(folder.path().join("tape"))
+        .unwrap()
+        .count();
+    assert_eq!(taped, 0, "nothing of the secret reaches the disk");
+}
+
+#[tokio::test]
+async fn answers_over_the_tape_limit_pass_through_untaped() {
+    let big = format!("{{\"value\":\"{}\"}}", "x".repeat(1024 * 1024));
+    let upstream = canned_upstream(http_answer("200 OK", &big)).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+    let answer = recorder.get("/rest/vcenter/datastore").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body.len(), big.len());
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+    let taped = std::fs::read_dir(folder.path().join("tape"))
+        .unwrap()
+        .count();
+    assert_eq!(taped, 0);
+}
