@@ -561,6 +561,124 @@ def record_mode(args, results):
     results["polled_total"] = polled
 
 
+# ---------------------------------------------------------------- file bytes (issue 11)
+
+BYTES_SESSION = "bench-bytes"
+BYTES_FILE = "big.iso"
+GIB = 1 << 30
+
+
+def curl_get(url):
+    """Downloads `url` to /dev/null with curl on LOAD_CPU; returns (seconds, bytes)."""
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "curl", "-sS", "--fail", "-o", "/dev/null", "-w", "%{time_total} %{size_download}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def timed_download(server, url):
+    """One whole download; the server's CPU over it and the throughput."""
+    before = server.cpu_seconds()
+    seconds, size = curl_get(url)
+    cpu = server.cpu_seconds() - before
+    return {"seconds": seconds, "bytes": size, "mib_per_s": size / seconds / (1 << 20), "cpu_s_per_gib": cpu / (size / GIB)}
+
+
+def nginx(root, port):
+    """nginx serving `root` as static files with sendfile, one worker, on the server CPU."""
+    conf = WORK / "nginx" / "nginx.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(
+        f"user root;\nmaster_process off;\nworker_processes 1;\nerror_log {conf.parent}/error.log;\npid {conf.parent}/nginx.pid;\n"
+        "events { worker_connections 64; }\n"
+        f"http {{ access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream;\n"
+        f"  client_body_temp_path {conf.parent}; proxy_temp_path {conf.parent}; fastcgi_temp_path {conf.parent};\n"
+        f"  uwsgi_temp_path {conf.parent}; scgi_temp_path {conf.parent};\n"
+        f"  server {{ listen 127.0.0.1:{port}; root {root}; location / {{ }} }} }}\n"
+    )
+    return Server("nginx", ["nginx", "-c", str(conf), "-g", "daemon off;"], port, ("GET", "/"))
+
+
+def bytes_mode(args, results):
+    """Record pass-through of a generated 1 GiB file vs downloading it from the upstream
+    directly, then replay of the recorded blob vs nginx (sendfile) serving the same file."""
+    mib = 1024 if not args.quick else 64
+    log(f"file bytes: {mib} MiB, {args.rounds} rounds")
+    folder = WORK / "bytes"
+    if folder.exists():
+        shutil.rmtree(folder)
+    upstream_port, port = free_port(), free_port()
+    upstream = Server("upstream-bytes", [str(BIN / "upstream"), "--listen", f"127.0.0.1:{upstream_port}", "--file-mib", str(mib)],
+                      upstream_port, ("GET", "/")).start()
+    argv = [str(DSVCR), "record", "--upstream", f"http://127.0.0.1:{upstream_port}", "--cassettes", str(folder),
+            "--listen", f"127.0.0.1:{port}"]
+    record = Server("dsvcr-record-bytes", argv, port, ("GET", "/__dsvcr/health"), {"RUST_LOG": "warn"}).start()
+    files = "/rest/com/vmware/content/library/item/downloadsession/file"
+    try:
+        status, _, body = request(port, "POST", f"{files}/id:{BYTES_SESSION}?~action=prepare",
+                                  {"Content-Type": "application/json"}, json.dumps({"file_name": BYTES_FILE}))
+        if status != 200:
+            raise RuntimeError(f"bytes: prepare through dsvcr answered {status}: {body[:300]!r}")
+        through = json.loads(body)["value"]["download_endpoint"]["uri"]
+        direct = f"http://127.0.0.1:{upstream_port}/cis-data/{BYTES_SESSION}/{BYTES_FILE}"
+        for round_index in range(args.rounds):
+            order = [("direct", upstream, direct), ("dsvcr", record, through)]
+            if round_index % 2:
+                order.reverse()
+            for name, server, url in order:
+                run = timed_download(server, url)
+                results.setdefault("record", {}).setdefault(name, []).append(run)
+                log(f"round {round_index + 1} record {name:6} {run['mib_per_s']:,.0f} MiB/s, {run['cpu_s_per_gib']:.2f} CPU s/GiB")
+        results["record_rss_mib"] = record.peak_rss_mib()
+    finally:
+        record.stop()
+        upstream.stop()
+    blobs = folder / "blobs" / "sha256"
+    blob = next(blobs.iterdir())
+    if blob.stat().st_size != mib << 20:
+        raise RuntimeError(f"bytes: the blob holds {blob.stat().st_size} bytes")
+    replay_port, nginx_port = free_port(), free_port()
+    replay = Server("dsvcr-replay-bytes", [str(DSVCR), "replay", "--cassettes", str(folder), "--listen", f"127.0.0.1:{replay_port}"],
+                    replay_port, ("GET", "/__dsvcr/health"), {"RUST_LOG": "warn"}).start()
+    static = nginx(blobs, nginx_port).start()
+    try:
+        urls = [("dsvcr", replay, f"http://127.0.0.1:{replay_port}/__dsvcr/files/{BYTES_SESSION}/{BYTES_FILE}"),
+                ("nginx", static, f"http://127.0.0.1:{nginx_port}/{blob.name}")]
+        for round_index in range(args.rounds):
+            order = urls if round_index % 2 == 0 else list(reversed(urls))
+            for name, server, url in order:
+                run = timed_download(server, url)
+                results.setdefault("replay", {}).setdefault(name, []).append(run)
+                log(f"round {round_index + 1} replay {name:6} {run['mib_per_s']:,.0f} MiB/s, {run['cpu_s_per_gib']:.2f} CPU s/GiB")
+        results["replay_rss_mib"] = replay.peak_rss_mib()
+    finally:
+        replay.stop()
+        static.stop()
+    results["mib"] = mib
+    log(f"peak RSS: record {results['record_rss_mib']:.1f} MiB, replay {results['replay_rss_mib']:.1f} MiB")
+
+
+def bytes_section(res, w):
+    b = res["bytes"]
+    w("## File bytes\n")
+    w(f"One {b['mib']} MiB file, one download at a time with curl (CPU {LOAD_CPU}), servers on CPU {SERVER_CPU}. "
+      "*Record*: `dsvcr record` passing the body of a fake upstream (`bench/src/bin/upstream.rs`, a 1 MiB block "
+      "repeated from memory) to the client while hashing it into a blob, vs curl downloading from that upstream "
+      "directly. *Replay*: dsvcr serving the recorded blob from disk vs nginx serving the same file "
+      "(`sendfile on`, one worker). The blob is in the page cache for both. CPU s/GiB is the server's own "
+      "(utime + stime); record's excludes the upstream's.\n")
+    w("| workload | dsvcr MiB/s | other MiB/s | ratio | dsvcr CPU s/GiB | other CPU s/GiB |")
+    w("|---|---|---|---|---|---|")
+    for key, other, label in [("record", "direct", "record pass-through vs direct from the upstream"),
+                              ("replay", "nginx", "replay of the blob vs nginx sendfile")]:
+        d, o = b[key]["dsvcr"], b[key][other]
+        rd, ro = [r["mib_per_s"] for r in d], [r["mib_per_s"] for r in o]
+        w(f"| {label} | {spread(rd, f0)} | {spread(ro, f0)} | {ratio(paired(rd, ro))} | "
+          f"{spread([r['cpu_s_per_gib'] for r in d], f2)} | {spread([r['cpu_s_per_gib'] for r in o], f2)} |")
+    w(f"\nPeak RSS (`VmHWM`): dsvcr record {b['record_rss_mib']:.1f} MiB, dsvcr replay {b['replay_rss_mib']:.1f} MiB.\n")
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -811,6 +929,8 @@ def report(args, res, started, elapsed, commands):
               "when wrk stops, a get whose durable write has already started is still written, but the "
               "request is dropped with its client before it is counted.")
         w("")
+    if "bytes" in res:
+        bytes_section(res, w)
     if res.get("notes"):
         w("## Notes\n")
         w(res["notes"].strip() + "\n")
@@ -839,7 +959,7 @@ def main():
     parser.add_argument("--duration", type=int, default=4, help="seconds measured at 32 connections")
     parser.add_argument("--duration-c1", type=int, default=2, help="seconds measured at 1 connection")
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, to try the harness")
-    parser.add_argument("--only", default="replay,scaling,record,callgrind", help="comma-separated parts to run")
+    parser.add_argument("--only", default="replay,scaling,record,bytes,callgrind", help="comma-separated parts to run")
     parser.add_argument("--callgrind-seconds", type=int, default=3, help="seconds per server under callgrind")
     parser.add_argument("--workloads", default="", help="comma-separated replay workloads (default: all)")
     parser.add_argument("--dsvcr", default=str(ROOT / "target" / "release" / "dsvcr"), help="the dsvcr binary to measure (default: the release build)")
@@ -905,6 +1025,10 @@ def main():
     if "record" in parts:
         res["record"] = {}
         record_mode(args, res["record"])
+    if "bytes" in parts:
+        res["bytes"] = {}
+        bytes_mode(args, res["bytes"])
+        partial.write_text(json.dumps(res, indent=1))
     if "callgrind" in parts:
         res["instructions"] = {}
         instructions(args, answers, res["instructions"])

@@ -1,6 +1,7 @@
 //! dsvcr's own endpoints, under a prefix no vSphere path uses:
 //! `GET /__dsvcr/health` and `POST /__dsvcr/reset[?id=S]`. They answer clients on
 //! loopback only, unless `--admin-from-anywhere` is given: anyone else gets 403.
+//! `/__dsvcr/files/…` is passed on: the services serve file bytes there.
 
 use std::sync::Arc;
 
@@ -16,6 +17,9 @@ use crate::vapi::{ErrorKind, LocalizableMessage, SessionId, Style, VapiError};
 
 pub(crate) const PREFIX: &str = "/__dsvcr/";
 
+/// Under [`PREFIX`]: the download endpoints (`crate::downloads`).
+const FILES: &str = "files/";
+
 /// What a service shows through the admin endpoints and the run summary.
 pub(crate) trait Observable {
     fn health(&self) -> Health;
@@ -29,7 +33,9 @@ pub(crate) struct WithAdmin<S>(pub Arc<S>);
 
 impl<S: Handler + Observable> Handler for WithAdmin<S> {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let Some(endpoint) = request.uri().path().strip_prefix(PREFIX) else {
+        let endpoint = request.uri().path().strip_prefix(PREFIX);
+        // Download endpoints are the service's own.
+        let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.starts_with(FILES)) else {
             return self.0.handle(request).await;
         };
         if let Some(refused) = refusal_for(request.extensions().get::<Peer>()) {

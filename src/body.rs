@@ -1,5 +1,6 @@
 //! Response bodies: bytes dsvcr made, or a body streamed through from the other side
-//! (record mode's pass-through), cut off when it stalls.
+//! (record mode's pass-through), cut off when it stalls, or streamed from dsvcr's own
+//! sources (a blob on disk, a download being recorded).
 
 use std::error::Error;
 use std::fmt;
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use http_body_util::{Either, Full};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
@@ -21,12 +23,19 @@ pub(crate) fn full(bytes: Bytes) -> Body {
     Either::Left(Full::new(bytes))
 }
 
-/// An incoming body that fails if no data arrives for `idle`, after bytes already read
-/// from it, if any.
+pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+
+/// A streamed body. An incoming one (after bytes already read from it, if any) fails if
+/// no data arrives for `idle`; one dsvcr feeds itself has no idle limit.
 pub(crate) struct Streamed {
     prefix: Option<Bytes>,
-    inner: Incoming,
-    idle: Duration,
+    inner: UnsyncBoxBody<Bytes, BoxError>,
+    /// `None` for a body dsvcr feeds itself.
+    idle: Option<Idle>,
+}
+
+struct Idle {
+    limit: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
@@ -39,9 +48,22 @@ impl Streamed {
     pub(crate) fn after(prefix: Bytes, inner: Incoming, idle: Duration) -> Self {
         Streamed {
             prefix: Some(prefix).filter(|prefix| !prefix.is_empty()),
-            inner,
-            idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            inner: inner.map_err(Into::into).boxed_unsync(),
+            idle: Some(Idle {
+                limit: idle,
+                deadline: Box::pin(tokio::time::sleep(idle)),
+            }),
+        }
+    }
+
+    /// A body dsvcr feeds itself, with no idle limit.
+    pub(crate) fn local(
+        inner: impl HttpBody<Data = Bytes, Error = BoxError> + Send + 'static,
+    ) -> Self {
+        Streamed {
+            prefix: None,
+            inner: inner.boxed_unsync(),
+            idle: None,
         }
     }
 }
@@ -90,12 +112,16 @@ impl HttpBody for Streamed {
             return Poll::Ready(Some(Ok(Frame::data(prefix))));
         }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            let next = Instant::now() + this.idle;
-            this.deadline.as_mut().reset(next);
-            return Poll::Ready(frame.map(|result| result.map_err(Into::into)));
+            if let Some(idle) = this.idle.as_mut() {
+                idle.deadline.as_mut().reset(Instant::now() + idle.limit);
+            }
+            return Poll::Ready(frame);
         }
-        match this.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Stalled(this.idle).into()))),
+        let Some(idle) = this.idle.as_mut() else {
+            return Poll::Pending;
+        };
+        match idle.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Stalled(idle.limit).into()))),
             Poll::Pending => Poll::Pending,
         }
     }

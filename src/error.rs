@@ -169,6 +169,29 @@ impl ApiError {
         )
     }
 
+    /// A download endpoint dsvcr did not hand out: no recorded bytes (replay), or no
+    /// answer in this run named it (record).
+    pub(crate) fn unknown_download(path: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            "unknown-download",
+            "dsvcr.download.unknown",
+            format!("dsvcr has no download at {path}: {why}"),
+        )
+    }
+
+    /// A recorded blob could not be opened.
+    pub(crate) fn blob_unreadable(message: String) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::InternalServerError,
+            "blob-unreadable",
+            "dsvcr.download.blob_unreadable",
+            message,
+        )
+    }
+
     /// No credentials, or no live session (vCenter's own wording).
     pub(crate) fn unauthenticated() -> Self {
         Self::new(

@@ -15,6 +15,7 @@ mod cassette;
 mod cli;
 mod credentials;
 mod crypto;
+mod downloads;
 mod error;
 mod record;
 mod replay;

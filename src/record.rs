@@ -18,6 +18,7 @@ use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
 use crate::credentials::set_cookie_values;
+use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::replay::reply;
 use crate::secrets::Secrets;
@@ -48,6 +49,7 @@ pub(crate) struct Record {
     /// Each recording task holds a read guard; [`Record::finish_writes`] takes the write
     /// lock, so it returns once every recording has landed and been counted.
     writes: Arc<tokio::sync::RwLock<()>>,
+    bytes: Fetcher,
 }
 
 /// Why an upstream answer is not recorded, and whether that is by design (an answer
@@ -90,7 +92,15 @@ impl Record {
             stats,
             tape,
             writes: Arc::default(),
+            bytes: Fetcher::default(),
         }
+    }
+
+    /// Forwards and records file bytes, and points answers' download endpoints at
+    /// `bytes`' listener.
+    pub(crate) fn with_bytes(mut self, bytes: Fetcher) -> Self {
+        self.bytes = bytes;
+        self
     }
 
     /// Waits for the recordings still being written (a client may have gone away while
@@ -128,11 +138,17 @@ impl Record {
             self.stats.request(&call);
             if let Ok(found) = known.answer(&call) {
                 self.stats.hit();
+                let origin = self.bytes.listener.origin(&parts);
+                // Endpoints replayed from known cassettes are learned too: vCenter named them.
+                let found = downloads::through_dsvcr(found, &call, |answer, session| {
+                    self.bytes.rewrite(answer, session, &origin)
+                });
                 return Ok(reply(found, call.style));
             }
         }
         self.stats.request(&call);
         let secrets = self.secrets_of(&parts);
+        let origin = self.bytes.listener.origin(&parts);
         let mut parts = parts;
         // Ask for an identity-encoded answer, which can be decoded and recorded.
         parts.headers.remove(ACCEPT_ENCODING);
@@ -141,13 +157,65 @@ impl Record {
             (upstream_failure(&err), call.style)
         })?;
         match recording_of(&call, &answer, &answer_body) {
-            Ok(recording) => self
-                .keep(&call, recording, secrets)
-                .await
-                .map_err(|error| (error, call.style))?,
+            Ok(recording) => {
+                let rewritten = self.rewritten(&call, &recording, &origin);
+                self.keep(&call, recording, secrets)
+                    .await
+                    .map_err(|error| (error, call.style))?;
+                if let Some(body) = rewritten {
+                    return Ok(response_from(answer, body));
+                }
+            }
             Err(not) => self.not_recorded(&call, not),
         }
         Ok(response_from(answer, answer_body))
+    }
+
+    /// The answer rendered for the client with its download endpoints pointed at dsvcr,
+    /// when it names any; the cassette keeps what vCenter sent.
+    fn rewritten(
+        &self,
+        call: &Call,
+        recording: &Recording,
+        origin: &downloads::Origin<'_>,
+    ) -> Option<Bytes> {
+        let (Recording::Session { answer, .. }, Some(session)) = (recording, call.key.session())
+        else {
+            return None;
+        };
+        if !downloads::names_endpoint(answer) {
+            return None;
+        }
+        let mut answer = answer.clone();
+        self.bytes.rewrite(&mut answer, session, origin);
+        Some(crate::vapi::render::answer(&answer, call.style.encoding()))
+    }
+
+    /// Forwards a request for a file's bytes to its learned endpoint, recording a whole
+    /// body.
+    async fn download(
+        &self,
+        parts: request::Parts,
+        file: Result<(SessionId, String), String>,
+    ) -> Result<Response<Body>, Refusal> {
+        let style = Style::REST_JSON;
+        let file =
+            file.map_err(|reason| (ApiError::unknown_download(parts.uri.path(), &reason), style))?;
+        let keeper = Keeper {
+            store: self.store.clone(),
+            stats: self.stats.clone(),
+            provenance: Provenance {
+                at: now_timestamp(),
+                upstream: self.upstream.url().host().to_owned(),
+                form: None,
+            },
+            secrets: self.secrets_of(&parts),
+            _writing: self.writes.clone().read_owned().await,
+        };
+        self.bytes
+            .fetch(&self.upstream, parts, file, keeper)
+            .await
+            .map_err(|error| (error, style))
     }
 
     async fn exchange_unrecorded(
@@ -364,6 +432,12 @@ impl Record {
 impl Handler for Record {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
+        if let Some(file) = downloads::file_of(parts.uri.path()) {
+            return self
+                .download(parts, file)
+                .await
+                .unwrap_or_else(|(error, style)| error.into_response(style));
+        }
         if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return self.jsonrpc(parts, body).await;
         }
@@ -416,7 +490,7 @@ impl Observable for Record {
 
 /// The answer for the client when the upstream could not be asked: 504 for a timeout,
 /// 502 otherwise.
-fn upstream_failure(err: &UpstreamError) -> ApiError {
+pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
     match err {
         UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
             ApiError::upstream_timed_out(err.to_string())

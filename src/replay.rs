@@ -12,6 +12,7 @@ use tracing::{debug, warn};
 use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
+use crate::downloads::{self, Replayed};
 use crate::error::{body_response, refusal, ApiError, Refusal};
 use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
@@ -37,6 +38,7 @@ pub(crate) struct Replay {
     sessions: Sessions,
     stats: Arc<Stats>,
     options: ReplayOptions,
+    bytes: Replayed,
 }
 
 impl Replay {
@@ -46,17 +48,29 @@ impl Replay {
             sessions: Sessions::default(),
             stats,
             options,
+            bytes: Replayed::default(),
         }
+    }
+
+    /// Serves recorded file bytes, and points answers' download endpoints at `bytes`'
+    /// listener.
+    pub(crate) fn with_bytes(mut self, bytes: Replayed) -> Self {
+        self.bytes = bytes;
+        self
     }
 
     /// The next recorded answer for `call`, or vCenter's answer to a call nothing
     /// recorded.
-    fn answer(&self, call: &Call) -> Response<Body> {
+    fn answer(&self, call: &Call, parts: &http::request::Parts) -> Response<Body> {
         self.stats.request(call);
         match self.timelines.answer(call) {
             Ok(found) => {
                 self.stats.hit();
                 debug!(operation = call.op.label(), key = %call.key, "hit");
+                let origin = self.bytes.listener.origin(parts);
+                let found = downloads::through_dsvcr(found, call, |answer, session| {
+                    downloads::rewrite(answer, session, &origin)
+                });
                 reply(found, call.style)
             }
             Err(missing) => self.missed(call, missing),
@@ -114,6 +128,9 @@ impl Replay {
     /// send an empty chunked body whose last chunk may arrive after the head.
     async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
+        if let Some(file) = downloads::file_of(parts.uri.path()) {
+            return self.download(&parts, file).await;
+        }
         if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return Ok(self.jsonrpc(parts, body).await);
         }
@@ -149,7 +166,34 @@ impl Replay {
         if self.options.require_session && !self.sessions.is_live(&parts.headers) {
             return Err((ApiError::unauthenticated(), call.style));
         }
-        Ok(self.answer(&call))
+        Ok(self.answer(&call, &parts))
+    }
+
+    /// A file's recorded bytes.
+    async fn download(
+        &self,
+        parts: &http::request::Parts,
+        file: Result<(SessionId, String), String>,
+    ) -> Result<Response<Body>, Refusal> {
+        let style = Style::REST_JSON;
+        let (session, file) =
+            file.map_err(|reason| (ApiError::unknown_download(parts.uri.path(), &reason), style))?;
+        if self.options.require_session && !self.sessions.is_live(&parts.headers) {
+            return Err((ApiError::unauthenticated(), style));
+        }
+        let what = format!("download {session} file {file:?}");
+        match self.bytes.answer(parts, session, file).await {
+            Ok(response) => {
+                self.stats.hit();
+                Ok(response)
+            }
+            Err(error) => {
+                if error.status == http::StatusCode::NOT_FOUND && self.stats.miss(what.clone()) {
+                    warn!("miss: {what}");
+                }
+                Err((error, style))
+            }
+        }
     }
 }
 

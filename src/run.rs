@@ -12,10 +12,12 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::admin::{Observable, WithAdmin};
+use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
     check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
+use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::record::Record;
 use crate::replay::{Replay, ReplayOptions};
 use crate::server::{self, tls};
@@ -55,7 +57,13 @@ macro_rules! into_error {
     )*};
 }
 
-into_error!(Failure, LoadError, TrustError, tls::ListenerTlsError);
+into_error!(
+    Failure,
+    LoadError,
+    TrustError,
+    tls::ListenerTlsError,
+    BlobError
+);
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +76,8 @@ pub(crate) enum Failure {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Blob(#[from] BlobError),
     #[error(transparent)]
     Trust(#[from] TrustError),
     #[error(transparent)]
@@ -136,6 +146,7 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
     let mut cassettes = load_folder(&args.cassettes)?;
+    verify_present(&args.cassettes, &cassettes.sessions)?;
     if args.shift_times {
         shift_times(&mut cassettes.sessions)?;
     }
@@ -149,8 +160,10 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         require_session: args.require_session,
         tape: !args.no_tape,
     };
-    let replay = Arc::new(Replay::new(cassettes, options, Stats::new()));
-    serve(&args.listen, replay.clone(), launch).await?;
+    let (tls, listener) = listener_tls(&args.listen)?;
+    let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
+    let replay = Arc::new(Replay::new(cassettes, options, Stats::new()).with_bytes(bytes));
+    serve(&args.listen, (tls, listener), replay.clone(), launch).await?;
     let summary = finish(replay.as_ref(), &args.summary)?;
     let missed = summary.health.misses + summary.health.unrecorded;
     if args.fail_on_miss && missed > 0 {
@@ -234,8 +247,11 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         "recording"
     );
     let store = Store::new(&args.cassettes, rerecord, cassettes);
-    let record = Arc::new(Record::new(upstream, store, known, stats, !args.no_tape));
-    serve(&args.listen, record.clone(), launch).await?;
+    let (tls, listener) = listener_tls(&args.listen)?;
+    let fetcher = Fetcher::new(listener.clone());
+    let record = Record::new(upstream, store, known, stats, !args.no_tape).with_bytes(fetcher);
+    let record = Arc::new(record);
+    serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     record.finish_writes().await;
     finish(record.as_ref(), &args.summary)?;
     let refused = record.refused();
@@ -280,6 +296,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
 /// admin endpoints) until the shutdown future completes.
 async fn serve<S, R, F>(
     listen: &ListenArgs,
+    (tls, own): (Option<tokio_rustls::TlsAcceptor>, Listener),
     service: Arc<S>,
     launch: Launch<R, F>,
 ) -> Result<(), Error>
@@ -288,7 +305,6 @@ where
     R: FnOnce(&str) + Send,
     F: Future<Output = ()> + Send,
 {
-    let tls = listener_tls(listen)?;
     let listener = match launch.listener {
         Some(listener) => listener,
         None => server::bind(listen.listen)
@@ -302,6 +318,7 @@ where
         addr: listen.listen,
         source,
     })?;
+    own.bound(addr);
     let scheme = if tls.is_some() { "https" } else { "http" };
     (launch.ready)(&format!("dsvcr listening on {scheme}://{addr}"));
     warn_beyond_loopback(addr, listen.admin_from_anywhere);
@@ -331,16 +348,21 @@ fn warn_beyond_loopback(addr: std::net::SocketAddr, admin_from_anywhere: bool) {
     }
 }
 
-fn listener_tls(listen: &ListenArgs) -> Result<Option<tokio_rustls::TlsAcceptor>, Error> {
-    match (&listen.tls_cert, &listen.tls_key, &listen.tls_self_signed) {
-        (Some(cert), Some(key), _) => Ok(Some(tls::from_files(cert, key)?)),
+/// The listener's TLS, and the listener as rewritten download endpoints name it.
+fn listener_tls(
+    listen: &ListenArgs,
+) -> Result<(Option<tokio_rustls::TlsAcceptor>, Listener), Error> {
+    let (acceptor, leaf) = match (&listen.tls_cert, &listen.tls_key, &listen.tls_self_signed) {
+        (Some(cert), Some(key), _) => tls::from_files(cert, key)?,
         (_, _, Some(dir)) => {
-            let (acceptor, ca) = tls::self_signed(dir)?;
+            let (acceptor, ca, leaf) = tls::self_signed(dir)?;
             info!(ca = %ca.display(), "serving HTTPS with a self-signed CA; trust this file in clients");
-            Ok(Some(acceptor))
+            (acceptor, leaf)
         }
-        _ => Ok(None),
-    }
+        _ => return Ok((None, Listener::new(None))),
+    };
+    let listener = Listener::new(Some(ListenerCertificate::of(&leaf)));
+    Ok((Some(acceptor), listener))
 }
 
 /// Logs the run summary and writes it to `--summary FILE` if asked.

@@ -1,7 +1,9 @@
 //! Checking a cassette folder for CI without serving it: every cassette must load (parse,
 //! known format version, name matching its id, well-formed timeline), and no cassette may
 //! hold anything that looks like a secret (credentials, session tokens, cookies, private
-//! keys). Every problem in every file is reported, not just the first.
+//! keys). Every problem in every file is reported, not just the first. Blobs are checked
+//! against their digests and references (see `blobs::check`); the secret rules read only
+//! cassette text, never blob bytes.
 
 use std::fmt;
 use std::fs;
@@ -13,7 +15,7 @@ use base64::Engine;
 use regex::Regex;
 
 use super::folder::{call_files, cassette_files, tape_files};
-use super::{CallCassette, Cassette, LoadError, TapeCassette};
+use super::{CallCassette, Cassette, Download, LoadError, TapeCassette};
 
 /// One problem found in a cassette folder.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,9 +63,14 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
         problems: Vec::new(),
     };
     report.problems.extend(case_collisions(&sessions));
+    let mut downloads = Vec::new();
     for path in sessions {
         report.problems.extend(check_file(&path, Kind::Session));
+        downloads.extend(downloads_of(&path));
     }
+    report
+        .problems
+        .extend(super::blobs::check(folder, &downloads));
     for path in calls {
         report.problems.extend(check_file(&path, Kind::Call));
     }
@@ -125,6 +132,21 @@ fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     let text = String::from_utf8_lossy(&bytes);
     problems.extend(secret_reasons(&text).into_iter().map(problem));
     problems
+}
+
+/// The downloads a session cassette that loads lists, each with its file.
+fn downloads_of(path: &Path) -> Vec<(PathBuf, Download)> {
+    let loaded = fs::read(path)
+        .ok()
+        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok());
+    loaded.map_or_else(Vec::new, |cassette| {
+        let path = path.to_owned();
+        cassette
+            .downloads
+            .into_iter()
+            .map(|download| (path.clone(), download))
+            .collect()
+    })
 }
 
 /// One reason per kind of secret-looking content in `text`, in a fixed order.

@@ -21,10 +21,21 @@
 //! Format 1 files (one `get` timeline, `"operation"` and `"responses"` at the top) load
 //! unchanged; writing one writes format 2.
 //!
+//! A session cassette may also list the files whose bytes were downloaded, each kept
+//! once as a content-addressed blob `<folder>/blobs/sha256/<hex>`:
+//!
+//! ```json
+//!   "downloads": [
+//!     { "file_name": "disk.iso", "status": 200, "size": 4096,
+//!       "sha256": "9f86…", "content_type": "application/octet-stream" }
+//!   ]
+//! ```
+//!
 //! A **call cassette** under `<folder>/calls/` holds an operation that is not about one
 //! session (a list, a create that failed, a library or item lookup), keyed by its
 //! canonical input.
 
+pub(crate) mod blobs;
 mod check;
 mod folder;
 mod store;
@@ -59,6 +70,23 @@ pub(crate) struct Cassette {
     pub(crate) recorded: Recorded,
     pub(crate) create: Option<Create>,
     pub(crate) timelines: Vec<Track>,
+    /// The files whose bytes were recorded, by file name.
+    pub(crate) downloads: Vec<Download>,
+}
+
+/// A file's bytes as downloaded from its endpoint: the blob holding them and the
+/// headers replay answers with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Download {
+    pub(crate) file_name: String,
+    /// The upstream's status; only a whole body (200) is recorded.
+    pub(crate) status: u16,
+    pub(crate) size: u64,
+    /// Lowercase hex SHA-256 of the bytes: the blob's name.
+    pub(crate) sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) content_type: Option<String>,
 }
 
 /// How the session came to be: the create call that answered its id.
@@ -255,6 +283,8 @@ struct FormatTwo {
     create: Option<Create>,
     #[serde(default)]
     timelines: Vec<RawTrack>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    downloads: Vec<Download>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -278,6 +308,7 @@ impl Cassette {
             recorded,
             create: None,
             timelines: Vec::new(),
+            downloads: Vec::new(),
         }
     }
 
@@ -366,6 +397,7 @@ impl Cassette {
                 file_name: None,
                 responses: one.responses,
             }],
+            downloads: Vec::new(),
         })
     }
 
@@ -396,6 +428,7 @@ impl Cassette {
             recorded: two.recorded,
             create: two.create,
             timelines,
+            downloads: two.downloads,
         })
     }
 
@@ -426,7 +459,28 @@ impl Cassette {
                 ));
             }
         }
+        for (index, download) in self.downloads.iter().enumerate() {
+            validate_download(download)
+                .map_err(|reason| format!("downloads[{index}]: {reason}"))?;
+            if self.downloads[..index]
+                .iter()
+                .any(|earlier| earlier.file_name == download.file_name)
+            {
+                return Err(format!(
+                    "downloads[{index}] repeats file {:?}",
+                    download.file_name
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Records `download` as the bytes of its file, replacing an earlier one.
+    pub(crate) fn set_download(&mut self, download: Download) {
+        self.downloads
+            .retain(|earlier| earlier.file_name != download.file_name);
+        self.downloads.push(download);
+        self.downloads.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     }
 
     fn validate_track(&self, track: &Track) -> Result<(), String> {
@@ -493,6 +547,7 @@ impl Cassette {
                     responses: track.responses.clone(),
                 })
                 .collect(),
+            downloads: self.downloads.clone(),
         };
         pretty(&two)
     }
@@ -509,6 +564,29 @@ fn validate_file(info: &FileInfo) -> Result<(), String> {
         if let Some(value) = value.filter(|value| *value < 0) {
             return Err(format!("file {:?}: {field} {value} is negative", info.name));
         }
+    }
+    Ok(())
+}
+
+fn validate_download(download: &Download) -> Result<(), String> {
+    if download.file_name.is_empty() {
+        return Err("file_name is empty".to_owned());
+    }
+    if download.status != 200 {
+        return Err(format!(
+            "status {} is not 200; only whole bodies are recorded",
+            download.status
+        ));
+    }
+    if !blobs::is_digest(&download.sha256) {
+        return Err(format!(
+            "sha256 {:?} is not 64 lowercase hex digits",
+            download.sha256
+        ));
+    }
+    if let Some(kind) = &download.content_type {
+        http::HeaderValue::from_str(kind)
+            .map_err(|_| format!("content_type {kind:?} is not a valid header value"))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::folder::{cassette_path, legacy_cassette_path, Cassettes, SUBFOLDER};
 use super::{
-    extend, write_atomically, CallCassette, Cassette, Create, Recorded, TapeCassette,
+    extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, TapeCassette,
     CALLS_SUBFOLDER, TAPE_SUBFOLDER,
 };
 use crate::secrets::Secrets;
@@ -50,6 +50,8 @@ pub(crate) enum Recording {
         item: String,
         token: Option<String>,
     },
+    /// A file's bytes, kept in a blob.
+    Download { id: SessionId, download: Download },
     /// An answer of an operation that is not about one session.
     Call {
         op: Op,
@@ -165,6 +167,11 @@ impl Store {
         }
     }
 
+    /// The cassette folder.
+    pub(crate) fn folder(&self) -> &Path {
+        &self.folder
+    }
+
     /// How many session ids have a cassette in the folder.
     pub(crate) fn cassette_count(&self) -> usize {
         self.sessions.load(Ordering::Relaxed)
@@ -179,15 +186,16 @@ impl Store {
             std::fs::create_dir_all(&subfolder)?;
             removed += super::write::remove_stale_temp_files(&subfolder)?;
         }
+        removed += super::blobs::remove_stale_temp_files(folder)?;
         Ok(removed)
     }
 
     /// The file a recording goes to.
     pub(crate) fn path_of(&self, recording: &Recording) -> PathBuf {
         match recording {
-            Recording::Session { id, .. } | Recording::Created { id, .. } => {
-                session_path(&self.folder, id)
-            }
+            Recording::Session { id, .. }
+            | Recording::Created { id, .. }
+            | Recording::Download { id, .. } => session_path(&self.folder, id),
             Recording::Call { op, key, .. } => call_path(&self.folder, *op, key),
             Recording::Tape { key, .. } => self.folder.join(TAPE_SUBFOLDER).join(key.file_name()),
         }
@@ -276,6 +284,11 @@ impl Store {
                         client_token: token,
                     });
                 }
+                (Doc::Session(cassette), 1, 1)
+            }
+            Recording::Download { id, download } => {
+                let mut cassette = session_doc(existing, id, provenance);
+                cassette.set_download(download);
                 (Doc::Session(cassette), 1, 1)
             }
             Recording::Call { op, key, answer } => {

@@ -615,3 +615,67 @@ fn date_times_with_non_ascii_digits_are_refused_not_panicked_on() {
     let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
     assert!(err.reason.starts_with("recorded.at "), "{err}");
 }
+
+fn download(file_name: &str) -> Download {
+    Download {
+        file_name: file_name.to_owned(),
+        status: 200,
+        size: 5,
+        sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".to_owned(),
+        content_type: Some("application/octet-stream".to_owned()),
+    }
+}
+
+#[test]
+fn downloads_round_trip_sorted_and_replaced_per_file() {
+    let mut cassette = sample();
+    cassette.set_download(download("b.iso"));
+    cassette.set_download(download("a.iso"));
+    let again = Download {
+        size: 6,
+        ..download("b.iso")
+    };
+    cassette.set_download(again.clone());
+    assert_eq!(cassette.downloads, [download("a.iso"), again]);
+    let path = Path::new("d/obj-1.json");
+    let bytes = cassette.to_file_bytes();
+    assert_eq!(Cassette::from_file_bytes(path, &bytes).unwrap(), cassette);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains(r#""file_name": "a.iso","#) && text.contains(r#""status": 200,"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_loader_refuses_a_bad_download() {
+    let path = Path::new("d/obj-1.json");
+    type Spoil = fn(&mut Download);
+    let cases: [(Spoil, &str); 4] = [
+        (
+            |d| d.sha256 = d.sha256.to_uppercase(),
+            "downloads[0]: sha256 \"2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824\" is not 64 lowercase hex digits",
+        ),
+        (
+            |d| d.status = 206,
+            "downloads[0]: status 206 is not 200; only whole bodies are recorded",
+        ),
+        (|d| d.file_name.clear(), "downloads[0]: file_name is empty"),
+        (
+            |d| d.content_type = Some("a\nb".to_owned()),
+            "downloads[0]: content_type \"a\\nb\" is not a valid header value",
+        ),
+    ];
+    for (spoil, reason) in cases {
+        let mut cassette = sample();
+        let mut bad = download("a.iso");
+        spoil(&mut bad);
+        cassette.downloads = vec![bad];
+        let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
+        assert_eq!(err.reason, reason);
+    }
+    let mut cassette = sample();
+    cassette.downloads = vec![download("a.iso"), download("a.iso")];
+    let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
+    assert_eq!(err.reason, "downloads[1] repeats file \"a.iso\"");
+}

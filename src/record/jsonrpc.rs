@@ -13,6 +13,7 @@ use tracing::{debug, warn};
 use super::{identity_encoded, place, upstream_failure, NotRecordable, Record};
 use crate::body::Body;
 use crate::cassette::Recording;
+use crate::error::body_response;
 use crate::replay::reply;
 use crate::rpc;
 use crate::secrets::Secrets;
@@ -114,6 +115,7 @@ impl Record {
             }
         }
         self.stats.request(&call);
+        let origin = self.bytes.listener.origin(&parts);
         // Ask for an identity-encoded answer, which can be decoded and recorded.
         parts.headers.remove(ACCEPT_ENCODING);
         let (answer, body) = match self.upstream.exchange(parts, bytes).await {
@@ -125,8 +127,14 @@ impl Record {
         };
         match rpc_recording_of(&call, &answer, &body) {
             Ok(recording) => {
+                let rewritten = self.rewritten(&call, &recording, &origin);
                 if let Err(error) = self.keep(&call, recording, secrets).await {
                     return rpc::enveloped(id, error.into_response(call.style)).await;
+                }
+                if let Some(result) = rewritten {
+                    // The file's endpoint points at dsvcr, as on REST.
+                    let response = body_response(StatusCode::OK, result, call.style);
+                    return rpc::enveloped(id, response).await;
                 }
             }
             Err(not) => self.not_recorded(&call, not),

@@ -29,7 +29,7 @@ impl Replay {
             Err(fault) => return rpc::fault(&fault),
         };
         let result = match recognise(&invoke) {
-            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke.security),
+            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke.security, &parts),
             Ok(Target::Session(op)) => self.rpc_session(op, &invoke.security),
             Ok(Target::Unknown) => self.rpc_unrecorded(&invoke),
             Err(fault) => return rpc::fault(&fault),
@@ -37,7 +37,7 @@ impl Replay {
         rpc::enveloped(&invoke.id, result).await
     }
 
-    fn rpc_call(&self, call: &Call, security: &Security) -> Response<Body> {
+    fn rpc_call(&self, call: &Call, security: &Security, parts: &Parts) -> Response<Body> {
         let live = match security {
             Security::Session(token) => self.sessions.is_live_token(token),
             _ => false,
@@ -45,7 +45,7 @@ impl Replay {
         if self.options.require_session && !live {
             return ApiError::unauthenticated().into_response(STYLE);
         }
-        self.answer(call)
+        self.answer(call, parts)
     }
 
     fn rpc_session(&self, op: SessionOp, security: &Security) -> Response<Body> {

@@ -35,8 +35,12 @@ pub(crate) enum ListenerTlsError {
 /// The file the self-signed CA is written to, inside the `--tls-self-signed` folder.
 pub(crate) const SELF_SIGNED_CA_FILE: &str = "dsvcr-ca.pem";
 
-/// An acceptor serving the certificate chain in `cert` with the private key in `key`.
-pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerTlsError> {
+/// An acceptor serving the certificate chain in `cert` with the private key in `key`,
+/// and the chain's leaf.
+pub(crate) fn from_files(
+    cert: &Path,
+    key: &Path,
+) -> Result<(TlsAcceptor, CertificateDer<'static>), ListenerTlsError> {
     let file_error = |flag: &'static str, path: &Path, reason: String| ListenerTlsError::File {
         flag,
         path: path.to_owned(),
@@ -59,12 +63,16 @@ pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<TlsAcceptor, Listene
             format!("no usable PEM private key: {err}"),
         )
     })?;
-    acceptor(chain, key).map_err(ListenerTlsError::Config)
+    let leaf = chain[0].clone();
+    let acceptor = acceptor(chain, key).map_err(ListenerTlsError::Config)?;
+    Ok((acceptor, leaf))
 }
 
 /// Makes a CA and a leaf for 127.0.0.1, ::1 and localhost, writes the CA certificate to
-/// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor and that path.
-pub(crate) fn self_signed(dir: &Path) -> Result<(TlsAcceptor, PathBuf), ListenerTlsError> {
+/// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor, that path and the leaf.
+pub(crate) fn self_signed(
+    dir: &Path,
+) -> Result<(TlsAcceptor, PathBuf, CertificateDer<'static>), ListenerTlsError> {
     let fail = |reason: String| ListenerTlsError::SelfSigned {
         dir: dir.to_owned(),
         reason,
@@ -81,7 +89,7 @@ pub(crate) fn self_signed(dir: &Path) -> Result<(TlsAcceptor, PathBuf), Listener
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let chain = vec![leaf.der().clone(), ca.der().clone()];
     let acceptor = acceptor(chain, key).map_err(|err| fail(err.to_string()))?;
-    Ok((acceptor, ca_path))
+    Ok((acceptor, ca_path, leaf.der().clone()))
 }
 
 fn make_ca() -> Result<(rcgen::Certificate, KeyPair), rcgen::Error> {

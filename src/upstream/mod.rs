@@ -112,6 +112,27 @@ impl Upstream {
         Ok(answer)
     }
 
+    /// Forwards a request to `target`, an absolute URI an upstream answer named (a
+    /// download endpoint), and returns the answer as soon as its headers arrive.
+    pub(crate) async fn send_to(
+        &self,
+        target: http::Uri,
+        mut parts: request::Parts,
+        body: Body,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        parts.version = Version::HTTP_11;
+        strip_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(header::HOST);
+        parts.uri = target;
+        let request = Request::from_parts(parts, body);
+        let mut answer = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|err| self.classify(&err))?;
+        strip_hop_by_hop(answer.headers_mut());
+        Ok(answer)
+    }
+
     /// Forwards a request and reads the whole answer, all within the timeout.
     pub(crate) async fn exchange(
         &self,

@@ -49,14 +49,28 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}: {text}", path.display()))
 }
 
-/// What the simulator answers for a file of session `id` once prepared.
-fn prepared(lab: &LabInfo, id: &str, name: &str) -> Value {
+/// What the simulator answers for a file of session `id` once prepared, as dsvcr at
+/// `dsvcr` passes it on: the endpoint on dsvcr, with dsvcr's certificate `thumbprint`.
+fn prepared(dsvcr: &str, thumbprint: &Value, id: &str, name: &str) -> Value {
     json!({
         "bytes_transferred": 0,
-        "download_endpoint": {"uri": format!("{}/rest/com/vmware/cis/data/{id}/{name}", lab.url)},
+        "download_endpoint": {
+            "ssl_certificate_thumbprint": thumbprint,
+            "uri": format!("{dsvcr}/__dsvcr/files/{id}/{name}"),
+        },
         "name": name,
         "status": "PREPARED",
     })
+}
+
+/// `lines` with the dsvcr URL and certificate thumbprint that answered them spelled out
+/// as placeholders: a recording and a replay run on different ports and certificates.
+fn placeholders(lines: &[String], url: &str, thumbprint: &Value) -> Vec<String> {
+    let thumbprint = thumbprint.as_str().expect("a thumbprint under TLS");
+    lines
+        .iter()
+        .map(|line| line.replace(url, "DSVCR").replace(thumbprint, "THUMBPRINT"))
+        .collect()
 }
 
 #[test]
@@ -78,7 +92,7 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     assert_eq!(names, ["disk.iso", "notes.txt"]);
 
     // 0. The lab holds what the flow exports: govc's whole flow straight to the
-    //    simulator, lookups by name and bytes included (dsvcr records neither yet).
+    //    simulator, lookups by name and bytes included.
     let downloads = dir.path().join("downloads");
     let (code, direct, stderr) = run_export(
         programs,
@@ -126,9 +140,11 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         );
     }
 
-    // 1. Record: govc's flow by path (lookups by name, then the download session),
-    //    through dsvcr, from the simulator.
+    // 1. Record: govc's flow by path (lookups by name, then the download session and
+    //    the bytes), through dsvcr over HTTPS, from the simulator; the client trusts only
+    //    dsvcr's CA, so every byte must come through dsvcr.
     let record_summary = dir.path().join("record-summary.json");
+    let record_tls = dir.path().join("record-tls");
     let recorder = start_dsvcr(&[
         "record",
         "--upstream",
@@ -139,11 +155,35 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         cassettes_arg,
         "--summary",
         record_summary.to_str().unwrap(),
+        "--tls-self-signed",
+        record_tls.to_str().unwrap(),
     ]);
-    let by_path = ["-find", "harness-lib/harness-item"];
-    let (code, recorded, stderr) = run_export(programs, &recorder.url(), &lab, &by_path);
+    let by_path = |ca: &Path, into: &Path| {
+        [
+            "-find".to_owned(),
+            "harness-lib/harness-item".to_owned(),
+            "-ca".to_owned(),
+            ca.join("dsvcr-ca.pem").display().to_string(),
+            "-download".to_owned(),
+            into.display().to_string(),
+        ]
+    };
+    let recorded_bytes = dir.path().join("recorded-bytes");
+    let args = by_path(&record_tls, &recorded_bytes);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, recorded, stderr) = run_export(programs, &recorder.url(), &lab, &args);
     assert_eq!(code, 0, "{recorded:?} {stderr}");
     let answers = parse(&recorded);
+    let thumbprint =
+        answers[8]["answer"]["download_endpoint"]["ssl_certificate_thumbprint"].clone();
+    let url = recorder.url();
+    let prepared = |id: &str, name: &str| prepared(&url, &thumbprint, id, name);
+    let fetched = |name: &str| {
+        let line = direct
+            .iter()
+            .find(|line| line["call"] == "download" && line["file"] == name);
+        line.expect("the direct run downloaded every file").clone()
+    };
     let id = answers[5]["answer"].as_str().expect("create answers an id");
     let expiration = &answers[6]["answer"]["expiration_time"];
     assert!(expiration.is_string(), "{}", answers[6]);
@@ -169,13 +209,15 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
             json!({"call": "downloadsession.file.list",
                    "answer": [unprepared("disk.iso"), unprepared("notes.txt")]}),
             json!({"call": "downloadsession.file.prepare", "file": "disk.iso",
-                   "answer": prepared(&lab, id, "disk.iso")}),
+                   "answer": prepared(id, "disk.iso")}),
             json!({"call": "downloadsession.file.prepare", "file": "notes.txt",
-                   "answer": prepared(&lab, id, "notes.txt")}),
+                   "answer": prepared(id, "notes.txt")}),
             json!({"call": "downloadsession.file.get", "file": "disk.iso", "poll": 1,
-                   "answer": prepared(&lab, id, "disk.iso")}),
+                   "answer": prepared(id, "disk.iso")}),
+            fetched("disk.iso"),
             json!({"call": "downloadsession.file.get", "file": "notes.txt", "poll": 1,
-                   "answer": prepared(&lab, id, "notes.txt")}),
+                   "answer": prepared(id, "notes.txt")}),
+            fetched("notes.txt"),
             json!({"call": "download_session.delete"}),
             json!({"call": "logout"}),
         ]
@@ -186,7 +228,10 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     let summary = read_json(&record_summary);
     assert_eq!(summary["not_recorded"], json!([]), "{summary}");
     assert_eq!(summary["not_recorded_count"], 0, "{summary}");
-    assert_eq!(summary["recordings"], 12, "{summary}");
+    assert_eq!(
+        summary["recordings"], 14,
+        "12 answers and 2 files: {summary}"
+    );
     let written = summary["cassettes_written"].as_array().unwrap();
     assert_eq!(written.len(), 5, "the session and four lookups: {summary}");
     assert!(written.contains(&json!(id)), "{summary}");
@@ -200,9 +245,24 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         !files[0].1.to_string().contains(&lab.password),
         "no password in the cassette"
     );
+    let recorded_uri = &files[0].1["timelines"];
+    assert!(
+        recorded_uri
+            .to_string()
+            .contains("/rest/com/vmware/cis/data/"),
+        "the cassette keeps the simulator's endpoints: {recorded_uri}"
+    );
+    for (name, bytes) in &harness.files {
+        assert_eq!(
+            std::fs::read_to_string(recorded_bytes.join(name)).unwrap(),
+            *bytes
+        );
+    }
 
-    // 2. Replay with the simulator gone: the same flow prints the same lines.
+    // 2. Replay with the simulator gone: the same flow prints the same lines (the bytes'
+    //    sizes and SHA-256 included), but for the dsvcr it names.
     let replay_summary = dir.path().join("replay-summary.json");
+    let replay_tls = dir.path().join("replay-tls");
     let replayer = start_dsvcr(&[
         "replay",
         "--require-session",
@@ -211,10 +271,31 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
         replay_summary.to_str().unwrap(),
         "--cassettes",
         cassettes_arg,
+        "--tls-self-signed",
+        replay_tls.to_str().unwrap(),
     ]);
-    let (code, replayed, stderr) = run_export(programs, &replayer.url(), &lab, &by_path);
+    let replayed_bytes = dir.path().join("replayed-bytes");
+    let args = by_path(&replay_tls, &replayed_bytes);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, replayed, stderr) = run_export(programs, &replayer.url(), &lab, &args);
     assert_eq!(code, 0, "{replayed:?} {stderr}");
-    assert_eq!(replayed, recorded, "every answer as recorded");
+    let replay_thumbprint =
+        parse(&replayed)[8]["answer"]["download_endpoint"]["ssl_certificate_thumbprint"].clone();
+    assert_ne!(
+        replay_thumbprint, thumbprint,
+        "each run has its own certificate"
+    );
+    assert_eq!(
+        placeholders(&replayed, &replayer.url(), &replay_thumbprint),
+        placeholders(&recorded, &url, &thumbprint),
+        "every answer as recorded"
+    );
+    for (name, bytes) in &harness.files {
+        assert_eq!(
+            std::fs::read_to_string(replayed_bytes.join(name)).unwrap(),
+            *bytes
+        );
+    }
     let (code, log) = replayer.stop();
     assert_eq!(code, 0, "{log}");
     let summary = read_json(&replay_summary);
@@ -222,7 +303,7 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     assert_eq!(summary["unrecorded"], 0, "{summary}");
     assert_eq!(summary["missed_ids"], json!([]), "{summary}");
     assert_eq!(summary["unrecorded_routes"], json!([]), "{summary}");
-    assert_eq!(summary["hits"], 12, "{summary}");
+    assert_eq!(summary["hits"], 14, "12 answers and 2 files: {summary}");
     assert_eq!(
         summary["requests_by_operation"],
         json!({

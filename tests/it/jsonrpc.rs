@@ -178,6 +178,7 @@ async fn a_session_recorded_over_rest_replays_to_jsonrpc() {
     .await
     .json()["value"]
         .clone();
+    let recorded_base = recorder.base.clone();
     let deleted = rest(&recorder, &token, "DELETE", &format!("{REST}/id:{id}"), "").await;
     assert_eq!(deleted.status, 200);
     assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
@@ -205,13 +206,19 @@ async fn a_session_recorded_over_rest_replays_to_jsonrpc() {
         got
     );
     assert_eq!(
-        output(&invoke(&replay, FILE, "list", get.clone(), me.clone()).await),
-        files
+        on_dsvcr(
+            &output(&invoke(&replay, FILE, "list", get.clone(), me.clone()).await),
+            &replay.base
+        ),
+        on_dsvcr(&files, &recorded_base)
     );
     let prepare = json!({"download_session_id": id, "file_name": "disk.iso", "endpoint_type": {"OPTIONAL": null}});
     assert_eq!(
-        output(&invoke(&replay, FILE, "prepare", prepare, me.clone()).await),
-        prepared
+        on_dsvcr(
+            &output(&invoke(&replay, FILE, "prepare", prepare, me.clone()).await),
+            &replay.base
+        ),
+        on_dsvcr(&prepared, &recorded_base)
     );
     assert_eq!(
         output(&invoke(&replay, SESSION, "delete", get.clone(), me.clone()).await),
@@ -285,6 +292,7 @@ async fn a_session_recorded_over_jsonrpc_replays_over_rest_and_api() {
     assert_eq!(Some(&got), fake.session_model(&id).as_ref());
     let prepare = json!({"download_session_id": id, "file_name": "disk.iso"});
     let prepared = output(&invoke(&recorder, FILE, "prepare", prepare, me.clone()).await);
+    let prepared = on_dsvcr(&prepared, &recorder.base);
     let missing = json!({"download_session_id": "obj-missing-1"});
     let (kind, _) = error(&invoke(&recorder, SESSION, "get", missing, me.clone()).await);
     assert_eq!(kind, "not_found");
@@ -324,7 +332,7 @@ async fn a_session_recorded_over_jsonrpc_replays_over_rest_and_api() {
             r#"{"file_name":"disk.iso"}"#,
         )
         .await;
-    assert_eq!(api_prepare.json(), prepared);
+    assert_eq!(on_dsvcr(&api_prepare.json(), &replay.base), prepared);
     let missing = replay.get(&format!("{API}/obj-missing-1")).await;
     assert_eq!(
         missing.status,
@@ -406,4 +414,10 @@ async fn malformed_calls_get_jsonrpc_errors() {
         too_large.json()["error"]["message"],
         "the request body is larger than 1048576 bytes"
     );
+}
+
+/// `value` with the base URL of the dsvcr that answered it spelled `DSVCR`: each dsvcr
+/// points file endpoints at itself.
+fn on_dsvcr(value: &Value, base: &str) -> Value {
+    serde_json::from_str(&value.to_string().replace(base, "DSVCR")).unwrap()
 }

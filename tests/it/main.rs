@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod crash;
 mod disk;
+mod downloads;
 mod fake_vcenter;
 mod faults;
 mod flag_table;

@@ -1,0 +1,362 @@
+//! Record's byte endpoints: a request on `/__dsvcr/files/<session>/<file>` is forwarded
+//! to the endpoint an answer in this run named for that file (never to a host the client
+//! chose), and a whole `200` body streams to the client while it is hashed into a blob.
+//! Once the body has ended as its `Content-Length` said, the blob is made durable and the
+//! session's cassette lists the download.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{request, Method, Response, StatusCode, Uri};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::{BodyExt, Either};
+use hyper::body::Incoming;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use super::endpoint::{Listener, Origin};
+use crate::body::{full, Body, BoxError, Streamed};
+use crate::cassette::blobs::BlobWriter;
+use crate::cassette::{Download, Provenance, Recording, Store};
+use crate::error::ApiError;
+use crate::secrets::Secrets;
+use crate::stats::{NotRecorded, Stats};
+use crate::upstream::Upstream;
+use crate::vapi::{Answer, SessionId};
+
+/// Endpoints remembered from answers, at most this many (later ones are not learned).
+const MAX_LEARNED: usize = 65_536;
+
+/// Pieces of body in flight between the upstream and the client.
+const IN_FLIGHT: usize = 4;
+
+const OPERATION: &str = "download";
+
+/// The endpoints answers in this run named, and the listener they are rewritten to.
+#[derive(Default)]
+pub(crate) struct Fetcher {
+    pub(crate) listener: Listener,
+    learned: Mutex<HashMap<(SessionId, String), Uri>>,
+}
+
+/// What a download needs to be kept: where, how it is counted, and (held until the
+/// download is recorded or dropped) the guard that makes shutdown wait for it.
+pub(crate) struct Keeper {
+    pub(crate) store: Arc<Store>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) provenance: Provenance,
+    pub(crate) secrets: Secrets,
+    pub(crate) _writing: tokio::sync::OwnedRwLockReadGuard<()>,
+}
+
+impl Fetcher {
+    pub(crate) fn new(listener: Listener) -> Self {
+        Fetcher {
+            listener,
+            learned: Mutex::default(),
+        }
+    }
+
+    /// Points the endpoints in `answer` at dsvcr and remembers where they pointed.
+    pub(crate) fn rewrite(&self, answer: &mut Answer, session: &SessionId, origin: &Origin<'_>) {
+        let learned = super::endpoint::rewrite(answer, session, origin);
+        let mut known = self.learned.lock().expect("never poisoned");
+        for (file, uri) in learned {
+            let parsed = uri
+                .parse::<Uri>()
+                .ok()
+                .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")))
+                .filter(|uri| uri.authority().is_some());
+            let Some(parsed) = parsed else {
+                warn!(session = %session, file, uri, "the download endpoint is not an http(s) URL; its bytes cannot be fetched");
+                continue;
+            };
+            let key = (session.clone(), file);
+            if known.len() < MAX_LEARNED || known.contains_key(&key) {
+                known.insert(key, parsed);
+            }
+        }
+    }
+
+    /// Forwards a request for `file` of `session` to its learned endpoint.
+    pub(crate) async fn fetch(
+        &self,
+        upstream: &Upstream,
+        mut parts: request::Parts,
+        (session, file): (SessionId, String),
+        keeper: Keeper,
+    ) -> Result<Response<Body>, ApiError> {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return Err(ApiError::method_not_allowed(&parts.method, "GET, HEAD"));
+        }
+        let target = self
+            .learned
+            .lock()
+            .expect("never poisoned")
+            .get(&(session.clone(), file.clone()))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::unknown_download(
+                    parts.uri.path(),
+                    "no answer in this recording run named this file's endpoint",
+                )
+            })?;
+        let head = parts.method == Method::HEAD;
+        // Only an identity-encoded body is the file's bytes.
+        parts
+            .headers
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        let answer = upstream
+            .send_to(target, parts, full(Bytes::new()))
+            .await
+            .map_err(|err| {
+                warn!(session = %session, file, "download not recorded: {err}");
+                crate::record::upstream_failure(&err)
+            })?;
+        let idle = upstream.timeout();
+        let download = Pending {
+            session,
+            file,
+            keeper,
+        };
+        match why_not_recorded(&answer, head) {
+            Some((reason, by_design)) => {
+                download.not_recorded(reason, by_design);
+                Ok(answer.map(|body| Either::Right(Streamed::new(body, idle))))
+            }
+            None => Ok(download.tee(answer, idle).await),
+        }
+    }
+}
+
+/// Why an answer's body is passed on without being recorded, and whether by design.
+fn why_not_recorded(answer: &Response<Incoming>, head: bool) -> Option<(String, bool)> {
+    if head {
+        return Some(("a HEAD has no bytes to record".to_owned(), true));
+    }
+    if answer.status() != StatusCode::OK {
+        let reason = format!(
+            "upstream answered {}; only a whole body (200) is recorded",
+            answer.status()
+        );
+        return Some((reason, true));
+    }
+    let encoding = answer
+        .headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))?;
+    Some((format!("the body is {encoding}-encoded"), false))
+}
+
+/// A download on its way to being recorded.
+struct Pending {
+    session: SessionId,
+    file: String,
+    keeper: Keeper,
+}
+
+impl Pending {
+    /// The response the client gets: the upstream's headers, and its body as a pump task
+    /// copies it into a blob.
+    async fn tee(self, answer: Response<Incoming>, idle: std::time::Duration) -> Response<Body> {
+        let (parts, body) = answer.into_parts();
+        let blob = match BlobWriter::create(self.keeper.store.folder()).await {
+            Ok(blob) => blob,
+            Err(err) => {
+                self.not_recorded(format!("cannot start a blob: {err}"), false);
+                let body = Streamed::new(body, idle);
+                return Response::from_parts(parts, Either::Right(body));
+            }
+        };
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let (sender, receiver) = mpsc::channel(IN_FLIGHT);
+        let pump = Pump {
+            upstream: Streamed::new(body, idle),
+            client: sender,
+            blob: Some(blob),
+            declared,
+        };
+        tokio::spawn(async move {
+            let outcome = pump.run().await;
+            self.finish(outcome, content_type).await;
+        });
+        let body = Channel {
+            receiver,
+            left: declared,
+        };
+        Response::from_parts(parts, Either::Right(Streamed::local(body)))
+    }
+
+    async fn finish(self, outcome: Result<Pumped, Broken>, content_type: Option<String>) {
+        let pumped = match outcome {
+            Ok(pumped) => pumped,
+            Err(Broken { reason, by_design }) => return self.not_recorded(reason, by_design),
+        };
+        let blob = match pumped.blob.finish().await {
+            Ok(blob) => blob,
+            Err(err) => return self.not_recorded(format!("cannot write the blob: {err}"), false),
+        };
+        let recording = Recording::Download {
+            id: self.session.clone(),
+            download: Download {
+                file_name: self.file.clone(),
+                status: 200,
+                size: blob.size,
+                sha256: blob.sha256.clone(),
+                content_type,
+            },
+        };
+        let keeper = &self.keeper;
+        match keeper
+            .store
+            .record(recording, &keeper.provenance, &keeper.secrets)
+            .await
+        {
+            Ok(appended) => {
+                let stem = appended
+                    .path
+                    .file_stem()
+                    .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
+                keeper.stats.recorded(stem);
+                info!(session = %self.session, file = self.file, size = blob.size, sha256 = blob.sha256, cassette = %appended.path.display(), "recorded download");
+            }
+            Err(err) => self.not_recorded(err.to_string(), false),
+        }
+        // The client's body ends once the recording has landed (or failed).
+        drop(pumped.client);
+    }
+
+    fn not_recorded(&self, reason: String, by_design: bool) {
+        if by_design {
+            info!(session = %self.session, file = self.file, "download not recorded: {reason}");
+        } else {
+            error!(session = %self.session, file = self.file, "download not recorded: {reason}");
+        }
+        let entry = NotRecorded {
+            operation: OPERATION,
+            id: format!("{} file {:?}", self.session, self.file),
+            reason,
+        };
+        self.keeper.stats.not_recorded(entry, by_design);
+    }
+}
+
+/// Copies the upstream body to the client and into a blob.
+struct Pump {
+    upstream: Streamed,
+    client: mpsc::Sender<Result<Bytes, BoxError>>,
+    blob: Option<BlobWriter>,
+    declared: Option<u64>,
+}
+
+/// Why a body was not copied whole, and whether that is the client's choice.
+struct Broken {
+    reason: String,
+    by_design: bool,
+}
+
+impl Broken {
+    fn problem(reason: String) -> Self {
+        Broken {
+            reason,
+            by_design: false,
+        }
+    }
+}
+
+/// A body copied whole.
+struct Pumped {
+    blob: BlobWriter,
+    client: mpsc::Sender<Result<Bytes, BoxError>>,
+}
+
+impl Pump {
+    /// Runs to the body's end; `Err` says why the bytes are not recorded (the client's
+    /// body has then been broken off too, unless the client went away).
+    async fn run(mut self) -> Result<Pumped, Broken> {
+        let mut disk_error = None;
+        while let Some(frame) = self.upstream.frame().await {
+            let data = match frame.map(Frame::into_data) {
+                Ok(Ok(data)) => data,
+                Ok(Err(_trailers)) => continue,
+                Err(err) => {
+                    let reason = format!("the upstream broke off: {err}");
+                    let _ = self.client.send(Err(err)).await;
+                    return Err(Broken::problem(reason));
+                }
+            };
+            if let Some(blob) = self.blob.as_mut() {
+                if let Err(err) = blob.write(data.clone()).await {
+                    disk_error = Some(format!("cannot write the blob: {err}"));
+                    self.blob = None;
+                }
+            }
+            if self.client.send(Ok(data)).await.is_err() {
+                return Err(Broken {
+                    reason: "the client went away before the body ended".to_owned(),
+                    by_design: true,
+                });
+            }
+        }
+        let blob = self
+            .blob
+            .take()
+            .ok_or_else(|| Broken::problem(disk_error.unwrap_or_default()))?;
+        if let Some(declared) = self.declared.filter(|declared| *declared != blob.size()) {
+            let reason = format!(
+                "the body held {} bytes, its Content-Length said {declared}",
+                blob.size()
+            );
+            let _ = self.client.send(Err(reason.clone().into())).await;
+            return Err(Broken::problem(reason));
+        }
+        Ok(Pumped {
+            blob,
+            client: self.client,
+        })
+    }
+}
+
+/// The client's side of a pumped body.
+struct Channel {
+    receiver: mpsc::Receiver<Result<Bytes, BoxError>>,
+    left: Option<u64>,
+}
+
+impl HttpBody for Channel {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.receiver.poll_recv(cx).map(|piece| {
+            piece.map(|piece| {
+                piece.map(|data| {
+                    if let Some(left) = self.left.as_mut() {
+                        *left = left.saturating_sub(data.len() as u64);
+                    }
+                    Frame::data(data)
+                })
+            })
+        })
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.left
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
+    }
+}

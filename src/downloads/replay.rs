@@ -1,0 +1,108 @@
+//! Replay's byte endpoints: `GET`/`HEAD /__dsvcr/files/<session>/<file>` answered from
+//! the recorded blob, streamed from disk, with a single `Range` served as 206.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use http::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use http::{request, Method, Response, StatusCode};
+use http_body_util::Either;
+
+use super::endpoint::Listener;
+use super::file_body::FileBody;
+use super::range::{wanted, Wanted};
+use crate::body::{full, Body, Streamed};
+use crate::cassette::blobs::blob_path;
+use crate::cassette::Cassette;
+use crate::error::ApiError;
+use crate::vapi::SessionId;
+
+/// The recorded bytes of every file, by session and file name.
+#[derive(Default)]
+pub(crate) struct Replayed {
+    pub(crate) listener: Listener,
+    files: HashMap<(SessionId, String), Stored>,
+}
+
+struct Stored {
+    blob: PathBuf,
+    size: u64,
+    content_type: Option<HeaderValue>,
+}
+
+impl Replayed {
+    /// The downloads `cassettes` (loaded from `folder`) list.
+    pub(crate) fn new(folder: &Path, cassettes: &[Cassette], listener: Listener) -> Self {
+        let files = cassettes
+            .iter()
+            .flat_map(|cassette| {
+                cassette.downloads.iter().map(|download| {
+                    let stored = Stored {
+                        blob: blob_path(folder, &download.sha256),
+                        size: download.size,
+                        content_type: download
+                            .content_type
+                            .as_deref()
+                            .and_then(|kind| HeaderValue::from_str(kind).ok()),
+                    };
+                    ((cassette.id.clone(), download.file_name.clone()), stored)
+                })
+            })
+            .collect();
+        Replayed { listener, files }
+    }
+
+    /// The answer to a request for `file` of `session`; `Err` when nothing was recorded.
+    pub(crate) async fn answer(
+        &self,
+        parts: &request::Parts,
+        session: SessionId,
+        file: String,
+    ) -> Result<Response<Body>, ApiError> {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return Err(ApiError::method_not_allowed(&parts.method, "GET, HEAD"));
+        }
+        let stored = self.files.get(&(session, file)).ok_or_else(|| {
+            ApiError::unknown_download(parts.uri.path(), "no cassette holds its bytes")
+        })?;
+        let (status, first, len) = match wanted(&parts.headers, stored.size) {
+            Wanted::Whole => (StatusCode::OK, 0, stored.size),
+            Wanted::Part { first, last } => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
+            Wanted::Unsatisfiable => return Ok(unsatisfiable(stored.size)),
+        };
+        let body = if parts.method == Method::HEAD || len == 0 {
+            full(bytes::Bytes::new())
+        } else {
+            let body = FileBody::open(&stored.blob, first, len)
+                .await
+                .map_err(|err| {
+                    ApiError::blob_unreadable(format!("{}: {err}", stored.blob.display()))
+                })?;
+            Either::Right(Streamed::local(body))
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Some(kind) = &stored.content_type {
+            headers.insert(CONTENT_TYPE, kind.clone());
+        }
+        if status == StatusCode::PARTIAL_CONTENT {
+            let range = format!("bytes {first}-{}/{}", first + len - 1, stored.size);
+            headers.insert(
+                CONTENT_RANGE,
+                HeaderValue::from_str(&range).expect("digits"),
+            );
+        }
+        Ok(response)
+    }
+}
+
+fn unsatisfiable(size: u64) -> Response<Body> {
+    let mut response = Response::new(full(bytes::Bytes::new()));
+    *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+    let range = HeaderValue::from_str(&format!("bytes */{size}")).expect("digits");
+    response.headers_mut().insert(CONTENT_RANGE, range);
+    response
+}

@@ -1,0 +1,520 @@
+//! The bytes of prepared files: download endpoints rewritten to dsvcr, bytes recorded
+//! into blobs from the fake vCenter, then served offline from those blobs.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use clap::Parser as _;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+
+use crate::fake_vcenter::{
+    default_libraries, ByteFault, FakeFile, FakeOptions, FakeVcenter, FAKE_PASSWORD, FAKE_USER,
+    ITEM_ID, NOTES_NAME, NOTES_TEXT,
+};
+use crate::process::run_to_exit;
+use crate::support::*;
+
+const REST_FILES: &str = "/rest/com/vmware/content/library/item/downloadsession/file";
+const BIG: &str = "big image.iso";
+/// A little over 6 MiB, so the body spans many pieces and several blob buffer flushes.
+const BIG_LEN: usize = 6 * 1024 * 1024 + 12_345;
+
+fn big_bytes() -> Bytes {
+    (0..BIG_LEN)
+        .map(|i| ((i * 31 + i / 7919) % 256) as u8)
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn fake(fault: ByteFault) -> FakeVcenter {
+    let mut libraries = default_libraries();
+    libraries[0].items[0]
+        .files
+        .push(FakeFile::new(BIG, big_bytes()));
+    FakeVcenter::start(FakeOptions {
+        libraries,
+        byte_fault: fault,
+        ..FakeOptions::default()
+    })
+    .await
+}
+
+fn basic() -> String {
+    use base64::Engine;
+    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
+/// A client of one dsvcr, plain or HTTPS, logged in on `/rest`.
+struct Client {
+    base: String,
+    token: String,
+    http: hyper_util::client::legacy::Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Full<Bytes>,
+    >,
+}
+
+impl Client {
+    async fn login(base: &str, ca: Option<&Path>) -> Client {
+        let http = match ca {
+            Some(ca) => https_client(ca),
+            None => {
+                let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_or_http()
+                    .enable_http1()
+                    .build();
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(connector)
+            }
+        };
+        let mut client = Client {
+            base: base.to_owned(),
+            token: String::new(),
+            http,
+        };
+        let (status, _, body) = client
+            .send(
+                "POST",
+                "/rest/com/vmware/cis/session",
+                &[("authorization", &basic())],
+                "",
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        client.token = value["value"].as_str().unwrap().to_owned();
+        client
+    }
+
+    /// Sends a request with the session token; the body, or the error that broke it.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<(u16, http::HeaderMap, Bytes), String> {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("vmware-api-session-id", &self.token)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, headers, body))
+    }
+
+    async fn json(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, _, bytes) = self
+            .send(method, path, &[], &body.to_string())
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        serde_json::from_slice::<Value>(&bytes).unwrap()["value"].clone()
+    }
+
+    async fn create(&self) -> String {
+        let spec = json!({"create_spec": {"library_item_id": ITEM_ID}});
+        let id = self.json("POST", REST, spec).await;
+        id.as_str().unwrap().to_owned()
+    }
+
+    /// file.prepare's answer for `file`.
+    async fn prepare(&self, id: &str, file: &str) -> Value {
+        let path = format!("{REST_FILES}/id:{id}?~action=prepare");
+        self.json("POST", &path, json!({ "file_name": file })).await
+    }
+
+    /// The path of a download endpoint URI on this dsvcr.
+    fn path_of(&self, uri: &str) -> String {
+        uri.strip_prefix(&self.base)
+            .unwrap_or_else(|| panic!("{uri} is not on {}", self.base))
+            .to_owned()
+    }
+
+    /// GETs the bytes behind a prepared file's endpoint.
+    async fn download(
+        &self,
+        info: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, Bytes) {
+        let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+        self.send("GET", &self.path_of(uri), headers, "")
+            .await
+            .unwrap()
+    }
+}
+
+fn endpoint_path(id: &str, file: &str) -> String {
+    let escaped = file.replace(' ', "%20");
+    format!("/__dsvcr/files/{id}/{escaped}")
+}
+
+fn downloads_of(folder: &Path) -> Vec<Value> {
+    cassette_files(folder)
+        .into_iter()
+        .flat_map(|(_, cassette)| {
+            cassette["downloads"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn blob_names(folder: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder.join("blobs/sha256")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Records one session downloading `BIG` and `notes.txt`; returns the session id.
+async fn record_session(fake: &FakeVcenter, folder: &Path) -> String {
+    let record = RecordSetup::to(&fake.url()).start(folder).await;
+    let client = Client::login(&record.base, None).await;
+    let id = client.create().await;
+    for (file, bytes) in [(BIG, big_bytes()), (NOTES_NAME, Bytes::from(NOTES_TEXT))] {
+        let info = client.prepare(&id, file).await;
+        let endpoint = &info["download_endpoint"];
+        assert_eq!(
+            endpoint,
+            &json!({"uri": format!("{}{}", record.base, endpoint_path(&id, file))}),
+            "plain HTTP names dsvcr and drops the thumbprint"
+        );
+        let (status, headers, body) = client.download(&info, &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-length"], bytes.len().to_string().as_str());
+        assert_eq!(body, bytes, "{file}");
+    }
+    assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    id
+}
+
+#[tokio::test]
+async fn a_multi_mib_file_is_recorded_into_a_blob_and_replayed_offline() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    // The fake saw the bytes requested on its own endpoint, uncompressed.
+    let seen = fake.requests();
+    let fetch = seen
+        .iter()
+        .find(|seen| {
+            seen.path().starts_with("/cis-data/") && seen.path().ends_with("big%20image.iso")
+        })
+        .expect("the bytes were fetched from the fake's endpoint");
+    assert_eq!(fetch.headers["accept-encoding"], "identity");
+    fake.stop().await;
+
+    let big_sha = sha256_hex(&big_bytes());
+    let notes_sha = sha256_hex(NOTES_TEXT.as_bytes());
+    let (_, cassette) = cassette_files(folder.path()).remove(0);
+    assert_eq!(
+        cassette["downloads"],
+        json!([
+            {"file_name": BIG, "status": 200, "size": BIG_LEN, "sha256": big_sha, "content_type": "application/octet-stream"},
+            {"file_name": NOTES_NAME, "status": 200, "size": NOTES_TEXT.len(), "sha256": notes_sha, "content_type": "application/octet-stream"},
+        ])
+    );
+    let prepared = timeline(&cassette, "downloadsession.file.prepare", Some(BIG)).unwrap();
+    let kept = prepared["responses"][0]["file"]["download_endpoint"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        kept.ends_with(&format!("/cis-data/{id}/big%20image.iso")) && !kept.contains("__dsvcr"),
+        "the cassette keeps vCenter's endpoint: {kept}"
+    );
+    let mut expected_blobs = vec![big_sha.clone(), notes_sha];
+    expected_blobs.sort();
+    assert_eq!(blob_names(folder.path()), expected_blobs);
+    let blob = std::fs::read(folder.path().join("blobs/sha256").join(&big_sha)).unwrap();
+    assert_eq!(blob, big_bytes());
+    let (code, stdout, _) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+
+    let replay = TestServer::replay_with(folder.path(), &["--require-session"]).await;
+    let anonymous = replay.get(&endpoint_path(&id, BIG)).await;
+    assert_eq!(anonymous.status, 401, "--require-session applies to bytes");
+    let client = Client::login(&replay.base, None).await;
+    assert_eq!(client.create().await, id);
+    let info = client.prepare(&id, BIG).await;
+    assert_eq!(
+        info["download_endpoint"]["uri"],
+        format!("{}{}", replay.base, endpoint_path(&id, BIG))
+    );
+    let (status, headers, body) = client.download(&info, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-length"], BIG_LEN.to_string().as_str());
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["accept-ranges"], "bytes");
+    assert_eq!(body, big_bytes());
+
+    let big = big_bytes();
+    let total = BIG_LEN;
+    let ranges = [
+        ("bytes=0-99", 0, 99),
+        ("bytes=3000000-3999999", 3_000_000, 3_999_999),
+        ("bytes=-500", total - 500, total - 1),
+        ("bytes=6000000-", 6_000_000, total - 1),
+    ];
+    for (range, first, last) in ranges {
+        let (status, headers, body) = client.download(&info, &[("range", range)]).await;
+        assert_eq!(status, 206, "{range}");
+        assert_eq!(
+            headers["content-range"],
+            format!("bytes {first}-{last}/{total}").as_str(),
+            "{range}"
+        );
+        assert_eq!(
+            headers["content-length"],
+            (last - first + 1).to_string().as_str()
+        );
+        assert_eq!(body, big.slice(first..=last), "{range}");
+    }
+    let (status, headers, body) = client
+        .download(&info, &[("range", &format!("bytes={total}-"))])
+        .await;
+    assert_eq!(status, 416);
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes */{total}").as_str()
+    );
+    assert!(body.is_empty());
+    let (status, headers, body) = client
+        .download(&info, &[("range", "bytes=0-0,10-20")])
+        .await;
+    assert_eq!(
+        (status, body.len()),
+        (200, total),
+        "several ranges get the whole body"
+    );
+    assert!(headers.get("content-range").is_none());
+
+    let (status, headers, body) = client
+        .send("HEAD", &endpoint_path(&id, BIG), &[], "")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-length"], BIG_LEN.to_string().as_str());
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert!(body.is_empty());
+
+    let (status, _, body) = client
+        .send("GET", &endpoint_path(&id, "other.iso"), &[], "")
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    replay.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_same_bytes_downloaded_in_two_sessions_are_stored_once() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let first = record_session(&fake, folder.path()).await;
+    let second = record_session(&fake, folder.path()).await;
+    assert_ne!(first, second);
+    let downloads = downloads_of(folder.path());
+    assert_eq!(downloads.len(), 4, "two files in each of two cassettes");
+    let mut expected = vec![sha256_hex(&big_bytes()), sha256_hex(NOTES_TEXT.as_bytes())];
+    expected.sort();
+    assert_eq!(blob_names(folder.path()), expected);
+}
+
+#[tokio::test]
+async fn a_body_cut_short_reaches_the_client_broken_and_is_not_recorded() {
+    let fake = fake(ByteFault::CutShort).await;
+    let folder = tempfile::tempdir().unwrap();
+    let record = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let client = Client::login(&record.base, None).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, BIG).await;
+    let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+    let broken = client.send("GET", &client.path_of(uri), &[], "").await;
+    assert!(broken.is_err(), "the client sees the break: {broken:?}");
+    assert_eq!(
+        record.shut_down().await,
+        ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
+    assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
+    assert_eq!(
+        blob_names(folder.path()),
+        Vec::<String>::new(),
+        "no blob, no temp file"
+    );
+}
+
+#[tokio::test]
+async fn record_fetches_only_endpoints_answers_named() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let record = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let client = Client::login(&record.base, None).await;
+    let id = client.create().await;
+    // Not prepared yet: no answer in this run named its endpoint.
+    let (status, _, body) = client
+        .send("GET", &endpoint_path(&id, BIG), &[], "")
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        fake.count("GET", &format!("/cis-data/{id}/big%20image.iso")),
+        0
+    );
+    assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+}
+
+/// SHA-1 of the leaf certificate a TLS server at `addr` presents, as vCenter writes it.
+async fn served_thumbprint(addr: &str, ca: &Path) -> String {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let leaf = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &leaf);
+    let pairs: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    pairs.join(":")
+}
+
+#[tokio::test]
+async fn over_https_the_endpoint_names_dsvcr_and_its_own_thumbprint() {
+    let fake = FakeVcenter::https().await;
+    let folder = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let ca = fake.ca_pem_path().unwrap().to_owned();
+    let record = RecordSetup::to(&fake.url())
+        .trust(Trust::CaFile(ca))
+        .flag("--tls-self-signed", certs.path().to_str().unwrap())
+        .start(folder.path())
+        .await;
+    let dsvcr_ca = certs.path().join("dsvcr-ca.pem");
+    let base = record.base.replace("127.0.0.1", "localhost");
+    let client = Client::login(&base, Some(&dsvcr_ca)).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, NOTES_NAME).await;
+    let thumbprint = served_thumbprint(base.trim_start_matches("https://"), &dsvcr_ca).await;
+    assert_ne!(Some(thumbprint.clone()), fake.leaf_thumbprint());
+    assert_eq!(
+        info["download_endpoint"],
+        json!({
+            "uri": format!("{base}{}", endpoint_path(&id, NOTES_NAME)),
+            "ssl_certificate_thumbprint": thumbprint,
+        }),
+        "the client's own authority (localhost), dsvcr's scheme and certificate"
+    );
+    let (status, _, body) = client.download(&info, &[]).await;
+    assert_eq!((status, &body[..]), (200, NOTES_TEXT.as_bytes()));
+    assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    let (_, cassette) = cassette_files(folder.path()).remove(0);
+    let prepared = timeline(&cassette, "downloadsession.file.prepare", Some(NOTES_NAME)).unwrap();
+    assert_eq!(
+        prepared["responses"][0]["file"]["download_endpoint"]["ssl_certificate_thumbprint"],
+        json!(fake.leaf_thumbprint().unwrap()),
+        "the cassette keeps vCenter's thumbprint"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_blob_stops_replay_and_check_reports_blob_problems() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    record_session(&fake, folder.path()).await;
+    let blobs = folder.path().join("blobs/sha256");
+    let notes = blobs.join(sha256_hex(NOTES_TEXT.as_bytes()));
+    // Same size, other bytes: start-up checks sizes, check hashes.
+    let mut corrupt = NOTES_TEXT.as_bytes().to_vec();
+    corrupt[0] ^= 1;
+    std::fs::write(&notes, &corrupt).unwrap();
+    let orphan = "Authorization: Basic bGFiOnNlY3JldA==\n";
+    let orphan_name = sha256_hex(orphan.as_bytes());
+    std::fs::write(blobs.join(&orphan_name), orphan).unwrap();
+    let (code, stdout, _) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    lines.sort();
+    let mut expected = [
+        format!(
+            "{}: its bytes hash to {}, not to its name",
+            notes.display(),
+            sha256_hex(&corrupt)
+        ),
+        format!(
+            "{}: no cassette references this blob",
+            blobs.join(&orphan_name).display()
+        ),
+    ];
+    expected.sort();
+    assert_eq!(lines, expected, "blob contents are not scanned for secrets");
+
+    std::fs::remove_file(&notes).unwrap();
+    let cli = dsvcr::Cli::try_parse_from([
+        "dsvcr",
+        "replay",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ])
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = dsvcr::run_with(cli, Some(listener), |_| {}, std::future::pending())
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "download of \"{NOTES_NAME}\" needs blob {}",
+            notes.display()
+        )),
+        "{message}"
+    );
+}
