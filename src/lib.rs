@@ -15,6 +15,9 @@ mod cassette;
 mod cli;
 mod crypto;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod record;
 mod replay;
 mod run;
