@@ -17,6 +17,9 @@ mod credentials;
 mod crypto;
 mod downloads;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod record;
 mod replay;
 mod rpc;

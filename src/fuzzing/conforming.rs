@@ -1,22 +1,22 @@
-#![allow(dead_code)] // each target uses part of it
 //! An independent oracle for dsvcr's XML: a strict XML 1.0 parser (`roxmltree`: checks
 //! that every character is allowed, normalises line ends, refuses DTDs), reading a
 //! `Get-Result` document with the vAPI conventions (a leaf is a string, `x-array` holds
 //! `array-item`s, anything else is an object). What a conforming client would see.
 
-use dsvcr::vapi::DownloadSession;
 use roxmltree::{Document, Node};
 use serde_json::{Map, Value};
 
+use crate::vapi::DownloadSession;
+
 /// Whether a strict XML 1.0 parser accepts the document at all.
-pub fn well_formed(xml: &[u8]) -> Result<(), String> {
+pub(super) fn well_formed(xml: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(xml).map_err(|err| err.to_string())?;
     Document::parse(text)
         .map(drop)
         .map_err(|err| err.to_string())
 }
 
-pub fn session(xml: &[u8]) -> Result<DownloadSession, String> {
+pub(super) fn session(xml: &[u8]) -> Result<DownloadSession, String> {
     let text = std::str::from_utf8(xml).map_err(|err| err.to_string())?;
     let document = Document::parse(text).map_err(|err| err.to_string())?;
     let root = document.root_element();
