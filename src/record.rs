@@ -149,6 +149,7 @@ impl Record {
         self.stats.request(&call);
         let secrets = self.secrets_of(&parts);
         let origin = self.bytes.listener.origin(&parts);
+        let request_headers = parts.headers.clone();
         let mut parts = parts;
         // Ask for an identity-encoded answer, which can be decoded and recorded.
         parts.headers.remove(ACCEPT_ENCODING);
@@ -156,6 +157,7 @@ impl Record {
             warn!(operation = call.op.label(), key = %call.key, "not recorded: {err}");
             (upstream_failure(&err), call.style)
         })?;
+        self.remember_if_accepted(&request_headers, answer.status);
         match recording_of(&call, &answer, &answer_body) {
             Ok(recording) => {
                 let rewritten = self.rewritten(&call, &recording, &origin);
@@ -224,7 +226,6 @@ impl Record {
         bytes: Bytes,
         style: Style,
     ) -> Result<Response<Body>, Refusal> {
-        self.remember(&Secrets::from_request(&parts.headers));
         let (answer, answer_body) = self
             .upstream
             .exchange(parts, bytes)
@@ -281,9 +282,17 @@ impl Record {
     /// The secrets to keep out of cassettes: this request's, and every earlier one's.
     fn secrets_of(&self, parts: &request::Parts) -> Secrets {
         let mut secrets = Secrets::from_request(&parts.headers);
-        self.remember(&secrets);
         secrets.extend(&self.remembered.lock().expect("never poisoned"));
         secrets
+    }
+
+    /// Remembers a request's credentials for the rest of the run unless vCenter refused
+    /// them (401, 403): credentials any client can make up must not switch the gate off
+    /// for others.
+    fn remember_if_accepted(&self, headers: &http::HeaderMap, status: StatusCode) {
+        if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+            self.remember(&Secrets::from_request(headers));
+        }
     }
 
     fn remember(&self, secrets: &Secrets) {
@@ -304,11 +313,12 @@ impl Record {
         let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
-        self.remember(&Secrets::from_request(&parts.headers));
+        let request_headers = parts.headers.clone();
         let (answer, answer_body) = self.upstream.exchange(parts, bytes).await.map_err(|err| {
             warn!("forwarding a login failed: {err}");
             (upstream_failure(&err), style)
         })?;
+        self.remember_if_accepted(&request_headers, answer.status);
         self.remember(&login_secrets(&answer, &answer_body));
         Ok(response_from(answer, answer_body))
     }
@@ -333,7 +343,6 @@ impl Record {
                 path = parts.uri.path(),
                 "not taped: the request body is over {limit} bytes"
             );
-            self.remember(&Secrets::from_request(&parts.headers));
             let streamed = Either::Right(Streamed::after(bytes, rest, idle));
             return Ok(self.forward_body(parts, streamed, style).await);
         }
@@ -405,7 +414,6 @@ impl Record {
     /// Forwards anything else untouched, streaming both bodies.
     async fn forward(&self, parts: request::Parts, body: Incoming) -> Response<Body> {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
-        self.remember(&Secrets::from_request(&parts.headers));
         let idle = self.upstream.timeout();
         let body = Either::Right(Streamed::new(body, idle));
         self.forward_body(parts, body, style).await

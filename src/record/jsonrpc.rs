@@ -66,7 +66,6 @@ impl Record {
             Security::Session(token) => learnt.add(token, "session token"),
             Security::None => {}
         }
-        self.remember(&learnt);
         let mut secrets = self.secrets_of(parts);
         secrets.extend(&learnt);
         secrets
@@ -80,7 +79,6 @@ impl Record {
         id: &RpcId,
         login: bool,
     ) -> Response<Body> {
-        self.remember(&Secrets::from_request(&parts.headers));
         match self.upstream.exchange(parts, bytes).await {
             Ok((answer, body)) => {
                 if login {

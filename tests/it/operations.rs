@@ -26,7 +26,7 @@ fn basic() -> String {
 }
 
 /// Logs in on `/rest`; returns the token.
-async fn login(server: &TestServer) -> String {
+pub(crate) async fn login(server: &TestServer) -> String {
     let response = server
         .request("POST", "/rest/com/vmware/cis/session")
         .header("authorization", &basic())

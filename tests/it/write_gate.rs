@@ -120,3 +120,39 @@ async fn pass_through_bodies_are_streamed_beyond_the_body_limit() {
         .await;
     assert_eq!(get.status, 413, "a get's body is read whole, so limited");
 }
+
+/// Found by review after the first round: credentials any client makes up (here a Basic
+/// password `format`, a word every cassette holds) were remembered for the run and refused
+/// every later write. Only credentials vCenter accepted are remembered now.
+#[tokio::test]
+async fn made_up_credentials_do_not_switch_the_gate_off_for_later_requests() {
+    let fake = FakeVcenter::start(FakeOptions {
+        require_session: true,
+        ..FakeOptions::default()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let bogus = base64::engine::general_purpose::STANDARD.encode("mallory:format");
+    let refused = recorder
+        .request("GET", &format!("{API}/obj-1"))
+        .header("authorization", &format!("Basic {bogus}"))
+        .send()
+        .await;
+    assert_eq!(
+        refused.status, 401,
+        "vCenter refuses the made-up credentials"
+    );
+    let token = crate::operations::login(&recorder).await;
+    let later = recorder
+        .request("GET", &format!("{API}/obj-1"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(later.status, 200, "{}", later.text());
+    assert_eq!(
+        cassette_files(folder.path()).len(),
+        1,
+        "the later answer is recorded"
+    );
+}
