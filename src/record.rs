@@ -259,19 +259,37 @@ impl Record {
         recording: Recording,
         secrets: Secrets,
     ) -> Result<(), ApiError> {
+        self.write(
+            call.op.label(),
+            call.key.to_string(),
+            call.form,
+            recording,
+            secrets,
+        )
+        .await
+    }
+
+    /// Writes a recording in a task of its own, so that a write that has started also
+    /// updates the store's view of the cassette, and is counted, when the client hangs up
+    /// mid-write; `operation` and `what` name it in logs and the summary.
+    async fn write(
+        &self,
+        operation: &'static str,
+        what: String,
+        form: Option<crate::vapi::Form>,
+        recording: Recording,
+        secrets: Secrets,
+    ) -> Result<(), ApiError> {
         let provenance = Provenance {
             at: now_timestamp(),
             upstream: self.upstream.url().host().to_owned(),
-            form: call.form,
+            form,
         };
         let (store, stats) = (self.store.clone(), self.stats.clone());
-        let (op, key) = (call.op, call.key.clone());
         let writing = self.writes.clone().read_owned().await;
-        // In its own task, so that a write that has started also updates the store's view
-        // of the cassette, and is counted, when the client hangs up mid-write.
         tokio::spawn(async move {
             let recorded = store.record(recording, &provenance, &secrets).await;
-            let outcome = report(&stats, op.label(), &key, recorded);
+            let outcome = report(&stats, operation, &what, recorded);
             drop(writing);
             outcome
         })
@@ -375,7 +393,7 @@ impl Record {
                 key: key.clone(),
                 answer,
             };
-            self.keep_tape(&key, recording, secrets)
+            self.write("tape", key.to_string(), None, recording, secrets)
                 .await
                 .map_err(|error| (error, style))?;
             return Ok(response_from(head, read));
@@ -385,30 +403,6 @@ impl Record {
             head,
             Either::Right(Streamed::after(read, incoming, idle)),
         ))
-    }
-
-    async fn keep_tape(
-        &self,
-        key: &TapeKey,
-        recording: Recording,
-        secrets: Secrets,
-    ) -> Result<(), ApiError> {
-        let provenance = Provenance {
-            at: now_timestamp(),
-            upstream: self.upstream.url().host().to_owned(),
-            form: None,
-        };
-        let (store, stats) = (self.store.clone(), self.stats.clone());
-        let what = key.to_string();
-        let writing = self.writes.clone().read_owned().await;
-        tokio::spawn(async move {
-            let recorded = store.record(recording, &provenance, &secrets).await;
-            let outcome = report(&stats, "tape", &what, recorded);
-            drop(writing);
-            outcome
-        })
-        .await
-        .expect("the recording task does not panic")
     }
 
     /// Forwards anything else untouched, streaming both bodies.

@@ -300,6 +300,19 @@ fn parse_error(err: serde_json::Error) -> String {
     err.to_string()
 }
 
+/// Parses a file of a kind only format 2 has (`kind` cassettes), checking its version
+/// first so that an unknown one is named as such.
+fn parse_format_two<T: serde::de::DeserializeOwned>(bytes: &[u8], kind: &str) -> Result<T, String> {
+    let version: Version = serde_json::from_slice(bytes).map_err(parse_error)?;
+    if version.format != FORMAT_VERSION {
+        return Err(format!(
+            "format {} is not known for {kind} cassettes; this dsvcr reads format {FORMAT_VERSION}",
+            version.format
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(parse_error)
+}
+
 impl Cassette {
     /// A new cassette with no timeline yet.
     pub(crate) fn new(id: SessionId, recorded: Recorded) -> Self {
@@ -714,16 +727,7 @@ impl CallCassette {
             path: path.to_owned(),
             reason,
         };
-        let version: Version =
-            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
-        if version.format != FORMAT_VERSION {
-            return Err(fail(format!(
-                "format {} is not known for call cassettes; this dsvcr reads format {FORMAT_VERSION}",
-                version.format
-            )));
-        }
-        let raw: RawCallCassette =
-            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
+        let raw: RawCallCassette = parse_format_two(bytes, "call").map_err(fail)?;
         let cassette = Self::from_raw(raw).map_err(fail)?;
         let name = path.file_name().and_then(|name| name.to_str());
         let expected = Self::file_name(cassette.op, &cassette.key);

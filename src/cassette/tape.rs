@@ -5,9 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    parse_error, pretty, validate_recorded, CassetteError, Recorded, Version, FORMAT_VERSION,
-};
+use super::{parse_format_two, pretty, validate_recorded, CassetteError, Recorded, FORMAT_VERSION};
 use crate::tape::{TapeAnswer, TapeEntry, TapeKey};
 
 /// Tape cassettes live in this subfolder of the cassette folder.
@@ -46,16 +44,7 @@ impl TapeCassette {
             path: path.to_owned(),
             reason,
         };
-        let version: Version =
-            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
-        if version.format != FORMAT_VERSION {
-            return Err(fail(format!(
-                "format {} is not known for tape cassettes; this dsvcr reads format {FORMAT_VERSION}",
-                version.format
-            )));
-        }
-        let cassette: TapeCassette =
-            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
+        let cassette: TapeCassette = parse_format_two(bytes, "tape").map_err(fail)?;
         validate_recorded(&cassette.recorded).map_err(fail)?;
         if cassette.responses.is_empty() {
             return Err(fail(

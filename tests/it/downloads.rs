@@ -10,8 +10,8 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
 use crate::fake_vcenter::{
-    default_libraries, ByteFault, FakeFile, FakeOptions, FakeVcenter, FAKE_PASSWORD, FAKE_USER,
-    ITEM_ID, NOTES_NAME, NOTES_TEXT,
+    default_libraries, ByteFault, FakeFile, FakeOptions, FakeVcenter, ITEM_ID, NOTES_NAME,
+    NOTES_TEXT,
 };
 use crate::process::run_to_exit;
 use crate::support::*;
@@ -43,15 +43,6 @@ async fn fake(fault: ByteFault) -> FakeVcenter {
         ..FakeOptions::default()
     })
     .await
-}
-
-fn basic() -> String {
-    use base64::Engine;
-    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
 }
 
 /// A client of one dsvcr, plain or HTTPS, logged in on `/rest`.

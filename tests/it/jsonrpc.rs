@@ -123,19 +123,6 @@ fn error(response: &TestResponse) -> (String, String) {
     )
 }
 
-async fn rest_login(server: &TestServer) -> String {
-    use base64::Engine;
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{FAKE_USER}:{FAKE_PASSWORD}"));
-    let response = server
-        .request("POST", "/rest/com/vmware/cis/session")
-        .header("authorization", &format!("Basic {basic}"))
-        .header("vmware-use-header-authn", "true")
-        .send()
-        .await;
-    response.json()["value"].as_str().unwrap().to_owned()
-}
-
 async fn rest(
     server: &TestServer,
     token: &str,
@@ -157,7 +144,7 @@ async fn a_session_recorded_over_rest_replays_to_jsonrpc() {
     let fake = FakeVcenter::http().await;
     let folder = tempfile::tempdir().unwrap();
     let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
-    let token = rest_login(&recorder).await;
+    let token = crate::support::login(&recorder).await;
     let create = json!({"create_spec": {"library_item_id": ITEM_ID}}).to_string();
     let created = rest(&recorder, &token, "POST", REST, &create).await.json()["value"].clone();
     let id = created.as_str().unwrap().to_owned();

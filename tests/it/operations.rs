@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use crate::fake_vcenter::{FakeOptions, FakeVcenter, FAKE_PASSWORD, FAKE_USER, ITEM_ID};
+use crate::fake_vcenter::{FakeOptions, FakeVcenter, ITEM_ID};
 use crate::support::*;
 
 const REST_FILES: &str = "/rest/com/vmware/content/library/item/downloadsession/file";
@@ -15,27 +15,6 @@ type Step = (&'static str, String, String);
 
 /// What the client saw: status and the body (JSON when there is one).
 type Seen = (u16, Value);
-
-fn basic() -> String {
-    use base64::Engine;
-    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
-
-/// Logs in on `/rest`; returns the token.
-pub(crate) async fn login(server: &TestServer) -> String {
-    let response = server
-        .request("POST", "/rest/com/vmware/cis/session")
-        .header("authorization", &basic())
-        .header("vmware-use-header-authn", "true")
-        .send()
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    response.json()["value"].as_str().unwrap().to_owned()
-}
 
 async fn send(server: &TestServer, token: &str, (method, path, body): &Step) -> Seen {
     let response = server

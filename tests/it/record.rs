@@ -4,31 +4,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::json;
 
 use crate::fake_vcenter::*;
 use crate::support::*;
-
-fn basic() -> String {
-    let credentials = format!("{FAKE_USER}:{FAKE_PASSWORD}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
-
-/// Logs in through dsvcr the way govmomi does; returns the token.
-async fn login(server: &TestServer) -> String {
-    let response = server
-        .request("POST", "/rest/com/vmware/cis/session")
-        .header("authorization", &basic())
-        .header("vmware-use-header-authn", "true")
-        .send()
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    response.json()["value"].as_str().unwrap().to_owned()
-}
 
 fn model(id: &str, progress: i64) -> serde_json::Value {
     json!({

@@ -473,3 +473,30 @@ pub(crate) fn http_answer(status: &str, body: &str) -> String {
         body.len()
     )
 }
+
+/// The fake vCenter's Basic credentials.
+pub(crate) fn basic() -> String {
+    use base64::Engine;
+    let credentials = format!(
+        "{}:{}",
+        crate::fake_vcenter::FAKE_USER,
+        crate::fake_vcenter::FAKE_PASSWORD
+    );
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
+/// Logs in on `/rest` the way govmomi does (Basic, header authentication); returns the
+/// token.
+pub(crate) async fn login(server: &TestServer) -> String {
+    let response = server
+        .request("POST", "/rest/com/vmware/cis/session")
+        .header("authorization", &basic())
+        .header("vmware-use-header-authn", "true")
+        .send()
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json()["value"].as_str().unwrap().to_owned()
+}

@@ -143,7 +143,7 @@ async fn made_up_credentials_do_not_switch_the_gate_off_for_later_requests() {
         refused.status, 401,
         "vCenter refuses the made-up credentials"
     );
-    let token = crate::operations::login(&recorder).await;
+    let token = login(&recorder).await;
     let later = recorder
         .request("GET", &format!("{API}/obj-1"))
         .header("vmware-api-session-id", &token)
