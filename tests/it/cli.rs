@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::process::*;
+use crate::raw_http::{http_get, http_get_body};
 use crate::support::*;
 
 #[test]
@@ -203,13 +204,6 @@ fn record_with_an_unreadable_ca_file_exits_1_naming_it() {
         stderr.contains("dsvcr: --ca-cert /nonexistent/ca.pem: "),
         "{stderr}"
     );
-}
-
-/// Sends a GET over a fresh connection and returns the status line and body.
-fn http_get_body(addr: &str, path: &str) -> (String, String) {
-    let response = http_get(addr, path);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
 fn replay_args<'a>(cassettes: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::raw_http::{get_request, read_until_closed};
 use crate::support::*;
 
 /// `dsvcr replay` of the shipped cassettes with limit flags.
@@ -14,28 +15,6 @@ async fn replay_with_limits(flags: &[&str]) -> TestServer {
 
 fn addr(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_owned()
-}
-
-/// Reads until the server closes the connection or `within` passes; returns what was
-/// read and whether the connection was closed.
-async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool) {
-    let mut received = Vec::new();
-    let deadline = Instant::now() + within;
-    let mut buffer = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                return (String::from_utf8_lossy(&received).into_owned(), true)
-            }
-            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
-            Err(_) => return (String::from_utf8_lossy(&received).into_owned(), false),
-        }
-    }
-}
-
-fn get_request(addr: &str, path: &str, extra: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n{extra}\r\n")
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod limits;
 mod operations;
 mod paths;
 mod process;
+mod raw_http;
 mod readme;
 mod record;
 mod replay_errors;

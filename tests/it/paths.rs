@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::process::*;
+use crate::raw_http::http_get;
 use crate::support::*;
 
 /// One way of writing the paths, in a fresh current folder that holds `out/`.

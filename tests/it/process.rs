@@ -146,17 +146,3 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
-
-/// A GET over a fresh HTTP/1.1 connection; the whole response as text.
-pub(crate) fn http_get(addr: &str, path: &str) -> String {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}

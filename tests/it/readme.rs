@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::process::*;
+use crate::raw_http::http_get;
 
 const README: &str = include_str!("../../README.md");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");

@@ -1,21 +1,8 @@
 //! Signals that stop dsvcr: each one finishes the run as SIGTERM does.
 
-use std::io::{Read, Write};
-
 use crate::process::Running;
+use crate::raw_http::http_get;
 use crate::support::*;
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
 
 #[test]
 fn sighup_writes_the_summary_and_fails_on_a_miss_like_sigterm() {
