@@ -27,7 +27,7 @@ pub(crate) enum ListenerTlsError {
         reason: String,
     },
     #[error("--tls-cert/--tls-key: {0}")]
-    Config(rustls::Error),
+    Config(#[source] rustls::Error),
     #[error("--tls-self-signed {}: {reason}", dir.display())]
     SelfSigned { dir: PathBuf, reason: String },
 }
