@@ -138,9 +138,9 @@ impl Record {
             self.stats.request(&call);
             if let Ok(found) = known.answer(&call) {
                 self.stats.hit();
-                let origin = self.bytes.listener.origin(&parts);
                 // Endpoints replayed from known cassettes are learned too: vCenter named them.
                 let found = downloads::through_dsvcr(found, &call, |answer, session| {
+                    let origin = self.bytes.listener.origin(&parts);
                     self.bytes.rewrite(answer, session, &origin)
                 });
                 return Ok(reply(found, call.style));
@@ -352,18 +352,20 @@ impl Record {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
         let idle = self.upstream.timeout();
         let limit = body_limit(&parts);
-        let (bytes, rest) = read_up_to(body, limit)
-            .await
-            .map_err(|err| (ApiError::body_unreadable(&err.to_string()), style))?;
-        if let Some(rest) = rest {
-            // Larger request bodies stream through to vCenter untaped.
+        if declared_length(&parts.headers).is_some_and(|length| length > limit as u64) {
+            // A body declared larger than the limit streams through to vCenter untaped,
+            // never buffered.
             info!(
                 path = parts.uri.path(),
                 "not taped: the request body is over {limit} bytes"
             );
-            let streamed = Either::Right(Streamed::after(bytes, rest, idle));
+            let streamed = Either::Right(Streamed::new(body, idle));
             return Ok(self.forward_body(parts, streamed, style).await);
         }
+        // Read like every whole body: within the limit and the process-wide body budget.
+        let bytes = read_body(body, &parts)
+            .await
+            .map_err(|error| (error, style))?;
         let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
@@ -542,6 +544,14 @@ fn report(
     }
 }
 
+/// The request's `Content-Length`, if it declares one.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+}
+
 /// The `--max-body-bytes` the listener set for this request.
 fn body_limit(parts: &request::Parts) -> usize {
     parts
@@ -562,12 +572,7 @@ fn untapeable(answer: &http::response::Parts) -> Option<String> {
     {
         return Some(format!("the answer is {encoding}-encoded"));
     }
-    let declared = answer
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    declared
+    declared_length(&answer.headers)
         .filter(|length| *length > MAX_TAPED_ANSWER_BYTES as u64)
         .map(|length| format!("the answer is {length} bytes, over {MAX_TAPED_ANSWER_BYTES}"))
 }

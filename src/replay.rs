@@ -67,9 +67,9 @@ impl Replay {
             Ok(found) => {
                 self.stats.hit();
                 debug!(operation = call.op.label(), key = %call.key, "hit");
-                let origin = self.bytes.listener.origin(parts);
+                // Only an answer that names a download endpoint needs the request's origin.
                 let found = downloads::through_dsvcr(found, call, |answer, session| {
-                    downloads::rewrite(answer, session, &origin)
+                    downloads::rewrite(answer, session, &self.bytes.listener.origin(parts))
                 });
                 reply(found, call.style)
             }

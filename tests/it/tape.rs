@@ -116,3 +116,34 @@ async fn answers_over_the_tape_limit_pass_through_untaped() {
         .count();
     assert_eq!(taped, 0);
 }
+
+/// A request body the tape would buffer is read like every whole body, within
+/// `--max-body-bytes` and the process-wide body budget: a chunked body that grows past the
+/// limit gets 413 and never reaches vCenter; one declared larger streams through untaped.
+#[tokio::test]
+async fn request_bodies_past_the_limit_are_refused_or_streamed_never_buffered() {
+    use tokio::io::AsyncWriteExt;
+    let upstream = canned_upstream(http_answer("200 OK", VERSION)).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream)
+        .flag("--max-body-bytes", "1024")
+        .start(folder.path())
+        .await;
+    let addr = recorder.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let chunk = "x".repeat(600);
+    let request = format!(
+        "POST /rest/vcenter/vm HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (answer, _) =
+        crate::raw_http::read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    let declared = recorder.post("/rest/vcenter/vm", &"y".repeat(2048)).await;
+    assert_eq!(declared.status, 200, "declared larger: streamed through");
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+    let taped = std::fs::read_dir(folder.path().join("tape"))
+        .unwrap()
+        .count();
+    assert_eq!(taped, 0, "neither is taped");
+}
