@@ -69,7 +69,41 @@ fn run_sdk(python: &Path, server: &Running, ca: &Path, args: &[&str]) -> Value {
         "the SDK script failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"))
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"));
+    endpoints_on(report, server)
+}
+
+/// `report` with each file's download endpoint checked to point at `server` (dsvcr's own
+/// path, with its certificate's thumbprint) and then spelled `DSVCR`, since each dsvcr
+/// run has its own address and certificate.
+fn endpoints_on(mut report: Value, server: &Running) -> Value {
+    let prefix = format!("{}/__dsvcr/files/", server.url());
+    for step in ["files", "prepare", "file"] {
+        let returned = report
+            .get_mut(step)
+            .and_then(|outcome| outcome.get_mut("returned"));
+        let infos = match returned {
+            Some(Value::Array(infos)) => infos.iter_mut().collect(),
+            Some(info @ Value::Object(_)) => vec![info],
+            _ => continue,
+        };
+        for info in infos {
+            let Some(endpoint) = info.get_mut("download_endpoint") else {
+                continue;
+            };
+            let uri = endpoint["uri"].as_str().unwrap_or_default();
+            assert!(
+                uri.starts_with(&prefix),
+                "{step}: {endpoint} is not on {prefix}"
+            );
+            assert!(
+                endpoint["ssl_certificate_thumbprint"].is_string(),
+                "{step}: dsvcr's thumbprint under TLS: {endpoint}"
+            );
+            *endpoint = json!("DSVCR");
+        }
+    }
+    report
 }
 
 fn raised(error: &str) -> Value {
@@ -161,6 +195,16 @@ async fn the_python_sdk_records_through_dsvcr_and_replays_offline() {
     assert_eq!(recorded["anonymous"], raised("Unauthenticated"));
     assert_eq!(recorded["unknown"], raised("NotFound"));
     assert_eq!(recorded["after_logout"], raised("Unauthenticated"));
+    assert_eq!(
+        recorded["prepare"]["returned"]["status"], "PREPARED",
+        "the SDK decoded the file prepared through dsvcr: {recorded}"
+    );
+    assert_eq!(recorded["file"]["returned"]["download_endpoint"], "DSVCR");
+    assert_eq!(
+        recorded["files"]["returned"].as_array().map(Vec::len),
+        Some(2),
+        "{recorded}"
+    );
     let tokens = fake.tokens();
     fake.stop().await;
     for (name, cassette) in cassette_files(&cassettes) {

@@ -414,24 +414,28 @@ pub(crate) fn https_client(
     https_client_with(ca_pem, true)
 }
 
-/// Like [`https_client`]; HTTP/2 is offered only when `http2` is set.
-pub(crate) fn https_client_with(
-    ca_pem: &Path,
-    http2: bool,
-) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+/// A TLS client configuration that trusts only the CA(s) in `ca_pem`.
+pub(crate) fn tls_trusting(ca_pem: &Path) -> rustls::ClientConfig {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca_pem).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth()
+}
+
+/// Like [`https_client`]; HTTP/2 is offered only when `http2` is set.
+pub(crate) fn https_client_with(
+    ca_pem: &Path,
+    http2: bool,
+) -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
+        .with_tls_config(tls_trusting(ca_pem))
         .https_only()
         .enable_http1();
     let connector = if http2 {

@@ -1,7 +1,7 @@
 """Drives VMware's Python SDK (vmware-vcenter 9.1.1.0) against dsvcr over HTTPS.
 
-It logs in with create_vsphere_client, reads a download session, asks for an
-unknown id, logs out, and tries calls without a live session. It prints one JSON
+It logs in with create_vsphere_client, reads a download session (and, for one it
+creates, lists, prepares and reads its files), asks for an unknown id, logs out, and tries calls without a live session. It prints one JSON
 object saying what the SDK returned or raised at each step; the Rust test that runs
 it (tests/it/interop_python.rs) checks it. dsvcr's CA comes from REQUESTS_CA_BUNDLE.
 """
@@ -68,6 +68,11 @@ def main():
         )
     report["id"] = session_id
     report["get"] = outcome(lambda: sessions.get(session_id))
+    if args.create:
+        files = client.content.library.item.downloadsession.File
+        report["files"] = outcome(lambda: files.list(session_id))
+        report["prepare"] = outcome(lambda: files.prepare(session_id, "disk.iso"))
+        report["file"] = outcome(lambda: files.get(session_id, "disk.iso"))
     report["unknown"] = outcome(lambda: sessions.get(args.unknown))
     client.session_svc.delete()
     report["after_logout"] = outcome(lambda: sessions.get(session_id))
