@@ -120,11 +120,10 @@ impl Record {
         body: Incoming,
         pending: PendingCall,
     ) -> Result<Response<Body>, Refusal> {
-        let style = pending.provisional_style(&parts.headers);
         let bytes = read_body(body, &parts)
             .await
-            .map_err(|error| (error, style))?;
-        let call = match pending.complete(&parts.headers, &bytes) {
+            .map_err(|error| (error, pending.provisional_style(&parts.headers)))?;
+        let call = match pending.complete(parts.uri.query(), &parts.headers, &bytes) {
             Ok(call) => call,
             Err(rejection) => {
                 // vCenter is the authority on what it accepts: ask it, record nothing.

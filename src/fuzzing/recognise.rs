@@ -50,8 +50,9 @@ fn check_two_steps(request: &Request<Bytes>, outcome: &Outcome) {
         Ok(Route::Call(pending)) => {
             let provisional = pending.provisional_style(headers);
             let read: &[u8] = if pending.needs_body() { body } else { &[] };
-            let replayed = pending.clone().complete(headers, read);
-            let recorded = pending.complete(headers, body);
+            let query = request.uri().query();
+            let replayed = pending.clone().complete(query, headers, read);
+            let recorded = pending.complete(query, headers, body);
             assert_eq!(
                 replayed, recorded,
                 "a body the call does not need changed it"

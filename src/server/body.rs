@@ -123,6 +123,9 @@ pub(crate) async fn collect<B>(
 where
     B: Body<Data = Bytes> + Unpin,
 {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
     let mut reservation = budget.map(|budget| Reservation {
         budget: budget.clone(),
         bytes: 0,

@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -144,12 +145,13 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(MIN_HEAD_BUFFER));
-    // The service refuses more than max_headers with a vAPI 431; hyper's own parse limit
-    // is above it so that such requests reach the service. Only beyond twice the limit
-    // does hyper refuse a request itself (a bare 431).
-    let parse_limit = limits.max_headers.saturating_mul(2).max(HYPER_MAX_HEADERS);
-    if parse_limit != HYPER_MAX_HEADERS {
-        http1.max_headers(parse_limit);
+    // Over HTTP/1.1 the parser itself refuses more than max_headers (a bare 431). A parse
+    // limit above the service's, so that the service could answer with a vAPI body, made
+    // hyper allocate and fill a header array of that size on the heap for every request
+    // (about an eighth of a replayed hit's instructions); at hyper's own limit the array
+    // stays on the stack.
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        http1.max_headers(limits.max_headers);
     }
     builder
         .http2()
@@ -261,15 +263,16 @@ pub(crate) async fn read_call(
     body: Incoming,
     keep_body: bool,
 ) -> Result<(Call, Bytes), Refusal> {
-    let bytes = if keep_body || pending.needs_body() {
-        let style = pending.provisional_style(&parts.headers);
+    let bytes = if (keep_body || pending.needs_body()) && !body.is_end_stream() {
         read_body(body, parts)
             .await
-            .map_err(|error| (error, style))?
+            .map_err(|error| (error, pending.provisional_style(&parts.headers)))?
     } else {
         Bytes::new()
     };
-    let call = pending.complete(&parts.headers, &bytes).map_err(refusal)?;
+    let call = pending
+        .complete(parts.uri.query(), &parts.headers, &bytes)
+        .map_err(refusal)?;
     Ok((call, bytes))
 }
 

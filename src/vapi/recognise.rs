@@ -114,7 +114,6 @@ pub(crate) struct PendingCall {
     path_id: Option<SessionId>,
     /// Any other id in the path (a library or item), as sent.
     path_name: Option<String>,
-    query: Option<String>,
 }
 
 impl PartialEq for PendingCall {
@@ -124,7 +123,6 @@ impl PartialEq for PendingCall {
             && self.flavour == other.flavour
             && self.path_id == other.path_id
             && self.path_name == other.path_name
-            && self.query == other.query
     }
 }
 
@@ -133,6 +131,10 @@ impl Eq for PendingCall {}
 const REST_PREFIX: &[&str] = &["rest", "com", "vmware", "content", "library"];
 const REFERENCE_PREFIX: &[&str] = &["com", "vmware", "content", "library"];
 const API_PREFIX: &[&str] = &["api", "content", "library"];
+const REST_LITERAL: &str = "rest/com/vmware/content/library";
+const REFERENCE_LITERAL: &str = "com/vmware/content/library";
+const API_LITERAL: &str = "api/content/library";
+const ITEMS_SESSIONS: &str = "item/download-session";
 const ITEMS: &str = "item";
 const SESSIONS: &str = "download-session";
 const REST_FILES: &[&str] = &["downloadsession", "file"];
@@ -140,11 +142,11 @@ const API_FILES: &str = "file";
 const ID_PARAMETER: &str = "download_session_id";
 
 /// Which catalogued resource a path names, with the decoded id in it (for `/rest`,
-/// after `id:`).
+/// after `id:`), borrowed from the path unless it had to be decoded.
 #[derive(Debug, PartialEq, Eq)]
-struct Resource {
+struct Resource<'a> {
     shape: Shape,
-    id: Option<String>,
+    id: Option<Cow<'a, str>>,
 }
 
 /// Recognises a request from its method and URI. Only some routes need the body next.
@@ -169,14 +171,16 @@ pub(crate) fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
         (Some(raw), Some(Source::Path)) => Some(parse_id(raw, style)?),
         _ => None,
     };
-    let path_name = resource.id.filter(|_| path_id.is_none());
+    let path_name = resource
+        .id
+        .filter(|_| path_id.is_none())
+        .map(Cow::into_owned);
     Ok(Route::Call(PendingCall {
         row,
         route: found,
         flavour,
         path_id,
         path_name,
-        query: uri.query().map(str::to_owned),
     }))
 }
 
@@ -189,7 +193,7 @@ fn family_routes(row: &'static Row, flavour: Flavour) -> &'static [CatalogRoute]
 
 fn find_route(
     flavour: Flavour,
-    resource: &Resource,
+    resource: &Resource<'_>,
     method: &Method,
     action: Option<&str>,
     query: Option<&str>,
@@ -204,7 +208,7 @@ fn find_route(
 
 fn route_matches(
     route: &CatalogRoute,
-    resource: &Resource,
+    resource: &Resource<'_>,
     method: &Method,
     action: Option<&str>,
     query: Option<&str>,
@@ -283,9 +287,11 @@ fn session_route(method: &Method, uri: &Uri) -> Option<Route> {
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn recognise(request: &http::Request<bytes::Bytes>) -> Result<Operation, Rejection> {
     Ok(match route(request.method(), request.uri())? {
-        Route::Call(pending) => {
-            Operation::Call(pending.complete(request.headers(), request.body())?)
-        }
+        Route::Call(pending) => Operation::Call(pending.complete(
+            request.uri().query(),
+            request.headers(),
+            request.body(),
+        )?),
         Route::MethodNotAllowed { allow, flavour } => {
             Operation::MethodNotAllowed { allow, flavour }
         }
@@ -328,8 +334,13 @@ impl PendingCall {
         }
     }
 
-    /// Finishes recognition with the headers and the (possibly empty) body.
-    pub(crate) fn complete(self, headers: &HeaderMap, body: &[u8]) -> Result<Call, Rejection> {
+    /// Finishes recognition with the request's query, headers and (possibly empty) body.
+    pub(crate) fn complete(
+        mut self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Call, Rejection> {
         let kind = if self.needs_body() {
             body_kind(headers, body)
         } else {
@@ -337,7 +348,7 @@ impl PendingCall {
         };
         let style = self.style(headers, kind);
         let request = Fields {
-            query: self.query.as_deref(),
+            query,
             headers,
             body: BodyView::new(kind, body, style),
             style,
@@ -387,13 +398,13 @@ impl PendingCall {
     }
 
     /// The session id and where it came from.
-    fn session_id(&self, request: &Fields<'_>) -> Result<(SessionId, IdFrom), Rejection> {
+    fn session_id(&mut self, request: &Fields<'_>) -> Result<(SessionId, IdFrom), Rejection> {
         let style = request.style;
         match self.route.inputs.session {
             Some(Source::Path) => Ok((
                 self.path_id
-                    .clone()
-                    .expect("path routes carry a validated id"),
+                    .take()
+                    .expect("path routes carry a validated id, read once"),
                 IdFrom::Path,
             )),
             Some(Source::GetInput) => get_input_id(request),
@@ -724,19 +735,26 @@ pub(crate) fn check_name(field: &str, value: String, style: Style) -> Result<Str
 
 /// Finds the catalogued resource a path names, ignoring one trailing slash and
 /// percent-encoding in any segment.
-fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
+fn resource_of(path: &str) -> Option<(Flavour, Resource<'_>)> {
     let path = path.strip_suffix('/').unwrap_or(path);
     let flavour = Flavour::of_path(path);
-    let prefix = match flavour {
-        Flavour::Rest => REST_PREFIX,
-        Flavour::Reference => REFERENCE_PREFIX,
-        Flavour::Api | Flavour::JsonRpc => API_PREFIX,
+    let (prefix, literal) = match flavour {
+        Flavour::Rest => (REST_PREFIX, REST_LITERAL),
+        Flavour::Reference => (REFERENCE_PREFIX, REFERENCE_LITERAL),
+        Flavour::Api | Flavour::JsonRpc => (API_PREFIX, API_LITERAL),
     };
-    let mut rest = path.strip_prefix('/')?;
-    for expected in prefix {
-        rest = strip_segment(rest, expected)?;
-    }
+    let rest = path.strip_prefix('/')?;
+    // Nearly every path spells its prefix literally: one comparison instead of one per segment.
+    let rest = match strip_literal(rest, literal) {
+        Some(rest) => rest,
+        None => prefix
+            .iter()
+            .try_fold(rest, |rest, expected| strip_segment(rest, expected))?,
+    };
     let rest_flavour = flavour != Flavour::Api;
+    if let Some(sessions) = strip_literal(rest, ITEMS_SESSIONS) {
+        return sessions_resource(flavour, sessions);
+    }
     let Some(under_items) = strip_segment(rest, ITEMS) else {
         // A library: `…/library` or `…/library/id:L` (`/rest`), `…/library/L` (`/api`).
         return one_item(rest, rest_flavour, Shape::Libraries, Shape::Library)
@@ -754,6 +772,11 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
         return one_item(under_items, rest_flavour, Shape::Items, Shape::Item)
             .map(|r| (flavour, r));
     };
+    sessions_resource(flavour, sessions)
+}
+
+/// The download-session resource named by what follows `…/item/download-session`.
+fn sessions_resource(flavour: Flavour, sessions: &str) -> Option<(Flavour, Resource<'_>)> {
     let resource = match flavour {
         Flavour::Api | Flavour::JsonRpc => api_item(sessions),
         Flavour::Rest | Flavour::Reference => rest_item(sessions, Shape::Sessions, Shape::Session)?,
@@ -762,7 +785,12 @@ fn resource_of(path: &str) -> Option<(Flavour, Resource)> {
 }
 
 /// A collection or one member of it named by a single segment (`id:X` on `/rest`).
-fn one_item(rest: &str, rest_flavour: bool, collection: Shape, item: Shape) -> Option<Resource> {
+fn one_item(
+    rest: &str,
+    rest_flavour: bool,
+    collection: Shape,
+    item: Shape,
+) -> Option<Resource<'_>> {
     if rest.contains('/') {
         return None;
     }
@@ -779,23 +807,40 @@ fn one_item(rest: &str, rest_flavour: bool, collection: Shape, item: Shape) -> O
 /// What follows a matched segment: `""` when the path ends there, the rest after its
 /// `/` otherwise; `None` if the next segment is not `expected`.
 fn strip_segment<'a>(rest: &'a str, expected: &str) -> Option<&'a str> {
+    if let Some(after) = strip_literal(rest, expected) {
+        return Some(after);
+    }
     let (segment, after) = rest.split_once('/').unwrap_or((rest, ""));
-    if segment.is_empty() || decode(segment).as_deref() != Some(expected) {
+    if !segment.contains('%') || decode(segment).as_deref() != Some(expected) {
         return None;
     }
     Some(after)
 }
 
+/// What follows `literal` (segments spelt exactly, joined by `/`) when `rest` starts
+/// with it and a segment ends there.
+fn strip_literal<'a>(rest: &'a str, literal: &str) -> Option<&'a str> {
+    let after = rest.strip_prefix(literal)?;
+    match after.as_bytes().first() {
+        None => Some(""),
+        Some(b'/') => Some(&after[1..]),
+        Some(_) => None,
+    }
+}
+
 /// A `/rest` collection or `id:ID` item. An id is one segment; more segments are kept
 /// so that the id check names the '/'.
-fn rest_item(rest: &str, collection: Shape, item: Shape) -> Option<Resource> {
+fn rest_item(rest: &str, collection: Shape, item: Shape) -> Option<Resource<'_>> {
     if rest.is_empty() {
         return Some(Resource {
             shape: collection,
             id: None,
         });
     }
-    let id = decode_joined(rest).strip_prefix("id:")?.to_owned();
+    let id = match decode_joined(rest) {
+        Cow::Borrowed(id) => Cow::Borrowed(id.strip_prefix("id:")?),
+        Cow::Owned(id) => Cow::Owned(id.strip_prefix("id:")?.to_owned()),
+    };
     Some(Resource {
         shape: item,
         id: Some(id),
@@ -803,7 +848,7 @@ fn rest_item(rest: &str, collection: Shape, item: Shape) -> Option<Resource> {
 }
 
 /// An `/api` collection, `ID` or `ID/file`.
-fn api_item(rest: &str) -> Resource {
+fn api_item(rest: &str) -> Resource<'_> {
     if rest.is_empty() {
         return Resource {
             shape: Shape::Sessions,
@@ -824,15 +869,18 @@ fn api_item(rest: &str) -> Resource {
     }
 }
 
-fn decode_joined(rest: &str) -> String {
-    if rest.contains('/') {
+/// Every segment of `rest` percent-decoded (a segment that is not UTF-8 is kept as
+/// sent), borrowed when nothing needed decoding.
+fn decode_joined(rest: &str) -> Cow<'_, str> {
+    if !rest.contains('%') {
+        return Cow::Borrowed(rest);
+    }
+    Cow::Owned(
         rest.split('/')
             .map(|segment| decode(segment).unwrap_or(Cow::Borrowed(segment)))
             .collect::<Vec<_>>()
-            .join("/")
-    } else {
-        decode(rest).unwrap_or(Cow::Borrowed(rest)).into_owned()
-    }
+            .join("/"),
+    )
 }
 
 /// A segment percent-decoded, borrowed when it holds no `%`; `None` if not UTF-8.

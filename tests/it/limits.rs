@@ -284,7 +284,7 @@ async fn an_http2_connection_that_only_pings_is_closed_after_the_idle_timeout() 
 }
 
 #[tokio::test]
-async fn too_many_headers_get_a_vapi_431_over_http2_and_http1() {
+async fn too_many_headers_get_a_vapi_431_over_http2_and_the_parsers_431_over_http1() {
     let server = replay_with_limits(&["--max-headers", "16"]).await;
     let addr = addr(&server);
     let (mut sender, _connection) = h2c_client(&addr, None).await;
@@ -317,14 +317,10 @@ async fn too_many_headers_get_a_vapi_431_over_http2_and_http1() {
         .write_all(get_request(&addr, &format!("{API}/obj-103"), &headers).as_bytes())
         .await
         .unwrap();
-    let (response, _) = read_until_closed(&mut http1, Duration::from_millis(500)).await;
+    let (response, closed) = read_until_closed(&mut http1, Duration::from_secs(2)).await;
+    // HTTP/1.1's parser refuses the head itself: no request reaches the service.
     assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
-    assert!(
-        response.contains("x-dsvcr-synthetic: too-many-headers"),
-        "{response}"
-    );
-    assert!(
-        response.contains("the request has more than 16 headers (--max-headers)"),
-        "{response}"
-    );
+    assert!(!response.contains("x-dsvcr-synthetic"), "{response}");
+    assert!(response.ends_with("\r\n\r\n"), "no body: {response}");
+    assert!(closed);
 }

@@ -828,3 +828,37 @@ fn rejection_messages_quote_only_the_start_of_the_request() {
     let short = rejection("POST", &uri, "<Other/>").message;
     assert_eq!(short, "XML root element is <Other>, expected <Get-Input>");
 }
+
+#[test]
+fn the_literal_prefixes_spell_the_segments_they_stand_for() {
+    assert_eq!(REST_PREFIX.join("/"), REST_LITERAL);
+    assert_eq!(REFERENCE_PREFIX.join("/"), REFERENCE_LITERAL);
+    assert_eq!(API_PREFIX.join("/"), API_LITERAL);
+    assert_eq!([ITEMS, SESSIONS].join("/"), ITEMS_SESSIONS);
+}
+
+#[test]
+fn a_percent_encoded_prefix_is_recognised_like_a_literal_one() {
+    let id = |path: &'static str| resource_of(path).map(|(flavour, r)| (flavour, r.shape, r.id));
+    let literal = id("/rest/com/vmware/content/library/item/download-session/id:obj-1");
+    assert_eq!(
+        literal,
+        Some((Flavour::Rest, Shape::Session, Some(Cow::Borrowed("obj-1"))))
+    );
+    assert_eq!(
+        id("/rest/com/vm%77are/content/library/item/download%2Dsession/id:obj-1"),
+        literal
+    );
+    assert_eq!(
+        id("/rest/com/vmware/content/library/item/download-session/id%3Aobj%2D1"),
+        literal
+    );
+    assert_eq!(
+        id("/rest/com/vmware/content/libraryx/item/download-session/id:obj-1"),
+        None
+    );
+    assert_eq!(
+        id("/rest/com/vmware/content/library/item/download-sessions/id:obj-1"),
+        None
+    );
+}
