@@ -3,11 +3,13 @@
 //! loopback only, unless `--admin-from-anywhere` is given: anyone else gets 403.
 //! `/__dsvcr/files/…` is passed on: the services serve file bytes there.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{body_response, ApiError};
@@ -28,22 +30,65 @@ pub(crate) trait Observable {
     fn summary(&self) -> Summary;
 }
 
-/// A service with the admin endpoints in front of it.
-pub(crate) struct WithAdmin<S>(pub Arc<S>);
+/// A service with the admin endpoints in front of it, counting the service's requests
+/// in flight.
+pub(crate) struct WithAdmin<S> {
+    service: Arc<S>,
+    in_flight: AtomicU64,
+}
+
+impl<S> WithAdmin<S> {
+    pub(crate) fn new(service: Arc<S>) -> Self {
+        WithAdmin {
+            service,
+            in_flight: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Counts one request in flight while it lives (a dropped, cancelled request included).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The body of `GET /__dsvcr/health`: the counters, and the requests in flight.
+#[derive(Serialize)]
+struct HealthAnswer {
+    #[serde(flatten)]
+    health: Health,
+    /// Requests (admin ones aside) received whose answer has not yet begun: one whose
+    /// body is still arriving counts.
+    in_flight: u64,
+}
 
 impl<S: Handler + Observable> Handler for WithAdmin<S> {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let endpoint = request.uri().path().strip_prefix(PREFIX);
         // Download endpoints are the service's own.
         let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.starts_with(FILES)) else {
-            return self.0.handle(request).await;
+            let _counted = InFlight::enter(&self.in_flight);
+            return self.service.handle(request).await;
         };
         if let Some(refused) = refusal_for(request.extensions().get::<Peer>()) {
             return refused.into_response(Style::REST_JSON);
         }
         let endpoint = endpoint.trim_end_matches('/');
         let outcome = match (endpoint, request.method()) {
-            ("health", &Method::GET) => Ok(json_ok(json!(self.0.health()))),
+            ("health", &Method::GET) => Ok(json_ok(json!(HealthAnswer {
+                health: self.service.health(),
+                in_flight: self.in_flight.load(Ordering::SeqCst),
+            }))),
             ("reset", &Method::POST) => self.reset(request.uri().query()),
             ("health", method) => Err(ApiError::method_not_allowed(method, "GET")),
             ("reset", method) => Err(ApiError::method_not_allowed(method, "POST")),
@@ -61,7 +106,7 @@ impl<S: Observable> WithAdmin<S> {
             .transpose()
             .map_err(|err| ApiError::invalid_argument("dsvcr.admin.invalid_id", err.to_string()))?;
         let rewound = self
-            .0
+            .service
             .rewind(id.as_ref())
             .ok_or_else(|| ApiError::no_cassette_to_reset(id.as_ref()))?;
         Ok(json_ok(json!({ "rewound": rewound })))

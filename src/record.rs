@@ -387,7 +387,7 @@ impl Record {
         }
         let (read, whole) = read_up_to(incoming, MAX_TAPED_ANSWER_BYTES)
             .await
-            .map_err(|err| (upstream_failure(&self.upstream.broken(&err)), style))?;
+            .map_err(|err| (upstream_failure(&self.upstream.broken(err)), style))?;
         let Some(incoming) = whole else {
             let answer = TapeAnswer::of(&head, &read);
             let recording = Recording::Tape {
@@ -498,7 +498,9 @@ pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
         UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
             ApiError::upstream_timed_out(err.to_string())
         }
-        UpstreamError::Tls { .. } => ApiError::upstream_failed("upstream-tls", err.to_string()),
+        UpstreamError::Tls { .. } | UpstreamError::HandshakeEnded { .. } => {
+            ApiError::upstream_failed("upstream-tls", err.to_string())
+        }
         _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
     }
 }

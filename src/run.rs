@@ -330,7 +330,7 @@ where
     server::serve(
         listener,
         options,
-        Arc::new(WithAdmin(service)),
+        Arc::new(WithAdmin::new(service)),
         launch.shutdown,
     )
     .await;

@@ -211,7 +211,19 @@ pub(crate) struct BlobError {
     pub(crate) cassette: PathBuf,
     pub(crate) file: String,
     pub(crate) blob: PathBuf,
-    pub(crate) reason: String,
+    #[source]
+    pub(crate) reason: BlobFault,
+}
+
+/// What is wrong with a blob a cassette references.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BlobFault {
+    #[error("it holds {holds} bytes, the cassette says {expected}")]
+    WrongSize { holds: u64, expected: u64 },
+    #[error("it is not a file")]
+    NotAFile,
+    #[error(transparent)]
+    Unreadable(io::Error),
 }
 
 /// Checks that every blob the cassettes reference exists with the recorded size. Hashes
@@ -222,13 +234,12 @@ pub(crate) fn verify_present(folder: &Path, cassettes: &[Cassette]) -> Result<()
             let blob = blob_path(folder, &download.sha256);
             let reason = match fs::metadata(&blob) {
                 Ok(meta) if meta.is_file() && meta.len() == download.size => continue,
-                Ok(meta) if meta.is_file() => format!(
-                    "it holds {} bytes, the cassette says {}",
-                    meta.len(),
-                    download.size
-                ),
-                Ok(_) => "it is not a file".to_owned(),
-                Err(err) => err.to_string(),
+                Ok(meta) if meta.is_file() => BlobFault::WrongSize {
+                    holds: meta.len(),
+                    expected: download.size,
+                },
+                Ok(_) => BlobFault::NotAFile,
+                Err(err) => BlobFault::Unreadable(err),
             };
             return Err(BlobError {
                 cassette: super::folder::cassette_path(folder, &cassette.id),

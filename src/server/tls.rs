@@ -9,7 +9,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
@@ -20,16 +20,40 @@ use crate::crypto::provider;
 /// Why the HTTPS listener cannot be set up; names the flag and file at fault.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ListenerTlsError {
-    #[error("{flag} {}: {reason}", path.display())]
-    File {
-        flag: &'static str,
+    #[error("--tls-cert {}: {source}", path.display())]
+    CertFile {
         path: PathBuf,
-        reason: String,
+        #[source]
+        source: pem::Error,
+    },
+    #[error("--tls-cert {}: holds no PEM certificate", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("--tls-key {}: no usable PEM private key: {source}", path.display())]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: pem::Error,
     },
     #[error("--tls-cert/--tls-key: {0}")]
     Config(#[source] rustls::Error),
-    #[error("--tls-self-signed {}: {reason}", dir.display())]
-    SelfSigned { dir: PathBuf, reason: String },
+    #[error("--tls-self-signed {}: {source}", dir.display())]
+    MakeCertificate {
+        dir: PathBuf,
+        #[source]
+        source: rcgen::Error,
+    },
+    #[error("--tls-self-signed {}: {source}", dir.display())]
+    WriteCa {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--tls-self-signed {}: {source}", dir.display())]
+    SelfSignedConfig {
+        dir: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
 }
 
 /// The file the self-signed CA is written to, inside the `--tls-self-signed` folder.
@@ -41,27 +65,20 @@ pub(crate) fn from_files(
     cert: &Path,
     key: &Path,
 ) -> Result<(TlsAcceptor, CertificateDer<'static>), ListenerTlsError> {
-    let file_error = |flag: &'static str, path: &Path, reason: String| ListenerTlsError::File {
-        flag,
-        path: path.to_owned(),
-        reason,
-    };
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|err| file_error("--tls-cert", cert, err.to_string()))?;
+        .map_err(|source| ListenerTlsError::CertFile {
+            path: cert.to_owned(),
+            source,
+        })?;
     if chain.is_empty() {
-        return Err(file_error(
-            "--tls-cert",
-            cert,
-            "holds no PEM certificate".to_owned(),
-        ));
+        return Err(ListenerTlsError::NoCertificate {
+            path: cert.to_owned(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|err| {
-        file_error(
-            "--tls-key",
-            key,
-            format!("no usable PEM private key: {err}"),
-        )
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| ListenerTlsError::KeyFile {
+        path: key.to_owned(),
+        source,
     })?;
     let leaf = chain[0].clone();
     let acceptor = acceptor(chain, key).map_err(ListenerTlsError::Config)?;
@@ -73,22 +90,28 @@ pub(crate) fn from_files(
 pub(crate) fn self_signed(
     dir: &Path,
 ) -> Result<(TlsAcceptor, PathBuf, CertificateDer<'static>), ListenerTlsError> {
-    let fail = |reason: String| ListenerTlsError::SelfSigned {
+    let certificate = |source| ListenerTlsError::MakeCertificate {
         dir: dir.to_owned(),
-        reason,
+        source,
     };
-    let (ca, ca_key) = make_ca().map_err(|err| fail(err.to_string()))?;
-    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|err| fail(err.to_string()))?;
+    let write = |source| ListenerTlsError::WriteCa {
+        dir: dir.to_owned(),
+        source,
+    };
+    let (ca, ca_key) = make_ca().map_err(certificate)?;
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(certificate)?;
     let leaf = leaf_params()
         .and_then(|params| params.signed_by(&leaf_key, &ca, &ca_key))
-        .map_err(|err| fail(err.to_string()))?;
-    fs::create_dir_all(dir).map_err(|err| fail(err.to_string()))?;
+        .map_err(certificate)?;
+    fs::create_dir_all(dir).map_err(write)?;
     let ca_path = dir.join(SELF_SIGNED_CA_FILE);
-    write_atomically(&ca_path, ca.pem().as_bytes()).map_err(|err| fail(err.to_string()))?;
+    write_atomically(&ca_path, ca.pem().as_bytes()).map_err(write)?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let chain = vec![leaf.der().clone(), ca.der().clone()];
-    let acceptor = acceptor(chain, key).map_err(|err| fail(err.to_string()))?;
+    let acceptor = acceptor(chain, key).map_err(|source| ListenerTlsError::SelfSignedConfig {
+        dir: dir.to_owned(),
+        source,
+    })?;
     Ok((acceptor, ca_path, leaf.der().clone()))
 }
 
@@ -131,4 +154,32 @@ fn acceptor(
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key file that cannot be read is named with its flag, and the io error is kept.
+    #[test]
+    fn an_unreadable_key_file_keeps_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("missing-key.pem");
+        let (ca, _) = make_ca().unwrap();
+        fs::write(&cert, ca.pem()).unwrap();
+        let err = from_files(&cert, &key).map(|_| ()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "--tls-key {}: no usable PEM private key: ",
+                key.display()
+            )),
+            "{err}"
+        );
+        let source = std::error::Error::source(&err).expect("the cause is kept");
+        assert!(
+            matches!(source.downcast_ref(), Some(pem::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound),
+            "{source:?}"
+        );
+    }
 }

@@ -39,19 +39,45 @@ pub(crate) struct UpstreamConfig {
     pub(crate) connections: Arc<AtomicU64>,
 }
 
-/// Why a forwarded request got no usable answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// The error behind an [`UpstreamError`]: hyper's, with the io or rustls error inside.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a forwarded request got no usable answer. Messages show the innermost cause (or
+/// the rustls error), the one that says what actually happened; `source()` is the whole
+/// error hyper returned.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum UpstreamError {
-    #[error("TLS with upstream {upstream} failed: {detail}")]
-    Tls { upstream: String, detail: String },
-    #[error("cannot connect to upstream {upstream}: {detail}")]
-    Unreachable { upstream: String, detail: String },
+    #[error("TLS with upstream {upstream} failed: {}", tls_detail(&**source))]
+    Tls {
+        upstream: String,
+        #[source]
+        source: Cause,
+    },
+    #[error(
+        "TLS with upstream {upstream} failed: the handshake ended early ({}); is the upstream serving HTTPS on that port?",
+        innermost(&**source)
+    )]
+    HandshakeEnded {
+        upstream: String,
+        #[source]
+        source: Cause,
+    },
+    #[error("cannot connect to upstream {upstream}: {}", innermost(&**source))]
+    Unreachable {
+        upstream: String,
+        #[source]
+        source: Cause,
+    },
     #[error("upstream {upstream} did not answer within {timeout:?}")]
     TimedOut { upstream: String, timeout: Duration },
     #[error("cannot connect to upstream {upstream} within {timeout:?}")]
     ConnectTimedOut { upstream: String, timeout: Duration },
-    #[error("upstream {upstream} failed mid-answer: {detail}")]
-    Broken { upstream: String, detail: String },
+    #[error("upstream {upstream} failed mid-answer: {}", innermost(&**source))]
+    Broken {
+        upstream: String,
+        #[source]
+        source: Cause,
+    },
     #[error("upstream {upstream} answered with a body over {limit} bytes")]
     TooLarge { upstream: String, limit: usize },
 }
@@ -107,7 +133,7 @@ impl Upstream {
         let mut answer = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
             .map_err(|_| self.timed_out())?
-            .map_err(|err| self.classify(&err))?;
+            .map_err(|err| self.classify(err))?;
         strip_hop_by_hop(answer.headers_mut());
         Ok(answer)
     }
@@ -128,7 +154,7 @@ impl Upstream {
         let mut answer = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
             .map_err(|_| self.timed_out())?
-            .map_err(|err| self.classify(&err))?;
+            .map_err(|err| self.classify(err))?;
         strip_hop_by_hop(answer.headers_mut());
         Ok(answer)
     }
@@ -152,7 +178,7 @@ impl Upstream {
                             limit,
                         },
                         CollectError::OverBudget(_) => unreachable!("no budget is given"),
-                        CollectError::Body(err) => self.broken(&err),
+                        CollectError::Body(err) => self.broken(err),
                     })?;
             Ok((parts, bytes))
         };
@@ -177,23 +203,23 @@ impl Upstream {
         }
     }
 
-    pub(crate) fn broken(&self, err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    pub(crate) fn broken(&self, err: impl Into<Cause>) -> UpstreamError {
         UpstreamError::Broken {
             upstream: self.url.to_string(),
-            detail: innermost(err),
+            source: err.into(),
         }
     }
 
-    fn classify(&self, err: &hyper_util::client::legacy::Error) -> UpstreamError {
+    fn classify(&self, err: hyper_util::client::legacy::Error) -> UpstreamError {
         let upstream = self.url.to_string();
-        if let Some(tls) = find_source::<rustls::Error>(err) {
+        if find_source::<rustls::Error>(&err).is_some() {
             return UpstreamError::Tls {
                 upstream,
-                detail: tls.to_string(),
+                source: err.into(),
             };
         }
         if err.is_connect() {
-            let io_kind = find_source::<std::io::Error>(err).map(std::io::Error::kind);
+            let io_kind = find_source::<std::io::Error>(&err).map(std::io::Error::kind);
             if io_kind == Some(std::io::ErrorKind::TimedOut) {
                 return UpstreamError::ConnectTimedOut {
                     upstream,
@@ -201,17 +227,14 @@ impl Upstream {
                 };
             }
             if io_kind == Some(std::io::ErrorKind::UnexpectedEof) && self.url.is_https() {
-                return UpstreamError::Tls {
+                return UpstreamError::HandshakeEnded {
                     upstream,
-                    detail: format!(
-                        "the handshake ended early ({}); is the upstream serving HTTPS on that port?",
-                        innermost(err)
-                    ),
+                    source: err.into(),
                 };
             }
             return UpstreamError::Unreachable {
                 upstream,
-                detail: innermost(err),
+                source: err.into(),
             };
         }
         self.broken(err)
@@ -223,6 +246,11 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     causes(err)
         .last()
         .map_or_else(String::new, ToString::to_string)
+}
+
+/// The rustls error's message in `err`'s causes (else the innermost's).
+fn tls_detail(err: &(dyn std::error::Error + 'static)) -> String {
+    find_source::<rustls::Error>(err).map_or_else(|| innermost(err), ToString::to_string)
 }
 
 fn find_source<'a, E: std::error::Error + 'static>(
@@ -284,6 +312,37 @@ pub(crate) fn response_from(parts: response::Parts, body: Bytes) -> Response<Bod
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unreachable upstream's error says what failed and keeps hyper's error, with the
+    /// io error inside, as its source.
+    #[tokio::test]
+    async fn a_refused_connection_keeps_its_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let upstream = Upstream::new(UpstreamConfig {
+            url: url.parse().unwrap(),
+            trust: Trust::DefaultRoots,
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            connections: Arc::default(),
+        })
+        .unwrap();
+        let (parts, ()) = Request::get("/api/session").body(()).unwrap().into_parts();
+        let err = upstream.exchange(parts, Bytes::new()).await.unwrap_err();
+        assert!(matches!(err, UpstreamError::Unreachable { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).expect("the cause is kept");
+        assert!(
+            source.is::<hyper_util::client::legacy::Error>(),
+            "{source:?}"
+        );
+        let io = find_source::<std::io::Error>(source).expect("an io error inside");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            err.to_string(),
+            format!("cannot connect to upstream {url}: {io}")
+        );
+    }
 
     #[test]
     fn hop_by_hop_headers_are_removed() {

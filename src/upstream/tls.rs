@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tracing::warn;
@@ -77,8 +77,20 @@ impl fmt::Debug for Thumbprint {
 /// Why trust could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TrustError {
-    #[error("--ca-cert {}: {reason}", path.display())]
-    CaFile { path: PathBuf, reason: String },
+    #[error("--ca-cert {}: {source}", path.display())]
+    CaFileUnreadable {
+        path: PathBuf,
+        #[source]
+        source: pem::Error,
+    },
+    #[error("--ca-cert {}: holds no PEM certificate", path.display())]
+    CaFileEmpty { path: PathBuf },
+    #[error("--ca-cert {}: not a usable CA certificate: {source}", path.display())]
+    CaUnusable {
+        path: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
 }
@@ -120,22 +132,27 @@ fn default_roots() -> RootCertStore {
 }
 
 fn roots_from_file(path: &Path) -> Result<RootCertStore, TrustError> {
-    let fail = |reason: String| TrustError::CaFile {
+    let unreadable = |source| TrustError::CaFileUnreadable {
         path: path.to_owned(),
-        reason,
+        source,
     };
     let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|err| fail(err.to_string()))?
+        .map_err(unreadable)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| fail(err.to_string()))?;
+        .map_err(unreadable)?;
     if certificates.is_empty() {
-        return Err(fail("holds no PEM certificate".to_owned()));
+        return Err(TrustError::CaFileEmpty {
+            path: path.to_owned(),
+        });
     }
     let mut roots = RootCertStore::empty();
     for certificate in certificates {
         roots
             .add(certificate)
-            .map_err(|err| fail(format!("not a usable CA certificate: {err}")))?;
+            .map_err(|source| TrustError::CaUnusable {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     Ok(roots)
 }
@@ -246,6 +263,11 @@ mod tests {
             err.to_string()
                 .starts_with(&format!("--ca-cert {}: ", missing.display())),
             "{err}"
+        );
+        let source = std::error::Error::source(&err).expect("the cause is kept");
+        assert!(
+            matches!(source.downcast_ref(), Some(pem::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound),
+            "{source:?}"
         );
     }
 }

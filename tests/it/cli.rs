@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::process::*;
-use crate::raw_http::{http_get, http_get_body};
+use crate::raw_http::{http_get, http_get_body, wait_in_flight};
 use crate::support::*;
 
 #[test]
@@ -498,8 +498,10 @@ fn sigterm_finishes_a_request_in_flight_then_exits_0_having_printed_one_line() {
         &body[..10]
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    wait_in_flight(&addr, 1);
     running.signal("TERM");
+    // A negative check, not a readiness wait: the process must still be running after
+    // this window, finishing the request.
     std::thread::sleep(Duration::from_millis(200));
     assert!(
         running.child.try_wait().unwrap().is_none(),

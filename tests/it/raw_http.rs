@@ -27,6 +27,26 @@ pub(crate) fn http_get_body(addr: &str, path: &str) -> (String, String) {
     (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
+/// Waits (at most 5 s) until the dsvcr at `addr` shows `count` requests in flight in
+/// `GET /__dsvcr/health`: the readiness signal for tests that act on a request it is
+/// answering.
+pub(crate) fn wait_in_flight(addr: &str, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = http_get_body(addr, "/__dsvcr/health");
+        assert!(status.starts_with("HTTP/1.1 200 "), "{status}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if health["in_flight"] == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} requests in flight: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A GET request head with `extra` header lines (each ending in `\r\n`).
 pub(crate) fn get_request(addr: &str, path: &str, extra: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n{extra}\r\n")

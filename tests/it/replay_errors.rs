@@ -334,9 +334,11 @@ async fn shutdown_finishes_a_request_in_flight() {
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body.as_bytes()[..10]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.wait_in_flight(1).await;
 
     let shutting_down = tokio::spawn(server.shut_down());
+    // A negative check, not a readiness wait: within this window the old code had
+    // already ended.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         !shutting_down.is_finished(),

@@ -99,6 +99,23 @@ impl TestServer {
             .await
     }
 
+    /// Waits (at most 5 s) until `GET /__dsvcr/health` shows `count` requests in flight:
+    /// the readiness signal for tests that act on a request the server is answering.
+    pub(crate) async fn wait_in_flight(&self, count: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let health = self.get("/__dsvcr/health").await.json();
+            if health["in_flight"] == count {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{count} requests in flight: {health}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Stops accepting, waits for requests in flight, and returns the exit code the
     /// command ended with (after writing its summary).
     pub(crate) async fn shut_down(mut self) -> ExitCode {

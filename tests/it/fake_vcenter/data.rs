@@ -1,15 +1,13 @@
 //! The download endpoints: `GET`/`HEAD /cis-data/<session>/<file>` with the file's bytes, a
 //! single `Range`, and fault switches that break the body on purpose.
 
-use std::future::Future as _;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
-use tokio::time::Sleep;
 
 use super::sessions::{add_transferred, prepared_bytes};
 use super::state::Shared;
@@ -70,7 +68,7 @@ pub(super) fn serve(shared: &Shared, method: &Method, path: &str, headers: &Head
     if method == Method::HEAD {
         return reply.body(super::wire::full(Bytes::new())).unwrap();
     }
-    if matches!(fault, ByteFault::None | ByteFault::Slow(_)) {
+    if fault == ByteFault::None {
         add_transferred(&mut shared.lock(), session, file, body.len() as u64);
     }
     reply.body(FaultBody::new(body, fault).boxed()).unwrap()
@@ -121,7 +119,6 @@ struct FaultBody {
     first: Option<Bytes>,
     second: Option<Bytes>,
     fault: ByteFault,
-    pause: Option<Pin<Box<Sleep>>>,
     /// Whether the cut has yielded once, so hyper flushed the first half before it.
     yielded: bool,
 }
@@ -129,15 +126,10 @@ struct FaultBody {
 impl FaultBody {
     fn new(bytes: Bytes, fault: ByteFault) -> FaultBody {
         let half = bytes.len() / 2;
-        let pause = match fault {
-            ByteFault::Slow(delay) => Some(Box::pin(tokio::time::sleep(delay))),
-            _ => None,
-        };
         FaultBody {
             first: Some(bytes.slice(..half)).filter(|b| !b.is_empty()),
             second: Some(bytes.slice(half..)).filter(|b| !b.is_empty()),
             fault,
-            pause,
             yielded: false,
         }
     }
@@ -170,13 +162,7 @@ impl Body for FaultBody {
                     .map(|_| Err("cut short by the fake".into()));
                 Poll::Ready(cut)
             }
-            // Never woken: the connection hangs until the client or the fake gives up.
-            ByteFault::Stall => Poll::Pending,
-            ByteFault::Slow(_) | ByteFault::None => {
-                if let Some(pause) = this.pause.as_mut() {
-                    ready!(pause.as_mut().poll(cx));
-                    this.pause = None;
-                }
+            ByteFault::None => {
                 Poll::Ready(this.second.take().map(|second| Ok(Frame::data(second))))
             }
         }

@@ -45,8 +45,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 pub(crate) use library::{
-    default_iso_bytes, default_libraries, FakeFile, FakeItem, FakeLibrary, ISO_LEN, ISO_NAME,
-    ITEM_ID, ITEM_NAME, LIBRARY_ID, LIBRARY_NAME, NOTES_NAME, NOTES_TEXT,
+    default_libraries, FakeFile, FakeLibrary, ITEM_ID, ITEM_NAME, LIBRARY_ID, LIBRARY_NAME,
+    NOTES_NAME, NOTES_TEXT,
 };
 
 use state::{Shared, State};
@@ -71,7 +71,7 @@ pub(crate) struct FakeOptions {
     /// govmomi's simulator); n > 0 answers prepare `PREPARE_REQUESTED`, polls 1..n-1
     /// `PREPARING` and poll n `PREPARED`.
     pub(crate) prepare_polls: u32,
-    /// How the download endpoints send bodies (changeable later with `set_byte_fault`).
+    /// How the download endpoints send bodies.
     pub(crate) byte_fault: ByteFault,
 }
 
@@ -90,10 +90,6 @@ pub(crate) enum ByteFault {
     None,
     /// Sends the first half of the declared `Content-Length`, then closes the connection.
     CutShort,
-    /// Sends the first half, then nothing more until the client or the fake gives up.
-    Stall,
-    /// Sends the first half, pauses this long, then sends the rest.
-    Slow(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -176,11 +172,6 @@ impl FakeVcenter {
         self.shared.thumbprint.clone()
     }
 
-    /// The download endpoint of `file` in `session`: `<url>/cis-data/<session>/<file>`.
-    pub(crate) fn download_uri(&self, session: &str, file: &str) -> String {
-        sessions::endpoint_uri(&self.shared.base_url, session, file)
-    }
-
     /// Every request received, in order.
     pub(crate) fn requests(&self) -> Vec<SeenRequest> {
         self.shared.lock().requests.clone()
@@ -213,10 +204,6 @@ impl FakeVcenter {
         let state = self.shared.lock();
         let session = state.sessions.get(id)?;
         Some(sessions::model(id, session).plain())
-    }
-
-    pub(crate) fn set_byte_fault(&self, fault: ByteFault) {
-        self.shared.lock().byte_fault = fault;
     }
 
     /// Stops listening and closes every open connection (including requests in flight).
