@@ -1,7 +1,10 @@
 //! The JSON-RPC 2.0 envelope: reading an `invoke` request, and writing a result or a
 //! transport fault around it.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::typed::untyped;
@@ -87,6 +90,66 @@ impl Fault {
 
 /// Reads an `invoke` request.
 pub(crate) fn parse(body: &[u8]) -> Result<Invoke, Fault> {
+    // A well-formed invoke is read into borrowed fields; anything else (a fault to
+    // explain, duplicate keys, escaped names) takes the general path, whose answers are
+    // the reference.
+    match serde_json::from_slice::<Plain<'_>>(body) {
+        Ok(plain) => plain.invoke().map_or_else(|| parse_value(body), Ok),
+        Err(_) => parse_value(body),
+    }
+}
+
+/// An `invoke` as it usually arrives, fields borrowed from the body where they can be.
+#[derive(Deserialize)]
+struct Plain<'a> {
+    #[serde(borrow)]
+    jsonrpc: Cow<'a, str>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(default)]
+    id: Value,
+    #[serde(borrow)]
+    params: PlainParams<'a>,
+}
+
+#[derive(Deserialize)]
+struct PlainParams<'a> {
+    #[serde(rename = "serviceId", borrow)]
+    service: Cow<'a, str>,
+    #[serde(rename = "operationId", borrow)]
+    operation: Cow<'a, str>,
+    #[serde(default)]
+    input: Value,
+    #[serde(default)]
+    ctx: Option<PlainContext>,
+}
+
+#[derive(Deserialize)]
+struct PlainContext {
+    #[serde(rename = "securityCtx", default)]
+    security: Option<Value>,
+}
+
+impl Plain<'_> {
+    /// The invoke, when it is one the general path would accept as it is.
+    fn invoke(self) -> Option<Invoke> {
+        let id_is_plain = matches!(self.id, Value::String(_) | Value::Number(_) | Value::Null);
+        if self.jsonrpc != "2.0" || self.method != "invoke" || !id_is_plain {
+            return None;
+        }
+        let context = self.params.ctx.and_then(|ctx| ctx.security);
+        Some(Invoke {
+            id: RpcId(self.id),
+            service: self.params.service.into_owned(),
+            operation: self.params.operation.into_owned(),
+            input: self.params.input,
+            security: security_of(context.as_ref()),
+        })
+    }
+}
+
+/// Reads an `invoke` request into a JSON value first: every fault is explained here.
+fn parse_value(body: &[u8]) -> Result<Invoke, Fault> {
     let request: Value = serde_json::from_slice(body).map_err(|err| {
         Fault::new(
             RpcId::NULL,
@@ -144,11 +207,12 @@ fn invalid(id: RpcId, problem: &str) -> Fault {
 }
 
 fn security(params: &Map<String, Value>) -> Security {
-    let Some(context) = params
-        .get("ctx")
-        .and_then(|ctx| ctx.get("securityCtx"))
-        .map(untyped)
-    else {
+    security_of(params.get("ctx").and_then(|ctx| ctx.get("securityCtx")))
+}
+
+/// What a `securityCtx` holds.
+fn security_of(context: Option<&Value>) -> Security {
+    let Some(context) = context.map(untyped) else {
         return Security::None;
     };
     let text = |name: &str| context.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -182,6 +246,42 @@ mod tests {
             "serviceId":"s","operationId":"o","input":{"STRUCTURE":{"operation-input":{}}},"ctx":ctx}})
         .to_string()
         .into_bytes()
+    }
+
+    #[test]
+    fn the_borrowed_reading_agrees_with_the_general_one() {
+        let bodies = [
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"0","params":{"serviceId":"s","operationId":"o","input":{"STRUCTURE":{"operation-input":{"download_session_id":"obj-1"}}},"ctx":{"appCtx":{"opId":"x"}}}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":7,"params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","params":{"serviceId":"s","operationId":"o","ctx":null,"input":null}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":null,"params":{"serviceId":"s","operationId":"o","ctx":{"securityCtx":{"schemeId":"x","sessionId":"t"}}}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o","ctx":{"securityCtx":{"userName":"u","password":"p"}}}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o","ctx":{"securityCtx":null}}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o","ctx":{"securityCtx":"text"}}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o","ctx":5}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s!","operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","id":"2","params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":{"no":1},"params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"{"jsonrpc":"1.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"call","id":"1","params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":1,"operationId":"o"}}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":[]}"#,
+            r#"{"jsonrpc":"2.0","method":"invoke","id":"1"}"#,
+            r#"{"jsonrpc":2,"method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o"}}"#,
+            r#"["jsonrpc"]"#,
+            r#"{"jsonrpc":"2.0""#,
+            "",
+        ];
+        for body in bodies {
+            assert_eq!(
+                parse(body.as_bytes()),
+                parse_value(body.as_bytes()),
+                "{body}"
+            );
+        }
+        assert!(parse(bodies[0].as_bytes()).is_ok());
+        assert!(parse(bodies[8].as_bytes()).is_ok(), "escaped names");
+        assert!(parse(bodies[10].as_bytes()).is_err());
     }
 
     #[test]
