@@ -77,3 +77,12 @@ bench *FLAGS:
     cargo build --release --locked
     cargo build --release --locked --manifest-path bench/Cargo.toml
     python3 bench/run.py {{FLAGS}}
+
+# Talkback (npm) vs dsvcr vs the baseline on the form A hit, into BENCHMARKS.md; FLAGS go to bench/peers.py.
+bench-peers *FLAGS:
+    command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }
+    cargo build --release --locked
+    cargo build --release --locked --manifest-path bench/Cargo.toml
+    mkdir -p bench/target/peers && cp bench/peers/package.json bench/peers/package-lock.json bench/target/peers/
+    npm ci --prefix bench/target/peers --no-audit --no-fund
+    python3 bench/peers.py {{FLAGS}}

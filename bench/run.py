@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from peers_block import write_report  # keeps `just bench-peers`' section of BENCHMARKS.md
+
 ROOT = Path(__file__).resolve().parent.parent
 DSVCR = ROOT / "target" / "release" / "dsvcr"
 BIN = ROOT / "bench" / "target" / "release"
@@ -977,7 +979,7 @@ def main():
         notes = Path(args.notes)
         res["notes"] = notes.read_text() if notes.exists() else ""
         started = datetime.datetime.fromisoformat(res["started"])
-        Path(args.out).write_text(report(args, res, started, res["elapsed"], args.command or RECIPE))
+        write_report(args.out, report(args, res, started, res["elapsed"], args.command or RECIPE))
         log(f"wrote {args.out} from {args.report_from}")
         return
     globals()["DSVCR"] = Path(args.dsvcr).resolve()
@@ -1043,7 +1045,7 @@ def main():
     (ROOT / "bench" / "target").mkdir(exist_ok=True)
     (ROOT / "bench" / "target" / "results.json").write_text(json.dumps(res, indent=1))
     if "replay" in res and not args.workloads:
-        Path(args.out).write_text(report(args, res, started, elapsed, args.command or RECIPE))
+        write_report(args.out, report(args, res, started, elapsed, args.command or RECIPE))
         log(f"wrote {args.out}")
     log(f"done in {elapsed / 60:.1f} min")
     for figure, d, b, r, target, met in targets(res) if "replay" in res and not args.workloads else []:
