@@ -226,8 +226,51 @@ impl ApiError {
 
     /// The response, in the caller's flavour and representation.
     pub(crate) fn into_response(self, style: Style) -> Response<Body> {
-        let mut response = vapi_error_response(self.status, &self.error, style);
+        self.rendered(style).response()
+    }
+
+    /// The answer with its body written, to be sent as often as needed.
+    pub(crate) fn rendered(self, style: Style) -> RenderedError {
+        let (status, body, error_name) = if style.flavour == Flavour::JsonRpc {
+            let name = HeaderValue::from_str(&self.error.kind.type_name())
+                .expect("error names are header text");
+            let body = crate::vapi::jsonrpc::render::error_result(&self.error);
+            (StatusCode::OK, body, Some(name))
+        } else {
+            let body = render::error(&self.error, style.encoding());
+            (self.status, body, None)
+        };
+        RenderedError {
+            status,
+            body,
+            style,
+            reason: self.reason,
+            allow: self.allow,
+            error_name,
+        }
+    }
+}
+
+/// An error answer whose body is already written: a miss that repeats is answered from
+/// it instead of rendering the same error again.
+#[derive(Clone, Debug)]
+pub(crate) struct RenderedError {
+    status: StatusCode,
+    body: Bytes,
+    style: Style,
+    reason: &'static str,
+    allow: Option<&'static str>,
+    /// JSON-RPC's `vapi-error` header.
+    error_name: Option<HeaderValue>,
+}
+
+impl RenderedError {
+    pub(crate) fn response(&self) -> Response<Body> {
+        let mut response = body_response(self.status, self.body.clone(), self.style);
         let headers = response.headers_mut();
+        if let Some(name) = &self.error_name {
+            headers.insert(crate::vapi::jsonrpc::ERROR_HEADER, name.clone());
+        }
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
         if let Some(allow) = self.allow {
             headers.insert(ALLOW, HeaderValue::from_static(allow));
@@ -255,19 +298,6 @@ impl From<Rejection> for ApiError {
             rejection.message,
         )
     }
-}
-
-/// A vAPI error body with its status, in `style`.
-pub(crate) fn vapi_error_response(
-    status: StatusCode,
-    error: &VapiError,
-    style: Style,
-) -> Response<Body> {
-    if style.flavour == Flavour::JsonRpc {
-        return crate::rpc::error_result(error);
-    }
-    let encoding = style.encoding();
-    body_response(status, render::error(error, encoding), style)
 }
 
 /// A response with `bytes` labelled with the style's media type (no label when there

@@ -3,8 +3,10 @@
 
 mod jsonrpc;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use tracing::{debug, warn};
@@ -13,7 +15,7 @@ use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
-use crate::error::{body_response, refusal, ApiError, Refusal};
+use crate::error::{body_response, refusal, ApiError, Refusal, RenderedError};
 use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
@@ -21,7 +23,7 @@ use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
 use crate::vapi::recognise::{route, Route};
 use crate::vapi::render;
-use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
+use crate::vapi::{Answer, Call, CallKey, Flavour, Op, SessionId, Style};
 
 /// How a replay behaves beyond its cassettes.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +41,27 @@ pub(crate) struct Replay {
     stats: Arc<Stats>,
     options: ReplayOptions,
     bytes: Replayed,
+    missed_answers: MissedAnswers,
+}
+
+/// The answers to misses, by what missed and the style it was asked in, at most
+/// [`MAX_MISSED_ANSWERS`] of them (later misses are rendered each time).
+#[derive(Default)]
+struct MissedAnswers(Mutex<HashMap<(String, Style), RenderedError>>);
+
+const MAX_MISSED_ANSWERS: usize = 4096;
+
+impl MissedAnswers {
+    fn get(&self, key: &(String, Style)) -> Option<RenderedError> {
+        self.0.lock().expect("never poisoned").get(key).cloned()
+    }
+
+    fn keep(&self, key: (String, Style), rendered: RenderedError) {
+        let mut answers = self.0.lock().expect("never poisoned");
+        if answers.len() < MAX_MISSED_ANSWERS {
+            answers.insert(key, rendered);
+        }
+    }
 }
 
 impl Replay {
@@ -49,6 +72,7 @@ impl Replay {
             stats,
             options,
             bytes: Replayed::default(),
+            missed_answers: MissedAnswers::default(),
         }
     }
 
@@ -67,6 +91,18 @@ impl Replay {
             Ok(found) => {
                 self.stats.hit();
                 debug!(operation = call.op.label(), key = %call.key, "hit");
+                if let (Found::Played(played), Some(session)) = (&found, call.key.session()) {
+                    if downloads::names_endpoint(&played.answer) {
+                        let origin = self.bytes.listener.origin(parts);
+                        let body =
+                            played.body_pointed(origin.authority(), call.style.encoding(), || {
+                                let mut answer = played.answer.clone();
+                                downloads::rewrite(&mut answer, session, &origin);
+                                answer
+                            });
+                        return reply_with(&played.answer, body, call.style);
+                    }
+                }
                 // Only an answer that names a download endpoint needs the request's origin.
                 let found = downloads::through_dsvcr(found, call, |answer, session| {
                     downloads::rewrite(answer, session, &self.bytes.listener.origin(parts))
@@ -79,10 +115,18 @@ impl Replay {
 
     fn missed(&self, call: &Call, missing: Missing) -> Response<Body> {
         let what = match (&call.key, call.op) {
-            (CallKey::Session(id), Op::Get) => id.to_string(),
+            (CallKey::Session(id), Op::Get) => id.as_str().to_owned(),
             (key, op) => format!("{} {key}", op.label()),
         };
-        let first_time = self.stats.miss(what);
+        // A miss answers the same whenever it repeats (the cassettes do not change): it is
+        // rendered once.
+        let key = (what, call.style);
+        if let Some(rendered) = self.missed_answers.get(&key) {
+            self.stats.miss(key.0);
+            debug!(operation = call.op.label(), key = %call.key, "miss again");
+            return rendered.response();
+        }
+        let first_time = self.stats.miss(key.0.clone());
         let error = match (missing, &call.key) {
             (Missing::Session, key) => {
                 let id = key.session().expect("session calls carry an id");
@@ -96,7 +140,10 @@ impl Replay {
         } else {
             debug!(operation = call.op.label(), key = %call.key, "miss again");
         }
-        error.into_response(call.style)
+        let rendered = error.rendered(call.style);
+        let response = rendered.response();
+        self.missed_answers.keep(key, rendered);
+        response
     }
 
     /// The taped answer to a request outside the catalog, if the tape has one.
@@ -200,24 +247,15 @@ impl Replay {
 /// A found answer as a response in the caller's style.
 pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
     let encoding = style.encoding();
-    let (mut response, answer) = match &found {
-        Found::Played(played) => (
-            body_response(
-                played.answer.status(style.flavour),
-                played.body(encoding),
-                style,
-            ),
-            &played.answer,
-        ),
-        Found::Made(answer) => (
-            body_response(
-                answer.status(style.flavour),
-                render::answer(answer, encoding),
-                style,
-            ),
-            answer,
-        ),
-    };
+    match &found {
+        Found::Played(played) => reply_with(&played.answer, played.body(encoding), style),
+        Found::Made(answer) => reply_with(answer, render::answer(answer, encoding), style),
+    }
+}
+
+/// `answer`, rendered as `body`, as a response in the caller's style.
+fn reply_with(answer: &Answer, body: Bytes, style: Style) -> Response<Body> {
+    let mut response = body_response(answer.status(style.flavour), body, style);
     if style.flavour == Flavour::JsonRpc {
         crate::rpc::name_answer_error(&mut response, answer);
     }

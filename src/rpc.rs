@@ -11,18 +11,11 @@ use crate::body::{full, Body};
 use crate::error::{body_response, ApiError, SYNTHETIC_HEADER};
 use crate::vapi::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
 use crate::vapi::jsonrpc::recognise::STYLE;
-use crate::vapi::jsonrpc::{render, Fault, RpcId, ERROR_HEADER};
+use crate::vapi::jsonrpc::{Fault, RpcId, ERROR_HEADER};
 use crate::vapi::{Answer, VapiError};
 
 /// Internal error: dsvcr could not produce the answer (the upstream failed, say).
 const INTERNAL_ERROR: i64 = -32603;
-
-/// A vAPI error's `result`, in a 200 with the `vapi-error` header.
-pub(crate) fn error_result(error: &VapiError) -> Response<Body> {
-    let mut response = body_response(StatusCode::OK, render::error_result(error), STYLE);
-    name_error(&mut response, error);
-    response
-}
 
 /// Names the error of an answer in the `vapi-error` header; nothing for a success.
 pub(crate) fn name_answer_error(response: &mut Response<Body>, answer: &Answer) {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 
@@ -25,7 +25,8 @@ use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, Sess
 /// Every cassette of a folder, ready to answer calls.
 pub(crate) struct Timelines {
     sessions: HashMap<SessionId, Session>,
-    calls: HashMap<(Op, CallKey), Timeline>,
+    /// Call cassettes' timelines by operation, then key (looked up without copying a key).
+    calls: HashMap<Op, HashMap<CallKey, Timeline>>,
     /// Taped exchanges by canonical key.
     tapes: HashMap<String, Timeline<TapeAnswer>>,
     creates: HashMap<String, Creates>,
@@ -84,15 +85,16 @@ impl Timelines {
             .into_iter()
             .map(|cassette| (cassette.id.clone(), Session::new(cassette)))
             .collect();
-        let calls = cassettes
-            .calls
-            .into_iter()
-            .map(
-                |CallCassette {
-                     op, key, responses, ..
-                 }| ((op, key), Timeline::new(responses)),
-            )
-            .collect();
+        let mut calls: HashMap<Op, HashMap<CallKey, Timeline>> = HashMap::new();
+        for CallCassette {
+            op, key, responses, ..
+        } in cassettes.calls
+        {
+            calls
+                .entry(op)
+                .or_default()
+                .insert(key, Timeline::new(responses));
+        }
         let tapes = cassettes
             .tapes
             .into_iter()
@@ -125,10 +127,10 @@ impl Timelines {
         match (&call.key, call.op) {
             (CallKey::Create { item, .. }, _) => {
                 self.creates.contains_key(item)
-                    || self.calls.contains_key(&(Op::Create, create_key(item)))
+                    || self.call_timeline(Op::Create, &create_key(item)).is_some()
             }
             (CallKey::Items(_) | CallKey::Lookup(_), op) => {
-                self.calls.contains_key(&(op, call.key.clone()))
+                self.call_timeline(op, &call.key).is_some()
             }
             (key, op) => key
                 .session()
@@ -142,8 +144,7 @@ impl Timelines {
         match &call.key {
             CallKey::Create { item, token } => self.create(item, token.as_deref()),
             CallKey::Items(_) | CallKey::Lookup(_) => self
-                .calls
-                .get(&(call.op, call.key.clone()))
+                .call_timeline(call.op, &call.key)
                 .map(|timeline| Found::Played(timeline.next()))
                 .ok_or(Missing::Call),
             CallKey::Session(id) => self.session_call(id, call.op, None),
@@ -151,11 +152,14 @@ impl Timelines {
         }
     }
 
+    fn call_timeline(&self, op: Op, key: &CallKey) -> Option<&Timeline> {
+        self.calls.get(&op)?.get(key)
+    }
+
     fn create(&self, item: &str, token: Option<&str>) -> Result<Found<'_>, Missing> {
         let Some(creates) = self.creates.get(item) else {
             return self
-                .calls
-                .get(&(Op::Create, create_key(item)))
+                .call_timeline(Op::Create, &create_key(item))
                 .map(|timeline| Found::Played(timeline.next()))
                 .ok_or(Missing::Item);
         };
@@ -218,7 +222,10 @@ impl Timelines {
             }
             None => {
                 self.sessions.values().for_each(Session::rewind);
-                self.calls.values().for_each(Timeline::rewind);
+                self.calls
+                    .values()
+                    .flat_map(HashMap::values)
+                    .for_each(Timeline::rewind);
                 self.tapes.values().for_each(Timeline::rewind);
                 for creates in self.creates.values() {
                     creates.next.store(0, Ordering::Relaxed);
@@ -380,6 +387,15 @@ impl<T> Timeline<T> {
 pub(crate) struct Played {
     pub(crate) answer: Answer,
     rendered: [OnceLock<Bytes>; Encoding::COUNT],
+    /// The answer with its download endpoints pointed at dsvcr, rendered for the authority
+    /// clients last reached dsvcr by (in practice there is one): polling a file does not
+    /// redo the rewrite and the rendering every time.
+    pointed: Mutex<Option<Box<Pointed>>>,
+}
+
+struct Pointed {
+    authority: String,
+    rendered: [Option<Bytes>; Encoding::COUNT],
 }
 
 impl Played {
@@ -387,6 +403,7 @@ impl Played {
         Played {
             answer,
             rendered: Default::default(),
+            pointed: Mutex::new(None),
         }
     }
 
@@ -394,6 +411,34 @@ impl Played {
         self.rendered[encoding.index()]
             .get_or_init(|| render::answer(&self.answer, encoding))
             .clone()
+    }
+
+    /// The answer `point` makes for clients reaching dsvcr at `authority`, rendered in
+    /// `encoding`; kept for the next call from the same authority.
+    pub(crate) fn body_pointed(
+        &self,
+        authority: &str,
+        encoding: Encoding,
+        point: impl FnOnce() -> Answer,
+    ) -> Bytes {
+        let mut pointed = self.pointed.lock().expect("never poisoned");
+        let kept = pointed
+            .as_deref_mut()
+            .filter(|kept| kept.authority == authority);
+        if let Some(bytes) = kept.and_then(|kept| kept.rendered[encoding.index()].clone()) {
+            return bytes;
+        }
+        let bytes = render::answer(&point(), encoding);
+        let kept = match pointed.take() {
+            Some(kept) if kept.authority == authority => kept,
+            _ => Box::new(Pointed {
+                authority: authority.to_owned(),
+                rendered: Default::default(),
+            }),
+        };
+        let kept = pointed.insert(kept);
+        kept.rendered[encoding.index()] = Some(bytes.clone());
+        bytes
     }
 }
 

@@ -113,6 +113,13 @@ pub(crate) struct Origin<'a> {
     certificate: Option<&'a ListenerCertificate>,
 }
 
+impl Origin<'_> {
+    /// The host and port clients reach dsvcr by.
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+}
+
 /// The path of a file's endpoint on dsvcr.
 pub(crate) fn path_of(session: &SessionId, file: &str) -> String {
     format!(

@@ -6,6 +6,7 @@
 //! [`recognise`] runs both on a whole request (tests and fuzzing).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode, Uri};
@@ -418,39 +419,37 @@ impl PendingCall {
     /// A lookup's named inputs as canonical JSON: sorted keys, no whitespace, so that
     /// key order and spacing in the request do not matter.
     fn lookup_key(&self, request: &Fields<'_>) -> Result<String, Rejection> {
-        let mut key = serde_json::Map::new();
+        // Sorted by name like a JSON object (serde_json's map is sorted too), with the
+        // body's values borrowed rather than copied.
+        let mut key: BTreeMap<&str, Cow<'_, serde_json::Value>> = BTreeMap::new();
         for (name, source) in self.route.inputs.lookup {
             let value = match source {
                 Source::Path => {
                     let raw = self.path_name.clone().unwrap_or_default();
-                    Some(serde_json::Value::String(check_name(
-                        name,
-                        raw,
-                        request.style,
-                    )?))
+                    Some(text_value(check_name(name, raw, request.style)?))
                 }
                 Source::Query(_) => request
                     .read(*source)?
                     .map(|value| check_name(name, value, request.style))
                     .transpose()?
-                    .map(serde_json::Value::String),
-                Source::Body(path) => Some(request.body.value_at(path)?.ok_or_else(|| {
-                    Rejection::invalid_argument(
-                        "dsvcr.request.missing_input",
-                        format!("no {} in the JSON body", path.join(".")),
-                        request.style,
-                    )
-                })?),
-                Source::WholeBody => Some(request.body.object()?.clone()),
-                Source::Header(_) | Source::GetInput => {
-                    request.read(*source)?.map(serde_json::Value::String)
-                }
+                    .map(text_value),
+                Source::Body(path) => Some(Cow::Borrowed(
+                    request.body.value_at(path)?.ok_or_else(|| {
+                        Rejection::invalid_argument(
+                            "dsvcr.request.missing_input",
+                            format!("no {} in the JSON body", path.join(".")),
+                            request.style,
+                        )
+                    })?,
+                )),
+                Source::WholeBody => Some(Cow::Borrowed(request.body.object()?)),
+                Source::Header(_) | Source::GetInput => request.read(*source)?.map(text_value),
             };
             if let Some(value) = value {
-                key.insert((*name).to_owned(), value);
+                key.insert(name, value);
             }
         }
-        Ok(serde_json::Value::Object(key).to_string())
+        Ok(serde_json::to_string(&key).expect("JSON values serialise"))
     }
 
     fn get_form(&self, from: IdFrom, kind: BodyKind) -> Form {
@@ -516,7 +515,7 @@ impl<'a> BodyView<'a> {
     }
 
     /// The JSON value at `path`, if there is one.
-    fn value_at(&self, path: &[&str]) -> Result<Option<serde_json::Value>, Rejection> {
+    fn value_at(&self, path: &[&str]) -> Result<Option<&serde_json::Value>, Rejection> {
         let mut value = self.object()?;
         for name in path {
             match value.get(name) {
@@ -524,7 +523,7 @@ impl<'a> BodyView<'a> {
                 None => return Ok(None),
             }
         }
-        Ok(Some(value.clone()))
+        Ok(Some(value))
     }
 
     fn string_at(&self, path: &[&str]) -> Result<Option<String>, Rejection> {
@@ -556,6 +555,10 @@ impl<'a> BodyView<'a> {
             )),
         }
     }
+}
+
+fn text_value<'a>(text: String) -> Cow<'a, serde_json::Value> {
+    Cow::Owned(serde_json::Value::String(text))
 }
 
 fn malformed(message: String, style: Style) -> Rejection {

@@ -499,3 +499,46 @@ async fn a_missing_blob_stops_replay_and_check_reports_blob_problems() {
         "{message}"
     );
 }
+
+/// A polled answer's endpoint is rewritten once per authority and kept: each Host a
+/// client names gets its own endpoint back, in JSON and over /api alike.
+#[tokio::test]
+async fn a_polled_endpoint_names_the_authority_each_client_used() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let poll = |host: &'static str| {
+        server
+            .request("POST", &format!("{REST_FILES}/id:obj-106?~action=get"))
+            .header("host", host)
+            .header("content-type", "application/json")
+            .body(r#"{"file_name":"photon-5.0.iso"}"#)
+            .send()
+    };
+    let endpoint = |response: &TestResponse| {
+        response.json()["value"]["download_endpoint"]["uri"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let statuses: Vec<_> = [poll("a.test:1").await, poll("a.test:1").await]
+        .iter()
+        .map(|response| response.json()["value"]["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("PREPARING"), json!("PREPARING")]);
+    let path = "/__dsvcr/files/obj-106/photon-5.0.iso";
+    for host in ["a.test:1", "b.test:2", "a.test:1", "b.test:2"] {
+        let response = poll(host).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(endpoint(&response), Some(format!("http://{host}{path}")));
+    }
+    let api = server
+        .request(
+            "GET",
+            &format!("{API}/obj-106/file?file_name=photon-5.0.iso"),
+        )
+        .header("host", "c.test:3")
+        .send()
+        .await;
+    assert_eq!(
+        api.json()["download_endpoint"]["uri"],
+        json!(format!("http://c.test:3{path}"))
+    );
+}

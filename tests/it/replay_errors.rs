@@ -425,3 +425,52 @@ async fn a_body_that_ends_after_the_head_keeps_the_connection_usable() {
         );
     }
 }
+
+/// A miss is rendered once and answered from then on: the repeat must be the same answer,
+/// per id and per style, and another id must not get the first one's.
+#[tokio::test]
+async fn a_repeated_miss_gets_the_same_answer_in_each_style_and_for_each_id() {
+    let server = TestServer::replay(&shipped_cassettes()).await;
+    let rest = format!("{REST}/id:");
+    let api = format!("{API}/");
+    let styles = [
+        ("A", &rest, None),
+        ("A xml", &rest, Some("application/xml")),
+        ("D", &api, None),
+    ];
+    for (style, prefix, accept) in styles {
+        let mut firsts = Vec::new();
+        for id in ["obj-404", "obj-405"] {
+            let ask = || {
+                let request = server.request("GET", &format!("{prefix}{id}"));
+                match accept {
+                    Some(accept) => request.header("accept", accept),
+                    None => request,
+                }
+            };
+            let first = ask().send().await;
+            let again = ask().send().await;
+            assert_eq!(first.status, 404, "{style} {id}");
+            assert!(first.text().contains(id), "{style}: {}", first.text());
+            assert_eq!(
+                (
+                    again.status,
+                    again.content_type(),
+                    again.header("x-dsvcr-synthetic"),
+                    again.text()
+                ),
+                (
+                    first.status,
+                    first.content_type(),
+                    first.header("x-dsvcr-synthetic"),
+                    first.text()
+                ),
+                "{style} {id}"
+            );
+            firsts.push(first.text().to_owned());
+        }
+        assert_ne!(firsts[0], firsts[1], "{style}");
+    }
+    let health = server.get("/__dsvcr/health").await.json();
+    assert_eq!(health["misses"], 12, "{health}");
+}
