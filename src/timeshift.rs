@@ -7,6 +7,8 @@
 //! fractional-second digits and the same zone suffix (`Z`, `+02:00`, or none, which is
 //! read as UTC and written back without a zone).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -24,7 +26,8 @@ pub(crate) fn check(text: &str) -> Result<(), String> {
             "{text:?} is not a date-time: it holds non-ASCII characters"
         ));
     }
-    shift(text, Duration::ZERO).map(drop)
+    // What `shift` by nothing checks, without writing the result.
+    shifted(text, Duration::ZERO).map(drop)
 }
 
 /// `text` as an RFC 3339 UTC time (`Z` zone, upper-case `T`), as cassettes write
@@ -51,6 +54,12 @@ pub(crate) fn offset(recorded_at: &str, replay_start: OffsetDateTime) -> Result<
 /// without a zone is taken as UTC and written back without one). Err with a reason
 /// naming `text` if it is not such a date-time, or if the result is out of range.
 pub(crate) fn shift(text: &str, offset: Duration) -> Result<String, String> {
+    let (parsed, moved) = shifted(text, offset)?;
+    Ok(parsed.write(moved))
+}
+
+/// `text` parsed, and its instant moved by `offset` into its own zone.
+fn shifted(text: &str, offset: Duration) -> Result<(DateTime, OffsetDateTime), String> {
     let parsed = DateTime::parse(text)?;
     let moved = parsed
         .instant
@@ -58,7 +67,7 @@ pub(crate) fn shift(text: &str, offset: Duration) -> Result<String, String> {
         .and_then(|moved| moved.checked_to_offset(parsed.zone.offset()))
         .filter(|moved| (0..=9999).contains(&moved.year()))
         .ok_or_else(|| format!("{text:?} shifted by {offset} is out of range"))?;
-    Ok(parsed.write(moved))
+    Ok((parsed, moved))
 }
 
 /// Shifts every date-time field of the session model in place: `expiration_time`, and
@@ -177,8 +186,8 @@ impl DateTime {
             }
         };
         let zoned = match &zone {
-            Zone::None => format!("{rest}Z"),
-            Zone::Utc(_) | Zone::Offset(..) => text.to_owned(),
+            Zone::None => Cow::Owned(format!("{rest}Z")),
+            Zone::Utc(_) | Zone::Offset(..) => Cow::Borrowed(text),
         };
         let instant = OffsetDateTime::parse(&zoned, &Rfc3339).map_err(|err| match err {
             time::error::Parse::TryFromParsed(range) => {

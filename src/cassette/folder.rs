@@ -1,8 +1,10 @@
 //! Finding and loading every cassette in a folder.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{CallCassette, Cassette, CassetteError, TapeCassette, CALLS_SUBFOLDER, TAPE_SUBFOLDER};
 use crate::vapi::SessionId;
@@ -62,13 +64,11 @@ pub(crate) fn legacy_cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
 
 /// Loads and validates every cassette under `folder/download-session/`, `folder/calls/`
 /// and `folder/tape/`. Hidden files (temp files of an interrupted write) are skipped; a
-/// folder without the subfolders holds no cassettes.
+/// folder without the subfolders holds no cassettes. When several files are bad, the
+/// error names the first of them in sorted order, as if they were loaded one by one.
 pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
     // File names are checked against ids, so two files can never hold one id.
-    let mut sessions = cassette_files(folder)?
-        .iter()
-        .map(|path| Ok(Cassette::from_file_bytes(path, &read(path)?)?))
-        .collect::<Result<Vec<_>, LoadError>>()?;
+    let mut sessions = load_files(&cassette_files(folder)?, Cassette::from_file_bytes)?;
     sessions.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = sessions.windows(2).find(|pair| pair[0].id == pair[1].id) {
         return Err(LoadError::DuplicateId {
@@ -76,19 +76,92 @@ pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
             id: pair[0].id.to_string(),
         });
     }
-    let calls = call_files(folder)?
-        .iter()
-        .map(|path| Ok(CallCassette::from_file_bytes(path, &read(path)?)?))
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let tapes = tape_files(folder)?
-        .iter()
-        .map(|path| Ok(TapeCassette::from_file_bytes(path, &read(path)?)?))
-        .collect::<Result<Vec<_>, LoadError>>()?;
+    let calls = load_files(&call_files(folder)?, CallCassette::from_file_bytes)?;
+    let tapes = load_files(&tape_files(folder)?, TapeCassette::from_file_bytes)?;
     Ok(Cassettes {
         sessions,
         calls,
         tapes,
     })
+}
+
+/// Below this many files a folder loads on one thread: a thread costs more than it saves.
+const FILES_PER_THREAD: usize = 256;
+
+/// Reads and parses `paths`, in order, on as many threads as the process may run on
+/// (each takes one contiguous run of files). The error is the one of the first file in
+/// `paths` that fails, whichever thread finds it first.
+fn load_files<T: Send>(
+    paths: &[PathBuf],
+    parse: fn(&Path, &[u8]) -> Result<T, CassetteError>,
+) -> Result<Vec<T>, LoadError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(paths.len() / FILES_PER_THREAD)
+        .max(1);
+    // The index of the first file known to fail: no thread needs to go past it.
+    let first_failure = AtomicUsize::new(usize::MAX);
+    if threads == 1 {
+        return load_run(paths, 0, parse, &first_failure);
+    }
+    let run = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let first_failure = &first_failure;
+        let others: Vec<_> = paths
+            .chunks(run)
+            .enumerate()
+            .skip(1)
+            .map(|(index, part)| {
+                scope.spawn(move || load_run(part, index * run, parse, first_failure))
+            })
+            .collect();
+        let mut loaded = load_run(&paths[..run], 0, parse, first_failure);
+        if let Ok(loaded) = &mut loaded {
+            loaded.reserve_exact(paths.len() - run);
+        }
+        // In file order, so that the first failing run's error wins.
+        for other in others {
+            let other = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Ok(all) = &mut loaded {
+                match other {
+                    Ok(mut other) => all.append(&mut other),
+                    Err(err) => loaded = Err(err),
+                }
+            }
+        }
+        loaded
+    })
+}
+
+/// Loads a run of files that starts at index `start` of all files, stopping early when
+/// a file before the current one is known to fail.
+fn load_run<T>(
+    paths: &[PathBuf],
+    start: usize,
+    parse: fn(&Path, &[u8]) -> Result<T, CassetteError>,
+    first_failure: &AtomicUsize,
+) -> Result<Vec<T>, LoadError> {
+    let mut loaded = Vec::with_capacity(paths.len());
+    let mut buffer = Vec::new();
+    for (offset, path) in paths.iter().enumerate() {
+        let index = start + offset;
+        if first_failure.load(Ordering::Relaxed) < index {
+            // Some earlier file's error is the one reported; this run's files do not matter.
+            break;
+        }
+        let parsed = read_into(path, &mut buffer)
+            .and_then(|bytes| parse(path, bytes).map_err(LoadError::from));
+        match parsed {
+            Ok(cassette) => loaded.push(cassette),
+            Err(err) => {
+                first_failure.fetch_min(index, Ordering::Relaxed);
+                return Err(err);
+            }
+        }
+    }
+    Ok(loaded)
 }
 
 /// The session cassette files of a folder, sorted by path: the non-hidden `*.json`
@@ -146,7 +219,10 @@ fn json_files(subfolder: &Path) -> Result<Option<Vec<PathBuf>>, LoadError> {
             files.push(path);
         }
     }
-    files.sort();
+    // Every path is `subfolder` joined with a file name, so their bytes sort as the names
+    // do, and as `Path`'s component order would (a name holds no separator), without
+    // splitting each path into components per comparison.
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     Ok(Some(files))
 }
 
@@ -171,9 +247,28 @@ fn has_cassette_name(path: &Path) -> bool {
     !name.starts_with('.') && name.ends_with(".json")
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    fs::read(path).map_err(|source| LoadError::Read {
+/// The bytes of the file at `path`, read into `buffer` (kept between files, so that a
+/// folder of small files costs an open, two reads and a close each, and no allocation).
+fn read_into<'b>(path: &Path, buffer: &'b mut Vec<u8>) -> Result<&'b [u8], LoadError> {
+    let failed = |source| LoadError::Read {
         path: path.to_owned(),
         source,
-    })
+    };
+    let mut file = fs::File::open(path).map_err(failed)?;
+    let mut len = 0;
+    loop {
+        if len == buffer.len() {
+            buffer.resize((2 * len).max(READ_BUFFER_BYTES), 0);
+        }
+        match file.read(&mut buffer[len..]) {
+            Ok(0) => return Ok(&buffer[..len]),
+            Ok(read) => len += read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(failed(err)),
+        }
+    }
 }
+
+/// The buffer's first size: room for a typical cassette (under 1 KiB) in one read, and
+/// small enough not to weigh on the memory of a small folder; larger files double it.
+const READ_BUFFER_BYTES: usize = 8 * 1024;

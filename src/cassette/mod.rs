@@ -296,6 +296,37 @@ struct RawTrack {
     responses: Vec<Entry>,
 }
 
+/// The format version of a file whose first member is `"format"` with a plain number,
+/// found without parsing the rest; `None` for any other file. Both formats' structs also
+/// read `format`, and a repeated member fails them, so a file they accept holds this
+/// version and no other.
+fn leading_format(bytes: &[u8]) -> Option<u32> {
+    let skip_space = |at: usize| {
+        at + bytes[at.min(bytes.len())..]
+            .iter()
+            .take_while(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+            .count()
+    };
+    let mut at = skip_space(0);
+    for expected in [&b"{"[..], b"\"format\"", b":"] {
+        if !bytes.get(at..)?.starts_with(expected) {
+            return None;
+        }
+        at = skip_space(at + expected.len());
+    }
+    let digits = bytes[at..]
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    if !matches!(bytes.get(skip_space(at + digits)), Some(b',' | b'}')) {
+        return None;
+    }
+    std::str::from_utf8(&bytes[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
+
 fn parse_error(err: serde_json::Error) -> String {
     err.to_string()
 }
@@ -365,20 +396,22 @@ impl Cassette {
             path: path.to_owned(),
             reason,
         };
-        let version: Version =
-            serde_json::from_slice(bytes).map_err(|err| fail(parse_error(err)))?;
-        let cassette = match version.format {
-            1 => Self::from_format_one(bytes),
-            2 => Self::from_format_two(bytes),
-            other => Err(format!(
-                "format {other} is not known; this dsvcr reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}"
-            )),
-        }
-        .map_err(fail)?;
+        // A UTF-8 file that leads with its format (as every written one does) is parsed
+        // once, its text checked once rather than string by string; any other, and any
+        // that fails, goes the long way, for the same error.
+        let fast = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| match leading_format(bytes) {
+                Some(1) => Self::from_format_one(serde_json::from_str(text).ok()?).ok(),
+                Some(2) => Self::from_format_two(serde_json::from_str(text).ok()?).ok(),
+                _ => None,
+            });
+        let cassette = match fast {
+            Some(cassette) => cassette,
+            None => Self::from_any_format(bytes).map_err(fail)?,
+        };
         let stem = path.file_stem().and_then(|stem| stem.to_str());
-        let named = stem == Some(cassette.id.file_stem().as_str())
-            || stem == Some(cassette.id.legacy_file_stem().as_str());
-        if !named {
+        if !stem.is_some_and(|stem| cassette.id.is_file_stem(stem)) {
             return Err(fail(format!(
                 "holds id {:?}, so its file name must be {}.json",
                 cassette.id.as_str(),
@@ -389,8 +422,19 @@ impl Cassette {
         Ok(cassette)
     }
 
-    fn from_format_one(bytes: &[u8]) -> Result<Self, String> {
-        let mut one: FormatOne = serde_json::from_slice(bytes).map_err(parse_error)?;
+    /// Reads the format version first, then parses the file as that format.
+    fn from_any_format(bytes: &[u8]) -> Result<Self, String> {
+        let version: Version = serde_json::from_slice(bytes).map_err(parse_error)?;
+        match version.format {
+            1 => Self::from_format_one(serde_json::from_slice(bytes).map_err(parse_error)?),
+            2 => Self::from_format_two(serde_json::from_slice(bytes).map_err(parse_error)?),
+            other => Err(format!(
+                "format {other} is not known; this dsvcr reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}"
+            )),
+        }
+    }
+
+    fn from_format_one(mut one: FormatOne) -> Result<Self, String> {
         if one.operation != Op::Get.full_name() {
             return Err(format!(
                 "operation {:?} is not {:?}",
@@ -414,8 +458,7 @@ impl Cassette {
         })
     }
 
-    fn from_format_two(bytes: &[u8]) -> Result<Self, String> {
-        let two: FormatTwo = serde_json::from_slice(bytes).map_err(parse_error)?;
+    fn from_format_two(two: FormatTwo) -> Result<Self, String> {
         let timelines = two
             .timelines
             .into_iter()

@@ -679,3 +679,79 @@ fn the_loader_refuses_a_bad_download() {
     let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
     assert_eq!(err.reason, "downloads[1] repeats file \"a.iso\"");
 }
+
+#[test]
+fn the_leading_format_is_read_without_parsing_the_rest() {
+    assert_eq!(leading_format(b"{\"format\": 2, \"id\": \"x\"}"), Some(2));
+    assert_eq!(leading_format(b" {\n  \"format\":1\n}"), Some(1));
+    assert_eq!(leading_format(b"{\"id\": \"x\", \"format\": 2}"), None);
+    assert_eq!(leading_format(b"{\"format\": 2.0}"), None);
+    assert_eq!(leading_format(b"{\"format\": -2,"), None);
+    assert_eq!(leading_format(b"{\"format\": 99999999999}"), None);
+    assert_eq!(leading_format(b"{\"format\": 2"), None);
+    assert_eq!(leading_format(b"{\"format\""), None);
+    assert_eq!(leading_format(b""), None);
+}
+
+#[test]
+fn a_file_not_led_by_its_format_loads_the_same() {
+    let bytes = sample().to_file_bytes();
+    let mut value: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).unwrap();
+    let format = value.remove("format").unwrap();
+    value.insert("format".to_owned(), format);
+    let reordered = serde_json::to_vec(&value).unwrap();
+    assert_eq!(leading_format(&reordered), None);
+    let path = Path::new("d/obj-1.json");
+    assert_eq!(
+        Cassette::from_file_bytes(path, &reordered).unwrap(),
+        Cassette::from_file_bytes(path, &bytes).unwrap()
+    );
+    assert_eq!(Cassette::from_file_bytes(path, &bytes).unwrap(), sample());
+    // Not UTF-8: the long way names the problem as before.
+    let mut latin1 = bytes.clone();
+    let at = latin1.windows(5).position(|w| w == b"obj-1").unwrap();
+    latin1[at] = 0xe9;
+    assert!(Cassette::from_file_bytes(path, &latin1)
+        .unwrap_err()
+        .reason
+        .contains("invalid unicode code point"));
+}
+
+/// Large folders load on several threads; the result, and the file a failure names, are
+/// those of loading the files one by one in sorted order.
+#[test]
+fn a_large_folder_loads_in_order_and_names_its_first_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    let ids: Vec<String> = (0..1100).map(|i| format!("obj-{i:04}")).collect();
+    let write = |id: &str| {
+        let mut cassette = Cassette::new(SessionId::parse(id).unwrap(), recorded());
+        cassette.append(Op::Delete, None, Answer::Void);
+        fs::write(sub.join(format!("{id}.json")), cassette.to_file_bytes()).unwrap();
+    };
+    ids.iter().for_each(|id| write(id));
+    let loaded: Vec<String> = load_folder(dir.path())
+        .unwrap()
+        .sessions
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(loaded, ids);
+    for bad in ["obj-0900", "obj-0300", "obj-1099"] {
+        fs::write(sub.join(format!("{bad}.json")), "{").unwrap();
+    }
+    for expected in ["obj-0300", "obj-0900", "obj-1099"] {
+        for _ in 0..5 {
+            let err = load_folder(dir.path()).unwrap_err().to_string();
+            let named = format!(
+                "{}: EOF while parsing",
+                sub.join(format!("{expected}.json")).display()
+            );
+            assert!(err.starts_with(&named), "{err}");
+        }
+        write(expected);
+    }
+    assert_eq!(load_folder(dir.path()).unwrap().sessions.len(), 1100);
+}

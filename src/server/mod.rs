@@ -179,9 +179,20 @@ impl<H: Handler> Connection<H> {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
         let in_flight = InFlight::new();
         let stream = IdleTimeout::new(stream, self.limits.idle_timeout, in_flight.clone());
-        let Some(acceptor) = tls else {
-            return self.serve(TokioIo::new(stream), in_flight).await;
-        };
+        match tls {
+            None => self.serve(TokioIo::new(stream), in_flight).await,
+            // Boxed: a TLS connection's state (the handshake, then rustls' connection
+            // inside hyper's) would otherwise make every plain connection's task as large.
+            Some(acceptor) => Box::pin(self.serve_tls(acceptor, stream, in_flight)).await,
+        }
+    }
+
+    async fn serve_tls(
+        self,
+        acceptor: TlsAcceptor,
+        stream: IdleTimeout<TcpStream>,
+        in_flight: Arc<InFlight>,
+    ) {
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => self.serve(TokioIo::new(stream), in_flight).await,
             Ok(Err(err)) => debug!(peer = %self.peer.addr, "TLS handshake failed: {err}"),

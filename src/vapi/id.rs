@@ -134,6 +134,18 @@ impl SessionId {
         format!("{}~{hash}", &plain[..cut])
     }
 
+    /// Whether `stem` is this id's file stem, or the one dsvcr 0.1 gave it.
+    pub(crate) fn is_file_stem(&self, stem: &str) -> bool {
+        let plain = !self.0.contains(':')
+            && self.0.len() <= MAX_PLAIN_STEM_BYTES
+            && !self.0.bytes().any(|b| b.is_ascii_uppercase());
+        if plain {
+            // Both stems are the id itself.
+            return stem == &*self.0;
+        }
+        stem == self.file_stem() || stem == self.legacy_file_stem()
+    }
+
     /// The stem dsvcr 0.1 wrote for every id (the id with `:` spelled `%3A`); still
     /// accepted when loading.
     pub(crate) fn legacy_file_stem(&self) -> String {
