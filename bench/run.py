@@ -677,7 +677,9 @@ def record_mode(args, results):
     # answer wrk saw, and the folder checks.
     def held(cassette_id):
         cassette = json.loads((folder / "download-session" / f"{cassette_id}.json").read_text())
-        return sum(entry.get("repeat", 1) for entry in cassette["responses"])
+        # Format 2 holds one timeline per operation; format 1 had the get's at the top level.
+        timelines = cassette.get("timelines") or [cassette]
+        return sum(entry.get("repeat", 1) for timeline in timelines for entry in timeline["responses"])
 
     summary = json.loads((WORK / "record-summary.json").read_text())
     # A request whose client went away mid-write (wrk stopping) still lands on disk but is not
