@@ -44,6 +44,7 @@ mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -240,11 +241,35 @@ impl From<Entry> for RawEntry {
 }
 
 /// Why a cassette file cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct CassetteError {
     pub(crate) path: PathBuf,
     pub(crate) reason: String,
+    /// The JSON parser's error, when the file is not the JSON the format describes.
+    parse: Option<Arc<serde_json::Error>>,
 }
+
+impl CassetteError {
+    pub(crate) fn new(path: &Path, problem: impl Into<Problem>) -> Self {
+        let (reason, parse) = match problem.into() {
+            Problem::Parse(err) => (err.to_string(), Some(Arc::new(err))),
+            Problem::Invalid(reason) => (reason, None),
+        };
+        CassetteError {
+            path: path.to_owned(),
+            reason,
+            parse,
+        }
+    }
+}
+
+impl PartialEq for CassetteError {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.path, &self.reason) == (&other.path, &other.reason)
+    }
+}
+
+impl Eq for CassetteError {}
 
 impl fmt::Display for CassetteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -252,7 +277,34 @@ impl fmt::Display for CassetteError {
     }
 }
 
-impl std::error::Error for CassetteError {}
+impl std::error::Error for CassetteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.parse
+            .as_deref()
+            .map(|err| err as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// What is wrong with a cassette file's bytes.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    /// Not the JSON the format describes (the message is the parser's).
+    Parse(serde_json::Error),
+    /// JSON of the right shape whose content the format refuses.
+    Invalid(String),
+}
+
+impl From<String> for Problem {
+    fn from(reason: String) -> Self {
+        Problem::Invalid(reason)
+    }
+}
+
+impl From<serde_json::Error> for Problem {
+    fn from(err: serde_json::Error) -> Self {
+        Problem::Parse(err)
+    }
+}
 
 /// Just the format version, read first to pick the parser.
 #[derive(Deserialize)]
@@ -327,21 +379,20 @@ fn leading_format(bytes: &[u8]) -> Option<u32> {
         .ok()
 }
 
-fn parse_error(err: serde_json::Error) -> String {
-    err.to_string()
-}
-
 /// Parses a file of a kind only format 2 has (`kind` cassettes), checking its version
 /// first so that an unknown one is named as such.
-fn parse_format_two<T: serde::de::DeserializeOwned>(bytes: &[u8], kind: &str) -> Result<T, String> {
-    let version: Version = serde_json::from_slice(bytes).map_err(parse_error)?;
+fn parse_format_two<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    kind: &str,
+) -> Result<T, Problem> {
+    let version: Version = serde_json::from_slice(bytes)?;
     if version.format != FORMAT_VERSION {
-        return Err(format!(
+        return Err(Problem::Invalid(format!(
             "format {} is not known for {kind} cassettes; this dsvcr reads format {FORMAT_VERSION}",
             version.format
-        ));
+        )));
     }
-    serde_json::from_slice(bytes).map_err(parse_error)
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 impl Cassette {
@@ -392,10 +443,7 @@ impl Cassette {
 
     /// Parses and validates a cassette file's bytes; `path` is the file they came from.
     pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
-        let fail = |reason: String| CassetteError {
-            path: path.to_owned(),
-            reason,
-        };
+        let fail = |problem| CassetteError::new(path, problem);
         // A UTF-8 file that leads with its format (as every written one does) is parsed
         // once, its text checked once rather than string by string; any other, and any
         // that fails, goes the long way, for the same error.
@@ -412,26 +460,26 @@ impl Cassette {
         };
         let stem = path.file_stem().and_then(|stem| stem.to_str());
         if !stem.is_some_and(|stem| cassette.id.is_file_stem(stem)) {
-            return Err(fail(format!(
+            return Err(fail(Problem::Invalid(format!(
                 "holds id {:?}, so its file name must be {}.json",
                 cassette.id.as_str(),
                 cassette.id.file_stem()
-            )));
+            ))));
         }
-        cassette.validate().map_err(fail)?;
+        cassette.validate().map_err(|reason| fail(reason.into()))?;
         Ok(cassette)
     }
 
     /// Reads the format version first, then parses the file as that format.
-    fn from_any_format(bytes: &[u8]) -> Result<Self, String> {
-        let version: Version = serde_json::from_slice(bytes).map_err(parse_error)?;
-        match version.format {
-            1 => Self::from_format_one(serde_json::from_slice(bytes).map_err(parse_error)?),
-            2 => Self::from_format_two(serde_json::from_slice(bytes).map_err(parse_error)?),
+    fn from_any_format(bytes: &[u8]) -> Result<Self, Problem> {
+        let version: Version = serde_json::from_slice(bytes)?;
+        Ok(match version.format {
+            1 => Self::from_format_one(serde_json::from_slice(bytes)?)?,
+            2 => Self::from_format_two(serde_json::from_slice(bytes)?)?,
             other => Err(format!(
                 "format {other} is not known; this dsvcr reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}"
-            )),
-        }
+            ))?,
+        })
     }
 
     fn from_format_one(mut one: FormatOne) -> Result<Self, String> {
@@ -766,20 +814,17 @@ impl CallCassette {
     }
 
     pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
-        let fail = |reason: String| CassetteError {
-            path: path.to_owned(),
-            reason,
-        };
+        let fail = |problem| CassetteError::new(path, problem);
         let raw: RawCallCassette = parse_format_two(bytes, "call").map_err(fail)?;
-        let cassette = Self::from_raw(raw).map_err(fail)?;
+        let cassette = Self::from_raw(raw).map_err(|reason| fail(reason.into()))?;
         let name = path.file_name().and_then(|name| name.to_str());
         let expected = Self::file_name(cassette.op, &cassette.key);
         if name != Some(expected.as_str()) {
-            return Err(fail(format!(
+            return Err(fail(Problem::Invalid(format!(
                 "holds {} for {}, so its file name must be {expected}",
                 cassette.op.label(),
                 cassette.key
-            )));
+            ))));
         }
         Ok(cassette)
     }

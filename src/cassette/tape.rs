@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{parse_format_two, pretty, validate_recorded, CassetteError, Recorded, FORMAT_VERSION};
+use super::{
+    parse_format_two, pretty, validate_recorded, CassetteError, Problem, Recorded, FORMAT_VERSION,
+};
 use crate::tape::{TapeAnswer, TapeEntry, TapeKey};
 
 /// Tape cassettes live in this subfolder of the cassette folder.
@@ -40,23 +42,20 @@ impl TapeCassette {
     }
 
     pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, CassetteError> {
-        let fail = |reason: String| CassetteError {
-            path: path.to_owned(),
-            reason,
-        };
+        let fail = |problem: Problem| CassetteError::new(path, problem);
         let cassette: TapeCassette = parse_format_two(bytes, "tape").map_err(fail)?;
-        validate_recorded(&cassette.recorded).map_err(fail)?;
+        validate_recorded(&cassette.recorded).map_err(|reason| fail(reason.into()))?;
         if cassette.responses.is_empty() {
-            return Err(fail(
+            return Err(fail(Problem::Invalid(
                 "responses is empty; a tape needs at least one answer".to_owned(),
-            ));
+            )));
         }
         let expected = cassette.request.file_name();
         if path.file_name().and_then(|name| name.to_str()) != Some(expected.as_str()) {
-            return Err(fail(format!(
+            return Err(fail(Problem::Invalid(format!(
                 "tapes {}, so its file name must be {expected}",
                 cassette.request
-            )));
+            ))));
         }
         Ok(cassette)
     }

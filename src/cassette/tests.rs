@@ -755,3 +755,28 @@ fn a_large_folder_loads_in_order_and_names_its_first_bad_file() {
     }
     assert_eq!(load_folder(dir.path()).unwrap().sessions.len(), 1100);
 }
+
+#[test]
+fn a_file_that_is_not_json_keeps_the_parsers_error_as_its_cause() {
+    use std::error::Error as _;
+    let path = Path::new("download-session/obj-1.json");
+    let bytes = br#"{"format": 2, "id": "obj-1", "#;
+    let parsed = serde_json::from_slice::<serde_json::Value>(bytes).unwrap_err();
+    for err in [
+        Cassette::from_file_bytes(path, bytes).unwrap_err(),
+        CallCassette::from_file_bytes(path, bytes).unwrap_err(),
+        TapeCassette::from_file_bytes(path, bytes).unwrap_err(),
+    ] {
+        assert_eq!(err.reason, parsed.to_string());
+        let cause = err.source().expect("the parser's error is the cause");
+        assert_eq!(cause.to_string(), parsed.to_string());
+        assert!(cause.downcast_ref::<serde_json::Error>().is_some());
+    }
+    let unknown = br#"{"format": 9, "id": "obj-1"}"#;
+    let err = Cassette::from_file_bytes(path, unknown).unwrap_err();
+    assert!(err.reason.starts_with("format 9 is not known"), "{err}");
+    assert!(
+        err.source().is_none(),
+        "a refusal of dsvcr's own has no cause"
+    );
+}
