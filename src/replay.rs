@@ -45,11 +45,13 @@ pub(crate) struct Replay {
 }
 
 /// The answers to misses, by what missed and the style it was asked in, at most
-/// [`MAX_MISSED_ANSWERS`] of them (later misses are rendered each time).
+/// [`MAX_MISSED_ANSWERS`] of them and only those with short names (a lookup's name is the
+/// client's body): the others are rendered each time.
 #[derive(Default)]
 struct MissedAnswers(Mutex<HashMap<(String, Style), RenderedError>>);
 
-const MAX_MISSED_ANSWERS: usize = 4096;
+const MAX_MISSED_ANSWERS: usize = 1024;
+const MAX_KEPT_NAME_BYTES: usize = 1024;
 
 impl MissedAnswers {
     fn get(&self, key: &(String, Style)) -> Option<RenderedError> {
@@ -57,6 +59,9 @@ impl MissedAnswers {
     }
 
     fn keep(&self, key: (String, Style), rendered: RenderedError) {
+        if key.0.len() > MAX_KEPT_NAME_BYTES {
+            return;
+        }
         let mut answers = self.0.lock().expect("never poisoned");
         if answers.len() < MAX_MISSED_ANSWERS {
             answers.insert(key, rendered);

@@ -6,11 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::vapi::recognise::shorten_to;
 use crate::vapi::{Call, Form, Op};
 
 /// Distinct missed calls kept for the summary; a client asking for endless new ids must
 /// not grow memory without bound. The miss count keeps counting.
 pub(crate) const MAX_MISSED_IDS: usize = 1000;
+
+/// Longest name of a miss kept for the summary, in bytes (before the `…` that marks a cut).
+pub(crate) const MAX_MISSED_NAME_BYTES: usize = 1024;
 
 /// Distinct unrecorded routes (method and path) kept for the summary.
 pub(crate) const MAX_UNRECORDED_ROUTES: usize = 100;
@@ -73,10 +77,12 @@ impl Stats {
     }
 
     /// Counts a miss; `what` names it in the summary (a session id, or the operation
-    /// and its key). True the first time `what` missed (while the list has room), so
-    /// that a miss is logged once, not once per request.
+    /// and its key, cut to [`MAX_MISSED_NAME_BYTES`]: a lookup's key is a client's whole
+    /// body). True the first time `what` missed (while the list has room), so that a miss
+    /// is logged once, not once per request.
     pub(crate) fn miss(&self, what: String) -> bool {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        let what = shorten_to(what, MAX_MISSED_NAME_BYTES);
         let mut missed = self.missed_ids.lock().expect("never poisoned");
         missed.len() < MAX_MISSED_IDS && missed.insert(what)
     }
@@ -264,5 +270,27 @@ mod tests {
         assert_eq!(value["not_recorded_count"], 1);
         let health = serde_json::to_value(stats.health("record", 1)).unwrap();
         assert_eq!(health["not_recorded"], 1, "health keeps its count");
+    }
+
+    /// A lookup's key is the client's body: the summary keeps only the start of it, so
+    /// a thousand different 1 MiB lookups cannot hold a gigabyte.
+    #[test]
+    fn a_long_miss_is_kept_cut_short_and_still_counted_once_per_name() {
+        let stats = Stats::new();
+        let long = format!("library.find {}", "x".repeat(100_000));
+        assert!(stats.miss(long.clone()));
+        assert!(!stats.miss(long), "the same miss is logged once");
+        assert!(stats.miss("obj-1".to_owned()));
+        let summary = stats.summary(stats.health("replay", 0), Vec::new());
+        let kept = &summary.missed_ids;
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[1], "obj-1");
+        let cut = &kept[0];
+        assert_eq!(cut.len(), MAX_MISSED_NAME_BYTES + '…'.len_utf8());
+        assert!(
+            cut.starts_with("library.find xxx") && cut.ends_with('…'),
+            "{cut}"
+        );
+        assert_eq!(stats.misses(), 3);
     }
 }

@@ -77,9 +77,14 @@ impl Rejection {
 }
 
 /// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, with `…` when cut.
-fn shorten(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
+fn shorten(message: String) -> String {
+    shorten_to(message, MAX_MESSAGE_BYTES)
+}
+
+/// `message` cut to `max` bytes at a character boundary, with `…` when cut.
+pub(crate) fn shorten_to(mut message: String, max: usize) -> String {
+    if message.len() > max {
+        let mut end = max;
         while !message.is_char_boundary(end) {
             end -= 1;
         }
