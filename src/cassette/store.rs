@@ -339,11 +339,20 @@ fn slot(doc: Doc) -> Arc<tokio::sync::Mutex<Slot>> {
 fn session_path(folder: &Path, id: &SessionId) -> PathBuf {
     let current = cassette_path(folder, id);
     let legacy = legacy_cassette_path(folder, id);
-    if legacy != current && legacy.exists() && !current.exists() {
+    if legacy != current && !current.exists() && holds(&legacy, id) {
         legacy
     } else {
         current
     }
+}
+
+/// Whether the cassette at `path` is `id`'s. On a file system that ignores case,
+/// `Obj-1.json` opens `obj-1.json`, another session's cassette, which must not be taken.
+fn holds(path: &Path, id: &SessionId) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok())
+        .is_some_and(|cassette| cassette.id == *id)
 }
 
 fn call_path(folder: &Path, op: Op, key: &CallKey) -> PathBuf {
@@ -381,4 +390,46 @@ pub(crate) fn now_timestamp() -> String {
         .expect("0 is a valid nanosecond");
     now.format(&time::format_description::well_known::Rfc3339)
         .expect("UTC times format as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cassette_bytes(id: &SessionId) -> Vec<u8> {
+        let mut cassette = Cassette::new(
+            id.clone(),
+            Recorded {
+                at: "2026-11-02T10:00:00Z".to_owned(),
+                upstream: None,
+                form: None,
+            },
+        );
+        cassette.create = Some(Create {
+            library_item_id: "item-1".to_owned(),
+            client_token: None,
+            order: 0,
+        });
+        cassette.to_file_bytes()
+    }
+
+    /// `Obj-1`'s old name is `Obj-1.json`. Where that name opens another session's
+    /// cassette (as `obj-1.json` does on a file system that ignores case, simulated here
+    /// by writing obj-1's cassette under that name), the new session gets its own name.
+    #[test]
+    fn a_legacy_name_is_reused_only_for_the_cassette_of_that_id() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(folder.path().join(SUBFOLDER)).unwrap();
+        let upper = SessionId::parse("Obj-1").unwrap();
+        let lower = SessionId::parse("obj-1").unwrap();
+        let legacy = legacy_cassette_path(folder.path(), &upper);
+        let current = cassette_path(folder.path(), &upper);
+        assert_ne!(legacy, current);
+
+        std::fs::write(&legacy, cassette_bytes(&lower)).unwrap();
+        assert_eq!(session_path(folder.path(), &upper), current);
+
+        std::fs::write(&legacy, cassette_bytes(&upper)).unwrap();
+        assert_eq!(session_path(folder.path(), &upper), legacy);
+    }
 }

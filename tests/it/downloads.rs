@@ -396,18 +396,6 @@ async fn record_fetches_only_endpoints_answers_named() {
 }
 
 /// SHA-1 of the leaf certificate a TLS server at `addr` presents, as vCenter writes it.
-async fn served_thumbprint(addr: &str, ca: &Path) -> String {
-    let config = tls_trusting(ca);
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = connector.connect(name, tcp).await.unwrap();
-    let leaf = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
-    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &leaf);
-    let pairs: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
-    pairs.join(":")
-}
-
 #[tokio::test]
 async fn over_https_the_endpoint_names_dsvcr_and_its_own_thumbprint() {
     let fake = FakeVcenter::https().await;

@@ -176,6 +176,8 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     let answers = parse(&recorded);
     let thumbprint =
         answers[8]["answer"]["download_endpoint"]["ssl_certificate_thumbprint"].clone();
+    let served = served_thumbprint_blocking(&recorder.addr(), &record_tls.join("dsvcr-ca.pem"));
+    assert_eq!(thumbprint, served, "the certificate dsvcr serves");
     let url = recorder.url();
     let prepared = |id: &str, name: &str| prepared(&url, &thumbprint, id, name);
     let fetched = |name: &str| {
@@ -281,6 +283,8 @@ fn govc_export_flow_records_through_dsvcr_and_replays_identically() {
     assert_eq!(code, 0, "{replayed:?} {stderr}");
     let replay_thumbprint =
         parse(&replayed)[8]["answer"]["download_endpoint"]["ssl_certificate_thumbprint"].clone();
+    let served = served_thumbprint_blocking(&replayer.addr(), &replay_tls.join("dsvcr-ca.pem"));
+    assert_eq!(replay_thumbprint, served, "the certificate dsvcr serves");
     assert_ne!(
         replay_thumbprint, thumbprint,
         "each run has its own certificate"

@@ -70,13 +70,14 @@ fn run_sdk(python: &Path, server: &Running, ca: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     let report = serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"));
-    endpoints_on(report, server)
+    let thumbprint = served_thumbprint_blocking(&server.addr(), ca);
+    endpoints_on(report, server, &thumbprint)
 }
 
 /// `report` with each file's download endpoint checked to point at `server` (dsvcr's own
-/// path, with its certificate's thumbprint) and then spelled `DSVCR`, since each dsvcr
-/// run has its own address and certificate.
-fn endpoints_on(mut report: Value, server: &Running) -> Value {
+/// path, with the `thumbprint` of the certificate it serves) and then spelled `DSVCR`,
+/// since each dsvcr run has its own address and certificate.
+fn endpoints_on(mut report: Value, server: &Running, thumbprint: &str) -> Value {
     let prefix = format!("{}/__dsvcr/files/", server.url());
     for step in ["files", "prepare", "file"] {
         let returned = report
@@ -96,9 +97,9 @@ fn endpoints_on(mut report: Value, server: &Running) -> Value {
                 uri.starts_with(&prefix),
                 "{step}: {endpoint} is not on {prefix}"
             );
-            assert!(
-                endpoint["ssl_certificate_thumbprint"].is_string(),
-                "{step}: dsvcr's thumbprint under TLS: {endpoint}"
+            assert_eq!(
+                endpoint["ssl_certificate_thumbprint"], thumbprint,
+                "{step}: the thumbprint of the certificate dsvcr serves: {endpoint}"
             );
             *endpoint = json!("DSVCR");
         }
@@ -200,6 +201,10 @@ async fn the_python_sdk_records_through_dsvcr_and_replays_offline() {
         "the SDK decoded the file prepared through dsvcr: {recorded}"
     );
     assert_eq!(recorded["file"]["returned"]["download_endpoint"], "DSVCR");
+    assert_eq!(
+        recorded["prepare"]["returned"]["download_endpoint"],
+        "DSVCR"
+    );
     assert_eq!(
         recorded["files"]["returned"].as_array().map(Vec::len),
         Some(2),

@@ -344,9 +344,17 @@ async fn shutdown_finishes_a_request_in_flight() {
         !shutting_down.is_finished(),
         "shutdown waits for the request in flight"
     );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "new connections are still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
-        tokio::net::TcpStream::connect(&addr).await.is_err(),
-        "no new connections are accepted"
+        !shutting_down.is_finished(),
+        "shutdown still waits once the listener is closed"
     );
 
     stream.write_all(&body.as_bytes()[10..]).await.unwrap();

@@ -521,3 +521,35 @@ pub(crate) async fn login(server: &TestServer) -> String {
     assert_eq!(response.status, 200, "{}", response.text());
     response.json()["value"].as_str().unwrap().to_owned()
 }
+
+/// The SHA-1 thumbprint (`AB:CD:…`) of the leaf certificate the TLS server at `addr`
+/// presents, trusting `ca`.
+pub(crate) async fn served_thumbprint(addr: &str, ca: &Path) -> String {
+    let config = tls_trusting(ca);
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    thumbprint_of(&tls.get_ref().1.peer_certificates().unwrap()[0])
+}
+
+/// [`served_thumbprint`] from outside a runtime, for a server in another process.
+pub(crate) fn served_thumbprint_blocking(addr: &str, ca: &Path) -> String {
+    use std::io::Write as _;
+    let config = std::sync::Arc::new(tls_trusting(ca));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut connection = rustls::ClientConnection::new(config, name).unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
+    tls.flush().unwrap();
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(tls.sock).unwrap();
+    }
+    thumbprint_of(&connection.peer_certificates().unwrap()[0])
+}
+
+fn thumbprint_of(leaf: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, leaf);
+    let pairs: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    pairs.join(":")
+}

@@ -16,9 +16,8 @@
 //	download_session.delete (govc lets the session expire instead)
 //	logout
 //
-// -find and -download are off by default: dsvcr does not record library lookups or
-// bytes yet, so a replayed run can only take the item id (-item) and stop before the
-// bytes.
+// -find (look the item up by library and item name, as govc does) and -download are
+// off by default, so the same program also serves a flow that starts from an item id.
 //
 // Exit status: 0 when the whole flow succeeded, 1 on the first error (printed as a JSON
 // line with "error", and on stderr).
@@ -55,9 +54,10 @@ import (
 // Nothing is left out for varying between a recording run and a replay run except the
 // login token (each server mints its own; it is a secret too, so it is never printed).
 // Every other answer is one dsvcr recorded and replays verbatim: session ids, the
-// session's expiration_time (replay runs without --shift-times) and download_endpoint.uri
-// (it names the simulator's host and port in both runs; dsvcr does not rewrite it). File
-// lists are sorted by name, since the simulator lists a session's files in map order.
+// session's expiration_time (replay runs without --shift-times). download_endpoint.uri
+// names dsvcr's own /__dsvcr/files/… endpoint, whose host and port differ between the
+// recording and the replaying dsvcr; the test compares it by path. File lists are sorted
+// by name, since the simulator lists a session's files in map order.
 type line struct {
 	Call   string      `json:"call"`
 	File   string      `json:"file,omitempty"`
