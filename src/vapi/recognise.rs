@@ -164,13 +164,11 @@ pub(crate) fn route(method: &Method, uri: &Uri) -> Result<Route, Rejection> {
     let action = action_of(flavour, uri.query());
     let Some((row, found)) = find_route(flavour, &resource, method, action.as_deref(), uri.query())
     else {
-        return Ok(if method_used_on(flavour, resource.shape, method) {
-            Route::Other
-        } else {
-            Route::MethodNotAllowed {
-                allow: allowed_methods(flavour, resource.shape),
-                flavour,
+        return Ok(match allowed_methods(resource.shape) {
+            Some(allow) if !method_used_on(flavour, resource.shape, method) => {
+                Route::MethodNotAllowed { allow, flavour }
             }
+            _ => Route::Other,
         });
     };
     let path_id = match (&resource.id, found.inputs.session) {
@@ -233,16 +231,18 @@ fn method_used_on(flavour: Flavour, shape: Shape, method: &Method) -> bool {
         .any(|route| route.shape == shape && route.method.is(method))
 }
 
-/// The `Allow` header of a 405 on a catalogued path: the methods its routes use.
-fn allowed_methods(flavour: Flavour, shape: Shape) -> &'static str {
-    match (flavour, shape) {
-        (_, Shape::Sessions) => "GET, POST",
-        (_, Shape::Session) => "GET, POST, DELETE",
-        (_, Shape::Files) => "GET",
-        (_, Shape::File) => "POST",
-        (_, Shape::SessionFiles) => "GET, POST",
-        (_, Shape::Libraries | Shape::Items) => "GET, POST",
-        (_, Shape::Library | Shape::Item) => "GET",
+/// The `Allow` header of a 405 on a download-session path: the methods its routes use.
+/// Library and item paths have none: the library API has many operations the catalog
+/// leaves out (create, update, delete, copy…), which go to the tape or are unrecorded
+/// routes, as on any other path.
+fn allowed_methods(shape: Shape) -> Option<&'static str> {
+    match shape {
+        Shape::Sessions => Some("GET, POST"),
+        Shape::Session => Some("GET, POST, DELETE"),
+        Shape::Files => Some("GET"),
+        Shape::File => Some("POST"),
+        Shape::SessionFiles => Some("GET, POST"),
+        Shape::Libraries | Shape::Library | Shape::Items | Shape::Item => None,
     }
 }
 
