@@ -92,7 +92,12 @@ impl Stats {
     pub(crate) fn unrecorded_route(&self, method: &http::Method, path: &str) -> bool {
         self.unrecorded.fetch_add(1, Ordering::Relaxed);
         let mut routes = self.unrecorded_routes.lock().expect("never poisoned");
-        routes.len() < MAX_UNRECORDED_ROUTES && routes.insert(format!("{method} {path}"))
+        // A JSON-RPC route names the operation the client's body gave: kept cut short.
+        routes.len() < MAX_UNRECORDED_ROUTES
+            && routes.insert(shorten_to(
+                format!("{method} {path}"),
+                MAX_MISSED_NAME_BYTES,
+            ))
     }
 
     pub(crate) fn recorded(&self, file: String) {

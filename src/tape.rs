@@ -68,12 +68,25 @@ impl TapeKey {
         serde_json::to_string(self).expect("keys serialise")
     }
 
-    /// A short, safe, case-distinct file name for this key.
+    /// A short, safe, case-distinct file name for this key. The method leads it when it is
+    /// a plain word of letters (any token is a method: `.x` would make a hidden file the
+    /// loader skips, a long one a name too long to create); other methods are `other`.
     pub(crate) fn file_name(&self) -> String {
         let hash = sha256_hex(self.canonical().as_bytes());
-        format!("{}-{}.json", self.method.to_ascii_lowercase(), &hash[..16])
+        let method = &self.method;
+        let plain = (1..=MAX_METHOD_IN_NAME).contains(&method.len())
+            && method.bytes().all(|byte| byte.is_ascii_alphabetic());
+        let lead = if plain {
+            method.to_ascii_lowercase()
+        } else {
+            "other".to_owned()
+        };
+        format!("{lead}-{}.json", &hash[..16])
     }
 }
+
+/// Longest method spelled in a tape's file name.
+const MAX_METHOD_IN_NAME: usize = 16;
 
 impl std::fmt::Display for TapeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -272,6 +285,19 @@ mod tests {
             &uri.parse().unwrap(),
             body.as_bytes(),
         )
+    }
+
+    #[test]
+    fn a_tape_file_is_named_by_a_plain_method_or_other_never_hidden_or_long() {
+        let name = |method: &str| key(method, "/rest/vcenter/vm", "").file_name();
+        assert!(name("GET").starts_with("get-"), "{}", name("GET"));
+        assert!(name("PROPFIND").starts_with("propfind-"));
+        for odd in [".x", "A.B", &"X".repeat(300), "M-SEARCH"] {
+            let file = name(odd);
+            assert!(file.starts_with("other-"), "{odd}: {file}");
+            assert_eq!(file.len(), "other-".len() + 16 + ".json".len());
+        }
+        assert_ne!(name(".x"), name("A.B"), "the hash still tells them apart");
     }
 
     #[test]

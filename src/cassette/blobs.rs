@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use ring::digest::{Context, SHA256};
@@ -73,14 +72,11 @@ pub(crate) struct Blob {
 impl BlobWriter {
     /// Starts a blob in `folder`'s blob subfolder (created if needed).
     pub(crate) async fn create(folder: &Path) -> io::Result<Self> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let blobs = blob_folder(folder);
         tokio::fs::create_dir_all(&blobs).await?;
-        let temp = blobs.join(format!(
-            "{TEMP_PREFIX}{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        // Unpredictable, as a cassette's temp file: a name planted in advance cannot make
+        // every recorded download fail.
+        let temp = blobs.join(super::write::temp_name("blob")?);
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -196,7 +192,9 @@ pub(crate) fn remove_stale_temp_files(folder: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in entries {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry.file_type()?.is_file()
+        {
             fs::remove_file(entry.path())?;
             removed += 1;
         }

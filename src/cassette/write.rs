@@ -44,7 +44,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Temp files are named `.<file>.tmp-<32 random hex digits>`.
 const TEMP_MARKER: &str = ".tmp-";
 
-fn temp_name(name: &str) -> io::Result<PathBuf> {
+pub(super) fn temp_name(name: &str) -> io::Result<PathBuf> {
     let mut random = [0u8; 16];
     SystemRandom::new()
         .fill(&mut random)
