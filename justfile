@@ -16,9 +16,10 @@ check DIR="cassettes":
 test:
     cargo test
 
-# The govmomi interop suite: installs Go and govmomi from Debian, then runs it.
+# The interop suites: installs Go and govmomi from Debian and VMware's Python SDK into a venv, then runs them.
 interop:
     bash .ci/install-interop-deps
+    bash .ci/install-python-sdk
     CI=true cargo test --test it interop -- --nocapture
 
 # Format check and clippy with warnings as errors.
