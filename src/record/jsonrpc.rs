@@ -37,56 +37,47 @@ impl Record {
             Err(fault) => {
                 // vCenter is the authority on what it accepts: ask it, record nothing.
                 debug!("forwarded unrecorded: {}", fault.message);
-                return self.rpc_forward(parts, bytes, &fault.id, false).await;
+                return self.rpc_forward(parts, bytes, &fault.id, None).await;
             }
         };
-        let secrets = self.rpc_secrets(&parts, &invoke);
+        let own = request_secrets(&parts, &invoke);
         match recognise(&invoke) {
             Ok(Target::Call(call)) => {
+                let mut secrets = self.secrets_of(&parts);
+                secrets.extend(&own);
                 self.rpc_record(parts, bytes, &invoke.id, call, secrets)
                     .await
             }
             Ok(Target::Session(SessionOp::Login)) => {
-                self.rpc_forward(parts, bytes, &invoke.id, true).await
+                self.rpc_forward(parts, bytes, &invoke.id, Some(own)).await
             }
-            Ok(_) => self.rpc_forward(parts, bytes, &invoke.id, false).await,
+            Ok(_) => self.rpc_forward(parts, bytes, &invoke.id, None).await,
             Err(fault) => {
                 debug!("forwarded unrecorded: {}", fault.message);
-                self.rpc_forward(parts, bytes, &invoke.id, false).await
+                self.rpc_forward(parts, bytes, &invoke.id, None).await
             }
         }
     }
 
-    /// The secrets to keep out of cassettes: the request's headers, the password or
-    /// token in its security context, and every earlier one's.
-    fn rpc_secrets(&self, parts: &Parts, invoke: &Invoke) -> Secrets {
-        let mut learnt = Secrets::default();
-        match &invoke.security {
-            Security::UserPass { password, .. } => learnt.add(password, "JSON-RPC password"),
-            Security::Session(token) => learnt.add(token, "session token"),
-            Security::None => {}
-        }
-        let mut secrets = self.secrets_of(parts);
-        secrets.extend(&learnt);
-        secrets
-    }
-
-    /// Forwards a call unrecorded; for a login, remembers the token its answer hands out.
+    /// Forwards a call unrecorded. A login's secrets (`login`: the request's credentials
+    /// and password) are remembered with the token its answer hands out once vCenter has
+    /// accepted it, as a REST login's are, so that no later cassette of the run holds them.
     async fn rpc_forward(
         &self,
         parts: Parts,
         bytes: Bytes,
         id: &RpcId,
-        login: bool,
+        login: Option<Secrets>,
     ) -> Response<Body> {
         match self.upstream.exchange(parts, bytes).await {
             Ok((answer, body)) => {
-                if login {
-                    let mut token = Secrets::default();
-                    if let Some(value) = decode::login_token(&body) {
-                        token.add(&value, "session token");
-                    }
-                    self.remember(&token);
+                let token = login
+                    .is_some()
+                    .then(|| decode::login_token(&body))
+                    .flatten();
+                if let (Some(mut learnt), Some(token)) = (login, token) {
+                    learnt.add(&token, "session token");
+                    self.remember(&learnt);
                 }
                 response_from(answer, body)
             }
@@ -172,4 +163,16 @@ fn rpc_recording_of(
             call.op.label()
         ))),
     }
+}
+
+/// The secrets a JSON-RPC request carries: its headers' credentials and the password or
+/// token in its security context.
+fn request_secrets(parts: &Parts, invoke: &Invoke) -> Secrets {
+    let mut own = Secrets::from_request(&parts.headers);
+    match &invoke.security {
+        Security::UserPass { password, .. } => own.add(password, "JSON-RPC password"),
+        Security::Session(token) => own.add(token, "session token"),
+        Security::None => {}
+    }
+    own
 }

@@ -408,3 +408,37 @@ async fn malformed_calls_get_jsonrpc_errors() {
 fn on_dsvcr(value: &Value, base: &str) -> Value {
     serde_json::from_str(&value.to_string().replace(base, "DSVCR")).unwrap()
 }
+
+/// A password a JSON-RPC login carried is kept out of every later cassette of the run, as
+/// a REST login's is: the fake's 404 names the requested id, here the password.
+#[tokio::test]
+async fn a_jsonrpc_login_password_is_kept_out_of_later_cassettes() {
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let token = login(&recorder).await;
+    let response = recorder
+        .request("GET", &format!("{API}/{FAKE_PASSWORD}"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await;
+    assert_eq!(
+        response.status,
+        500,
+        "the answer holding the password is withheld: {}",
+        response.text()
+    );
+    assert_eq!(
+        response.header("x-dsvcr-synthetic"),
+        Some("cassette-not-written")
+    );
+    assert!(
+        response
+            .vapi_message()
+            .ends_with("it would contain a JSON-RPC password seen in this run"),
+        "{}",
+        response.vapi_message()
+    );
+    assert!(cassette_files(folder.path()).is_empty(), "nothing written");
+    fake.stop().await;
+}
