@@ -108,10 +108,7 @@ impl Replay {
                         return reply_with(&played.answer, body, call.style);
                     }
                 }
-                // Only an answer that names a download endpoint needs the request's origin.
-                let found = downloads::through_dsvcr(found, call, |answer, session| {
-                    downloads::rewrite(answer, session, &self.bytes.listener.origin(parts))
-                });
+                // Answers made here (an id, a not_found) never name an endpoint.
                 reply(found, call.style)
             }
             Err(missing) => self.missed(call, missing),
