@@ -231,17 +231,34 @@ impl TapeAnswer {
         Ok(())
     }
 
-    /// The answer as a response (already checked when its cassette loaded).
+    /// The answer ready to be sent any number of times (already checked when its
+    /// cassette loaded): its body decoded and its content type parsed once.
+    pub(crate) fn prepared(&self) -> PreparedTapeAnswer {
+        PreparedTapeAnswer {
+            status: StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            content_type: self
+                .content_type
+                .as_deref()
+                .and_then(|kind| HeaderValue::from_str(kind).ok()),
+            body: self.body.bytes(),
+        }
+    }
+}
+
+/// A taped answer as replay sends it.
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedTapeAnswer {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    body: Bytes,
+}
+
+impl PreparedTapeAnswer {
     pub(crate) fn response(&self) -> Response<Body> {
-        let mut response = Response::new(full(self.body.bytes()));
-        *response.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let Some(value) = self
-            .content_type
-            .as_deref()
-            .and_then(|kind| HeaderValue::from_str(kind).ok())
-        {
-            response.headers_mut().insert(CONTENT_TYPE, value);
+        let mut response = Response::new(full(self.body.clone()));
+        *response.status_mut() = self.status;
+        if let Some(value) = &self.content_type {
+            response.headers_mut().insert(CONTENT_TYPE, value.clone());
         }
         response
     }

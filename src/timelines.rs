@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use bytes::Bytes;
 
 use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
-use crate::tape::{TapeAnswer, TapeKey};
+use crate::tape::{PreparedTapeAnswer, TapeKey};
 use crate::vapi::render;
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
@@ -28,7 +28,7 @@ pub(crate) struct Timelines {
     /// Call cassettes' timelines by operation, then key (looked up without copying a key).
     calls: HashMap<Op, HashMap<CallKey, Timeline>>,
     /// Taped exchanges by canonical key.
-    tapes: HashMap<String, Timeline<TapeAnswer>>,
+    tapes: HashMap<String, Timeline<PreparedTapeAnswer>>,
     creates: HashMap<String, Creates>,
     not_found: NotFoundTemplate,
 }
@@ -104,7 +104,7 @@ impl Timelines {
                  }| {
                     let entries = responses
                         .into_iter()
-                        .map(|entry| (entry.repeat, entry.answer));
+                        .map(|entry| (entry.repeat, entry.answer.prepared()));
                     (request.canonical(), Timeline::of(entries))
                 },
             )
@@ -203,7 +203,7 @@ impl Timelines {
     }
 
     /// The next taped answer to a request with this key, if it was taped.
-    pub(crate) fn taped(&self, key: &TapeKey) -> Option<&TapeAnswer> {
+    pub(crate) fn taped(&self, key: &TapeKey) -> Option<&PreparedTapeAnswer> {
         self.tapes.get(&key.canonical()).map(Timeline::next)
     }
 
