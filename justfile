@@ -75,6 +75,7 @@ fuzz TARGET SECS="600":
 # Benchmarks (never run by tests or CI, ~12 min): write BENCHMARKS.md.
 bench *FLAGS:
     command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }
+    command -v nginx >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y nginx-light; }
     cargo build --release --locked
     cargo build --release --locked --manifest-path bench/Cargo.toml
     python3 bench/run.py {{FLAGS}}

@@ -152,7 +152,7 @@ pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
 
-    /// Answer download-session operations only for callers holding a live session token from this server (header or cookie), as vCenter does; others get 401.
+    /// Answer catalogued operations only for callers holding a live session token from this server (header, cookie, or a JSON-RPC call's securityCtx), as vCenter does; others get 401.
     #[arg(long)]
     pub(crate) require_session: bool,
 
