@@ -73,14 +73,14 @@ struct HealthAnswer {
 }
 
 impl<S: Handler + Observable> Handler for WithAdmin<S> {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, request: Request<Incoming>, peer: Peer) -> Response<Body> {
         let endpoint = request.uri().path().strip_prefix(PREFIX);
         // Download endpoints are the service's own.
         let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.starts_with(FILES)) else {
             let _counted = InFlight::enter(&self.in_flight);
-            return self.service.handle(request).await;
+            return self.service.handle(request, peer).await;
         };
-        if let Some(refused) = refusal_for(request.extensions().get::<Peer>()) {
+        if let Some(refused) = refusal_for(&peer) {
             return refused.into_response(Style::REST_JSON);
         }
         let endpoint = endpoint.trim_end_matches('/');
@@ -120,8 +120,8 @@ fn json_ok(value: serde_json::Value) -> Response<Body> {
 
 /// Why an admin request is refused, if it is: its client is not on loopback (or unknown)
 /// and `--admin-from-anywhere` was not given.
-fn refusal_for(peer: Option<&Peer>) -> Option<ApiError> {
-    if peer.is_some_and(|peer| peer.admin_allowed) {
+fn refusal_for(peer: &Peer) -> Option<ApiError> {
+    if peer.admin_allowed {
         return None;
     }
     let message = "dsvcr's admin endpoints answer clients on loopback only; start dsvcr with --admin-from-anywhere to allow others".to_owned();
@@ -144,7 +144,7 @@ mod tests {
     fn only_loopback_peers_may_use_the_admin_endpoints_unless_allowed() {
         let allowed = |addr: &str, anywhere: bool| {
             let peer = Peer::new(addr.parse().unwrap(), anywhere);
-            refusal_for(Some(&peer)).is_none()
+            refusal_for(&peer).is_none()
         };
         assert!(allowed("127.0.0.1:5000", false));
         assert!(allowed("127.9.9.9:5000", false));
@@ -154,7 +154,8 @@ mod tests {
         assert!(!allowed("[::ffff:10.0.0.1]:5000", false));
         assert!(!allowed("[2001:db8::1]:5000", false));
         assert!(allowed("192.168.1.20:5000", true));
-        let refused = refusal_for(None).expect("an unknown client is refused");
+        let stranger = Peer::new("192.168.1.20:5000".parse().unwrap(), false);
+        let refused = refusal_for(&stranger).expect("a client beyond loopback is refused");
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert_eq!(refused.reason, "admin-not-from-loopback");
     }

@@ -39,6 +39,24 @@ pub(crate) fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str>
         .map(|(_, value)| value.trim())
 }
 
+/// The cookie vim25 SOAP sessions travel in (its value is the session's key).
+pub(crate) const SOAP_COOKIE: &str = "vmware_soap_session";
+
+/// The SOAP session cookie a request carries, without the quotes vCenter puts around it.
+/// pyvmomi sends back a whole `Set-Cookie` value (`vmware_soap_session="…"; Path=/;
+/// HttpOnly`): only the pair named `vmware_soap_session` counts.
+pub(crate) fn soap_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.split_once('='))
+        .find(|(name, _)| name.trim() == SOAP_COOKIE)
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|value| !value.is_empty())
+}
+
 /// The value of each cookie an answer sets.
 pub(crate) fn set_cookie_values(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
@@ -52,6 +70,22 @@ pub(crate) fn set_cookie_values(headers: &HeaderMap) -> impl Iterator<Item = &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_soap_cookie_is_found_among_attributes_and_unquoted() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            r#"vmware_soap_session="52b1e7a0"; Path=/; HttpOnly; Secure;"#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(soap_cookie(&headers), Some("52b1e7a0"));
+        headers.insert(COOKIE, "other=1; vmware_soap_session=9df7".parse().unwrap());
+        assert_eq!(soap_cookie(&headers), Some("9df7"));
+        headers.insert(COOKIE, "".parse().unwrap());
+        assert_eq!(soap_cookie(&headers), None);
+    }
 
     #[test]
     fn tokens_come_from_the_header_before_the_cookie() {

@@ -27,6 +27,7 @@ mod run;
 mod secrets;
 mod server;
 mod sessions;
+mod soap;
 mod stats;
 mod tape;
 mod timelines;

@@ -2,6 +2,7 @@
 //! call's answer into its cassette before answering the client.
 
 mod jsonrpc;
+mod soap;
 
 use std::sync::{Arc, Mutex};
 
@@ -22,7 +23,7 @@ use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::replay::reply;
 use crate::secrets::Secrets;
-use crate::server::{read_body, Handler};
+use crate::server::{read_body, Handler, Peer};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
 use crate::tape::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::timelines::Timelines;
@@ -345,7 +346,7 @@ impl Record {
     /// kept when it is at most [`MAX_TAPED_ANSWER_BYTES`] and not content-encoded.
     async fn tape_exchange(
         &self,
-        mut parts: request::Parts,
+        parts: request::Parts,
         body: Incoming,
     ) -> Result<Response<Body>, Refusal> {
         let style = Style::json(Flavour::of_path(parts.uri.path()));
@@ -366,9 +367,28 @@ impl Record {
             .await
             .map_err(|error| (error, style))?;
         let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
+        self.forward_and_tape(parts, bytes, key, style, Taping::Plain)
+            .await
+    }
+
+    /// Forwards a request read whole and tapes its answer under `key`: the answer streams
+    /// back to the client and is kept when it is at most [`MAX_TAPED_ANSWER_BYTES`], not
+    /// content-encoded, and one `taping` keeps.
+    async fn forward_and_tape(
+        &self,
+        mut parts: request::Parts,
+        bytes: Bytes,
+        key: TapeKey,
+        style: Style,
+        taping: Taping<'_>,
+    ) -> Result<Response<Body>, Refusal> {
+        let idle = self.upstream.timeout();
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
-            return Ok(answer.response());
+            return Ok(match taping {
+                Taping::Plain => answer.response(),
+                Taping::Soap { caller } => answer.soap_response(caller),
+            });
         }
         let secrets = self.secrets_of(&parts);
         parts.headers.remove(ACCEPT_ENCODING);
@@ -389,14 +409,17 @@ impl Record {
             .await
             .map_err(|err| (upstream_failure(&self.upstream.broken(err)), style))?;
         let Some(incoming) = whole else {
-            let answer = TapeAnswer::of(&head, &read);
-            let recording = Recording::Tape {
-                key: key.clone(),
-                answer,
-            };
-            self.write("tape", key.to_string(), None, recording, secrets)
-                .await
-                .map_err(|error| (error, style))?;
+            if let Some(answer) = taping.kept(&head, &read) {
+                let recording = Recording::Tape {
+                    key: key.clone(),
+                    answer,
+                };
+                self.write("tape", key.to_string(), None, recording, secrets)
+                    .await
+                    .map_err(|error| (error, style))?;
+            } else {
+                info!(request = %key, status = head.status.as_u16(), "not taped: an answer the tape never keeps");
+            }
             return Ok(response_from(head, read));
         };
         info!(request = %key, "not taped: the answer is over {MAX_TAPED_ANSWER_BYTES} bytes");
@@ -433,7 +456,7 @@ impl Record {
 }
 
 impl Handler for Record {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, request: Request<Incoming>, _peer: Peer) -> Response<Body> {
         let (parts, body) = request.into_parts();
         if let Some(file) = downloads::file_of(parts.uri.path()) {
             return self
@@ -443,6 +466,9 @@ impl Handler for Record {
         }
         if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return self.jsonrpc(parts, body).await;
+        }
+        if crate::soap::is_call(&parts.method, parts.uri.path()) {
+            return self.soap(parts, body).await;
         }
         let outcome = match route(&parts.method, &parts.uri) {
             Ok(Route::Call(pending)) => self.record_call(parts, body, pending).await,
@@ -561,6 +587,28 @@ fn body_limit(parts: &request::Parts) -> usize {
         .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
             limit.max_body_bytes
         })
+}
+
+/// How an exchange is taped: as it is, or as a SOAP call.
+#[derive(Clone, Copy)]
+enum Taping<'a> {
+    Plain,
+    /// A SOAP call: session-scoped ids are kept without their session key (`caller`'s,
+    /// given back in an answer replayed from known cassettes), and only a success or a
+    /// fault that is not about the session is kept.
+    Soap {
+        caller: Option<&'a str>,
+    },
+}
+
+impl Taping<'_> {
+    /// What the tape keeps of an answer, if it keeps it.
+    fn kept(self, head: &http::response::Parts, body: &[u8]) -> Option<TapeAnswer> {
+        match self {
+            Taping::Plain => Some(TapeAnswer::of(head, body)),
+            Taping::Soap { .. } => soap::kept(head, body),
+        }
+    }
 }
 
 /// Why an answer cannot be taped whatever its body, if it cannot.

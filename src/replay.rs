@@ -2,6 +2,7 @@
 //! API sessions offline. A request never touches the disk or the network.
 
 mod jsonrpc;
+mod soap;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
 use crate::error::{body_response, refusal, ApiError, Refusal, RenderedError};
-use crate::server::{read_body, read_call, Handler};
+use crate::server::{read_body, read_call, Handler, Peer};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
 use crate::tape::TapeKey;
@@ -175,13 +176,20 @@ impl Replay {
     /// not read to its end when the answer went out, and a client that reuses the
     /// connection for its next request gets EOF. govmomi's login (and its bodiless POSTs)
     /// send an empty chunked body whose last chunk may arrive after the head.
-    async fn respond(&self, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+        peer: Peer,
+    ) -> Result<Response<Body>, Refusal> {
         let (parts, body) = request.into_parts();
         if let Some(file) = downloads::file_of(parts.uri.path()) {
             return self.download(&parts, file).await;
         }
         if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return Ok(self.jsonrpc(parts, body).await);
+        }
+        if crate::soap::is_call(&parts.method, parts.uri.path()) {
+            return Ok(self.soap(parts, body, peer.addr).await);
         }
         let pending = match route(&parts.method, &parts.uri) {
             Ok(Route::Call(pending)) => pending,
@@ -265,8 +273,8 @@ fn reply_with(answer: &Answer, body: Bytes, style: Style) -> Response<Body> {
 }
 
 impl Handler for Replay {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        match self.respond(request).await {
+    async fn handle(&self, request: Request<Incoming>, peer: Peer) -> Response<Body> {
+        match self.respond(request, peer).await {
             Ok(response) => response,
             Err((error, style)) => {
                 debug!(

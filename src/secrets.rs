@@ -17,7 +17,7 @@ use base64::Engine;
 use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
-use crate::credentials::{decode_basic, session_cookies};
+use crate::credentials::{decode_basic, session_cookies, soap_cookie};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Shorter values are not checked: they would match ordinary cassette text by chance.
@@ -90,6 +90,9 @@ impl Secrets {
         }
         for token in session_cookies(headers) {
             secrets.add(token, "session token");
+        }
+        if let Some(cookie) = soap_cookie(headers) {
+            secrets.add(cookie, "SOAP session cookie");
         }
         secrets
     }

@@ -1,5 +1,6 @@
-//! Offline API sessions for replay mode: login, session info and logout in both
-//! flavours, and the token check behind `--require-session`.
+//! Offline sessions for replay mode, one store for every protocol: REST login, session
+//! info and logout in both flavours, JSON-RPC's, vim25 SOAP's (`Login`, `Logout`,
+//! `currentSession`), and the token check behind `--require-session`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use crate::cassette::now_timestamp;
 use crate::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
 use crate::error::{body_response, ApiError};
 use crate::server::{full, Body};
+use crate::soap::UserSession;
 use crate::vapi::recognise::SessionOp;
 use crate::vapi::{Flavour, Style};
 
@@ -53,6 +55,29 @@ pub(crate) struct Sessions {
 struct Live {
     info: SessionInfo,
     last_used: Instant,
+    /// What a vim25 SOAP session adds; `None` for an API (REST, JSON-RPC) session. A
+    /// session is used only by the protocol that opened it, as on vCenter.
+    soap: Option<SoapState>,
+}
+
+/// What a SOAP session's `UserSession` shows beyond its user.
+#[derive(Clone, Debug)]
+struct SoapState {
+    login_time: String,
+    last_active_time: String,
+    locale: String,
+    ip_address: String,
+    user_agent: String,
+    call_count: u64,
+}
+
+/// Who asks for a SOAP session: what its `UserSession` reports.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SoapLogin {
+    pub(crate) user: String,
+    pub(crate) locale: Option<String>,
+    pub(crate) ip_address: String,
+    pub(crate) user_agent: String,
 }
 
 /// What `…/session?~action=get` and `GET /api/session` answer.
@@ -114,20 +139,42 @@ impl Sessions {
     /// The session of `token` if it has not expired, marked as used at `now`; an expired
     /// one is dropped.
     fn touch(&self, token: &str, now: Instant) -> Option<SessionInfo> {
+        self.touch_kind(token, now, false).map(|(info, _)| info)
+    }
+
+    /// [`Self::touch`] for a session of the given protocol (SOAP or not); a SOAP
+    /// session's use is counted.
+    fn touch_kind(
+        &self,
+        token: &str,
+        now: Instant,
+        soap: bool,
+    ) -> Option<(SessionInfo, Option<SoapState>)> {
         let mut live = self.live();
         let session = live.get_mut(token)?;
+        if session.soap.is_some() != soap {
+            return None;
+        }
         if now.saturating_duration_since(session.last_used) >= self.limits.idle_expiry {
             live.remove(token);
             return None;
         }
         session.last_used = now;
         session.info.last_accessed_time = now_timestamp();
-        Some(session.info.clone())
+        if let Some(state) = &mut session.soap {
+            state.call_count += 1;
+            state.last_active_time = soap_timestamp();
+        }
+        Some((session.info.clone(), session.soap.clone()))
     }
 
     /// Adds a session for `user`, dropping expired ones, and the least recently used one
     /// if still at the bound.
     fn open(&self, token: String, user: String, now: Instant) {
+        self.open_kind(token, user, now, None);
+    }
+
+    fn open_kind(&self, token: String, user: String, now: Instant, soap: Option<SoapState>) {
         let mut live = self.live();
         if live.len() >= self.limits.max_sessions {
             let idle_expiry = self.limits.idle_expiry;
@@ -155,6 +202,7 @@ impl Sessions {
             Live {
                 info,
                 last_used: now,
+                soap,
             },
         );
     }
@@ -226,6 +274,59 @@ impl Sessions {
         self.touch(token, Instant::now()).is_some()
     }
 
+    /// Opens a SOAP session (`Login`, `LoginByToken`) and returns it as its
+    /// `UserSession` shows it; its key is the cookie's value.
+    pub(crate) fn soap_login(&self, login: SoapLogin) -> UserSession {
+        let key = self.new_uuid();
+        let now = soap_timestamp();
+        let state = SoapState {
+            login_time: now.clone(),
+            last_active_time: now,
+            locale: login.locale.unwrap_or_else(|| "en_US".to_owned()),
+            ip_address: login.ip_address,
+            user_agent: login.user_agent,
+            call_count: 1,
+        };
+        self.open_kind(
+            key.clone(),
+            login.user.clone(),
+            Instant::now(),
+            Some(state.clone()),
+        );
+        user_session(key, login.user, state)
+    }
+
+    /// The live SOAP session whose key is `key`, counting this call; `None` if it is not
+    /// live.
+    pub(crate) fn soap_session(&self, key: &str) -> Option<UserSession> {
+        let (info, state) = self.touch_kind(key, Instant::now(), true)?;
+        Some(user_session(key.to_owned(), info.user, state?))
+    }
+
+    /// Ends a live SOAP session; false if `key` is not live.
+    pub(crate) fn soap_logout(&self, key: &str) -> bool {
+        self.touch_kind(key, Instant::now(), true).is_some() && self.live().remove(key).is_some()
+    }
+
+    /// A fresh random UUID (version 4), the form of the simulator's session keys.
+    fn new_uuid(&self) -> String {
+        let mut bytes = [0u8; 16];
+        self.random
+            .fill(&mut bytes)
+            .expect("the system random source works");
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
     /// 32 lowercase hex digits, like vCenter's tokens.
     fn new_token(&self) -> String {
         let mut bytes = [0u8; 16];
@@ -234,6 +335,26 @@ impl Sessions {
             .expect("the system random source works");
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
     }
+}
+
+fn user_session(key: String, user: String, state: SoapState) -> UserSession {
+    UserSession {
+        key,
+        user_name: user,
+        login_time: state.login_time,
+        last_active_time: state.last_active_time,
+        locale: state.locale,
+        ip_address: state.ip_address,
+        user_agent: state.user_agent,
+        call_count: state.call_count,
+    }
+}
+
+/// Now in UTC with nanoseconds, as vim25's `dateTime`s are written.
+fn soap_timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("UTC times format as RFC 3339")
 }
 
 fn json_bytes(value: &serde_json::Value, flavour: Flavour) -> Bytes {
@@ -295,6 +416,29 @@ mod tests {
         for token in ["a", "c", "d"] {
             assert!(sessions.touch(token, at).is_some(), "{token}");
         }
+    }
+
+    #[test]
+    fn soap_sessions_count_calls_and_stay_apart_from_api_tokens() {
+        let sessions = tiny();
+        let session = sessions.soap_login(SoapLogin {
+            user: "ci@vsphere.local".into(),
+            locale: None,
+            ip_address: "127.0.0.1".into(),
+            user_agent: "govc/0.24.0".into(),
+        });
+        assert_eq!(session.key.len(), 36, "{}", session.key);
+        assert_eq!((session.call_count, session.locale.as_str()), (1, "en_US"));
+        let again = sessions.soap_session(&session.key).unwrap();
+        assert_eq!(again.call_count, 2);
+        assert_eq!(again.user_name, "ci@vsphere.local");
+        assert_eq!(again.login_time, session.login_time);
+        assert!(!sessions.is_live_token(&session.key), "not an API token");
+        let token = sessions.open_for("u");
+        assert!(sessions.soap_session(&token).is_none(), "not a SOAP key");
+        assert!(sessions.soap_logout(&session.key));
+        assert!(sessions.soap_session(&session.key).is_none());
+        assert!(!sessions.soap_logout(&session.key));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! operation, a login or logout, or dsvcr's own (a version check, a datastore lookup).
 //!
 //! A request is keyed by its method, its path, its query parameters in canonical order
-//! and its body (canonical JSON when it is JSON, otherwise its SHA-256); the answer keeps
-//! its status, its content type and its body.
+//! and its body: canonical JSON when it is JSON, a vim25 SOAP call's canonical form
+//! ([`SoapKey`]: operation, `_this`, arguments, without session keys or secrets),
+//! otherwise its SHA-256. The answer keeps its status, its content type and its body.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -13,6 +14,7 @@ use http::{Method, Response, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
 use crate::body::{full, Body};
+use crate::soap::{with_session_key, SoapKey, SESSION_SCOPED_EMPTY};
 
 /// Largest answer the tape keeps, in bytes; larger answers pass through untaped.
 pub(crate) const MAX_TAPED_ANSWER_BYTES: usize = 1024 * 1024;
@@ -32,6 +34,9 @@ pub(crate) struct TapeKey {
     /// The SHA-256 of a body that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body_sha256: Option<String>,
+    /// A vim25 SOAP call, in canonical form (its body is keyed by nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) soap: Option<SoapKey>,
 }
 
 impl TapeKey {
@@ -60,6 +65,15 @@ impl TapeKey {
             query,
             body,
             body_sha256,
+            soap: None,
+        }
+    }
+
+    /// The key of a SOAP call to `uri`: its path, query and canonical form.
+    pub(crate) fn of_soap(method: &Method, uri: &Uri, soap: SoapKey) -> Self {
+        TapeKey {
+            soap: Some(soap),
+            ..TapeKey::of(method, uri, b"")
         }
     }
 
@@ -76,10 +90,13 @@ impl TapeKey {
         let method = &self.method;
         let plain = (1..=MAX_METHOD_IN_NAME).contains(&method.len())
             && method.bytes().all(|byte| byte.is_ascii_alphabetic());
-        let lead = if plain {
-            method.to_ascii_lowercase()
-        } else {
-            "other".to_owned()
+        let lead = match &self.soap {
+            Some(soap) if is_plain_word(&soap.operation, MAX_OPERATION_IN_NAME) => {
+                format!("soap-{}", soap.operation.to_ascii_lowercase())
+            }
+            Some(_) => "soap".to_owned(),
+            None if plain => method.to_ascii_lowercase(),
+            None => "other".to_owned(),
         };
         format!("{lead}-{}.json", &hash[..16])
     }
@@ -88,9 +105,23 @@ impl TapeKey {
 /// Longest method spelled in a tape's file name.
 const MAX_METHOD_IN_NAME: usize = 16;
 
+/// Longest SOAP operation spelled in a tape's file name (vim25's longest is about 50).
+const MAX_OPERATION_IN_NAME: usize = 64;
+
+fn is_plain_word(word: &str, max: usize) -> bool {
+    (1..=max).contains(&word.len())
+        && word
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+}
+
 impl std::fmt::Display for TapeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
+        write!(f, "{} {}", self.method, self.path)?;
+        match &self.soap {
+            Some(soap) => write!(f, " {}", soap.operation),
+            None => Ok(()),
+        }
     }
 }
 
@@ -242,6 +273,24 @@ impl TapeAnswer {
                 .and_then(|kind| HeaderValue::from_str(kind).ok()),
             body: self.body.bytes(),
         }
+    }
+}
+
+impl PreparedTapeAnswer {
+    /// The answer for a SOAP caller whose session key is `key`: the session-scoped ids
+    /// recorded without a key (`session[]…`) get the caller's.
+    pub(crate) fn soap_response(&self, key: Option<&str>) -> Response<Body> {
+        let mut response = self.response();
+        let Some(key) = key else {
+            return response;
+        };
+        let Ok(text) = std::str::from_utf8(&self.body) else {
+            return response;
+        };
+        if text.contains(SESSION_SCOPED_EMPTY) {
+            *response.body_mut() = full(Bytes::from(with_session_key(text, key)));
+        }
+        response
     }
 }
 

@@ -38,7 +38,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Something that answers requests: a replay or a record service.
 pub(crate) trait Handler: Send + Sync + 'static {
-    fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response<Body>> + Send;
+    /// Answers `request` from `peer`.
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: Peer,
+    ) -> impl Future<Output = Response<Body>> + Send;
 }
 
 pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -219,16 +224,12 @@ impl<H: Handler> Connection<H> {
             if let Some(body_limit) = &body_limit {
                 request.extensions_mut().insert(body_limit.clone());
             }
-            // Only admin requests need the peer: others are spared the extension.
-            if request.uri().path().starts_with(crate::admin::PREFIX) {
-                request.extensions_mut().insert(peer);
-            }
             async move {
                 let response = if request.headers().len() > max_headers {
                     let style = Style::json(Flavour::of_path(request.uri().path()));
                     limits::too_many_headers(max_headers).into_response(style)
                 } else {
-                    handler.handle(request).await
+                    handler.handle(request, peer).await
                 };
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
             }

@@ -1,0 +1,124 @@
+//! Record over vim25 SOAP: every call is forwarded. The session manager's calls (which
+//! replay answers offline) are never taped, but what they carry (the password, the
+//! session key) is remembered as secrets; every other call is taped under its canonical
+//! key, its session-scoped ids without the session key.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use hyper::body::Incoming;
+use tracing::{debug, warn};
+
+use super::{upstream_failure, Record, Taping};
+use crate::body::Body;
+use crate::credentials::soap_cookie;
+use crate::secrets::Secrets;
+use crate::server::read_body;
+use crate::soap::{
+    self, parse_request, without_session_keys, Fault, SessionCall, SoapKey, SoapRequest,
+};
+use crate::tape::{TapeAnswer, TapeKey};
+use crate::upstream::response_from;
+use crate::vapi::Style;
+
+impl Record {
+    /// Forwards one `POST /sdk`, taping it unless the session manager answers it.
+    pub(super) async fn soap(&self, parts: Parts, body: Incoming) -> Response<Body> {
+        let bytes = match read_body(body, &parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => return soap::refused(&error).response(),
+        };
+        let request = match parse_request(&bytes) {
+            Ok(request) => request,
+            Err(problem) => {
+                debug!("refused a SOAP request: {problem}");
+                return Fault::invalid_request(&problem.to_string()).response();
+            }
+        };
+        if let Some(call) = SessionCall::of(&request) {
+            return self.soap_session(parts, bytes, &request, call).await;
+        }
+        let style = Style::REST_JSON;
+        if !self.tape {
+            return self
+                .exchange_unrecorded(parts, bytes, style)
+                .await
+                .unwrap_or_else(|(error, style)| error.into_response(style));
+        }
+        let caller = soap_cookie(&parts.headers).map(str::to_owned);
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, SoapKey::of(&request));
+        let taping = Taping::Soap {
+            caller: caller.as_deref(),
+        };
+        self.forward_and_tape(parts, bytes, key, style, taping)
+            .await
+            .unwrap_or_else(|(error, style)| error.into_response(style))
+    }
+
+    /// Forwards a session manager's call, remembering the secrets it carries and hands
+    /// out; nothing of it is taped.
+    async fn soap_session(
+        &self,
+        parts: Parts,
+        bytes: Bytes,
+        request: &SoapRequest,
+        call: SessionCall,
+    ) -> Response<Body> {
+        debug!(
+            operation = call.label(),
+            "forwarding a SOAP session call, untaped"
+        );
+        let mut secrets = Secrets::from_request(&parts.headers);
+        for name in ["password", "sessionID"] {
+            if let Some(value) = request.argument(name) {
+                secrets.add(value, "SOAP session credentials");
+            }
+        }
+        let (answer, answer_body) = match self.upstream.exchange(parts, bytes).await {
+            Ok(exchanged) => exchanged,
+            Err(err) => {
+                warn!(
+                    operation = call.label(),
+                    "forwarding a SOAP session call failed: {err}"
+                );
+                return upstream_failure(&err).into_response(Style::REST_JSON);
+            }
+        };
+        if answer.status == StatusCode::OK {
+            secrets.extend(&session_secrets(&answer, &answer_body));
+            self.remember(&secrets);
+        }
+        response_from(answer, answer_body)
+    }
+}
+
+/// The session keys an answer hands out: its `Set-Cookie` values and a `UserSession`'s
+/// `key`.
+fn session_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
+    let mut secrets = super::login_secrets(answer, b"");
+    if let Ok(envelope) = soap::parse_tree(body) {
+        soap::each_text_named(&envelope, "key", &mut |key| {
+            secrets.add(key, "SOAP session key");
+        });
+    }
+    secrets
+}
+
+/// What the tape keeps of a SOAP answer: a success, or a fault other than one about the
+/// caller's session (which replay answers from its own sessions), with session-scoped
+/// ids emptied of their session key.
+pub(super) fn kept(head: &http::response::Parts, body: &[u8]) -> Option<TapeAnswer> {
+    let keep = match head.status {
+        StatusCode::OK => true,
+        StatusCode::INTERNAL_SERVER_ERROR => !soap::is_session_fault(body),
+        _ => false,
+    };
+    if !keep {
+        return None;
+    }
+    let body = match std::str::from_utf8(body) {
+        Ok(text) => Bytes::from(without_session_keys(text)),
+        Err(_) => Bytes::copy_from_slice(body),
+    };
+    Some(TapeAnswer::of(head, &body))
+}

@@ -1,0 +1,185 @@
+//! Replay over vim25 SOAP: the session manager's calls from the offline session store
+//! (any credentials log in), everything else from the tape under its canonical key,
+//! with session-scoped ids made to fit the caller's session.
+
+use std::net::SocketAddr;
+
+use http::header::{HeaderValue, AUTHORIZATION, SET_COOKIE, USER_AGENT};
+use http::request::Parts;
+use http::{HeaderMap, Method, Response};
+use hyper::body::Incoming;
+use tracing::{debug, warn};
+
+use super::Replay;
+use crate::body::Body;
+use crate::credentials::{soap_cookie, SOAP_COOKIE};
+use crate::server::read_body;
+use crate::sessions::SoapLogin;
+use crate::soap::{
+    self, current_session, parse_request, session_is_active, Fault, SessionCall, SoapKey,
+    SoapRequest, UserSession,
+};
+use crate::tape::TapeKey;
+
+impl Replay {
+    /// Answers one `POST /sdk`.
+    pub(super) async fn soap(
+        &self,
+        parts: Parts,
+        body: Incoming,
+        client: SocketAddr,
+    ) -> Response<Body> {
+        let bytes = match read_body(body, &parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => return soap::refused(&error).response(),
+        };
+        let request = match parse_request(&bytes) {
+            Ok(request) => request,
+            Err(problem) => {
+                debug!("refused a SOAP request: {problem}");
+                return Fault::invalid_request(&problem.to_string()).response();
+            }
+        };
+        let cookie = soap_cookie(&parts.headers);
+        if let Some(call) = SessionCall::of(&request) {
+            return self.soap_session(call, &request, &parts.headers, cookie, client);
+        }
+        let caller = cookie.and_then(|key| self.sessions.soap_session(key));
+        if self.options.require_session && caller.is_none() && !needs_no_session(&request) {
+            return Fault::not_authenticated().response();
+        }
+        self.soap_taped(&parts, &request, caller.as_ref())
+    }
+
+    fn soap_taped(
+        &self,
+        parts: &Parts,
+        request: &SoapRequest,
+        caller: Option<&UserSession>,
+    ) -> Response<Body> {
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, SoapKey::of(request));
+        let taped = if self.options.tape {
+            self.timelines.taped(&key)
+        } else {
+            None
+        };
+        match taped {
+            Some(answer) => {
+                self.stats.hit();
+                debug!(request = %key, "taped");
+                answer.soap_response(caller.map(|session| session.key.as_str()))
+            }
+            None => {
+                let route = format!("{} {}", parts.uri.path(), request.operation);
+                if self.stats.unrecorded_route(&Method::POST, &route) {
+                    warn!(operation = request.operation, this = %request.this, "no cassette covers this SOAP call");
+                } else {
+                    debug!(operation = request.operation, "unrecorded SOAP call again");
+                }
+                Fault::not_recorded(&request.operation, &request.this.kind, &request.this.value)
+                    .response()
+            }
+        }
+    }
+
+    fn soap_session(
+        &self,
+        call: SessionCall,
+        request: &SoapRequest,
+        headers: &HeaderMap,
+        cookie: Option<&str>,
+        client: SocketAddr,
+    ) -> Response<Body> {
+        debug!(operation = call.label(), "SOAP session call");
+        match call {
+            SessionCall::Login { by_token } => {
+                if cookie.is_some_and(|key| self.sessions.soap_session(key).is_some()) {
+                    // The simulator's answer to a login on a live session.
+                    return Fault::invalid_login().response();
+                }
+                let user = if by_token {
+                    token_user(request, headers)
+                } else {
+                    password_user(request)
+                };
+                let Some(user) = user else {
+                    return Fault::invalid_login().response();
+                };
+                let session = self.sessions.soap_login(SoapLogin {
+                    user,
+                    locale: request.argument("locale").map(str::to_owned),
+                    ip_address: client.ip().to_canonical().to_string(),
+                    user_agent: header_text(headers, USER_AGENT.as_str()),
+                });
+                with_cookie(soap::login(&request.operation, &session), &session.key)
+            }
+            SessionCall::Logout => match cookie {
+                Some(key) if self.sessions.soap_logout(key) => soap::success("Logout", None),
+                _ => Fault::not_authenticated().response(),
+            },
+            SessionCall::IsActive => {
+                if cookie
+                    .and_then(|key| self.sessions.soap_session(key))
+                    .is_none()
+                {
+                    return Fault::not_authenticated().response();
+                }
+                let asked = request.argument("sessionID").unwrap_or_default();
+                let user = request.argument("userName").unwrap_or_default();
+                let active = self
+                    .sessions
+                    .soap_session(asked)
+                    .is_some_and(|session| session.user_name == user);
+                session_is_active(active)
+            }
+            SessionCall::Current(read) => {
+                let session = cookie.and_then(|key| self.sessions.soap_session(key));
+                current_session(read, session.as_ref())
+            }
+        }
+    }
+}
+
+/// Calls vCenter serves before a login: reading the service content (what every client
+/// asks first).
+fn needs_no_session(request: &SoapRequest) -> bool {
+    request.operation == "RetrieveServiceContent"
+}
+
+/// The user of a `Login`: any user name with a non-empty password logs in offline.
+fn password_user(request: &SoapRequest) -> Option<String> {
+    let user = request.argument("userName")?;
+    let password = request.argument("password")?;
+    let fits =
+        !user.is_empty() && user.len() <= crate::sessions::MAX_USER_BYTES && !password.is_empty();
+    fits.then(|| user.to_owned())
+}
+
+/// The user of a `LoginByToken`: the SAML assertion's subject, or a bearer JWT's `sub`.
+fn token_user(request: &SoapRequest, headers: &HeaderMap) -> Option<String> {
+    let user = soap::token_subject(request).or_else(|| {
+        let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| soap::jwt_subject(token.trim()))?
+    })?;
+    (user.len() <= crate::sessions::MAX_USER_BYTES).then_some(user)
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `response` setting the session cookie, as the simulator does (no `Secure`: clients
+/// reach dsvcr over plain HTTP too, where a secure cookie is never sent back).
+fn with_cookie(mut response: Response<Body>, key: &str) -> Response<Body> {
+    let cookie = format!("{SOAP_COOKIE}={key}; Path=/; HttpOnly");
+    let cookie = HeaderValue::from_str(&cookie).expect("session keys are valid header text");
+    response.headers_mut().insert(SET_COOKIE, cookie);
+    response
+}

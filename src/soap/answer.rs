@@ -1,0 +1,236 @@
+//! SOAP answers dsvcr writes itself: the envelope, faults, and the session manager's
+//! answers (a `UserSession` for a login or a `currentSession` read).
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use quick_xml::escape::escape;
+
+use crate::body::{full, Body};
+use crate::error::SYNTHETIC_HEADER;
+
+/// The content type of every SOAP answer.
+pub(crate) const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// `inner` in the answer envelope vCenter and the simulator send.
+pub(crate) fn envelope(inner: &str) -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            "\n",
+            r#"<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
+            "<soapenv:Body>{}</soapenv:Body></soapenv:Envelope>"
+        ),
+        inner
+    )
+}
+
+/// A 200 answer to `operation` holding `returnval` (or an empty answer for a void one).
+pub(crate) fn success(operation: &str, returnval: Option<&str>) -> Response<Body> {
+    let inner = match returnval {
+        Some(value) => {
+            format!(r#"<{operation}Response xmlns="urn:vim25">{value}</{operation}Response>"#)
+        }
+        None => format!(r#"<{operation}Response xmlns="urn:vim25"></{operation}Response>"#),
+    };
+    xml_response(StatusCode::OK, envelope(&inner))
+}
+
+pub(crate) fn xml_response(status: StatusCode, xml: String) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::from(xml)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SOAP_CONTENT_TYPE));
+    response
+}
+
+/// A vim25 fault: its type, `faultstring` and the detail's inner XML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) detail: String,
+    /// Why dsvcr made this fault itself (`x-dsvcr-synthetic`), when it stands for a
+    /// recording nobody made or a request dsvcr refused.
+    pub(crate) synthetic: Option<&'static str>,
+}
+
+impl Fault {
+    /// What vCenter answers a call that needs a session when there is none.
+    pub(crate) fn not_authenticated() -> Self {
+        Fault {
+            kind: "NotAuthenticated",
+            message: "The session is not authenticated.".to_owned(),
+            detail: not_authenticated_detail("System.View"),
+            synthetic: None,
+        }
+    }
+
+    pub(crate) fn invalid_login() -> Self {
+        Fault {
+            kind: "InvalidLogin",
+            message: "Cannot complete login due to an incorrect user name or password.".to_owned(),
+            detail: String::new(),
+            synthetic: None,
+        }
+    }
+
+    /// A request dsvcr cannot read as a SOAP call.
+    pub(crate) fn invalid_request(problem: &str) -> Self {
+        Fault {
+            kind: "InvalidRequest",
+            message: problem.to_owned(),
+            detail: String::new(),
+            synthetic: Some("invalid-request"),
+        }
+    }
+
+    /// A call no cassette holds.
+    pub(crate) fn not_recorded(operation: &str, kind: &str, value: &str) -> Self {
+        Fault {
+            kind: "ManagedObjectNotFound",
+            message: format!(
+                "dsvcr has no recording of {operation} on {kind}:{value} (record it, or check the cassettes)"
+            ),
+            detail: format!(r#"<obj type="{}">{}</obj>"#, escape(kind), escape(value)),
+            synthetic: Some("no-recording"),
+        }
+    }
+
+    pub(crate) fn response(&self) -> Response<Body> {
+        let inner = format!(
+            concat!(
+                "<soapenv:Fault><faultcode>ServerFaultCode</faultcode>",
+                "<faultstring>{message}</faultstring><detail>",
+                r#"<{kind}Fault xmlns="urn:vim25" xsi:type="{kind}">{detail}</{kind}Fault>"#,
+                "</detail></soapenv:Fault>"
+            ),
+            message = escape(self.message.as_str()),
+            kind = self.kind,
+            detail = self.detail,
+        );
+        let mut response = xml_response(StatusCode::INTERNAL_SERVER_ERROR, envelope(&inner));
+        if let Some(reason) = self.synthetic {
+            response
+                .headers_mut()
+                .insert(SYNTHETIC_HEADER, HeaderValue::from_static(reason));
+        }
+        response
+    }
+}
+
+fn not_authenticated_detail(privilege: &str) -> String {
+    format!(
+        r#"<object type="SessionManager">SessionManager</object><privilegeId>{privilege}</privilegeId>"#
+    )
+}
+
+/// A SOAP session as its `UserSession` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UserSession {
+    pub(crate) key: String,
+    pub(crate) user_name: String,
+    pub(crate) login_time: String,
+    pub(crate) last_active_time: String,
+    pub(crate) locale: String,
+    pub(crate) ip_address: String,
+    pub(crate) user_agent: String,
+    pub(crate) call_count: u64,
+}
+
+impl UserSession {
+    /// The session's fields, as the children of a `UserSession` element.
+    pub(crate) fn fields(&self) -> String {
+        format!(
+            concat!(
+                "<key>{key}</key><userName>{user}</userName><fullName>{user}</fullName>",
+                "<loginTime>{login}</loginTime><lastActiveTime>{active}</lastActiveTime>",
+                "<locale>{locale}</locale><messageLocale>{locale}</messageLocale>",
+                "<extensionSession>false</extensionSession><ipAddress>{ip}</ipAddress>",
+                "<userAgent>{agent}</userAgent><callCount>{count}</callCount>"
+            ),
+            key = escape(self.key.as_str()),
+            user = escape(self.user_name.as_str()),
+            login = escape(self.login_time.as_str()),
+            active = escape(self.last_active_time.as_str()),
+            locale = escape(self.locale.as_str()),
+            ip = escape(self.ip_address.as_str()),
+            agent = escape(self.user_agent.as_str()),
+            count = self.call_count,
+        )
+    }
+}
+
+const TYPED: &str = r#"xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance""#;
+
+/// The answer to a login: the new session.
+pub(crate) fn login(operation: &str, session: &UserSession) -> Response<Body> {
+    success(
+        operation,
+        Some(&format!("<returnval>{}</returnval>", session.fields())),
+    )
+}
+
+/// How a read of `SessionManager.currentSession` was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionRead {
+    RetrieveProperties,
+    RetrievePropertiesEx,
+    Fetch,
+}
+
+/// The answer to a read of `currentSession`: the session, or (when there is none) what
+/// vCenter answers then: nothing for `Fetch`'s property, a `missingSet` with a
+/// `NotAuthenticated` fault for the property collector.
+pub(crate) fn current_session(read: SessionRead, session: Option<&UserSession>) -> Response<Body> {
+    let typed = |fields: String| {
+        format!(r#"<val {TYPED} XMLSchema-instance:type="UserSession">{fields}</val>"#)
+    };
+    let object = r#"<obj type="SessionManager">SessionManager</obj>"#;
+    let property = match session {
+        Some(session) => format!(
+            "<propSet><name>currentSession</name>{}</propSet>",
+            typed(session.fields())
+        ),
+        None => format!(
+            concat!(
+                "<missingSet><path>currentSession</path><fault>",
+                r#"<fault {typed} XMLSchema-instance:type="NotAuthenticated">{detail}</fault>"#,
+                "</fault></missingSet>"
+            ),
+            typed = TYPED,
+            detail = not_authenticated_detail("System.Read"),
+        ),
+    };
+    match read {
+        SessionRead::RetrieveProperties => success(
+            "RetrieveProperties",
+            Some(&format!("<returnval>{object}{property}</returnval>")),
+        ),
+        SessionRead::RetrievePropertiesEx => success(
+            "RetrievePropertiesEx",
+            Some(&format!(
+                "<returnval><objects>{object}{property}</objects></returnval>"
+            )),
+        ),
+        SessionRead::Fetch => match session {
+            Some(session) => success(
+                "Fetch",
+                Some(&format!(
+                    r#"<returnval {TYPED} XMLSchema-instance:type="UserSession">{}</returnval>"#,
+                    session.fields()
+                )),
+            ),
+            None => Fault::not_authenticated().response(),
+        },
+    }
+}
+
+/// `SessionIsActive`'s answer.
+pub(crate) fn session_is_active(active: bool) -> Response<Body> {
+    success(
+        "SessionIsActive",
+        Some(&format!("<returnval>{active}</returnval>")),
+    )
+}

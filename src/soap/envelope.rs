@@ -1,0 +1,283 @@
+//! Reading a vim25 SOAP request: the envelope, the operation (the first child of `Body`),
+//! its `_this` managed object and its arguments, with their namespaces resolved.
+//!
+//! Clients spell the same call differently (prefixes, `versionId` attributes, whitespace
+//! between elements), so the request is read into a small element tree rather than
+//! compared as bytes. A DOCTYPE is refused outright (no entity can be declared or
+//! expanded), nesting is bounded, and the caller bounds the size.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+/// The SOAP 1.1 envelope namespace.
+pub(crate) const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The XML Schema instance namespace (`xsi:type`).
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Deepest element nesting accepted; property specs with nested traversal specs need
+/// about 12.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Why a body is not a SOAP request dsvcr can read: the text of an `InvalidRequest` fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum EnvelopeError {
+    #[error("malformed XML: {0}")]
+    Syntax(String),
+    #[error("XML document type declarations are not accepted")]
+    DocType,
+    #[error("XML nesting deeper than {MAX_DEPTH} elements")]
+    TooDeep,
+    #[error("the body is not a SOAP envelope: the root element is {0}")]
+    NotAnEnvelope(String),
+    #[error("the SOAP envelope has no Body")]
+    NoBody,
+    #[error("the SOAP Body names no operation")]
+    NoOperation,
+    #[error("the operation {0} has no _this")]
+    NoThis(String),
+    #[error("XML text holds {0:?}, a character XML 1.0 does not allow")]
+    IllegalCharacter(char),
+}
+
+/// An element with its namespace-resolved name, the attributes that carry meaning, and
+/// either text or child elements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Element {
+    pub(crate) name: String,
+    pub(crate) namespace: Option<String>,
+    /// `type` (a managed object's type) and `xsi:type` (a value's type), in that order;
+    /// `versionId` (pyvmomi's) and namespace declarations are left out.
+    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) children: Vec<Element>,
+    pub(crate) text: String,
+}
+
+impl Element {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|child| child.name == name)
+    }
+
+    pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The element's text, or a descendant's text along `path`.
+    pub(crate) fn text_at(&self, path: &[&str]) -> Option<&str> {
+        let mut element = self;
+        for name in path {
+            element = element.child(name)?;
+        }
+        Some(element.text.as_str())
+    }
+}
+
+/// A managed object reference: `<_this type="SessionManager">SessionManager</_this>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct MoRef {
+    pub(crate) kind: String,
+    pub(crate) value: String,
+}
+
+impl std::fmt::Display for MoRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.value)
+    }
+}
+
+/// A SOAP request: its operation, the object it acts on and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SoapRequest {
+    pub(crate) operation: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) this: MoRef,
+    /// The operation's children after `_this`, in order.
+    pub(crate) arguments: Vec<Element>,
+    /// The `Header`, when the client sent one (a SAML token, an operation id).
+    pub(crate) header: Option<Element>,
+}
+
+impl SoapRequest {
+    pub(crate) fn argument(&self, name: &str) -> Option<&str> {
+        self.arguments
+            .iter()
+            .find(|argument| argument.name == name)
+            .map(|argument| argument.text.as_str())
+    }
+}
+
+/// Reads a SOAP request.
+pub(crate) fn parse_request(xml: &[u8]) -> Result<SoapRequest, EnvelopeError> {
+    let root = parse_tree(xml)?;
+    if root.name != "Envelope" || root.namespace.as_deref() != Some(ENVELOPE_NS) {
+        return Err(EnvelopeError::NotAnEnvelope(qualified(&root)));
+    }
+    let in_envelope = |name: &str| {
+        root.children
+            .iter()
+            .find(|child| child.name == name && child.namespace.as_deref() == Some(ENVELOPE_NS))
+    };
+    let body = in_envelope("Body").ok_or(EnvelopeError::NoBody)?;
+    let header = in_envelope("Header").cloned();
+    let operation = body.children.first().ok_or(EnvelopeError::NoOperation)?;
+    let mut arguments = operation.children.clone();
+    let this_at = arguments
+        .iter()
+        .position(|argument| argument.name == "_this")
+        .ok_or_else(|| EnvelopeError::NoThis(operation.name.clone()))?;
+    let this = arguments.remove(this_at);
+    Ok(SoapRequest {
+        operation: operation.name.clone(),
+        namespace: operation.namespace.clone(),
+        this: MoRef {
+            kind: this.attribute("type").unwrap_or_default().to_owned(),
+            value: this.text,
+        },
+        arguments,
+        header,
+    })
+}
+
+fn qualified(element: &Element) -> String {
+    match &element.namespace {
+        Some(namespace) => format!("{{{namespace}}}{}", element.name),
+        None => element.name.clone(),
+    }
+}
+
+/// Reads a whole document into its root element.
+pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
+    let mut reader = NsReader::from_reader(xml);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let (namespace, event) = reader
+            .read_resolved_event()
+            .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+        let namespace = bound(&namespace);
+        match event {
+            Event::Eof => break,
+            Event::DocType(_) => return Err(EnvelopeError::DocType),
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Start(start) => {
+                let element = open(&reader, &start, namespace, &root)?;
+                push(&mut stack, element)?;
+            }
+            Event::Empty(start) => {
+                let element = open(&reader, &start, namespace, &root)?;
+                push(&mut stack, element)?;
+                close(&mut stack, &mut root);
+            }
+            Event::End(_) => close(&mut stack, &mut root),
+            Event::Text(text) => {
+                let text = text
+                    .unescape()
+                    .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+                add_text(&mut stack, &text)?;
+            }
+            Event::CData(data) => {
+                let text = String::from_utf8(data.into_inner().into_owned())
+                    .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+                add_text(&mut stack, &text)?;
+            }
+        }
+    }
+    if !stack.is_empty() {
+        return Err(EnvelopeError::Syntax(
+            "the document ends inside an element".to_owned(),
+        ));
+    }
+    root.ok_or_else(|| EnvelopeError::Syntax("the document has no root element".to_owned()))
+}
+
+fn bound(namespace: &ResolveResult<'_>) -> Option<String> {
+    match namespace {
+        ResolveResult::Bound(namespace) => Some(String::from_utf8_lossy(namespace.0).into_owned()),
+        ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+    }
+}
+
+fn open(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    namespace: Option<String>,
+    root: &Option<Element>,
+) -> Result<Element, EnvelopeError> {
+    if root.is_some() {
+        return Err(EnvelopeError::Syntax(
+            "content after the root element".to_owned(),
+        ));
+    }
+    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+    let mut attributes = Vec::new();
+    let mut xsi_type = None;
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+        let (attribute_ns, local) = reader.resolve_attribute(attribute.key);
+        let value = attribute
+            .unescape_value()
+            .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+        check_characters(&value)?;
+        match (bound(&attribute_ns).as_deref(), local.as_ref()) {
+            (None, b"type") => attributes.push(("type".to_owned(), value.into_owned())),
+            (Some(XSI_NS), b"type") => xsi_type = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if let Some(xsi_type) = xsi_type {
+        attributes.push(("xsi:type".to_owned(), xsi_type));
+    }
+    Ok(Element {
+        name,
+        namespace,
+        attributes,
+        children: Vec::new(),
+        text: String::new(),
+    })
+}
+
+fn push(stack: &mut Vec<Element>, element: Element) -> Result<(), EnvelopeError> {
+    if stack.len() >= MAX_DEPTH {
+        return Err(EnvelopeError::TooDeep);
+    }
+    stack.push(element);
+    Ok(())
+}
+
+fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
+    let Some(mut element) = stack.pop() else {
+        return;
+    };
+    if !element.children.is_empty() {
+        // Whitespace between child elements is layout, not a value.
+        element.text.clear();
+    }
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+fn add_text(stack: &mut [Element], text: &str) -> Result<(), EnvelopeError> {
+    check_characters(text)?;
+    match stack.last_mut() {
+        Some(element) => element.text.push_str(text),
+        None if text.trim().is_empty() => {}
+        None => {
+            return Err(EnvelopeError::Syntax(
+                "text outside the root element".to_owned(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn check_characters(text: &str) -> Result<(), EnvelopeError> {
+    match text.chars().find(|c| !crate::vapi::xml::is_xml_char(*c)) {
+        Some(c) => Err(EnvelopeError::IllegalCharacter(c)),
+        None => Ok(()),
+    }
+}
