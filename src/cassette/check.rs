@@ -166,6 +166,18 @@ fn secret_reasons(text: &str) -> Vec<String> {
         "contains a vmware-api-session-id header or cookie",
     );
     found(&patterns.private_key, "contains a PEM private key");
+    found(
+        &patterns.soap_cookie,
+        "contains a vmware_soap_session cookie",
+    );
+    found(
+        &patterns.soap_session_scoped,
+        "contains a session-scoped id holding its session key (session[KEY]…)",
+    );
+    found(
+        &patterns.soap_secret_element,
+        "contains a SOAP password, session id or token element with a value",
+    );
     if let Some(credentials) = first_token(&patterns.basic, text, is_basic_credentials) {
         reasons.push(format!(
             "contains Basic credentials ({})",
@@ -195,6 +207,9 @@ struct Patterns {
     set_cookie: Regex,
     session_header: Regex,
     private_key: Regex,
+    soap_cookie: Regex,
+    soap_session_scoped: Regex,
+    soap_secret_element: Regex,
     basic: Regex,
     bearer: Regex,
     hex_string: Regex,
@@ -213,6 +228,12 @@ fn patterns() -> &'static Patterns {
             set_cookie: compile(r#"(?i)"set-cookie"|\bset-cookie\s*:"#),
             session_header: compile(r"(?i)vmware-api-session-id"),
             private_key: compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+            soap_cookie: compile(r"(?i)vmware_soap_session"),
+            // What record keeps as `session[]…`: a key inside means it was not emptied.
+            soap_session_scoped: compile(r"session\[[A-Za-z0-9_-]+\]"),
+            soap_secret_element: compile(
+                r"(?i)<(?:\w+:)?(?:password|sessionID|token)(?:\s[^>]*)?>[^<]",
+            ),
             basic: compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})"),
             bearer: compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)"),
             // A JSON string of exactly 32 hex digits, and whether it is a key (`"…":`).
@@ -565,6 +586,28 @@ mod tests {
                 "contains a PEM private key",
             );
         }
+    }
+
+    #[test]
+    fn soap_session_secrets() {
+        single(
+            &with_message("Set vmware_soap_session=52b1e7a0; HttpOnly"),
+            "contains a vmware_soap_session cookie",
+        );
+        single(
+            &with_message(
+                "<returnval type=\"PropertyCollector\">session[52b1e7a0-9df7]c321</returnval>",
+            ),
+            "contains a session-scoped id holding its session key (session[KEY]…)",
+        );
+        single(
+            &with_message("<spec><password versionId=\"8.0\">Hunter2</password></spec>"),
+            "contains a SOAP password, session id or token element with a value",
+        );
+        assert_problems(
+            &with_message("<returnval>session[]c321</returnval><password></password>"),
+            &[],
+        );
     }
 
     #[test]

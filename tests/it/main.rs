@@ -24,6 +24,7 @@ mod replay_forms;
 mod sessions;
 mod signals;
 mod soak;
+mod soap;
 mod support;
 mod tape;
 mod write_gate;

@@ -2,7 +2,7 @@
 //!
 //! It serves login on `/rest` and `/api`, the ten download-session operations and the
 //! content-library lookups on both flavours, the same operations over vAPI JSON-RPC
-//! (`POST /api`), and the files' bytes on download endpoints (`/cis-data/…`). All sides share
+//! (`POST /api`), a small vim25 SOAP side (`POST /sdk`), and the files' bytes on download endpoints (`/cis-data/…`). All sides share
 //! one state: a session created over REST is visible over JSON-RPC. The seed harness's
 //! extras stay: scripted `client_progress` ids (`obj-1`) and misbehaving special ids
 //! (`fail-500`, `html-page`, `truncated`, `slow`) on download_session.get. Every request is
@@ -16,6 +16,7 @@ mod login;
 mod ops;
 mod rest;
 mod sessions;
+mod soap;
 mod state;
 mod tls;
 mod vapi;
@@ -48,6 +49,7 @@ pub(crate) use library::{
     default_libraries, FakeFile, FakeLibrary, ITEM_ID, ITEM_NAME, LIBRARY_ID, LIBRARY_NAME,
     NOTES_NAME, NOTES_TEXT,
 };
+pub(crate) use soap::{DATASTORE, DATASTORE_NAME};
 
 use state::{Shared, State};
 use tls::{make_tls, TlsFiles};
@@ -325,6 +327,9 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> wire::Reply {
     }
     if path == "/api" && parts.method == Method::POST {
         return jsonrpc::handle(shared, &body);
+    }
+    if path == "/sdk" && parts.method == Method::POST {
+        return soap::handle(shared, &parts.headers, &body);
     }
     rest::handle(shared, &parts.method, &parts.uri, &parts.headers, &body).await
 }

@@ -41,6 +41,10 @@ pub(super) struct State {
     /// (client token, library item) -> the session that create made.
     pub(crate) client_tokens: HashMap<(String, String), String>,
     pub(crate) byte_fault: ByteFault,
+    /// Live SOAP session keys (the `vmware_soap_session` cookie) -> user.
+    pub(crate) soap_sessions: HashMap<String, String>,
+    pub(crate) soap_logins: u64,
+    pub(crate) soap_collectors: u64,
 }
 
 impl Shared {
