@@ -14,6 +14,7 @@ Expects target/release/dsvcr, bench/target/release/{baseline,upstream} and wrk o
 
 import argparse
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -63,6 +64,41 @@ LOOKUP_CASSETTE = (
         "responses": [{"status": 200, "ids": [CREATE_ITEM]}],
     },
 )
+# A vim25 SOAP call as govc sends it, and its tape: the tape's file name is the SHA-256 of
+# its request key's canonical JSON (what `dsvcr check` verifies when the folder is made).
+SOAP_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/">'
+    '<Body><{op} xmlns="urn:vim25"><_this type="{kind}">{id}</_this>{args}</{op}></Body></Envelope>'
+)
+SOAP_CONTENT = SOAP_ENVELOPE.format(op="RetrieveServiceContent", kind="ServiceInstance", id="ServiceInstance", args="")
+SOAP_LOGIN = SOAP_ENVELOPE.format(
+    op="Login", kind="SessionManager", id="SessionManager",
+    args="<userName>bench@vsphere.local</userName><password>bench-password</password><locale>en_US</locale>",
+)
+SOAP_KEY = {"method": "POST", "path": "/sdk",
+            "soap": {"operation": "RetrieveServiceContent", "this": "ServiceInstance:ServiceInstance"}}
+SOAP_ANSWER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" '
+    'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><RetrieveServiceContentResponse xmlns="urn:vim25">'
+    '<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector'
+    '</propertyCollector><about><name>VMware vCenter Server</name><fullName>VMware vCenter Server 8.0.2 build-22617221</fullName>'
+    '<apiType>VirtualCenter</apiType><apiVersion>8.0.2.0</apiVersion></about><sessionManager type="SessionManager">'
+    'SessionManager</sessionManager></returnval></RetrieveServiceContentResponse></soapenv:Body></soapenv:Envelope>'
+)
+SOAP_TAPE = {
+    "format": 2,
+    "request": SOAP_KEY,
+    "recorded": {"at": "2026-12-07T00:00:00Z", "upstream": "vcenter.bench"},
+    "responses": [{"status": 200, "content_type": "text/xml; charset=utf-8", "text": SOAP_ANSWER}],
+}
+
+
+def soap_tape_name():
+    canonical = json.dumps(SOAP_KEY, separators=(",", ":"))
+    return "soap-retrieveservicecontent-" + hashlib.sha256(canonical.encode()).hexdigest()[:16] + ".json"
+
+
 # Requests a fresh server answers before the workload's steady answer (the file.get
 # timeline is PREPARING twice, then PREPARED for every later poll).
 PRIME = {"poll": 2}
@@ -138,6 +174,24 @@ WORKLOADS = [
                 "ctx": {"appCtx": {"opId": "bench"}},
             },
         }),
+        "warn",
+    ),
+    (
+        "soap-hit",
+        "SOAP tape hit (RetrieveServiceContent, as govc sends it)",
+        "POST",
+        "/sdk",
+        {"Content-Type": 'text/xml; charset="utf-8"', "SOAPAction": "urn:vim25/8.0"},
+        SOAP_CONTENT,
+        "warn",
+    ),
+    (
+        "soap-login",
+        "offline SOAP Login (a new session each time)",
+        "POST",
+        "/sdk",
+        {"Content-Type": 'text/xml; charset="utf-8"', "SOAPAction": "urn:vim25/8.0"},
+        SOAP_LOGIN,
         "warn",
     ),
 ]
@@ -321,7 +375,7 @@ def dsvcr_replay(name, cassettes, log_level):
 
 
 def bench_cassettes():
-    """The shipped cassettes and the lookup's call cassette, checked by `dsvcr check`."""
+    """The shipped cassettes, the lookup's call cassette and a SOAP tape, checked by `dsvcr check`."""
     folder = WORK / "bench-cassettes"
     if folder.exists():
         shutil.rmtree(folder)
@@ -329,6 +383,8 @@ def bench_cassettes():
     name, cassette = LOOKUP_CASSETTE
     (folder / "calls").mkdir(exist_ok=True)
     (folder / "calls" / name).write_text(json.dumps(cassette, indent=2) + "\n")
+    (folder / "tape").mkdir(exist_ok=True)
+    (folder / "tape" / soap_tape_name()).write_text(json.dumps(SOAP_TAPE, indent=2) + "\n")
     subprocess.run([str(DSVCR), "check", str(folder)], check=True, capture_output=True)
     return folder
 
@@ -873,6 +929,12 @@ def targets(res):
     for name, label in [("poll", "file.get poll"), ("create", "create"), ("lookup", "lookup (library.item.find)")]:
         cpu_row(name, label, 1.3)
     cpu_row("jsonrpc", "JSON-RPC hit", 1.5)
+    a = field("A", "dsvcr", "cpu_us_per_req", "c32")
+    for name, label in [("soap-hit", "SOAP tape hit"), ("soap-login", "offline SOAP login")]:
+        d = field(name, "dsvcr", "cpu_us_per_req", "c32")
+        r = paired(d, a)
+        rows.append((f"{label}: CPU/request (µs) vs dsvcr's form A hit", spread(d, f2), spread(a, f2) + " form A",
+                     ratio(r), "≤ 2×", med(r) <= 2))
     d, b = field("A", "dsvcr", "rps", "c32"), field("A", "baseline", "rps", "c32")
     r = paired(d, b)
     rows.append(("form A: req/s at 32 connections", spread(d, f0), spread(b, f0), ratio(r), "≥ 0.9×", med(r) >= 0.9))
