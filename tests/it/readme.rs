@@ -110,9 +110,34 @@ fn every_readme_example_is_run_by_a_test() {
             "interop_python: tests/interop/python/sdk_check.py makes these calls",
         ),
         (
+            "## govc and pyvmomi (vim25 SOAP)",
+            "sh",
+            "interop_govc: govc recorded through dsvcr in CI",
+        ),
+        (
+            "## govc and pyvmomi (vim25 SOAP)",
+            "sh",
+            "interop_govc: govc against replay with other credentials in CI",
+        ),
+        (
+            "## govc and pyvmomi (vim25 SOAP)",
+            "python",
+            "interop_pyvmomi: tests/interop/python/pyvmomi_check.py makes these calls",
+        ),
+        (
             "### vAPI JSON-RPC",
             "text",
             "a request's shape, not a command",
+        ),
+        (
+            "### vim25 SOAP",
+            "json",
+            "soap::soap_calls_recorded_from_the_lab_replay_to_other_credentials checks this key",
+        ),
+        (
+            "### vim25 SOAP",
+            "text",
+            "soap::an_unrecorded_soap_call_is_a_fault_named_in_the_summary checks this fault",
         ),
         ("## Cassettes", "json", "the format, not a command"),
         ("## Command line", "text", "the synopsis, not a command"),
