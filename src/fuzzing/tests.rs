@@ -12,11 +12,12 @@ use crate::vapi::Form;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("cassette", super::cassette),
     ("json_body", super::json_body),
     ("recognise", super::recognise),
     ("render", super::render),
+    ("soap", super::soap),
     ("xml_body", super::xml_body),
 ];
 
@@ -379,5 +380,41 @@ fn render_seeds_are_read_as_they_are_named_for() {
         let models = super::render::check(&data).expect("models");
         let read: Vec<_> = models.others.iter().filter_map(Answer::output).collect();
         assert_eq!(read, outputs, "{name}");
+    }
+}
+
+#[test]
+fn soap_seeds_are_read_as_they_are_named_for() {
+    let expected = [
+        ("doctype", None),
+        (
+            "govc-create-filter",
+            Some((
+                "CreateFilter",
+                "PropertyCollector:session[]c321862c-dcf5-4e23-8c54-cae0cc61c933",
+            )),
+        ),
+        (
+            "govc-retrieve-service-content",
+            Some(("RetrieveServiceContent", "ServiceInstance:ServiceInstance")),
+        ),
+        ("no-this", None),
+        (
+            "pyvmomi-login",
+            Some(("Login", "SessionManager:SessionManager")),
+        ),
+        (
+            "pyvmomi-login-by-token",
+            Some(("LoginByToken", "SessionManager:SessionManager")),
+        ),
+    ];
+    assert_eq!(names("seeds/soap"), expected.map(|(name, _)| name));
+    for (name, read_as) in expected {
+        let read = super::soap::check(&seed("soap", name));
+        let key = read.request.as_ref().map(crate::soap::SoapKey::of);
+        let found = key
+            .as_ref()
+            .map(|key| (key.operation.as_str(), key.this.as_str()));
+        assert_eq!(found, read_as, "{name}");
     }
 }
