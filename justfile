@@ -16,9 +16,11 @@ check DIR="cassettes":
 test:
     cargo test
 
-# The interop suites: installs Go and govmomi from Debian and VMware's Python SDK into a venv, then runs them.
+# The interop suites: installs Go and govmomi from Debian, builds the real govc 0.24.2, installs VMware's
+# Python SDKs (vmware-vcenter, pyvmomi) into a venv, then runs them.
 interop:
     bash .ci/install-interop-deps
+    bash .ci/install-govc
     bash .ci/install-python-sdk
     CI=true cargo test --test it interop -- --nocapture
 
