@@ -6,8 +6,9 @@ use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
-use crate::vapi::recognise::Rejection;
-use crate::vapi::{render, ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
+use crate::protocol::rest::recognise::Rejection;
+use crate::protocol::rest::render;
+use crate::vapi::{ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;
 /// its value says why.
@@ -234,7 +235,7 @@ impl ApiError {
         let (status, body, error_name) = if style.flavour == Flavour::JsonRpc {
             let name = HeaderValue::from_str(&self.error.kind.type_name())
                 .expect("error names are header text");
-            let body = crate::vapi::jsonrpc::render::error_result(&self.error);
+            let body = crate::protocol::jsonrpc::render::error_result(&self.error);
             (StatusCode::OK, body, Some(name))
         } else {
             let body = render::error(&self.error, style.encoding());
@@ -269,7 +270,7 @@ impl RenderedError {
         let mut response = body_response(self.status, self.body.clone(), self.style);
         let headers = response.headers_mut();
         if let Some(name) = &self.error_name {
-            headers.insert(crate::vapi::jsonrpc::ERROR_HEADER, name.clone());
+            headers.insert(crate::protocol::jsonrpc::ERROR_HEADER, name.clone());
         }
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
         if let Some(allow) = self.allow {

@@ -13,13 +13,14 @@ mod admin;
 mod body;
 mod cassette;
 mod cli;
-mod credentials;
 mod crypto;
 mod downloads;
 mod error;
+mod exchange;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod protocol;
 mod record;
 mod replay;
 mod rpc;
@@ -28,7 +29,6 @@ mod secrets;
 mod server;
 mod sessions;
 mod stats;
-mod tape;
 mod timelines;
 mod timeshift;
 mod upstream;

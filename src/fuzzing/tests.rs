@@ -5,9 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::recognise::Outcome;
+use crate::protocol::rest::recognise::Operation;
 use crate::vapi::call::Answer;
 use crate::vapi::catalog::Op;
-use crate::vapi::recognise::Operation;
 use crate::vapi::Form;
 
 type Target = fn(&[u8]);

@@ -9,12 +9,12 @@ use tracing::{debug, warn};
 use super::Replay;
 use crate::body::Body;
 use crate::error::{body_response, ApiError};
+use crate::protocol::jsonrpc::envelope::parse;
+use crate::protocol::jsonrpc::recognise::STYLE;
+use crate::protocol::jsonrpc::{recognise, render, Invoke, RpcId, Security, Target, ENDPOINT};
+use crate::protocol::rest::recognise::SessionOp;
 use crate::rpc;
 use crate::server::read_body;
-use crate::vapi::jsonrpc::envelope::parse;
-use crate::vapi::jsonrpc::recognise::STYLE;
-use crate::vapi::jsonrpc::{recognise, render, Invoke, RpcId, Security, Target, ENDPOINT};
-use crate::vapi::recognise::SessionOp;
 use crate::vapi::Call;
 
 impl Replay {

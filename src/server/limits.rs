@@ -14,7 +14,7 @@ use tokio::time::{Instant, Sleep};
 
 use http::StatusCode;
 
-use super::body::BodyBudget;
+use crate::body::BodyBudget;
 use crate::error::ApiError;
 use crate::vapi::{ErrorKind, LocalizableMessage, VapiError};
 

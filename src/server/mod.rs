@@ -1,11 +1,9 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
-mod body;
 mod limits;
 pub(crate) mod tls;
 
-pub(crate) use body::{collect, CollectError};
 pub(crate) use limits::{BodyLimit, IdleTimeout, InFlight, Limits, Tracked, HYPER_MAX_HEADERS};
 
 use std::convert::Infallible;
@@ -28,9 +26,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::body::{collect, CollectError};
 pub(crate) use crate::body::{full, Body};
 use crate::error::{refusal, ApiError, Refusal};
-use crate::vapi::recognise::PendingCall;
+use crate::protocol::rest::recognise::PendingCall;
 use crate::vapi::{Call, Flavour, Style};
 
 /// How long shutdown waits for requests in flight before giving up on them.

@@ -1,16 +1,12 @@
-//! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog,
-//! the protocol-neutral call, request recognition, and the JSON and XML representations.
+//! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog
+//! and the protocol-neutral call. How each wire protocol spells them is in
+//! [`crate::protocol`].
 
 pub(crate) mod call;
 pub(crate) mod catalog;
-pub(crate) mod decode;
 pub(crate) mod id;
-pub(crate) mod jsonrpc;
 pub(crate) mod model;
-pub(crate) mod recognise;
-pub(crate) mod render;
 pub(crate) mod wire;
-pub(crate) mod xml;
 
 pub(crate) use call::{Answer, Call, CallKey};
 pub(crate) use catalog::Op;

@@ -17,18 +17,19 @@ use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
-use crate::credentials::set_cookie_values;
 use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
+use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
+use crate::protocol::rest::decode;
+use crate::protocol::rest::recognise::{route, PendingCall, Route, SessionOp};
 use crate::replay::reply;
+use crate::secrets::credentials::set_cookie_values;
 use crate::secrets::Secrets;
 use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
-use crate::tape::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
-use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
-use crate::vapi::{decode, Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
+use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -189,7 +190,10 @@ impl Record {
         }
         let mut answer = answer.clone();
         self.bytes.rewrite(&mut answer, session, origin);
-        Some(crate::vapi::render::answer(&answer, call.style.encoding()))
+        Some(crate::protocol::rest::render::answer(
+            &answer,
+            call.style.encoding(),
+        ))
     }
 
     /// Forwards a request for a file's bytes to its learned endpoint, recording a whole
@@ -441,7 +445,7 @@ impl Handler for Record {
                 .await
                 .unwrap_or_else(|(error, style)| error.into_response(style));
         }
-        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
+        if crate::protocol::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return self.jsonrpc(parts, body).await;
         }
         let outcome = match route(&parts.method, &parts.uri) {

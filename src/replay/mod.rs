@@ -16,13 +16,13 @@ use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
 use crate::error::{body_response, refusal, ApiError, Refusal, RenderedError};
+use crate::exchange::TapeKey;
+use crate::protocol::rest::recognise::{route, Route};
+use crate::protocol::rest::render;
 use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
-use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
-use crate::vapi::recognise::{route, Route};
-use crate::vapi::render;
 use crate::vapi::{Answer, Call, CallKey, Flavour, Op, SessionId, Style};
 
 /// How a replay behaves beyond its cassettes.
@@ -180,7 +180,7 @@ impl Replay {
         if let Some(file) = downloads::file_of(parts.uri.path()) {
             return self.download(&parts, file).await;
         }
-        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
+        if crate::protocol::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return Ok(self.jsonrpc(parts, body).await);
         }
         let pending = match route(&parts.method, &parts.uri) {

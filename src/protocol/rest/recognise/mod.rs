@@ -12,12 +12,12 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use percent_encoding::percent_decode_str;
 
-use super::call::{Call, CallKey};
-use super::catalog::{Key, Op, Route as CatalogRoute, Row, Shape, Source, Verb, CATALOG};
-use super::id::SessionId;
-use super::model::ErrorKind;
-use super::wire::{Flavour, Form, Representation, Style};
 use super::xml;
+use crate::vapi::call::{Call, CallKey};
+use crate::vapi::catalog::{Key, Op, Route as CatalogRoute, Row, Shape, Source, Verb, CATALOG};
+use crate::vapi::id::SessionId;
+use crate::vapi::model::ErrorKind;
+use crate::vapi::wire::{Flavour, Form, Representation, Style};
 
 /// What a request asks for.
 #[cfg(any(test, feature = "fuzzing"))]
