@@ -6,8 +6,8 @@ use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
-use crate::protocol::rest::recognise::Rejection;
 use crate::protocol::rest::render;
+use crate::vapi::Rejection;
 use crate::vapi::{ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;

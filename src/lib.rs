@@ -29,6 +29,7 @@ mod secrets;
 mod server;
 mod sessions;
 mod stats;
+mod text;
 mod timelines;
 mod timeshift;
 mod upstream;

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::cassette::now_timestamp;
 use crate::error::{body_response, ApiError};
-use crate::protocol::rest::recognise::SessionOp;
 use crate::secrets::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
 use crate::server::{full, Body};
+use crate::vapi::SessionOp;
 use crate::vapi::{Flavour, Style};
 
 /// Most sessions live at once; a login beyond drops the least recently used one.

@@ -17,12 +17,12 @@ use crate::error::body_response;
 use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
 use crate::protocol::jsonrpc::envelope::parse;
 use crate::protocol::jsonrpc::{recognise, Invoke, RpcId, Security, Target};
-use crate::protocol::rest::recognise::SessionOp;
 use crate::replay::reply;
 use crate::rpc;
 use crate::secrets::Secrets;
 use crate::server::read_body;
 use crate::upstream::response_from;
+use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call};
 
 impl Record {

@@ -21,7 +21,7 @@ use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::protocol::rest::decode;
-use crate::protocol::rest::recognise::{route, PendingCall, Route, SessionOp};
+use crate::protocol::rest::recognise::{route, PendingCall, Route};
 use crate::replay::reply;
 use crate::secrets::credentials::set_cookie_values;
 use crate::secrets::Secrets;
@@ -29,6 +29,7 @@ use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
+use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used

@@ -12,10 +12,10 @@ use crate::error::{body_response, ApiError};
 use crate::protocol::jsonrpc::envelope::parse;
 use crate::protocol::jsonrpc::recognise::STYLE;
 use crate::protocol::jsonrpc::{recognise, render, Invoke, RpcId, Security, Target, ENDPOINT};
-use crate::protocol::rest::recognise::SessionOp;
 use crate::rpc;
 use crate::server::read_body;
 use crate::vapi::Call;
+use crate::vapi::SessionOp;
 
 impl Replay {
     /// Answers one `POST /api`.

@@ -18,6 +18,9 @@ use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
 pub(crate) mod credentials;
+mod looks_secret;
+
+pub(crate) use looks_secret::secret_reasons;
 
 use credentials::{decode_basic, session_cookies};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

@@ -6,10 +6,12 @@ pub(crate) mod call;
 pub(crate) mod catalog;
 pub(crate) mod id;
 pub(crate) mod model;
+pub(crate) mod rejection;
 pub(crate) mod wire;
 
-pub(crate) use call::{Answer, Call, CallKey};
+pub(crate) use call::{Answer, Call, CallKey, SessionOp};
 pub(crate) use catalog::Op;
 pub(crate) use id::SessionId;
 pub(crate) use model::{DownloadSession, ErrorKind, FileInfo, LocalizableMessage, VapiError};
+pub(crate) use rejection::Rejection;
 pub(crate) use wire::{Flavour, Form, Style};

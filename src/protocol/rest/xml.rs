@@ -286,7 +286,8 @@ mod tests {
 
     #[test]
     fn reads_the_reference_page_get_result() {
-        let session = parse_get_result(include_bytes!("../../../tests/data/get-result.xml")).unwrap();
+        let session =
+            parse_get_result(include_bytes!("../../../tests/data/get-result.xml")).unwrap();
         assert_eq!(session.id.as_deref(), Some("obj-103"));
         assert_eq!(session.client_progress, Some(10));
         assert_eq!(session.state, SessionState::Active);

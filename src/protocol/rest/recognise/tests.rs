@@ -1,6 +1,9 @@
 use super::*;
+use crate::vapi::model::ErrorKind;
+use crate::vapi::rejection::MAX_MESSAGE_BYTES;
 use bytes::Bytes;
 use http::Request;
+use http::StatusCode;
 
 const REST: &str = "/rest/com/vmware/content/library/item/download-session";
 const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
