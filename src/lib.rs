@@ -10,20 +10,20 @@
 //! ([`run`], [`run_with`]), used by the binary and the tests alike.
 
 mod admin;
+mod answers;
 mod body;
 mod cassette;
 mod cli;
 mod crypto;
 mod downloads;
-mod error;
 mod exchange;
+mod front;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod protocol;
 mod record;
 mod replay;
-mod rpc;
 mod run;
 mod secrets;
 mod server;

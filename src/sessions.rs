@@ -11,10 +11,10 @@ use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 
+use crate::answers::{body_response, ApiError};
+use crate::body::{full, Body};
 use crate::cassette::now_timestamp;
-use crate::error::{body_response, ApiError};
 use crate::secrets::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
-use crate::server::{full, Body};
 use crate::vapi::SessionOp;
 use crate::vapi::{Flavour, Style};
 

@@ -5,9 +5,12 @@ mod jsonrpc;
 
 use std::sync::{Arc, Mutex};
 
+use crate::answers::{refusal, reply, upstream_failure, ApiError, Refusal};
+use crate::front::{body_limit, declared_length, read_body, Kind, Mode, Request};
+use crate::protocol::rest::recognise::PendingCall;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
-use http::{request, Request, Response, StatusCode};
+use http::{request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use tracing::{debug, error, info, warn};
@@ -18,17 +21,13 @@ use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
 use crate::downloads::{self, Fetcher, Keeper};
-use crate::error::{refusal, ApiError, Refusal};
 use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::protocol::rest::decode;
-use crate::protocol::rest::recognise::{route, PendingCall, Route};
-use crate::replay::reply;
 use crate::secrets::credentials::set_cookie_values;
 use crate::secrets::Secrets;
-use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
 use crate::timelines::Timelines;
-use crate::upstream::{response_from, Upstream, UpstreamError};
+use crate::upstream::{response_from, Upstream};
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
 
@@ -437,36 +436,31 @@ impl Record {
     }
 }
 
-impl Handler for Record {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let (parts, body) = request.into_parts();
-        if let Some(file) = downloads::file_of(parts.uri.path()) {
-            return self
-                .download(parts, file)
-                .await
-                .unwrap_or_else(|(error, style)| error.into_response(style));
-        }
-        if crate::protocol::jsonrpc::is_call(&parts.method, parts.uri.path()) {
-            return self.jsonrpc(parts, body).await;
-        }
-        let outcome = match route(&parts.method, &parts.uri) {
-            Ok(Route::Call(pending)) => self.record_call(parts, body, pending).await,
-            Ok(Route::Session {
+impl Mode for Record {
+    async fn answer(&self, request: Request) -> Response<Body> {
+        let Request { parts, body, kind } = request;
+        let outcome = match kind {
+            Kind::Download(file) => self.download(parts, file).await,
+            Kind::JsonRpc => Ok(self.jsonrpc(parts, body).await),
+            Kind::Call(pending) => self.record_call(parts, body, pending).await,
+            Kind::Session {
                 op: SessionOp::Login,
                 flavour,
-            }) => self.forward_login(parts, body, flavour).await,
+            } => self.forward_login(parts, body, flavour).await,
             // A path id dsvcr refuses is still vCenter's to answer; nothing is recorded.
-            Err(rejection) => {
+            Kind::Rejected(rejection) => {
                 debug!(
                     "forwarded unrecorded: {}",
                     refusal(rejection).0.error.messages[0].default_message
                 );
                 Ok(self.forward(parts, body).await)
             }
-            Ok(Route::Other | Route::MethodNotAllowed { .. }) if self.tape => {
+            Kind::Other | Kind::NotAllowed { .. } if self.tape => {
                 self.tape_exchange(parts, body).await
             }
-            Ok(_) => Ok(self.forward(parts, body).await),
+            Kind::Session { .. } | Kind::Other | Kind::NotAllowed { .. } => {
+                Ok(self.forward(parts, body).await)
+            }
         };
         outcome.unwrap_or_else(|(error, style)| error.into_response(style))
     }
@@ -493,20 +487,6 @@ impl Observable for Record {
             .map(Timelines::unused)
             .unwrap_or_default();
         self.stats.summary(self.health(), unused)
-    }
-}
-
-/// The answer for the client when the upstream could not be asked: 504 for a timeout,
-/// 502 otherwise.
-pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
-    match err {
-        UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
-            ApiError::upstream_timed_out(err.to_string())
-        }
-        UpstreamError::Tls { .. } | UpstreamError::HandshakeEnded { .. } => {
-            ApiError::upstream_failed("upstream-tls", err.to_string())
-        }
-        _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
     }
 }
 
@@ -548,24 +528,6 @@ fn report(
             Err(ApiError::cassette_not_written(err.to_string()))
         }
     }
-}
-
-/// The request's `Content-Length`, if it declares one.
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
-}
-
-/// The `--max-body-bytes` the listener set for this request.
-fn body_limit(parts: &request::Parts) -> usize {
-    parts
-        .extensions
-        .get::<crate::server::BodyLimit>()
-        .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
-            limit.max_body_bytes
-        })
 }
 
 /// Why an answer cannot be taped whatever its body, if it cannot.

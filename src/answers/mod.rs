@@ -1,5 +1,13 @@
-//! The answers dsvcr makes itself, each mapped in one place to a vAPI error response in the
-//! caller's style and marked with the `x-dsvcr-synthetic` header.
+//! Every answer dsvcr writes as an HTTP response: its own errors, each mapped in one
+//! place to a vAPI error response in the caller's style and marked with the
+//! `x-dsvcr-synthetic` header (here, the upstream-failure mapping included); replies
+//! from timelines in the caller's style, as both modes send them ([`reply`]); and
+//! JSON-RPC's envelopes and faults ([`jsonrpc`]).
+
+pub(crate) mod jsonrpc;
+mod reply;
+
+pub(crate) use reply::{reply, reply_with};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
@@ -7,6 +15,7 @@ use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
 use crate::protocol::rest::render;
+use crate::upstream::UpstreamError;
 use crate::vapi::Rejection;
 use crate::vapi::{ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
 
@@ -225,6 +234,42 @@ impl ApiError {
         )
     }
 
+    /// 503: the bodies being buffered already take the whole budget.
+    pub(crate) fn bodies_over_budget(max: usize) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::ServiceUnavailable,
+            "body-budget-exhausted",
+            "dsvcr.request.body_budget_exhausted",
+            format!(
+                "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
+            ),
+        )
+    }
+
+    /// 431: more headers than `--max-headers`.
+    pub(crate) fn too_many_headers(max: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorKind::InvalidRequest,
+            "too-many-headers",
+            "dsvcr.request.too_many_headers",
+            format!("the request has more than {max} headers (--max-headers)"),
+        )
+    }
+
+    /// 403: an admin request from a client not on loopback, without
+    /// `--admin-from-anywhere`.
+    pub(crate) fn admin_not_from_loopback() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorKind::Unauthorized,
+            "admin-not-from-loopback",
+            "dsvcr.admin.not_from_loopback",
+            "dsvcr's admin endpoints answer clients on loopback only; start dsvcr with --admin-from-anywhere to allow others".to_owned(),
+        )
+    }
+
     /// The response, in the caller's flavour and representation.
     pub(crate) fn into_response(self, style: Style) -> Response<Body> {
         self.rendered(style).response()
@@ -249,6 +294,20 @@ impl ApiError {
             allow: self.allow,
             error_name,
         }
+    }
+}
+
+/// The answer for the client when the upstream could not be asked: 504 for a timeout,
+/// 502 otherwise.
+pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
+    match err {
+        UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
+            ApiError::upstream_timed_out(err.to_string())
+        }
+        UpstreamError::Tls { .. } | UpstreamError::HandshakeEnded { .. } => {
+            ApiError::upstream_failed("upstream-tls", err.to_string())
+        }
+        _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
     }
 }
 
