@@ -3,7 +3,7 @@
 
 mod jsonrpc;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::answers::{refusal, reply, upstream_failure, ApiError, Refusal};
 use crate::front::{body_limit, declared_length, read_body, Kind, Mode, Request};
@@ -23,17 +23,12 @@ use crate::cassette::{
 use crate::downloads::{self, Fetcher, Keeper};
 use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::protocol::rest::decode;
-use crate::secrets::credentials::set_cookie_values;
-use crate::secrets::Secrets;
+use crate::secrets::{login_secrets, Remembered, Secrets};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
-
-/// Secrets remembered from logins, at most this many (oldest kept; they are only used
-/// to check cassette bytes).
-const MAX_REMEMBERED_SECRETS: usize = 4096;
 
 /// The record service.
 pub(crate) struct Record {
@@ -43,7 +38,7 @@ pub(crate) struct Record {
     /// asking the upstream.
     known: Option<Timelines>,
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
-    remembered: Mutex<Secrets>,
+    remembered: Remembered,
     stats: Arc<Stats>,
     /// Whether requests outside the catalog are taped (`--no-tape` turns it off).
     tape: bool,
@@ -89,7 +84,7 @@ impl Record {
             upstream,
             store: Arc::new(store),
             known,
-            remembered: Mutex::new(Secrets::default()),
+            remembered: Remembered::default(),
             stats,
             tape,
             writes: Arc::default(),
@@ -302,25 +297,15 @@ impl Record {
 
     /// The secrets to keep out of cassettes: this request's, and every earlier one's.
     fn secrets_of(&self, parts: &request::Parts) -> Secrets {
-        let mut secrets = Secrets::from_request(&parts.headers);
-        secrets.extend(&self.remembered.lock().expect("never poisoned"));
-        secrets
+        self.remembered.with_request(&parts.headers)
     }
 
-    /// Remembers a request's credentials for the rest of the run unless vCenter refused
-    /// them (401, 403): credentials any client can make up must not switch the gate off
-    /// for others.
     fn remember_if_accepted(&self, headers: &http::HeaderMap, status: StatusCode) {
-        if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
-            self.remember(&Secrets::from_request(headers));
-        }
+        self.remembered.remember_if_accepted(headers, status);
     }
 
     fn remember(&self, secrets: &Secrets) {
-        let mut remembered = self.remembered.lock().expect("never poisoned");
-        if remembered.len() < MAX_REMEMBERED_SECRETS {
-            remembered.extend(secrets);
-        }
+        self.remembered.remember(secrets);
     }
 
     /// Forwards a login, reading its answer whole to remember the token it hands out.
@@ -340,7 +325,7 @@ impl Record {
             (upstream_failure(&err), style)
         })?;
         self.remember_if_accepted(&request_headers, answer.status);
-        self.remember(&login_secrets(&answer, &answer_body));
+        self.remember(&login_secrets(&answer.headers, &answer_body));
         Ok(response_from(answer, answer_body))
     }
 
@@ -636,23 +621,4 @@ fn place(call: &Call, answer: Answer) -> Recording {
             answer,
         },
     }
-}
-
-/// The token a login answer hands out, as a bare JSON string (`/api`), in
-/// `{"value": …}` (`/rest`), or in a `Set-Cookie`.
-fn login_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
-    let mut secrets = Secrets::default();
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::String(token)) => secrets.add(&token, "session token"),
-        Ok(value) => {
-            if let Some(token) = value.get("value").and_then(|v| v.as_str()) {
-                secrets.add(token, "session token");
-            }
-        }
-        Err(_) => {}
-    }
-    for value in set_cookie_values(&answer.headers) {
-        secrets.add(value, "session token");
-    }
-    secrets
 }

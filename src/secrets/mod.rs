@@ -19,8 +19,10 @@ use http::HeaderMap;
 
 pub(crate) mod credentials;
 mod looks_secret;
+mod memory;
 
 pub(crate) use looks_secret::secret_reasons;
+pub(crate) use memory::{login_secrets, Remembered};
 
 use credentials::{decode_basic, session_cookies};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

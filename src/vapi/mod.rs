@@ -1,6 +1,6 @@
 //! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog
-//! and the protocol-neutral call. How each wire protocol spells them is in
-//! [`crate::protocol`].
+//! and the protocol-neutral call. How each wire protocol spells them is the protocol
+//! codecs' business, never the vocabulary's.
 
 pub(crate) mod call;
 pub(crate) mod catalog;
