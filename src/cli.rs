@@ -250,3 +250,29 @@ fn parse_header_bytes(text: &str) -> Result<usize, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_reports_a_usage_error_naming_the_flag() {
+        use clap::Parser;
+        let err = Cli::try_parse_from([
+            "dsvcr",
+            "record",
+            "--upstream",
+            "http://admin:s3cret@vc:99999",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "error: invalid value 'http://***@vc:99999' for '--upstream <URL>': must not hold a \
+             user name or password (USER:PASSWORD@); dsvcr forwards each client's own credentials\n\n\
+             Usage: dsvcr record [OPTIONS] --upstream <URL>\n\n\
+             For more information, try '--help'.\n"
+        );
+    }
+}

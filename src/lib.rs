@@ -10,26 +10,26 @@
 //! ([`run`], [`run_with`]), used by the binary and the tests alike.
 
 mod admin;
+mod answers;
 mod body;
 mod cassette;
 mod cli;
-mod credentials;
 mod crypto;
 mod downloads;
-mod error;
+mod exchange;
+mod front;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod protocol;
 mod record;
 mod replay;
-mod rpc;
 mod run;
 mod secrets;
 mod server;
 mod sessions;
-mod soap;
 mod stats;
-mod tape;
+mod text;
 mod timelines;
 mod timeshift;
 mod upstream;

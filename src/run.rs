@@ -11,13 +11,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::admin::{Observable, WithAdmin};
+use crate::admin::Observable;
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
     check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
+use crate::front::{DoorOptions, FrontDoor, Mode};
 use crate::record::Record;
 use crate::replay::{Replay, ReplayOptions};
 use crate::server::{self, tls};
@@ -301,7 +302,7 @@ async fn serve<S, R, F>(
     launch: Launch<R, F>,
 ) -> Result<(), Error>
 where
-    S: server::Handler + Observable,
+    S: Mode,
     R: FnOnce(&str) + Send,
     F: Future<Output = ()> + Send,
 {
@@ -322,15 +323,16 @@ where
     let scheme = if tls.is_some() { "https" } else { "http" };
     (launch.ready)(&format!("dsvcr listening on {scheme}://{addr}"));
     warn_beyond_loopback(addr, listen.admin_from_anywhere);
-    let options = server::ServeOptions {
-        tls,
-        limits: listen.limits.limits(),
+    let limits = listen.limits.limits();
+    let door = DoorOptions {
         admin_from_anywhere: listen.admin_from_anywhere,
+        max_headers: limits.max_headers,
     };
+    let options = server::ServeOptions { tls, limits };
     server::serve(
         listener,
         options,
-        Arc::new(WithAdmin::new(service)),
+        Arc::new(FrontDoor::new(service, door)),
         launch.shutdown,
     )
     .await;

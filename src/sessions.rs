@@ -12,12 +12,12 @@ use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 
+use crate::answers::{body_response, ApiError};
+use crate::body::{full, Body};
 use crate::cassette::now_timestamp;
-use crate::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
-use crate::error::{body_response, ApiError};
-use crate::server::{full, Body};
-use crate::soap::UserSession;
-use crate::vapi::recognise::SessionOp;
+use crate::protocol::soap::UserSession;
+use crate::secrets::credentials::{decode_basic, session_token as token_of, SESSION_HEADER};
+use crate::vapi::SessionOp;
 use crate::vapi::{Flavour, Style};
 
 /// Most sessions live at once; a login beyond drops the least recently used one.

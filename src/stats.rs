@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::vapi::recognise::shorten_to;
+use crate::text::shorten_to;
 use crate::vapi::{Call, Form, Op};
 
 /// Distinct missed calls kept for the summary; a client asking for endless new ids must

@@ -17,8 +17,8 @@ use std::sync::{Mutex, OnceLock};
 use bytes::Bytes;
 
 use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
-use crate::tape::{PreparedTapeAnswer, TapeKey};
-use crate::vapi::render;
+use crate::exchange::{PreparedTapeAnswer, TapeKey};
+use crate::protocol::rest::render;
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
 

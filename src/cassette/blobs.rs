@@ -12,7 +12,7 @@ use bytes::Bytes;
 use ring::digest::{Context, SHA256};
 use tokio::task::JoinHandle;
 
-use super::check::Problem;
+use super::report::Problem;
 use super::{Cassette, Download};
 
 /// Blobs live in this subfolder of the cassette folder.

@@ -12,8 +12,8 @@ use super::{
     extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, TapeCassette,
     CALLS_SUBFOLDER, TAPE_SUBFOLDER,
 };
+use crate::exchange::{TapeAnswer, TapeKey};
 use crate::secrets::Secrets;
-use crate::tape::{TapeAnswer, TapeKey};
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
 
 /// What a later recording of a key that already has a cassette does to it.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     parse_format_two, pretty, validate_recorded, CassetteError, Problem, Recorded, FORMAT_VERSION,
 };
-use crate::tape::{TapeAnswer, TapeEntry, TapeKey};
+use crate::exchange::{TapeAnswer, TapeEntry, TapeKey};
 
 /// Tape cassettes live in this subfolder of the cassette folder.
 pub(crate) const TAPE_SUBFOLDER: &str = "tape";

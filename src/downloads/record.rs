@@ -17,10 +17,10 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use super::endpoint::{Listener, Origin};
+use crate::answers::ApiError;
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
 use crate::cassette::{Download, Provenance, Recording, Store};
-use crate::error::ApiError;
 use crate::secrets::Secrets;
 use crate::stats::{NotRecorded, Stats};
 use crate::upstream::Upstream;
@@ -113,7 +113,7 @@ impl Fetcher {
             .await
             .map_err(|err| {
                 warn!(session = %session, file, "download not recorded: {err}");
-                crate::record::upstream_failure(&err)
+                crate::answers::upstream_failure(&err)
             })?;
         let idle = upstream.timeout();
         let download = Pending {

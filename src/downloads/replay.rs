@@ -11,10 +11,10 @@ use http_body_util::Either;
 use super::endpoint::Listener;
 use super::file_body::FileBody;
 use super::range::{wanted, Wanted};
+use crate::answers::ApiError;
 use crate::body::{full, Body, Streamed};
 use crate::cassette::blobs::blob_path;
 use crate::cassette::Cassette;
-use crate::error::ApiError;
 use crate::vapi::SessionId;
 
 /// The recorded bytes of every file, by session and file name.

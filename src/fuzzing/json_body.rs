@@ -6,11 +6,12 @@
 //! answer re-renders as `/rest` and `/api` JSON that decodes to the same answer; a
 //! decoded error likewise.
 
+use crate::protocol::rest::recognise::Operation;
+use crate::protocol::rest::{decode, render};
 use crate::vapi::call::Answer;
 use crate::vapi::catalog::{Op, Output};
-use crate::vapi::recognise::Operation;
 use crate::vapi::wire::{Encoding, Flavour};
-use crate::vapi::{decode, render, VapiError};
+use crate::vapi::VapiError;
 
 const JSON_ENCODINGS: [Encoding; 2] = [Encoding::WrappedJson, Encoding::BareJson];
 

@@ -3,12 +3,11 @@
 use bytes::Bytes;
 use http::{Method, Request};
 
+use crate::protocol::rest::recognise::{self as vapi, Operation, Route};
 use crate::vapi::call::{Call, CallKey};
 use crate::vapi::catalog::{Key, Op};
 use crate::vapi::id::MAX_ID_BYTES;
-use crate::vapi::recognise::{
-    self as vapi, Operation, Rejection, Route, MAX_MESSAGE_BYTES, MAX_NAME_BYTES,
-};
+use crate::vapi::rejection::{Rejection, MAX_MESSAGE_BYTES, MAX_NAME_BYTES};
 use crate::vapi::wire::{Flavour, Form, Representation};
 use crate::vapi::SessionId;
 

@@ -12,13 +12,11 @@ use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{Map, Number, Value};
 
 use super::conforming;
+use crate::protocol::rest::{decode, render, xml};
 use crate::vapi::call::Answer;
 use crate::vapi::model::{ChecksumInfo, FileStatus, SessionState, TransferEndpoint};
 use crate::vapi::wire::Encoding;
-use crate::vapi::{
-    decode, render, xml, DownloadSession, ErrorKind, FileInfo, LocalizableMessage, SessionId,
-    VapiError,
-};
+use crate::vapi::{DownloadSession, ErrorKind, FileInfo, LocalizableMessage, SessionId, VapiError};
 
 const ENCODINGS: [Encoding; 3] = [Encoding::WrappedJson, Encoding::BareJson, Encoding::Xml];
 

@@ -5,9 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::recognise::Outcome;
+use crate::protocol::rest::recognise::Operation;
 use crate::vapi::call::Answer;
 use crate::vapi::catalog::Op;
-use crate::vapi::recognise::Operation;
 use crate::vapi::Form;
 
 type Target = fn(&[u8]);
@@ -411,7 +411,10 @@ fn soap_seeds_are_read_as_they_are_named_for() {
     assert_eq!(names("seeds/soap"), expected.map(|(name, _)| name));
     for (name, read_as) in expected {
         let read = super::soap::check(&seed("soap", name));
-        let key = read.request.as_ref().map(crate::soap::SoapKey::of);
+        let key = read
+            .request
+            .as_ref()
+            .map(crate::protocol::soap::SoapKey::of);
         let found = key
             .as_ref()
             .map(|key| (key.operation.as_str(), key.this.as_str()));

@@ -8,8 +8,9 @@
 //! `Get-Input`.
 
 use super::conforming;
+use crate::protocol::rest::{render, xml};
 use crate::vapi::wire::Encoding;
-use crate::vapi::{render, xml, DownloadSession};
+use crate::vapi::DownloadSession;
 
 /// What dsvcr read from the input.
 // Read by the seed tests; the fuzz targets only need the checks.

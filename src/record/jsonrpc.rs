@@ -10,38 +10,37 @@ use http::{Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{debug, warn};
 
-use super::{identity_encoded, place, upstream_failure, NotRecordable, Record};
+use super::{identity_encoded, place, NotRecordable, Record};
+use crate::answers::jsonrpc as rpc;
+use crate::answers::{body_response, reply, upstream_failure};
 use crate::body::Body;
 use crate::cassette::Recording;
-use crate::error::body_response;
-use crate::replay::reply;
-use crate::rpc;
+use crate::front::{read_invoke, RpcRead};
+use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
+use crate::protocol::jsonrpc::{Invoke, RpcId, Security, Target};
 use crate::secrets::Secrets;
-use crate::server::read_body;
 use crate::upstream::response_from;
-use crate::vapi::jsonrpc::decode::{self, RpcDecodeError};
-use crate::vapi::jsonrpc::envelope::parse;
-use crate::vapi::jsonrpc::{recognise, Invoke, RpcId, Security, Target};
-use crate::vapi::recognise::SessionOp;
+use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call};
 
 impl Record {
     /// Forwards one `POST /api`, recording it when it is a catalogued call.
     pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let bytes = match read_body(body, &parts).await {
-            Ok(bytes) => bytes,
-            Err(error) => return rpc::refused(&RpcId::NULL, error),
-        };
-        let invoke = match parse(&bytes) {
-            Ok(invoke) => invoke,
-            Err(fault) => {
+        let (bytes, invoke, target) = match read_invoke(&parts, body).await {
+            RpcRead::Parsed {
+                bytes,
+                invoke,
+                target,
+            } => (bytes, invoke, target),
+            RpcRead::Unparsed { bytes, fault } => {
                 // vCenter is the authority on what it accepts: ask it, record nothing.
                 debug!("forwarded unrecorded: {}", fault.message);
                 return self.rpc_forward(parts, bytes, &fault.id, None).await;
             }
+            RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
         };
         let own = request_secrets(&parts, &invoke);
-        match recognise(&invoke) {
+        match target {
             Ok(Target::Call(call)) => {
                 let mut secrets = self.secrets_of(&parts);
                 secrets.extend(&own);

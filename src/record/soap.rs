@@ -11,29 +11,20 @@ use tracing::{debug, warn};
 
 use super::{upstream_failure, Record, Taping};
 use crate::body::Body;
-use crate::credentials::soap_cookie;
-use crate::secrets::Secrets;
-use crate::server::read_body;
-use crate::soap::{
-    self, parse_request, without_session_keys, Fault, SessionCall, SoapKey, SoapRequest,
-};
-use crate::tape::{TapeAnswer, TapeKey};
+use crate::exchange::{TapeAnswer, TapeKey};
+use crate::front::read_soap;
+use crate::protocol::soap::{self, without_session_keys, SessionCall, SoapKey, SoapRequest};
+use crate::secrets::credentials::soap_cookie;
+use crate::secrets::{login_secrets, Secrets};
 use crate::upstream::response_from;
 use crate::vapi::Style;
 
 impl Record {
     /// Forwards one `POST /sdk`, taping it unless the session manager answers it.
     pub(super) async fn soap(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let bytes = match read_body(body, &parts).await {
-            Ok(bytes) => bytes,
-            Err(error) => return soap::refused(&error).response(),
-        };
-        let request = match parse_request(&bytes) {
-            Ok(request) => request,
-            Err(problem) => {
-                debug!("refused a SOAP request: {problem}");
-                return Fault::invalid_request(&problem.to_string()).response();
-            }
+        let (request, bytes) = match read_soap(&parts, body).await {
+            Ok(read) => read,
+            Err(fault) => return fault.response(),
         };
         if let Some(call) = SessionCall::of(&request) {
             return self.soap_session(parts, bytes, &request, call).await;
@@ -95,7 +86,7 @@ impl Record {
 /// The session keys an answer hands out: its `Set-Cookie` values and a `UserSession`'s
 /// `key`.
 fn session_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
-    let mut secrets = super::login_secrets(answer, b"");
+    let mut secrets = login_secrets(&answer.headers, b"");
     if let Ok(envelope) = soap::parse_tree(body) {
         soap::each_text_named(&envelope, "key", &mut |key| {
             secrets.add(key, "SOAP session key");

@@ -7,28 +7,24 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::Replay;
+use crate::answers::jsonrpc as rpc;
+use crate::answers::{body_response, ApiError};
 use crate::body::Body;
-use crate::error::{body_response, ApiError};
-use crate::rpc;
-use crate::server::read_body;
-use crate::vapi::jsonrpc::envelope::parse;
-use crate::vapi::jsonrpc::recognise::STYLE;
-use crate::vapi::jsonrpc::{recognise, render, Invoke, RpcId, Security, Target, ENDPOINT};
-use crate::vapi::recognise::SessionOp;
+use crate::front::{read_invoke, RpcRead};
+use crate::protocol::jsonrpc::recognise::STYLE;
+use crate::protocol::jsonrpc::{render, Invoke, RpcId, Security, Target, ENDPOINT};
 use crate::vapi::Call;
+use crate::vapi::SessionOp;
 
 impl Replay {
     /// Answers one `POST /api`.
     pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let bytes = match read_body(body, &parts).await {
-            Ok(bytes) => bytes,
-            Err(error) => return rpc::refused(&RpcId::NULL, error),
+        let (invoke, target) = match read_invoke(&parts, body).await {
+            RpcRead::Parsed { invoke, target, .. } => (invoke, target),
+            RpcRead::Unparsed { fault, .. } => return rpc::fault(&fault),
+            RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
         };
-        let invoke = match parse(&bytes) {
-            Ok(invoke) => invoke,
-            Err(fault) => return rpc::fault(&fault),
-        };
-        let result = match recognise(&invoke) {
+        let result = match target {
             Ok(Target::Call(call)) => self.rpc_call(&call, &invoke.security, &parts),
             Ok(Target::Session(op)) => self.rpc_session(op, &invoke.security),
             Ok(Target::Unknown) => self.rpc_unrecorded(&invoke),

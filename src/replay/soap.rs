@@ -12,14 +12,13 @@ use tracing::{debug, warn};
 
 use super::Replay;
 use crate::body::Body;
-use crate::credentials::{soap_cookie, SOAP_COOKIE};
-use crate::server::read_body;
-use crate::sessions::SoapLogin;
-use crate::soap::{
-    self, current_session, parse_request, session_is_active, Fault, SessionCall, SoapKey,
-    SoapRequest, UserSession,
+use crate::exchange::TapeKey;
+use crate::front::read_soap;
+use crate::protocol::soap::{
+    self, current_session, session_is_active, Fault, SessionCall, SoapKey, SoapRequest, UserSession,
 };
-use crate::tape::TapeKey;
+use crate::secrets::credentials::{soap_cookie, SOAP_COOKIE};
+use crate::sessions::SoapLogin;
 
 impl Replay {
     /// Answers one `POST /sdk`.
@@ -29,16 +28,9 @@ impl Replay {
         body: Incoming,
         client: SocketAddr,
     ) -> Response<Body> {
-        let bytes = match read_body(body, &parts).await {
-            Ok(bytes) => bytes,
-            Err(error) => return soap::refused(&error).response(),
-        };
-        let request = match parse_request(&bytes) {
-            Ok(request) => request,
-            Err(problem) => {
-                debug!("refused a SOAP request: {problem}");
-                return Fault::invalid_request(&problem.to_string()).response();
-            }
+        let (request, _) = match read_soap(&parts, body).await {
+            Ok(read) => read,
+            Err(fault) => return fault.response(),
         };
         let cookie = soap_cookie(&parts.headers);
         if let Some(call) = SessionCall::of(&request) {

@@ -12,11 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use http::StatusCode;
-
-use super::body::BodyBudget;
-use crate::error::ApiError;
-use crate::vapi::{ErrorKind, LocalizableMessage, VapiError};
+use crate::body::BodyBudget;
 
 /// Limits on what one client can make dsvcr hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,49 +250,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
-}
-
-/// An answer of dsvcr's own making for a request a limit refused.
-fn limit_refusal(
-    status: StatusCode,
-    kind: ErrorKind,
-    reason: &'static str,
-    message_id: &str,
-    message: String,
-) -> ApiError {
-    ApiError {
-        status,
-        error: VapiError::new(
-            kind,
-            LocalizableMessage::new(message_id, message, Vec::new()),
-        ),
-        reason,
-        allow: None,
-    }
-}
-
-/// 503: the bodies being buffered already take the whole budget.
-pub(crate) fn bodies_over_budget(max: usize) -> ApiError {
-    limit_refusal(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::ServiceUnavailable,
-        "body-budget-exhausted",
-        "dsvcr.request.body_budget_exhausted",
-        format!(
-            "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
-        ),
-    )
-}
-
-/// 431: more headers than `--max-headers`.
-pub(crate) fn too_many_headers(max: usize) -> ApiError {
-    limit_refusal(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        ErrorKind::InvalidRequest,
-        "too-many-headers",
-        "dsvcr.request.too_many_headers",
-        format!("the request has more than {max} headers (--max-headers)"),
-    )
 }
 
 /// An answer's body, with the guard that counts its request as in flight until the body

@@ -1,11 +1,9 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
-mod body;
 mod limits;
 pub(crate) mod tls;
 
-pub(crate) use body::{collect, CollectError};
 pub(crate) use limits::{BodyLimit, IdleTimeout, InFlight, Limits, Tracked, HYPER_MAX_HEADERS};
 
 use std::convert::Infallible;
@@ -14,10 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
-use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -28,21 +23,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-pub(crate) use crate::body::{full, Body};
-use crate::error::{refusal, ApiError, Refusal};
-use crate::vapi::recognise::PendingCall;
-use crate::vapi::{Call, Flavour, Style};
+use crate::body::Body;
 
 /// How long shutdown waits for requests in flight before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Something that answers requests: a replay or a record service.
+/// Something that answers requests, told which client sent each.
 pub(crate) trait Handler: Send + Sync + 'static {
-    /// Answers `request` from `peer`.
     fn handle(
         &self,
         request: Request<Incoming>,
-        peer: Peer,
+        client: SocketAddr,
     ) -> impl Future<Output = Response<Body>> + Send;
 }
 
@@ -55,36 +46,6 @@ pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub(crate) struct ServeOptions {
     pub(crate) tls: Option<TlsAcceptor>,
     pub(crate) limits: Limits,
-    /// Let clients beyond loopback use the admin endpoints (`--admin-from-anywhere`).
-    pub(crate) admin_from_anywhere: bool,
-}
-
-/// The client of a request, set as a request extension on admin requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Peer {
-    pub(crate) addr: SocketAddr,
-    /// Whether this client may use the admin endpoints: it is on loopback, or
-    /// `--admin-from-anywhere` allows everyone.
-    pub(crate) admin_allowed: bool,
-}
-
-impl Peer {
-    pub(crate) fn new(addr: SocketAddr, admin_from_anywhere: bool) -> Self {
-        Peer {
-            addr,
-            admin_allowed: admin_from_anywhere || is_loopback(addr),
-        }
-    }
-}
-
-/// Loopback, including an IPv4 loopback address mapped into IPv6.
-fn is_loopback(addr: SocketAddr) -> bool {
-    match addr.ip() {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
-        ip => ip.is_loopback(),
-    }
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then stops accepting
@@ -116,7 +77,7 @@ pub(crate) async fn serve<H: Handler>(
                         handler: handler.clone(),
                         limits: options.limits,
                         body_limit: body_limit.clone(),
-                        peer: Peer::new(peer, options.admin_from_anywhere),
+                        peer,
                         _slot: slot,
                     };
                     tokio::spawn(connection.run(stream, options.tls.clone()));
@@ -175,7 +136,7 @@ struct Connection<H> {
     handler: Arc<H>,
     limits: Limits,
     body_limit: Option<BodyLimit>,
-    peer: Peer,
+    peer: SocketAddr,
     /// Held for as long as the connection lives.
     _slot: OwnedSemaphorePermit,
 }
@@ -200,9 +161,9 @@ impl<H: Handler> Connection<H> {
     ) {
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => self.serve(TokioIo::new(stream), in_flight).await,
-            Ok(Err(err)) => debug!(peer = %self.peer.addr, "TLS handshake failed: {err}"),
+            Ok(Err(err)) => debug!(peer = %self.peer, "TLS handshake failed: {err}"),
             Err(_) => {
-                debug!(peer = %self.peer.addr, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
+                debug!(peer = %self.peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}")
             }
         }
     }
@@ -213,7 +174,6 @@ impl<H: Handler> Connection<H> {
     {
         let handler = self.handler;
         let body_limit = self.body_limit;
-        let max_headers = self.limits.max_headers;
         let peer = self.peer;
         let service = service_fn(move |mut request: Request<Incoming>| {
             let handler = handler.clone();
@@ -225,18 +185,13 @@ impl<H: Handler> Connection<H> {
                 request.extensions_mut().insert(body_limit.clone());
             }
             async move {
-                let response = if request.headers().len() > max_headers {
-                    let style = Style::json(Flavour::of_path(request.uri().path()));
-                    limits::too_many_headers(max_headers).into_response(style)
-                } else {
-                    handler.handle(request, peer).await
-                };
+                let response = handler.handle(request, peer).await;
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
             }
         });
         let connection = self.builder.serve_connection(io, service);
         if let Err(err) = self.watcher.watch(connection).await {
-            debug!(peer = %self.peer.addr, "connection ended with an error: {err}");
+            debug!(peer = %self.peer, "connection ended with an error: {err}");
         }
     }
 }
@@ -265,48 +220,4 @@ pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
-}
-
-/// Finishes recognising a call: reads its body when recognition needs it or when
-/// `keep_body` asks for it (to forward it), then completes the call.
-pub(crate) async fn read_call(
-    pending: PendingCall,
-    parts: &http::request::Parts,
-    body: Incoming,
-    keep_body: bool,
-) -> Result<(Call, Bytes), Refusal> {
-    let bytes = if (keep_body || pending.needs_body()) && !body.is_end_stream() {
-        read_body(body, parts)
-            .await
-            .map_err(|error| (error, pending.provisional_style(&parts.headers)))?
-    } else {
-        Bytes::new()
-    };
-    let call = pending
-        .complete(parts.uri.query(), &parts.headers, &bytes)
-        .map_err(refusal)?;
-    Ok((call, bytes))
-}
-
-/// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
-/// none), into one buffer reserved from the process-wide body budget.
-pub(crate) async fn read_body(
-    body: Incoming,
-    parts: &http::request::Parts,
-) -> Result<Bytes, ApiError> {
-    let (limit, budget) = match parts.extensions.get::<BodyLimit>() {
-        Some(limits) => (limits.max_body_bytes, &limits.budget),
-        None => BodyLimit::default_limits(),
-    };
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    match collect(body, limit, Some(budget), declared).await {
-        Ok(bytes) => Ok(bytes),
-        Err(CollectError::TooLarge(limit)) => Err(ApiError::body_too_large(limit)),
-        Err(CollectError::OverBudget(max)) => Err(limits::bodies_over_budget(max)),
-        Err(CollectError::Body(err)) => Err(ApiError::body_unreadable(&err.to_string())),
-    }
 }

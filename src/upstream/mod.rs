@@ -19,8 +19,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::body::{collect, CollectError};
 use crate::body::{full, Body};
-use crate::server::{collect, CollectError};
 use counting::Counting;
 pub(crate) use tls::{client_config, Thumbprint, Trust, TrustError};
 pub(crate) use url::UpstreamUrl;

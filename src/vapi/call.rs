@@ -130,3 +130,14 @@ impl Answer {
         }
     }
 }
+
+/// The API session operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionOp {
+    /// `POST /rest/com/vmware/cis/session`, `POST /api/session`
+    Login,
+    /// `POST /rest/com/vmware/cis/session?~action=get`, `GET /api/session`
+    Info,
+    /// `DELETE /rest/com/vmware/cis/session`, `DELETE /api/session`
+    Logout,
+}

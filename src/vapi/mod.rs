@@ -1,19 +1,17 @@
-//! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog,
-//! the protocol-neutral call, request recognition, and the JSON and XML representations.
+//! The vSphere Automation API's vocabulary: identifiers, models, the operation catalog
+//! and the protocol-neutral call. How each wire protocol spells them is the protocol
+//! codecs' business, never the vocabulary's.
 
 pub(crate) mod call;
 pub(crate) mod catalog;
-pub(crate) mod decode;
 pub(crate) mod id;
-pub(crate) mod jsonrpc;
 pub(crate) mod model;
-pub(crate) mod recognise;
-pub(crate) mod render;
+pub(crate) mod rejection;
 pub(crate) mod wire;
-pub(crate) mod xml;
 
-pub(crate) use call::{Answer, Call, CallKey};
+pub(crate) use call::{Answer, Call, CallKey, SessionOp};
 pub(crate) use catalog::Op;
 pub(crate) use id::SessionId;
 pub(crate) use model::{DownloadSession, ErrorKind, FileInfo, LocalizableMessage, VapiError};
+pub(crate) use rejection::Rejection;
 pub(crate) use wire::{Flavour, Form, Style};

@@ -10,8 +10,9 @@ use super::typed::{structure_fields, untyped};
 use crate::vapi::call::{Call, CallKey};
 use crate::vapi::catalog::{Key, Op};
 use crate::vapi::id::SessionId;
-use crate::vapi::recognise::{check_name, parse_id, SessionOp};
+use crate::vapi::rejection::{check_name, parse_id};
 use crate::vapi::wire::{Flavour, Form, Style};
+use crate::vapi::SessionOp;
 
 /// The vAPI service of API sessions (login, session info, logout).
 pub(crate) const SESSION_SERVICE: &str = "com.vmware.cis.session";

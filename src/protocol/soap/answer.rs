@@ -6,8 +6,8 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use quick_xml::escape::escape;
 
+use crate::answers::SYNTHETIC_HEADER;
 use crate::body::{full, Body};
-use crate::error::SYNTHETIC_HEADER;
 
 /// The content type of every SOAP answer.
 pub(crate) const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";

@@ -2,6 +2,10 @@
 //! (record mode's pass-through), cut off when it stalls, or streamed from dsvcr's own
 //! sources (a blob on disk, a download being recorded).
 
+mod collect;
+
+pub(crate) use collect::{collect, BodyBudget, CollectError};
+
 use std::error::Error;
 use std::fmt;
 use std::future::Future;

@@ -276,7 +276,10 @@ fn add_text(stack: &mut [Element], text: &str) -> Result<(), EnvelopeError> {
 }
 
 fn check_characters(text: &str) -> Result<(), EnvelopeError> {
-    match text.chars().find(|c| !crate::vapi::xml::is_xml_char(*c)) {
+    match text
+        .chars()
+        .find(|c| !crate::protocol::rest::xml::is_xml_char(*c))
+    {
         Some(c) => Err(EnvelopeError::IllegalCharacter(c)),
         None => Ok(()),
     }

@@ -4,11 +4,14 @@
 mod jsonrpc;
 mod soap;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crate::answers::{refusal, reply, upstream_failure, ApiError, Refusal};
+use crate::front::{body_limit, declared_length, read_body, Kind, Mode, Request};
+use crate::protocol::rest::recognise::PendingCall;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
-use http::{request, Request, Response, StatusCode};
+use http::{request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use tracing::{debug, error, info, warn};
@@ -18,22 +21,15 @@ use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
-use crate::credentials::set_cookie_values;
 use crate::downloads::{self, Fetcher, Keeper};
-use crate::error::{refusal, ApiError, Refusal};
-use crate::replay::reply;
-use crate::secrets::Secrets;
-use crate::server::{read_body, Handler, Peer};
+use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
+use crate::protocol::rest::decode;
+use crate::secrets::{login_secrets, Remembered, Secrets};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
-use crate::tape::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::timelines::Timelines;
-use crate::upstream::{response_from, Upstream, UpstreamError};
-use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
-use crate::vapi::{decode, Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
-
-/// Secrets remembered from logins, at most this many (oldest kept; they are only used
-/// to check cassette bytes).
-const MAX_REMEMBERED_SECRETS: usize = 4096;
+use crate::upstream::{response_from, Upstream};
+use crate::vapi::SessionOp;
+use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
 
 /// The record service.
 pub(crate) struct Record {
@@ -43,7 +39,7 @@ pub(crate) struct Record {
     /// asking the upstream.
     known: Option<Timelines>,
     /// Basic credentials and session tokens seen in earlier exchanges (memory only).
-    remembered: Mutex<Secrets>,
+    remembered: Remembered,
     stats: Arc<Stats>,
     /// Whether requests outside the catalog are taped (`--no-tape` turns it off).
     tape: bool,
@@ -89,7 +85,7 @@ impl Record {
             upstream,
             store: Arc::new(store),
             known,
-            remembered: Mutex::new(Secrets::default()),
+            remembered: Remembered::default(),
             stats,
             tape,
             writes: Arc::default(),
@@ -190,7 +186,10 @@ impl Record {
         }
         let mut answer = answer.clone();
         self.bytes.rewrite(&mut answer, session, origin);
-        Some(crate::vapi::render::answer(&answer, call.style.encoding()))
+        Some(crate::protocol::rest::render::answer(
+            &answer,
+            call.style.encoding(),
+        ))
     }
 
     /// Forwards a request for a file's bytes to its learned endpoint, recording a whole
@@ -299,25 +298,15 @@ impl Record {
 
     /// The secrets to keep out of cassettes: this request's, and every earlier one's.
     fn secrets_of(&self, parts: &request::Parts) -> Secrets {
-        let mut secrets = Secrets::from_request(&parts.headers);
-        secrets.extend(&self.remembered.lock().expect("never poisoned"));
-        secrets
+        self.remembered.with_request(&parts.headers)
     }
 
-    /// Remembers a request's credentials for the rest of the run unless vCenter refused
-    /// them (401, 403): credentials any client can make up must not switch the gate off
-    /// for others.
     fn remember_if_accepted(&self, headers: &http::HeaderMap, status: StatusCode) {
-        if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
-            self.remember(&Secrets::from_request(headers));
-        }
+        self.remembered.remember_if_accepted(headers, status);
     }
 
     fn remember(&self, secrets: &Secrets) {
-        let mut remembered = self.remembered.lock().expect("never poisoned");
-        if remembered.len() < MAX_REMEMBERED_SECRETS {
-            remembered.extend(secrets);
-        }
+        self.remembered.remember(secrets);
     }
 
     /// Forwards a login, reading its answer whole to remember the token it hands out.
@@ -337,7 +326,7 @@ impl Record {
             (upstream_failure(&err), style)
         })?;
         self.remember_if_accepted(&request_headers, answer.status);
-        self.remember(&login_secrets(&answer, &answer_body));
+        self.remember(&login_secrets(&answer.headers, &answer_body));
         Ok(response_from(answer, answer_body))
     }
 
@@ -455,39 +444,34 @@ impl Record {
     }
 }
 
-impl Handler for Record {
-    async fn handle(&self, request: Request<Incoming>, _peer: Peer) -> Response<Body> {
-        let (parts, body) = request.into_parts();
-        if let Some(file) = downloads::file_of(parts.uri.path()) {
-            return self
-                .download(parts, file)
-                .await
-                .unwrap_or_else(|(error, style)| error.into_response(style));
-        }
-        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
-            return self.jsonrpc(parts, body).await;
-        }
-        if crate::soap::is_call(&parts.method, parts.uri.path()) {
-            return self.soap(parts, body).await;
-        }
-        let outcome = match route(&parts.method, &parts.uri) {
-            Ok(Route::Call(pending)) => self.record_call(parts, body, pending).await,
-            Ok(Route::Session {
+impl Mode for Record {
+    async fn answer(&self, request: Request) -> Response<Body> {
+        let Request {
+            parts, body, kind, ..
+        } = request;
+        let outcome = match kind {
+            Kind::Download(file) => self.download(parts, file).await,
+            Kind::JsonRpc => Ok(self.jsonrpc(parts, body).await),
+            Kind::Soap => Ok(self.soap(parts, body).await),
+            Kind::Call(pending) => self.record_call(parts, body, pending).await,
+            Kind::Session {
                 op: SessionOp::Login,
                 flavour,
-            }) => self.forward_login(parts, body, flavour).await,
+            } => self.forward_login(parts, body, flavour).await,
             // A path id dsvcr refuses is still vCenter's to answer; nothing is recorded.
-            Err(rejection) => {
+            Kind::Rejected(rejection) => {
                 debug!(
                     "forwarded unrecorded: {}",
                     refusal(rejection).0.error.messages[0].default_message
                 );
                 Ok(self.forward(parts, body).await)
             }
-            Ok(Route::Other | Route::MethodNotAllowed { .. }) if self.tape => {
+            Kind::Other | Kind::NotAllowed { .. } if self.tape => {
                 self.tape_exchange(parts, body).await
             }
-            Ok(_) => Ok(self.forward(parts, body).await),
+            Kind::Session { .. } | Kind::Other | Kind::NotAllowed { .. } => {
+                Ok(self.forward(parts, body).await)
+            }
         };
         outcome.unwrap_or_else(|(error, style)| error.into_response(style))
     }
@@ -514,20 +498,6 @@ impl Observable for Record {
             .map(Timelines::unused)
             .unwrap_or_default();
         self.stats.summary(self.health(), unused)
-    }
-}
-
-/// The answer for the client when the upstream could not be asked: 504 for a timeout,
-/// 502 otherwise.
-pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
-    match err {
-        UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
-            ApiError::upstream_timed_out(err.to_string())
-        }
-        UpstreamError::Tls { .. } | UpstreamError::HandshakeEnded { .. } => {
-            ApiError::upstream_failed("upstream-tls", err.to_string())
-        }
-        _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
     }
 }
 
@@ -569,24 +539,6 @@ fn report(
             Err(ApiError::cassette_not_written(err.to_string()))
         }
     }
-}
-
-/// The request's `Content-Length`, if it declares one.
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
-}
-
-/// The `--max-body-bytes` the listener set for this request.
-fn body_limit(parts: &request::Parts) -> usize {
-    parts
-        .extensions
-        .get::<crate::server::BodyLimit>()
-        .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
-            limit.max_body_bytes
-        })
 }
 
 /// How an exchange is taped: as it is, or as a SOAP call.
@@ -717,23 +669,4 @@ fn place(call: &Call, answer: Answer) -> Recording {
             answer,
         },
     }
-}
-
-/// The token a login answer hands out, as a bare JSON string (`/api`), in
-/// `{"value": …}` (`/rest`), or in a `Set-Cookie`.
-fn login_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
-    let mut secrets = Secrets::default();
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::String(token)) => secrets.add(&token, "session token"),
-        Ok(value) => {
-            if let Some(token) = value.get("value").and_then(|v| v.as_str()) {
-                secrets.add(token, "session token");
-            }
-        }
-        Err(_) => {}
-    }
-    for value in set_cookie_values(&answer.headers) {
-        secrets.add(value, "session token");
-    }
-    secrets
 }

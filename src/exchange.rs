@@ -14,7 +14,7 @@ use http::{Method, Response, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
 use crate::body::{full, Body};
-use crate::soap::{with_session_key, SoapKey, SESSION_SCOPED_EMPTY};
+use crate::protocol::soap::{with_session_key, SoapKey, SESSION_SCOPED_EMPTY};
 
 /// Largest answer the tape keeps, in bytes; larger answers pass through untaped.
 pub(crate) const MAX_TAPED_ANSWER_BYTES: usize = 1024 * 1024;

@@ -1,11 +1,14 @@
 use super::*;
+use crate::vapi::model::ErrorKind;
+use crate::vapi::rejection::MAX_MESSAGE_BYTES;
 use bytes::Bytes;
 use http::Request;
+use http::StatusCode;
 
 const REST: &str = "/rest/com/vmware/content/library/item/download-session";
 const REFERENCE: &str = "/com/vmware/content/library/item/download-session";
 const API: &str = "/api/content/library/item/download-session";
-const XML_BODY: &str = include_str!("../../../tests/data/get-input.xml");
+const XML_BODY: &str = include_str!("../../../../tests/data/get-input.xml");
 
 fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> Request<Bytes> {
     let mut builder = Request::builder().method(method).uri(uri);

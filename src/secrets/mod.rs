@@ -17,7 +17,14 @@ use base64::Engine;
 use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
-use crate::credentials::{decode_basic, session_cookies, soap_cookie};
+pub(crate) mod credentials;
+mod looks_secret;
+mod memory;
+
+pub(crate) use looks_secret::secret_reasons;
+pub(crate) use memory::{login_secrets, Remembered};
+
+use credentials::{decode_basic, session_cookies, soap_cookie};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Shorter values are not checked: they would match ordinary cassette text by chance.
@@ -30,7 +37,7 @@ pub(crate) const MAX_SECRET_BYTES: usize = 256;
 /// bounds a layer's values to 1 MiB (and its automaton to a few times that).
 pub(crate) const MAX_SECRETS: usize = 4096;
 
-pub(crate) use crate::credentials::SESSION_HEADER;
+pub(crate) use credentials::SESSION_HEADER;
 
 /// More layers than this are merged into one.
 const MAX_LAYERS: usize = 4;

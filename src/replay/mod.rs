@@ -7,24 +7,20 @@ mod soap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use http::{Request, Response};
-use hyper::body::Incoming;
+use crate::answers::{refusal, reply, reply_with, ApiError, Refusal, RenderedError};
+use crate::front::{read_body, read_call, Kind, Mode, Request};
+use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
+use http::Response;
 use tracing::{debug, warn};
 
 use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
-use crate::error::{body_response, refusal, ApiError, Refusal, RenderedError};
-use crate::server::{read_body, read_call, Handler, Peer};
+use crate::exchange::TapeKey;
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
-use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
-use crate::vapi::recognise::{route, Route};
-use crate::vapi::render;
-use crate::vapi::{Answer, Call, CallKey, Flavour, Op, SessionId, Style};
 
 /// How a replay behaves beyond its cassettes.
 #[derive(Clone, Debug, Default)]
@@ -176,54 +172,50 @@ impl Replay {
     /// not read to its end when the answer went out, and a client that reuses the
     /// connection for its next request gets EOF. govmomi's login (and its bodiless POSTs)
     /// send an empty chunked body whose last chunk may arrive after the head.
-    async fn respond(
-        &self,
-        request: Request<Incoming>,
-        peer: Peer,
-    ) -> Result<Response<Body>, Refusal> {
-        let (parts, body) = request.into_parts();
-        if let Some(file) = downloads::file_of(parts.uri.path()) {
-            return self.download(&parts, file).await;
-        }
-        if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
-            return Ok(self.jsonrpc(parts, body).await);
-        }
-        if crate::soap::is_call(&parts.method, parts.uri.path()) {
-            return Ok(self.soap(parts, body, peer.addr).await);
-        }
-        let pending = match route(&parts.method, &parts.uri) {
-            Ok(Route::Call(pending)) => pending,
-            Ok(Route::Session { op, flavour }) => {
+    async fn respond(&self, request: Request) -> Result<Response<Body>, Refusal> {
+        let Request {
+            parts,
+            body,
+            kind,
+            client,
+        } = request;
+        match kind {
+            Kind::Download(file) => self.download(&parts, file).await,
+            Kind::JsonRpc => Ok(self.jsonrpc(parts, body).await),
+            Kind::Soap => Ok(self.soap(parts, body, client).await),
+            Kind::Call(pending) => {
+                let (call, _) = read_call(pending, &parts, body, true).await?;
+                if self.options.require_session && !self.sessions.is_live(&parts.headers) {
+                    return Err((ApiError::unauthenticated(), call.style));
+                }
+                Ok(self.answer(&call, &parts))
+            }
+            Kind::Session { op, flavour } => {
                 read_body(body, &parts)
                     .await
                     .map_err(|error| (error, Style::json(flavour)))?;
-                return Ok(self.sessions.handle(op, flavour, &parts.headers));
+                Ok(self.sessions.handle(op, flavour, &parts.headers))
             }
-            Ok(Route::MethodNotAllowed { allow, flavour }) => {
+            Kind::NotAllowed { allow, flavour } => {
                 let bytes = read_body(body, &parts).await;
                 if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
                     return Ok(taped);
                 }
                 let error = ApiError::method_not_allowed(&parts.method, allow);
-                return Err((error, Style::json(flavour)));
+                Err((error, Style::json(flavour)))
             }
-            Ok(Route::Other) => {
+            Kind::Other => {
                 let bytes = read_body(body, &parts).await;
                 if let Some(taped) = self.taped(&parts, bytes.as_deref().ok()) {
                     return Ok(taped);
                 }
-                return Err(self.unrecorded(&parts));
+                Err(self.unrecorded(&parts))
             }
-            Err(rejection) => {
+            Kind::Rejected(rejection) => {
                 let _ = read_body(body, &parts).await;
-                return Err(refusal(rejection));
+                Err(refusal(rejection))
             }
-        };
-        let (call, _) = read_call(pending, &parts, body, true).await?;
-        if self.options.require_session && !self.sessions.is_live(&parts.headers) {
-            return Err((ApiError::unauthenticated(), call.style));
         }
-        Ok(self.answer(&call, &parts))
     }
 
     /// A file's recorded bytes.
@@ -254,27 +246,9 @@ impl Replay {
     }
 }
 
-/// A found answer as a response in the caller's style.
-pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
-    let encoding = style.encoding();
-    match &found {
-        Found::Played(played) => reply_with(&played.answer, played.body(encoding), style),
-        Found::Made(answer) => reply_with(answer, render::answer(answer, encoding), style),
-    }
-}
-
-/// `answer`, rendered as `body`, as a response in the caller's style.
-fn reply_with(answer: &Answer, body: Bytes, style: Style) -> Response<Body> {
-    let mut response = body_response(answer.status(style.flavour), body, style);
-    if style.flavour == Flavour::JsonRpc {
-        crate::rpc::name_answer_error(&mut response, answer);
-    }
-    response
-}
-
-impl Handler for Replay {
-    async fn handle(&self, request: Request<Incoming>, peer: Peer) -> Response<Body> {
-        match self.respond(request, peer).await {
+impl Mode for Replay {
+    async fn answer(&self, request: Request) -> Response<Body> {
+        match self.respond(request).await {
             Ok(response) => response,
             Err((error, style)) => {
                 debug!(

@@ -136,7 +136,7 @@ fn is_session_key(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soap::envelope::parse_request;
+    use crate::protocol::soap::envelope::parse_request;
 
     fn key(xml: &str) -> SoapKey {
         SoapKey::of(&parse_request(xml.as_bytes()).unwrap())

@@ -10,10 +10,10 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::call::Answer;
-use super::model::{DownloadSession, LocalizableMessage, VapiError};
-use super::wire::Encoding;
 use super::xml::is_xml_char;
+use crate::vapi::call::Answer;
+use crate::vapi::model::{DownloadSession, LocalizableMessage, VapiError};
+use crate::vapi::wire::Encoding;
 
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" ?>\n";
 const XSI: &str = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
@@ -24,7 +24,7 @@ const ERROR_NAMESPACE: &str = "http://vmware.com/vapi/std/errors";
 /// written as JSON in the encoding's flavour. A void answer has an empty body.
 pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
     if encoding == Encoding::JsonRpc {
-        return super::jsonrpc::render::result(answer);
+        return crate::protocol::jsonrpc::render::result(answer);
     }
     match answer {
         Answer::Session(model) => session(model, encoding),
@@ -52,7 +52,9 @@ pub(crate) fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
         Encoding::WrappedJson => json(&Wrapped { value: session }),
         Encoding::BareJson => json(session),
         Encoding::Xml => Bytes::from(session_xml(session)),
-        Encoding::JsonRpc => super::jsonrpc::render::result(&Answer::Session(session.clone())),
+        Encoding::JsonRpc => {
+            crate::protocol::jsonrpc::render::result(&Answer::Session(session.clone()))
+        }
     }
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn error(error: &VapiError, encoding: Encoding) -> Bytes {
         }),
         Encoding::BareJson => json(&body),
         Encoding::Xml => Bytes::from(error_xml(error)),
-        Encoding::JsonRpc => super::jsonrpc::render::error_result(error),
+        Encoding::JsonRpc => crate::protocol::jsonrpc::render::error_result(error),
     }
 }
 
@@ -195,8 +197,8 @@ fn push_xml_text(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::rest::xml;
     use crate::vapi::model::{ErrorKind, SessionState};
-    use crate::vapi::xml;
 
     /// The text a conforming XML parser reads back from what [`leaf`] wrote for `text`.
     fn xml_text_read_back(text: &str) -> String {
@@ -213,7 +215,7 @@ mod tests {
 
     fn reference_session() -> DownloadSession {
         let page: serde_json::Value =
-            serde_json::from_str(include_str!("../../tests/data/get-result.json")).unwrap();
+            serde_json::from_str(include_str!("../../../tests/data/get-result.json")).unwrap();
         serde_json::from_value(page["value"].clone()).unwrap()
     }
 

@@ -4,11 +4,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::call::Answer;
-use super::catalog::Output;
-use super::id::SessionId;
-use super::model::{DownloadSession, ErrorKind, LocalizableMessage, VapiError};
 use super::xml;
+use crate::vapi::call::Answer;
+use crate::vapi::catalog::Output;
+use crate::vapi::id::SessionId;
+use crate::vapi::model::{DownloadSession, ErrorKind, LocalizableMessage, VapiError};
 
 /// Why an upstream answer cannot be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,12 +204,12 @@ mod tests {
 
     #[test]
     fn sessions_in_every_envelope_and_representation() {
-        let wrapped = include_bytes!("../../tests/data/get-result.json");
+        let wrapped = include_bytes!("../../../tests/data/get-result.json");
         let from_json = session(wrapped).unwrap();
         assert_eq!(from_json.id.as_deref(), Some("obj-103"));
         let bare = serde_json::to_vec(&from_json).unwrap();
         assert_eq!(session(&bare).unwrap(), from_json);
-        let from_xml = session(include_bytes!("../../tests/data/get-result.xml")).unwrap();
+        let from_xml = session(include_bytes!("../../../tests/data/get-result.xml")).unwrap();
         assert_eq!(from_xml, from_json);
         let simulator_style =
             b"{\"value\":{\"client_progress\":0,\"library_item_id\":\"i\",\"state\":\"ACTIVE\"}}\n";

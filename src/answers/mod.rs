@@ -1,13 +1,23 @@
-//! The answers dsvcr makes itself, each mapped in one place to a vAPI error response in the
-//! caller's style and marked with the `x-dsvcr-synthetic` header.
+//! Every answer dsvcr writes as an HTTP response: its own errors, each mapped in one
+//! place to a vAPI error response in the caller's style and marked with the
+//! `x-dsvcr-synthetic` header (here, the upstream-failure mapping included); replies
+//! from timelines in the caller's style, as both modes send them ([`reply`]); and
+//! JSON-RPC's envelopes and faults ([`jsonrpc`]).
+
+pub(crate) mod jsonrpc;
+mod reply;
+
+pub(crate) use reply::{reply, reply_with};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
-use crate::vapi::recognise::Rejection;
-use crate::vapi::{render, ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
+use crate::protocol::rest::render;
+use crate::upstream::UpstreamError;
+use crate::vapi::Rejection;
+use crate::vapi::{ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;
 /// its value says why.
@@ -224,6 +234,42 @@ impl ApiError {
         )
     }
 
+    /// 503: the bodies being buffered already take the whole budget.
+    pub(crate) fn bodies_over_budget(max: usize) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::ServiceUnavailable,
+            "body-budget-exhausted",
+            "dsvcr.request.body_budget_exhausted",
+            format!(
+                "dsvcr is already buffering request bodies up to its limit of {max} bytes (--max-buffered-body-bytes); try again"
+            ),
+        )
+    }
+
+    /// 431: more headers than `--max-headers`.
+    pub(crate) fn too_many_headers(max: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorKind::InvalidRequest,
+            "too-many-headers",
+            "dsvcr.request.too_many_headers",
+            format!("the request has more than {max} headers (--max-headers)"),
+        )
+    }
+
+    /// 403: an admin request from a client not on loopback, without
+    /// `--admin-from-anywhere`.
+    pub(crate) fn admin_not_from_loopback() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorKind::Unauthorized,
+            "admin-not-from-loopback",
+            "dsvcr.admin.not_from_loopback",
+            "dsvcr's admin endpoints answer clients on loopback only; start dsvcr with --admin-from-anywhere to allow others".to_owned(),
+        )
+    }
+
     /// The response, in the caller's flavour and representation.
     pub(crate) fn into_response(self, style: Style) -> Response<Body> {
         self.rendered(style).response()
@@ -234,7 +280,7 @@ impl ApiError {
         let (status, body, error_name) = if style.flavour == Flavour::JsonRpc {
             let name = HeaderValue::from_str(&self.error.kind.type_name())
                 .expect("error names are header text");
-            let body = crate::vapi::jsonrpc::render::error_result(&self.error);
+            let body = crate::protocol::jsonrpc::render::error_result(&self.error);
             (StatusCode::OK, body, Some(name))
         } else {
             let body = render::error(&self.error, style.encoding());
@@ -248,6 +294,20 @@ impl ApiError {
             allow: self.allow,
             error_name,
         }
+    }
+}
+
+/// The answer for the client when the upstream could not be asked: 504 for a timeout,
+/// 502 otherwise.
+pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
+    match err {
+        UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
+            ApiError::upstream_timed_out(err.to_string())
+        }
+        UpstreamError::Tls { .. } | UpstreamError::HandshakeEnded { .. } => {
+            ApiError::upstream_failed("upstream-tls", err.to_string())
+        }
+        _ => ApiError::upstream_failed("upstream-unreachable", err.to_string()),
     }
 }
 
@@ -269,7 +329,7 @@ impl RenderedError {
         let mut response = body_response(self.status, self.body.clone(), self.style);
         let headers = response.headers_mut();
         if let Some(name) = &self.error_name {
-            headers.insert(crate::vapi::jsonrpc::ERROR_HEADER, name.clone());
+            headers.insert(crate::protocol::jsonrpc::ERROR_HEADER, name.clone());
         }
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
         if let Some(allow) = self.allow {

@@ -110,7 +110,7 @@ fn reads_current_session_only(request: &SoapRequest) -> bool {
 
 /// A request dsvcr refused before reading it as SOAP (a body over the limit, the body
 /// budget spent), as the `InvalidRequest` fault a SOAP client can read.
-pub(crate) fn refused(error: &crate::error::ApiError) -> Fault {
+pub(crate) fn refused(error: &crate::answers::ApiError) -> Fault {
     let message = error
         .error
         .messages

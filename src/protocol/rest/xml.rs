@@ -16,7 +16,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use serde_json::{Map, Value};
 
-use super::model::DownloadSession;
+use crate::vapi::model::DownloadSession;
 
 /// Deepest element nesting accepted; the API's documents need 6.
 pub(crate) const MAX_DEPTH: usize = 32;
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn reads_the_reference_page_get_input() {
-        let xml = include_bytes!("../../tests/data/get-input.xml");
+        let xml = include_bytes!("../../../tests/data/get-input.xml");
         assert_eq!(parse_get_input(xml).unwrap(), "obj-103");
     }
 
@@ -286,7 +286,8 @@ mod tests {
 
     #[test]
     fn reads_the_reference_page_get_result() {
-        let session = parse_get_result(include_bytes!("../../tests/data/get-result.xml")).unwrap();
+        let session =
+            parse_get_result(include_bytes!("../../../tests/data/get-result.xml")).unwrap();
         assert_eq!(session.id.as_deref(), Some("obj-103"));
         assert_eq!(session.client_progress, Some(10));
         assert_eq!(session.state, SessionState::Active);

@@ -7,11 +7,11 @@ use http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use tracing::warn;
 
+use super::{body_response, ApiError, SYNTHETIC_HEADER};
 use crate::body::{full, Body};
-use crate::error::{body_response, ApiError, SYNTHETIC_HEADER};
-use crate::vapi::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
-use crate::vapi::jsonrpc::recognise::STYLE;
-use crate::vapi::jsonrpc::{Fault, RpcId, ERROR_HEADER};
+use crate::protocol::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
+use crate::protocol::jsonrpc::recognise::STYLE;
+use crate::protocol::jsonrpc::{Fault, RpcId, ERROR_HEADER};
 use crate::vapi::{Answer, VapiError};
 
 /// Internal error: dsvcr could not produce the answer (the upstream failed, say).

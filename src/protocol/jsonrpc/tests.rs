@@ -8,15 +8,16 @@ use super::decode::{answer as decode_answer, login_token, RpcDecodeError};
 use super::envelope::{enveloped, parse, Fault, RpcId, INVALID_PARAMS};
 use super::recognise::{recognise, Target, STYLE};
 use super::render::{output_result, result, secret};
+use crate::protocol::rest::recognise::{recognise as recognise_rest, Operation};
 use crate::vapi::call::{Answer, Call, CallKey};
 use crate::vapi::catalog::Op;
 use crate::vapi::model::{
     ChecksumInfo, DownloadSession, ErrorKind, FileInfo, FileStatus, LocalizableMessage,
     SessionState, TransferEndpoint, VapiError,
 };
-use crate::vapi::recognise::{recognise as recognise_rest, Operation, SessionOp};
 use crate::vapi::wire::Form;
 use crate::vapi::SessionId;
+use crate::vapi::SessionOp;
 
 const SESSION: &str = "com.vmware.content.library.item.download_session";
 const FILE: &str = "com.vmware.content.library.item.downloadsession.file";

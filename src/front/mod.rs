@@ -1,0 +1,161 @@
+//! The front door: every request is classified once — a file download, an admin
+//! request, a catalogued call in some protocol, a session operation, a method a
+//! catalogued path does not allow, anything else, or a request recognition rejected —
+//! and handed with its classification to the mode (replay or record), whose policy is
+//! one `match` on it. The front door also answers the admin endpoints and reads bodies
+//! and calls ([`read`]).
+
+mod read;
+
+pub(crate) use read::{
+    body_limit, declared_length, read_body, read_call, read_invoke, read_soap, RpcRead,
+};
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::Response;
+use hyper::body::Incoming;
+
+use crate::admin::{self, Observable};
+use crate::answers::ApiError;
+use crate::body::Body;
+use crate::downloads;
+use crate::protocol::{jsonrpc, rest, soap};
+use crate::server::Handler;
+use crate::vapi::{Flavour, Rejection, SessionId, SessionOp, Style};
+
+/// A request and what it is, as the front door classified it.
+pub(crate) struct Request {
+    pub(crate) parts: Parts,
+    pub(crate) body: Incoming,
+    pub(crate) kind: Kind,
+    /// The client's address, as the listener saw it.
+    pub(crate) client: SocketAddr,
+}
+
+/// What a request is. Admin requests never reach a mode: the front door answers them.
+pub(crate) enum Kind {
+    /// `/__dsvcr/files/<session>/<file>`: a file's bytes (`Err` names what is wrong
+    /// with the path).
+    Download(Result<(SessionId, String), String>),
+    /// A catalogued REST call, recognised from its method and URI; the rest of it is
+    /// read with [`read_call`].
+    Call(rest::recognise::PendingCall),
+    /// A vAPI JSON-RPC call (`POST /api`), read with [`read_invoke`].
+    JsonRpc,
+    /// A vim25 SOAP call (`POST /sdk`), read with [`read_soap`].
+    Soap,
+    /// Logging in, asking about or ending an API session over REST.
+    Session { op: SessionOp, flavour: Flavour },
+    /// A catalogued path with a method no operation uses there.
+    NotAllowed {
+        allow: &'static str,
+        flavour: Flavour,
+    },
+    /// Anything else: another operation or another API.
+    Other,
+    /// Recognisably a catalogued call, but one that cannot be answered.
+    Rejected(Rejection),
+}
+
+/// The protocols, in the order they claim a request: dsvcr's own file endpoints, vAPI
+/// JSON-RPC's one endpoint, vim25 SOAP's, then REST, which recognises everything else (its `Other`
+/// included).
+fn classify(parts: &Parts) -> Kind {
+    let path = parts.uri.path();
+    if let Some(file) = downloads::file_of(path) {
+        return Kind::Download(file);
+    }
+    if jsonrpc::is_call(&parts.method, path) {
+        return Kind::JsonRpc;
+    }
+    if soap::is_call(&parts.method, path) {
+        return Kind::Soap;
+    }
+    match rest::recognise::route(&parts.method, &parts.uri) {
+        Ok(rest::recognise::Route::Call(pending)) => Kind::Call(pending),
+        Ok(rest::recognise::Route::Session { op, flavour }) => Kind::Session { op, flavour },
+        Ok(rest::recognise::Route::MethodNotAllowed { allow, flavour }) => {
+            Kind::NotAllowed { allow, flavour }
+        }
+        Ok(rest::recognise::Route::Other) => Kind::Other,
+        Err(rejection) => Kind::Rejected(rejection),
+    }
+}
+
+/// A mode: what answers the requests the front door classified.
+pub(crate) trait Mode: Observable + Send + Sync + 'static {
+    fn answer(&self, request: Request) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// How the front door treats what it sees before any mode does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DoorOptions {
+    /// Let clients beyond loopback use the admin endpoints (`--admin-from-anywhere`).
+    pub(crate) admin_from_anywhere: bool,
+    /// Most headers in one request (`--max-headers`; 431 beyond).
+    pub(crate) max_headers: usize,
+}
+
+/// The front door before a mode, counting the mode's requests in flight.
+pub(crate) struct FrontDoor<M> {
+    mode: Arc<M>,
+    options: DoorOptions,
+    in_flight: AtomicU64,
+}
+
+impl<M> FrontDoor<M> {
+    pub(crate) fn new(mode: Arc<M>, options: DoorOptions) -> Self {
+        FrontDoor {
+            mode,
+            options,
+            in_flight: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Counts one request in flight while it lives (a dropped, cancelled request included).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl<M: Mode> Handler for FrontDoor<M> {
+    async fn handle(&self, request: http::Request<Incoming>, client: SocketAddr) -> Response<Body> {
+        let max_headers = self.options.max_headers;
+        if request.headers().len() > max_headers {
+            let style = Style::json(Flavour::of_path(request.uri().path()));
+            return ApiError::too_many_headers(max_headers).into_response(style);
+        }
+        if let Some(endpoint) = admin::endpoint(request.uri().path()) {
+            let allowed = admin::allowed(client, self.options.admin_from_anywhere);
+            let in_flight = self.in_flight.load(Ordering::SeqCst);
+            return admin::answer(endpoint, &request, allowed, &*self.mode, in_flight);
+        }
+        let _counted = InFlight::enter(&self.in_flight);
+        let (parts, body) = request.into_parts();
+        let kind = classify(&parts);
+        self.mode
+            .answer(Request {
+                parts,
+                body,
+                kind,
+                client,
+            })
+            .await
+    }
+}

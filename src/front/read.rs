@@ -1,0 +1,128 @@
+//! Reading what a request carries: its body (within the listener's limits and the
+//! process-wide body budget), the rest of a REST call, a JSON-RPC invoke.
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::request::Parts;
+use hyper::body::Body as _;
+use hyper::body::Incoming;
+
+use crate::answers::{refusal, ApiError, Refusal};
+use crate::body::{collect, CollectError};
+use crate::protocol::jsonrpc::envelope::parse;
+use crate::protocol::jsonrpc::{recognise, Fault, Invoke, Target};
+use crate::protocol::rest::recognise::PendingCall;
+use crate::protocol::soap::{self, SoapRequest};
+use crate::server::{BodyLimit, Limits};
+use crate::vapi::Call;
+use tracing::debug;
+
+/// Finishes recognising a call: reads its body when recognition needs it or when
+/// `keep_body` asks for it (to forward it), then completes the call.
+pub(crate) async fn read_call(
+    pending: PendingCall,
+    parts: &Parts,
+    body: Incoming,
+    keep_body: bool,
+) -> Result<(Call, Bytes), Refusal> {
+    let bytes = if (keep_body || pending.needs_body()) && !body.is_end_stream() {
+        read_body(body, parts)
+            .await
+            .map_err(|error| (error, pending.provisional_style(&parts.headers)))?
+    } else {
+        Bytes::new()
+    };
+    let call = pending
+        .complete(parts.uri.query(), &parts.headers, &bytes)
+        .map_err(refusal)?;
+    Ok((call, bytes))
+}
+
+/// Reads a whole request body, at most the [`BodyLimit`] the listener set (1 MiB if
+/// none), into one buffer reserved from the process-wide body budget.
+pub(crate) async fn read_body(body: Incoming, parts: &Parts) -> Result<Bytes, ApiError> {
+    let (limit, budget) = match parts.extensions.get::<BodyLimit>() {
+        Some(limits) => (limits.max_body_bytes, &limits.budget),
+        None => BodyLimit::default_limits(),
+    };
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match collect(body, limit, Some(budget), declared).await {
+        Ok(bytes) => Ok(bytes),
+        Err(CollectError::TooLarge(limit)) => Err(ApiError::body_too_large(limit)),
+        Err(CollectError::OverBudget(max)) => Err(ApiError::bodies_over_budget(max)),
+        Err(CollectError::Body(err)) => Err(ApiError::body_unreadable(&err.to_string())),
+    }
+}
+
+/// A JSON-RPC call as read from its body.
+pub(crate) enum RpcRead {
+    /// The body could not be read.
+    Unread(ApiError),
+    /// The body is not a JSON-RPC invoke.
+    Unparsed { bytes: Bytes, fault: Fault },
+    /// An invoke, and what it asks for.
+    Parsed {
+        bytes: Bytes,
+        invoke: Invoke,
+        target: Result<Target, Fault>,
+    },
+}
+
+/// Reads a JSON-RPC call: its body, the invoke in it, and what it asks for.
+pub(crate) async fn read_invoke(parts: &Parts, body: Incoming) -> RpcRead {
+    let bytes = match read_body(body, parts).await {
+        Ok(bytes) => bytes,
+        Err(error) => return RpcRead::Unread(error),
+    };
+    match parse(&bytes) {
+        Ok(invoke) => {
+            let target = recognise(&invoke);
+            RpcRead::Parsed {
+                bytes,
+                invoke,
+                target,
+            }
+        }
+        Err(fault) => RpcRead::Unparsed { bytes, fault },
+    }
+}
+
+/// Reads a SOAP call: its body (a body dsvcr refuses, as the `InvalidRequest` fault a
+/// SOAP client reads), then its envelope; the body is kept to be forwarded.
+pub(crate) async fn read_soap(
+    parts: &Parts,
+    body: Incoming,
+) -> Result<(SoapRequest, Bytes), soap::Fault> {
+    let bytes = read_body(body, parts)
+        .await
+        .map_err(|error| soap::refused(&error))?;
+    match soap::parse_request(&bytes) {
+        Ok(request) => Ok((request, bytes)),
+        Err(problem) => {
+            debug!("refused a SOAP request: {problem}");
+            Err(soap::Fault::invalid_request(&problem.to_string()))
+        }
+    }
+}
+
+/// The request's `Content-Length`, if it declares one.
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+}
+
+/// The `--max-body-bytes` the listener set for this request.
+pub(crate) fn body_limit(parts: &Parts) -> usize {
+    parts
+        .extensions
+        .get::<BodyLimit>()
+        .map_or(Limits::default().max_body_bytes, |limit| {
+            limit.max_body_bytes
+        })
+}
