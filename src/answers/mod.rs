@@ -6,6 +6,7 @@
 
 pub(crate) mod jsonrpc;
 mod reply;
+pub(crate) mod soap;
 
 pub(crate) use reply::{reply, reply_with};
 

@@ -99,7 +99,7 @@ pub(crate) async fn read_soap(
 ) -> Result<(SoapRequest, Bytes), soap::Fault> {
     let bytes = read_body(body, parts)
         .await
-        .map_err(|error| soap::refused(&error))?;
+        .map_err(|error| crate::answers::soap::refused(&error))?;
     match soap::parse_request(&bytes) {
         Ok(request) => Ok((request, bytes)),
         Err(problem) => {

@@ -7,10 +7,10 @@
 
 use roxmltree::Document;
 
+use crate::exchange::TapeKey;
 use crate::protocol::soap::{
     parse_request, with_session_key, without_session_keys, SoapKey, SoapRequest,
 };
-use crate::exchange::TapeKey;
 
 /// What dsvcr read from the input.
 // Read by the seed tests; the fuzz targets only need the checks.

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::{upstream_failure, Record, Taping};
+use crate::answers::soap as soap_answers;
 use crate::body::Body;
 use crate::exchange::{TapeAnswer, TapeKey};
 use crate::front::read_soap;
@@ -24,7 +25,7 @@ impl Record {
     pub(super) async fn soap(&self, parts: Parts, body: Incoming) -> Response<Body> {
         let (request, bytes) = match read_soap(&parts, body).await {
             Ok(read) => read,
-            Err(fault) => return fault.response(),
+            Err(fault) => return soap_answers::fault(&fault),
         };
         if let Some(call) = SessionCall::of(&request) {
             return self.soap_session(parts, bytes, &request, call).await;

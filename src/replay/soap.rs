@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::Replay;
+use crate::answers::soap as soap_answers;
 use crate::body::Body;
 use crate::exchange::TapeKey;
 use crate::front::read_soap;
@@ -30,7 +31,7 @@ impl Replay {
     ) -> Response<Body> {
         let (request, _) = match read_soap(&parts, body).await {
             Ok(read) => read,
-            Err(fault) => return fault.response(),
+            Err(fault) => return soap_answers::fault(&fault),
         };
         let cookie = soap_cookie(&parts.headers);
         if let Some(call) = SessionCall::of(&request) {
@@ -38,7 +39,7 @@ impl Replay {
         }
         let caller = cookie.and_then(|key| self.sessions.soap_session(key));
         if self.options.require_session && caller.is_none() && !needs_no_session(&request) {
-            return Fault::not_authenticated().response();
+            return soap_answers::fault(&Fault::not_authenticated());
         }
         self.soap_taped(&parts, &request, caller.as_ref())
     }
@@ -68,8 +69,11 @@ impl Replay {
                 } else {
                     debug!(operation = request.operation, "unrecorded SOAP call again");
                 }
-                Fault::not_recorded(&request.operation, &request.this.kind, &request.this.value)
-                    .response()
+                soap_answers::fault(&Fault::not_recorded(
+                    &request.operation,
+                    &request.this.kind,
+                    &request.this.value,
+                ))
             }
         }
     }
@@ -87,7 +91,7 @@ impl Replay {
             SessionCall::Login { by_token } => {
                 if cookie.is_some_and(|key| self.sessions.soap_session(key).is_some()) {
                     // The simulator's answer to a login on a live session.
-                    return Fault::invalid_login().response();
+                    return soap_answers::fault(&Fault::invalid_login());
                 }
                 let user = if by_token {
                     token_user(request, headers)
@@ -95,7 +99,7 @@ impl Replay {
                     password_user(request)
                 };
                 let Some(user) = user else {
-                    return Fault::invalid_login().response();
+                    return soap_answers::fault(&Fault::invalid_login());
                 };
                 let session = self.sessions.soap_login(SoapLogin {
                     user,
@@ -107,14 +111,14 @@ impl Replay {
             }
             SessionCall::Logout => match cookie {
                 Some(key) if self.sessions.soap_logout(key) => soap::success("Logout", None),
-                _ => Fault::not_authenticated().response(),
+                _ => soap_answers::fault(&Fault::not_authenticated()),
             },
             SessionCall::IsActive => {
                 if cookie
                     .and_then(|key| self.sessions.soap_session(key))
                     .is_none()
                 {
-                    return Fault::not_authenticated().response();
+                    return soap_answers::fault(&Fault::not_authenticated());
                 }
                 let asked = request.argument("sessionID").unwrap_or_default();
                 let user = request.argument("userName").unwrap_or_default();
@@ -127,6 +131,7 @@ impl Replay {
             SessionCall::Current(read) => {
                 let session = cookie.and_then(|key| self.sessions.soap_session(key));
                 current_session(read, session.as_ref())
+                    .unwrap_or_else(|fault| soap_answers::fault(&fault))
             }
         }
     }

@@ -6,7 +6,6 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use quick_xml::escape::escape;
 
-use crate::answers::SYNTHETIC_HEADER;
 use crate::body::{full, Body};
 
 /// The content type of every SOAP answer.
@@ -98,7 +97,8 @@ impl Fault {
         }
     }
 
-    pub(crate) fn response(&self) -> Response<Body> {
+    /// The fault as the answer envelope holds it; [`crate::answers::soap::fault`] sends it.
+    pub(crate) fn envelope(&self) -> String {
         let inner = format!(
             concat!(
                 "<soapenv:Fault><faultcode>ServerFaultCode</faultcode>",
@@ -110,13 +110,7 @@ impl Fault {
             kind = self.kind,
             detail = self.detail,
         );
-        let mut response = xml_response(StatusCode::INTERNAL_SERVER_ERROR, envelope(&inner));
-        if let Some(reason) = self.synthetic {
-            response
-                .headers_mut()
-                .insert(SYNTHETIC_HEADER, HeaderValue::from_static(reason));
-        }
-        response
+        envelope(&inner)
     }
 }
 
@@ -181,9 +175,12 @@ pub(crate) enum SessionRead {
 }
 
 /// The answer to a read of `currentSession`: the session, or (when there is none) what
-/// vCenter answers then: nothing for `Fetch`'s property, a `missingSet` with a
-/// `NotAuthenticated` fault for the property collector.
-pub(crate) fn current_session(read: SessionRead, session: Option<&UserSession>) -> Response<Body> {
+/// vCenter answers then: a `missingSet` with a `NotAuthenticated` fault for the property
+/// collector, the `NotAuthenticated` fault itself for `Fetch`.
+pub(crate) fn current_session(
+    read: SessionRead,
+    session: Option<&UserSession>,
+) -> Result<Response<Body>, Fault> {
     let typed = |fields: String| {
         format!(r#"<val {TYPED} XMLSchema-instance:type="UserSession">{fields}</val>"#)
     };
@@ -204,25 +201,25 @@ pub(crate) fn current_session(read: SessionRead, session: Option<&UserSession>) 
         ),
     };
     match read {
-        SessionRead::RetrieveProperties => success(
+        SessionRead::RetrieveProperties => Ok(success(
             "RetrieveProperties",
             Some(&format!("<returnval>{object}{property}</returnval>")),
-        ),
-        SessionRead::RetrievePropertiesEx => success(
+        )),
+        SessionRead::RetrievePropertiesEx => Ok(success(
             "RetrievePropertiesEx",
             Some(&format!(
                 "<returnval><objects>{object}{property}</objects></returnval>"
             )),
-        ),
+        )),
         SessionRead::Fetch => match session {
-            Some(session) => success(
+            Some(session) => Ok(success(
                 "Fetch",
                 Some(&format!(
                     r#"<returnval {TYPED} XMLSchema-instance:type="UserSession">{}</returnval>"#,
                     session.fields()
                 )),
-            ),
-            None => Fault::not_authenticated().response(),
+            )),
+            None => Err(Fault::not_authenticated()),
         },
     }
 }

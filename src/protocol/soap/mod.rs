@@ -7,7 +7,8 @@ mod envelope;
 mod key;
 
 pub(crate) use answer::{
-    current_session, login, session_is_active, success, Fault, SessionRead, UserSession,
+    current_session, login, session_is_active, success, xml_response, Fault, SessionRead,
+    UserSession,
 };
 pub(crate) use envelope::{parse_request, parse_tree, Element, SoapRequest};
 pub(crate) use key::{with_session_key, without_session_keys, SoapKey};
@@ -106,22 +107,6 @@ fn reads_current_session_only(request: &SoapRequest) -> bool {
             });
             props_ok && any_prop && objects_ok
         })
-}
-
-/// A request dsvcr refused before reading it as SOAP (a body over the limit, the body
-/// budget spent), as the `InvalidRequest` fault a SOAP client can read.
-pub(crate) fn refused(error: &crate::answers::ApiError) -> Fault {
-    let message = error
-        .error
-        .messages
-        .first()
-        .map_or("the request was refused", |message| {
-            message.default_message.as_str()
-        });
-    Fault {
-        synthetic: Some(error.reason),
-        ..Fault::invalid_request(message)
-    }
 }
 
 /// The `sub` claim of a JSON Web Token (an OAuth bearer token), unverified: offline,
