@@ -2,7 +2,9 @@
 //! info and logout in both flavours, JSON-RPC's, vim25 SOAP's (`Login`, `Logout`,
 //! `currentSession`), and the token check behind `--require-session`.
 
-use std::collections::HashMap;
+mod by_age;
+
+use by_age::{ByAge, LastUsed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -47,7 +49,7 @@ impl Default for SessionLimits {
 
 /// The live sessions this server handed out, at most [`SessionLimits::max_sessions`].
 pub(crate) struct Sessions {
-    live: Mutex<HashMap<String, Live>>,
+    live: Mutex<ByAge<Live>>,
     limits: SessionLimits,
     random: SystemRandom,
 }
@@ -58,6 +60,12 @@ struct Live {
     /// What a vim25 SOAP session adds; `None` for an API (REST, JSON-RPC) session. A
     /// session is used only by the protocol that opened it, as on vCenter.
     soap: Option<SoapState>,
+}
+
+impl LastUsed for Live {
+    fn last_used(&self) -> Instant {
+        self.last_used
+    }
 }
 
 /// What a SOAP session's `UserSession` shows beyond its user.
@@ -97,7 +105,7 @@ impl Default for Sessions {
 impl Sessions {
     pub(crate) fn with_limits(limits: SessionLimits) -> Self {
         Sessions {
-            live: Mutex::new(HashMap::new()),
+            live: Mutex::new(ByAge::default()),
             limits,
             random: SystemRandom::new(),
         }
@@ -132,7 +140,7 @@ impl Sessions {
         self.live().len()
     }
 
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+    fn live(&self) -> std::sync::MutexGuard<'_, ByAge<Live>> {
         self.live.lock().expect("never poisoned")
     }
 
@@ -176,21 +184,7 @@ impl Sessions {
 
     fn open_kind(&self, token: String, user: String, now: Instant, soap: Option<SoapState>) {
         let mut live = self.live();
-        if live.len() >= self.limits.max_sessions {
-            let idle_expiry = self.limits.idle_expiry;
-            live.retain(|_, session| {
-                now.saturating_duration_since(session.last_used) < idle_expiry
-            });
-        }
-        if live.len() >= self.limits.max_sessions {
-            let oldest = live
-                .iter()
-                .min_by_key(|(_, session)| session.last_used)
-                .map(|(token, _)| token.clone());
-            if let Some(oldest) = oldest {
-                live.remove(&oldest);
-            }
-        }
+        live.make_room(self.limits.max_sessions);
         let created = now_timestamp();
         let info = SessionInfo {
             created_time: created.clone(),
