@@ -27,5 +27,13 @@ pub(crate) fn is_call(method: &http::Method, path: &str) -> bool {
 /// The header vAPI's own server names an error in.
 pub(crate) const ERROR_HEADER: &str = "vapi-error";
 
+/// The `vapi-error` header the vAPI runtime's server writes: the error's canonical name,
+/// e.g. `com.vmware.vapi.std.errors.not_found`.
+pub(crate) fn error_header(error: &crate::vapi::VapiError) -> (&'static str, http::HeaderValue) {
+    let name =
+        http::HeaderValue::from_str(&error.kind.type_name()).expect("error names are header text");
+    (ERROR_HEADER, name)
+}
+
 #[cfg(test)]
 mod tests;
