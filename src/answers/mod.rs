@@ -2,10 +2,10 @@
 //! place to a vAPI error response in the caller's style and marked with the
 //! `x-dsvcr-synthetic` header (here, the upstream-failure mapping included); replies
 //! from timelines in the caller's style, as both modes send them ([`reply`]); and
-//! JSON-RPC's envelopes and faults ([`jsonrpc`]).
+//! JSON-RPC's envelopes and faults ([`rpc_response`]).
 
-pub(crate) mod jsonrpc;
 mod reply;
+pub(crate) mod rpc_response;
 
 pub(crate) use reply::{reply, reply_with};
 
