@@ -1,7 +1,7 @@
 //! Every answer dsvcr writes as an HTTP response: its own errors, each mapped in one
 //! place to a vAPI error response in the caller's style and marked with the
 //! `x-dsvcr-synthetic` header (here, the upstream-failure mapping included); replies
-//! from timelines in the caller's style, as both modes send them ([`reply`]); and
+//! from timelines in the caller's style, as both modes send them ([`reply()`]); and
 //! JSON-RPC's envelopes and faults ([`rpc_response`]).
 
 mod reply;

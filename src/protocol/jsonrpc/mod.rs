@@ -3,7 +3,7 @@
 //! answer is a 200 whose `result` holds the output or the vAPI error in the typed value
 //! encoding (`STRUCTURE`, `OPTIONAL`, `ERROR`, `SECRET`).
 //!
-//! A request is recognised as the same protocol-neutral [`super::Call`] its REST forms
+//! A request is recognised as the same protocol-neutral [`crate::vapi::Call`] its REST forms
 //! give, so both protocols share one catalog and one set of cassettes.
 
 pub(crate) mod decode;
