@@ -12,9 +12,9 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::body::{full, Body};
-use crate::protocol::soap::{with_session_key, SoapKey, SESSION_SCOPED_EMPTY};
 
 /// Largest answer the tape keeps, in bytes; larger answers pass through untaped.
 pub(crate) const MAX_TAPED_ANSWER_BYTES: usize = 1024 * 1024;
@@ -37,6 +37,61 @@ pub(crate) struct TapeKey {
     /// A vim25 SOAP call, in canonical form (its body is keyed by nothing else).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) soap: Option<SoapKey>,
+}
+
+/// The canonical form of a SOAP request, as a tape keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SoapKey {
+    pub(crate) operation: String,
+    /// `_this`, as `Type:id` (a session-scoped id without its session key).
+    pub(crate) this: String,
+    /// The arguments after `_this`, in order, each as `{"name": value}`: a value is its
+    /// text, or a list of its children when it has any; attributes are `@type` and
+    /// `@xsi:type` entries, text beside them `#text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) arguments: Vec<Value>,
+}
+
+/// An emptied session-scoped id's prefix, as the tape keeps it.
+pub(crate) const SESSION_SCOPED_EMPTY: &str = "session[]";
+
+/// `text` with every `session[…]` prefix emptied: `session[KEY]UUID` → `session[]UUID`.
+pub(crate) fn without_session_keys(text: &str) -> String {
+    rewrite_session_keys(text, "")
+}
+
+/// `text` with every `session[…]` prefix holding `key`.
+pub(crate) fn with_session_key(text: &str, key: &str) -> String {
+    rewrite_session_keys(text, key)
+}
+
+const SESSION_OPEN: &str = "session[";
+
+fn rewrite_session_keys(text: &str, key: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(SESSION_OPEN) {
+        let (before, after) = rest.split_at(at + SESSION_OPEN.len());
+        out.push_str(before);
+        match after.find(']') {
+            // A session key never holds markup or spaces; anything else is not one.
+            Some(end) if is_session_key(&after[..end]) => {
+                out.push_str(key);
+                rest = &after[end..];
+            }
+            _ => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_session_key(text: &str) -> bool {
+    text.len() <= 128
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 impl TapeKey {
@@ -344,6 +399,20 @@ impl TapeBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_keys_are_emptied_and_filled_in() {
+        let text = "<returnval type=\"PropertyCollector\">session[9df7-a]c3</returnval> session[not a key]x";
+        let emptied = without_session_keys(text);
+        assert_eq!(
+            emptied,
+            "<returnval type=\"PropertyCollector\">session[]c3</returnval> session[not a key]x"
+        );
+        assert_eq!(
+            with_session_key(&emptied, "K2"),
+            "<returnval type=\"PropertyCollector\">session[K2]c3</returnval> session[not a key]x"
+        );
+    }
 
     fn key(method: &str, uri: &str, body: &str) -> TapeKey {
         TapeKey::of(

@@ -1,10 +1,13 @@
 //! dsvcr: a record-and-replay proxy for the vSphere Automation API's content-library
 //! download-session traffic.
 //!
-//! Every request flows one way: `server` → `vapi::recognise` (bytes to a
-//! protocol-neutral call, driven by `vapi::catalog`) → `replay` (cassette timelines) or
-//! `record` (upstream, then `cassette::Store`) → `vapi::render` (the caller's flavour
-//! and representation) → response.
+//! Every request flows one way: listener (`server`) → front door (`front`: classified
+//! once; `protocol::rest` or `protocol::jsonrpc` recognises it as a protocol-neutral
+//! `vapi::Call`, driven by `vapi::catalog`) → mode (`replay`, or `record` through
+//! `upstream` into `cassette::Store`) → timelines (`timelines`) → codec (the caller's
+//! protocol renders the answer in its flavour and representation, via `answers`) →
+//! response. Imports point the same way, downward only: no module imports one above
+//! it, and no two modules import each other.
 //!
 //! The public surface is the command line ([`Cli`]) and the one wiring that runs it
 //! ([`run`], [`run_with`]), used by the binary and the tests alike.

@@ -18,7 +18,6 @@ use bytes::Bytes;
 
 use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
 use crate::exchange::{PreparedTapeAnswer, TapeKey};
-use crate::protocol::rest::render;
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
 
@@ -409,7 +408,7 @@ impl Played {
 
     pub(crate) fn body(&self, encoding: Encoding) -> Bytes {
         self.rendered[encoding.index()]
-            .get_or_init(|| render::answer(&self.answer, encoding))
+            .get_or_init(|| crate::protocol::answer(&self.answer, encoding))
             .clone()
     }
 
@@ -428,7 +427,7 @@ impl Played {
         if let Some(bytes) = kept.and_then(|kept| kept.rendered[encoding.index()].clone()) {
             return bytes;
         }
-        let bytes = render::answer(&point(), encoding);
+        let bytes = crate::protocol::answer(&point(), encoding);
         let kept = match pointed.take() {
             Some(kept) if kept.authority == authority => kept,
             _ => Box::new(Pointed {

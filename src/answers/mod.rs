@@ -1,11 +1,11 @@
 //! Every answer dsvcr writes as an HTTP response: its own errors, each mapped in one
 //! place to a vAPI error response in the caller's style and marked with the
 //! `x-dsvcr-synthetic` header (here, the upstream-failure mapping included); replies
-//! from timelines in the caller's style, as both modes send them ([`reply`]); and
-//! JSON-RPC's envelopes and faults ([`jsonrpc`]).
+//! from timelines in the caller's style, as both modes send them ([`reply()`]); and
+//! JSON-RPC's envelopes and faults ([`rpc_response`]) and SOAP faults ([`soap`]).
 
-pub(crate) mod jsonrpc;
 mod reply;
+pub(crate) mod rpc_response;
 pub(crate) mod soap;
 
 pub(crate) use reply::{reply, reply_with};
@@ -15,10 +15,10 @@ use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
-use crate::protocol::rest::render;
+use crate::protocol::{self, Header};
 use crate::upstream::UpstreamError;
 use crate::vapi::Rejection;
-use crate::vapi::{ErrorKind, Flavour, LocalizableMessage, Style, VapiError};
+use crate::vapi::{ErrorKind, LocalizableMessage, Style, VapiError};
 
 /// Every response dsvcr writes itself, rather than from a recording, carries this header;
 /// its value says why.
@@ -278,15 +278,7 @@ impl ApiError {
 
     /// The answer with its body written, to be sent as often as needed.
     pub(crate) fn rendered(self, style: Style) -> RenderedError {
-        let (status, body, error_name) = if style.flavour == Flavour::JsonRpc {
-            let name = HeaderValue::from_str(&self.error.kind.type_name())
-                .expect("error names are header text");
-            let body = crate::protocol::jsonrpc::render::error_result(&self.error);
-            (StatusCode::OK, body, Some(name))
-        } else {
-            let body = render::error(&self.error, style.encoding());
-            (self.status, body, None)
-        };
+        let (status, body, error_name) = protocol::error(&self.error, self.status, style);
         RenderedError {
             status,
             body,
@@ -321,16 +313,16 @@ pub(crate) struct RenderedError {
     style: Style,
     reason: &'static str,
     allow: Option<&'static str>,
-    /// JSON-RPC's `vapi-error` header.
-    error_name: Option<HeaderValue>,
+    /// The header naming the error, in protocols that have one (JSON-RPC's `vapi-error`).
+    error_name: Option<Header>,
 }
 
 impl RenderedError {
     pub(crate) fn response(&self) -> Response<Body> {
         let mut response = body_response(self.status, self.body.clone(), self.style);
         let headers = response.headers_mut();
-        if let Some(name) = &self.error_name {
-            headers.insert(crate::protocol::jsonrpc::ERROR_HEADER, name.clone());
+        if let Some((name, value)) = &self.error_name {
+            headers.insert(*name, value.clone());
         }
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
         if let Some(allow) = self.allow {

@@ -6,24 +6,24 @@ use http::Response;
 
 use super::body_response;
 use crate::body::Body;
-use crate::protocol::rest::render;
+use crate::protocol;
 use crate::timelines::Found;
-use crate::vapi::{Answer, Flavour, Style};
+use crate::vapi::{Answer, Style};
 
 /// A found answer as a response in the caller's style.
 pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
     let encoding = style.encoding();
     match &found {
         Found::Played(played) => reply_with(&played.answer, played.body(encoding), style),
-        Found::Made(answer) => reply_with(answer, render::answer(answer, encoding), style),
+        Found::Made(answer) => reply_with(answer, protocol::answer(answer, encoding), style),
     }
 }
 
 /// `answer`, rendered as `body`, as a response in the caller's style.
 pub(crate) fn reply_with(answer: &Answer, body: Bytes, style: Style) -> Response<Body> {
     let mut response = body_response(answer.status(style.flavour), body, style);
-    if style.flavour == Flavour::JsonRpc {
-        super::jsonrpc::name_answer_error(&mut response, answer);
+    if let Some((name, value)) = protocol::answer_header(answer, style) {
+        response.headers_mut().insert(name, value);
     }
     response
 }

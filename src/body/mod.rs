@@ -1,6 +1,7 @@
 //! Response bodies: bytes dsvcr made, or a body streamed through from the other side
 //! (record mode's pass-through), cut off when it stalls, or streamed from dsvcr's own
-//! sources (a blob on disk, a download being recorded).
+//! sources (a blob on disk, a download being recorded). Bodies read whole, within the
+//! process-wide budget, are [`collect()`]'s.
 
 mod collect;
 

@@ -36,16 +36,16 @@
 //! canonical input.
 
 pub(crate) mod blobs;
-mod call;
+mod call_file;
 mod check;
 mod entry;
 mod error;
 mod folder;
 mod format;
 mod report;
-mod session;
+mod session_file;
 mod store;
-mod tape;
+mod tape_file;
 mod write;
 
 use std::fmt;
@@ -57,18 +57,18 @@ use serde::{Deserialize, Serialize};
 use crate::vapi::catalog::Key;
 use crate::vapi::{Answer, CallKey, DownloadSession, FileInfo, Form, Op, SessionId, VapiError};
 
-pub(crate) use call::*;
+pub(crate) use call_file::*;
 pub(crate) use check::check_folder;
 pub(crate) use entry::*;
 pub(crate) use error::*;
 use format::*;
-use session::*;
+use session_file::*;
 
 pub(crate) use folder::{load_folder, Cassettes, LoadError};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };
-pub(crate) use tape::{TapeCassette, TAPE_SUBFOLDER};
+pub(crate) use tape_file::{TapeCassette, TAPE_SUBFOLDER};
 pub(crate) use write::write_atomically;
 
 /// The cassette format version this build writes.

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{Method, Request};
 
-use crate::protocol::rest::recognise::{self as vapi, Operation, Route};
+use crate::protocol::rest::recognise::{self as rest, Operation, Route};
 use crate::vapi::call::{Call, CallKey};
 use crate::vapi::catalog::{Key, Op};
 use crate::vapi::id::MAX_ID_BYTES;
@@ -16,10 +16,10 @@ pub(super) type Outcome = Result<Operation, Rejection>;
 /// Checks recognition of the request the bytes write; `None` when they make none.
 pub(super) fn check(data: &[u8]) -> Option<Outcome> {
     let request = super::request::build(data)?;
-    let outcome = vapi::recognise(&request);
+    let outcome = rest::recognise(&request);
     assert_eq!(
         outcome,
-        vapi::recognise(&request),
+        rest::recognise(&request),
         "recognition is deterministic"
     );
     check_two_steps(&request, &outcome);
@@ -45,7 +45,7 @@ pub(super) fn check(data: &[u8]) -> Option<Outcome> {
 /// it) or, when the call does not need it, without (replay does not read it).
 fn check_two_steps(request: &Request<Bytes>, outcome: &Outcome) {
     let (method, headers, body) = (request.method(), request.headers(), request.body());
-    let two_steps = match vapi::route(method, request.uri()) {
+    let two_steps = match rest::route(method, request.uri()) {
         Ok(Route::Call(pending)) => {
             let provisional = pending.provisional_style(headers);
             let read: &[u8] = if pending.needs_body() { body } else { &[] };

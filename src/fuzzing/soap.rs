@@ -7,10 +7,8 @@
 
 use roxmltree::Document;
 
-use crate::exchange::TapeKey;
-use crate::protocol::soap::{
-    parse_request, with_session_key, without_session_keys, SoapKey, SoapRequest,
-};
+use crate::exchange::{with_session_key, without_session_keys, SoapKey, TapeKey};
+use crate::protocol::soap::{parse_request, soap_key, SoapRequest};
 
 /// What dsvcr read from the input.
 // Read by the seed tests; the fuzz targets only need the checks.
@@ -46,7 +44,7 @@ fn check_against_a_conforming_parser(data: &[u8], request: &SoapRequest) {
 }
 
 fn check_key(request: &SoapRequest) {
-    let key = SoapKey::of(request);
+    let key = soap_key(request);
     let text = serde_json::to_string(&key).expect("keys serialise");
     let back: SoapKey = serde_json::from_str(&text).expect("keys read back");
     assert_eq!(back, key);

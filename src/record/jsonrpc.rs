@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::{identity_encoded, place, NotRecordable, Record};
-use crate::answers::jsonrpc as rpc;
+use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, reply, upstream_failure};
 use crate::body::Body;
 use crate::cassette::Recording;

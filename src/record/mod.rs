@@ -186,10 +186,7 @@ impl Record {
         }
         let mut answer = answer.clone();
         self.bytes.rewrite(&mut answer, session, origin);
-        Some(crate::protocol::rest::render::answer(
-            &answer,
-            call.style.encoding(),
-        ))
+        Some(crate::protocol::answer(&answer, call.style.encoding()))
     }
 
     /// Forwards a request for a file's bytes to its learned endpoint, recording a whole

@@ -12,9 +12,9 @@ use tracing::{debug, warn};
 use super::{upstream_failure, Record, Taping};
 use crate::answers::soap as soap_answers;
 use crate::body::Body;
-use crate::exchange::{TapeAnswer, TapeKey};
+use crate::exchange::{without_session_keys, TapeAnswer, TapeKey};
 use crate::front::read_soap;
-use crate::protocol::soap::{self, without_session_keys, SessionCall, SoapKey, SoapRequest};
+use crate::protocol::soap::{self, soap_key, SessionCall, SoapRequest};
 use crate::secrets::credentials::soap_cookie;
 use crate::secrets::{login_secrets, Secrets};
 use crate::upstream::response_from;
@@ -38,7 +38,7 @@ impl Record {
                 .unwrap_or_else(|(error, style)| error.into_response(style));
         }
         let caller = soap_cookie(&parts.headers).map(str::to_owned);
-        let key = TapeKey::of_soap(&parts.method, &parts.uri, SoapKey::of(&request));
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap_key(&request));
         let taping = Taping::Soap {
             caller: caller.as_deref(),
         };

@@ -7,7 +7,7 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::Replay;
-use crate::answers::jsonrpc as rpc;
+use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, ApiError};
 use crate::body::Body;
 use crate::front::{read_invoke, RpcRead};

@@ -16,7 +16,8 @@ use crate::body::Body;
 use crate::exchange::TapeKey;
 use crate::front::read_soap;
 use crate::protocol::soap::{
-    self, current_session, session_is_active, Fault, SessionCall, SoapKey, SoapRequest, UserSession,
+    self, current_session, session_is_active, soap_key, Fault, SessionCall, SoapRequest,
+    UserSession,
 };
 use crate::secrets::credentials::{soap_cookie, SOAP_COOKIE};
 use crate::sessions::SoapLogin;
@@ -50,7 +51,7 @@ impl Replay {
         request: &SoapRequest,
         caller: Option<&UserSession>,
     ) -> Response<Body> {
-        let key = TapeKey::of_soap(&parts.method, &parts.uri, SoapKey::of(request));
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap_key(request));
         let taped = if self.options.tape {
             self.timelines.taped(&key)
         } else {

@@ -2,7 +2,7 @@
 //!
 //! A row names the operation, says how each REST flavour spells it (method, path shape,
 //! `~action`/`action`), where its key fields come from, and what its output is.
-//! Recognition ([`super::recognise`]) is driven from these rows alone, so adding an
+//! Recognition (the protocol codecs' `recognise`) is driven from these rows alone, so adding an
 //! operation is one row, its model type and its tests.
 
 use http::Method;

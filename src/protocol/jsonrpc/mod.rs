@@ -3,7 +3,7 @@
 //! answer is a 200 whose `result` holds the output or the vAPI error in the typed value
 //! encoding (`STRUCTURE`, `OPTIONAL`, `ERROR`, `SECRET`).
 //!
-//! A request is recognised as the same protocol-neutral [`super::Call`] its REST forms
+//! A request is recognised as the same protocol-neutral [`crate::vapi::Call`] its REST forms
 //! give, so both protocols share one catalog and one set of cassettes.
 
 pub(crate) mod decode;
@@ -26,6 +26,14 @@ pub(crate) fn is_call(method: &http::Method, path: &str) -> bool {
 
 /// The header vAPI's own server names an error in.
 pub(crate) const ERROR_HEADER: &str = "vapi-error";
+
+/// The `vapi-error` header the vAPI runtime's server writes: the error's canonical name,
+/// e.g. `com.vmware.vapi.std.errors.not_found`.
+pub(crate) fn error_header(error: &crate::vapi::VapiError) -> (&'static str, http::HeaderValue) {
+    let name =
+        http::HeaderValue::from_str(&error.kind.type_name()).expect("error names are header text");
+    (ERROR_HEADER, name)
+}
 
 #[cfg(test)]
 mod tests;

@@ -23,9 +23,6 @@ const ERROR_NAMESPACE: &str = "http://vmware.com/vapi/std/errors";
 /// An answer's body. XML is published for sessions and errors only; other outputs are
 /// written as JSON in the encoding's flavour. A void answer has an empty body.
 pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
-    if encoding == Encoding::JsonRpc {
-        return crate::protocol::jsonrpc::render::result(answer);
-    }
     match answer {
         Answer::Session(model) => session(model, encoding),
         Answer::Error { error: vapi, .. } => error(vapi, encoding),
@@ -43,7 +40,7 @@ fn value<T: Serialize>(output: &T, encoding: Encoding) -> Bytes {
     match encoding {
         Encoding::BareJson => json(output),
         Encoding::WrappedJson | Encoding::Xml => json(&Wrapped { value: output }),
-        Encoding::JsonRpc => unreachable!("answer() writes JSON-RPC outputs itself"),
+        Encoding::JsonRpc => unreachable!("protocol::answer has JSON-RPC write its outputs"),
     }
 }
 
@@ -52,9 +49,7 @@ pub(crate) fn session(session: &DownloadSession, encoding: Encoding) -> Bytes {
         Encoding::WrappedJson => json(&Wrapped { value: session }),
         Encoding::BareJson => json(session),
         Encoding::Xml => Bytes::from(session_xml(session)),
-        Encoding::JsonRpc => {
-            crate::protocol::jsonrpc::render::result(&Answer::Session(session.clone()))
-        }
+        Encoding::JsonRpc => unreachable!("protocol::answer has JSON-RPC write its sessions"),
     }
 }
 
@@ -67,7 +62,7 @@ pub(crate) fn error(error: &VapiError, encoding: Encoding) -> Bytes {
         }),
         Encoding::BareJson => json(&body),
         Encoding::Xml => Bytes::from(error_xml(error)),
-        Encoding::JsonRpc => crate::protocol::jsonrpc::render::error_result(error),
+        Encoding::JsonRpc => unreachable!("protocol::error has JSON-RPC write its errors"),
     }
 }
 

@@ -97,7 +97,7 @@ impl Fault {
         }
     }
 
-    /// The fault as the answer envelope holds it; [`crate::answers::soap::fault`] sends it.
+    /// The fault as the answer envelope holds it (the answers module sends it, as HTTP 500).
     pub(crate) fn envelope(&self) -> String {
         let inner = format!(
             concat!(

@@ -11,39 +11,24 @@
 //!   the key; neither are prefixes, `versionId` attributes or whitespace between
 //!   elements.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::envelope::{Element, SoapRequest};
+use crate::exchange::{without_session_keys, SoapKey};
 
 /// What a secret argument is keyed and stored as.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// The canonical form of a SOAP request, as a tape keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SoapKey {
-    pub(crate) operation: String,
-    /// `_this`, as `Type:id` (a session-scoped id without its session key).
-    pub(crate) this: String,
-    /// The arguments after `_this`, in order, each as `{"name": value}`: a value is its
-    /// text, or a list of its children when it has any; attributes are `@type` and
-    /// `@xsi:type` entries, text beside them `#text`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) arguments: Vec<Value>,
-}
-
-impl SoapKey {
-    pub(crate) fn of(request: &SoapRequest) -> Self {
-        SoapKey {
-            operation: request.operation.clone(),
-            this: format!(
-                "{}:{}",
-                request.this.kind,
-                without_session_keys(&request.this.value)
-            ),
-            arguments: request.arguments.iter().map(named).collect(),
-        }
+/// The canonical key of `request`, as the tape keeps it.
+pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
+    SoapKey {
+        operation: request.operation.clone(),
+        this: format!(
+            "{}:{}",
+            request.this.kind,
+            without_session_keys(&request.this.value)
+        ),
+        arguments: request.arguments.iter().map(named).collect(),
     }
 }
 
@@ -95,51 +80,13 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
         || folded == "privatekey"
 }
 
-/// `text` with every `session[…]` prefix emptied: `session[KEY]UUID` → `session[]UUID`.
-pub(crate) fn without_session_keys(text: &str) -> String {
-    rewrite_session_keys(text, "")
-}
-
-/// `text` with every `session[…]` prefix holding `key`.
-pub(crate) fn with_session_key(text: &str, key: &str) -> String {
-    rewrite_session_keys(text, key)
-}
-
-const SESSION_OPEN: &str = "session[";
-
-fn rewrite_session_keys(text: &str, key: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(SESSION_OPEN) {
-        let (before, after) = rest.split_at(at + SESSION_OPEN.len());
-        out.push_str(before);
-        match after.find(']') {
-            // A session key never holds markup or spaces; anything else is not one.
-            Some(end) if is_session_key(&after[..end]) => {
-                out.push_str(key);
-                rest = &after[end..];
-            }
-            _ => rest = after,
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn is_session_key(text: &str) -> bool {
-    text.len() <= 128
-        && text
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::envelope::parse_request;
     use super::*;
-    use crate::protocol::soap::envelope::parse_request;
 
     fn key(xml: &str) -> SoapKey {
-        SoapKey::of(&parse_request(xml.as_bytes()).unwrap())
+        soap_key(&parse_request(xml.as_bytes()).unwrap())
     }
 
     const GOVC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -200,20 +147,6 @@ mod tests {
         let text = serde_json::to_string(&first).unwrap();
         assert!(!text.contains("Hunter2"), "{text}");
         assert!(text.contains(r#"{"password":"<redacted>"}"#), "{text}");
-    }
-
-    #[test]
-    fn session_keys_are_emptied_and_filled_in() {
-        let text = "<returnval type=\"PropertyCollector\">session[9df7-a]c3</returnval> session[not a key]x";
-        let emptied = without_session_keys(text);
-        assert_eq!(
-            emptied,
-            "<returnval type=\"PropertyCollector\">session[]c3</returnval> session[not a key]x"
-        );
-        assert_eq!(
-            with_session_key(&emptied, "K2"),
-            "<returnval type=\"PropertyCollector\">session[K2]c3</returnval> session[not a key]x"
-        );
     }
 
     #[test]

@@ -11,15 +11,12 @@ pub(crate) use answer::{
     UserSession,
 };
 pub(crate) use envelope::{parse_request, parse_tree, Element, SoapRequest};
-pub(crate) use key::{with_session_key, without_session_keys, SoapKey};
+pub(crate) use key::soap_key;
 
 use http::Method;
 
 /// The one endpoint of the vim25 API.
 pub(crate) const ENDPOINT: &str = "/sdk";
-
-/// An emptied session-scoped id's prefix, as the tape keeps it.
-pub(crate) const SESSION_SCOPED_EMPTY: &str = "session[]";
 
 /// Whether a request is a SOAP call: a `POST` to `/sdk`.
 pub(crate) fn is_call(method: &Method, path: &str) -> bool {

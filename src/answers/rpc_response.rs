@@ -11,25 +11,10 @@ use super::{body_response, ApiError, SYNTHETIC_HEADER};
 use crate::body::{full, Body};
 use crate::protocol::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
 use crate::protocol::jsonrpc::recognise::STYLE;
-use crate::protocol::jsonrpc::{Fault, RpcId, ERROR_HEADER};
-use crate::vapi::{Answer, VapiError};
+use crate::protocol::jsonrpc::{Fault, RpcId};
 
 /// Internal error: dsvcr could not produce the answer (the upstream failed, say).
 const INTERNAL_ERROR: i64 = -32603;
-
-/// Names the error of an answer in the `vapi-error` header; nothing for a success.
-pub(crate) fn name_answer_error(response: &mut Response<Body>, answer: &Answer) {
-    if let Answer::Error { error, .. } = answer {
-        name_error(response, error);
-    }
-}
-
-/// The vAPI runtime's server writes the error's canonical name, e.g.
-/// `com.vmware.vapi.std.errors.not_found`.
-fn name_error(response: &mut Response<Body>, error: &VapiError) {
-    let name = HeaderValue::from_str(&error.kind.type_name()).expect("error names are header text");
-    response.headers_mut().insert(ERROR_HEADER, name);
-}
 
 /// A transport fault (-32700, -32600, -32601, -32602) in a 200.
 pub(crate) fn fault(fault: &Fault) -> Response<Body> {

@@ -1,0 +1,174 @@
+//! The README's architecture section against the code: its module table names every
+//! top-level module under `src/` once and nothing else, and imports between top-level
+//! modules follow its layers (never up a layer) without any two modules importing each
+//! other.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+const README: &str = include_str!("../../README.md");
+const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+
+/// The text of the README's `### Architecture` section.
+fn architecture() -> &'static str {
+    let start = README
+        .find("\n### Architecture\n")
+        .expect("README.md has an Architecture section");
+    let section = &README[start + 1..];
+    let end = section[4..]
+        .find("\n#")
+        .map_or(section.len(), |end| end + 4);
+    &section[..end]
+}
+
+/// The names in backticks in `text`, in order.
+fn quoted(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The first column of the `| module | owns |` table, `.rs` dropped.
+fn table_modules() -> Vec<String> {
+    let section = architecture();
+    let table = section
+        .find("| module | owns |")
+        .expect("the Architecture section has a module table");
+    section[table..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cell = line.split('|').nth(1).expect("a table row has cells");
+            let name = quoted(cell).into_iter().next().unwrap_or_default();
+            name.trim_end_matches(".rs").to_owned()
+        })
+        .collect()
+}
+
+/// The top-level modules under `src/` (`main.rs` counted as `main`; `lib.rs` is the root).
+fn source_modules() -> BTreeSet<String> {
+    fs::read_dir(SRC)
+        .expect("src/ reads")
+        .map(|entry| entry.expect("src/ lists").path())
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_owned();
+            if path.is_dir() {
+                Some(name)
+            } else {
+                name.strip_suffix(".rs").map(str::to_owned)
+            }
+        })
+        .filter(|name| name != "lib")
+        .collect()
+}
+
+/// The README's import layers, top first.
+fn layers() -> Vec<Vec<String>> {
+    let section = architecture();
+    let start = section
+        .find("Imports point one way too")
+        .expect("the Architecture section states the import layers");
+    let paragraph = &section[start..];
+    let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
+    let list = paragraph
+        .split_once("):")
+        .expect("the layers follow '):'")
+        .1;
+    let list = &list[..list.find('.').expect("the layers end with '.'")];
+    list.split(';').map(quoted).collect()
+}
+
+/// Every Rust file under `dir`.
+fn rust_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).expect("a source folder reads") {
+        let path = entry.expect("a source folder lists").path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// Which top-level modules each top-level module names as `crate::<module>`.
+fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files {
+        let relative = file.strip_prefix(SRC).expect("under src/");
+        let first = relative.components().next().expect("a path");
+        let from = first.as_os_str().to_str().expect("UTF-8");
+        let from = from.trim_end_matches(".rs").to_owned();
+        let text = fs::read_to_string(&file).expect("a source file reads");
+        for (at, _) in text.match_indices("crate::") {
+            let name: String = text[at + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name != from && modules.contains(&name) {
+                imports.entry(from.clone()).or_default().insert(name);
+            }
+        }
+    }
+    imports
+}
+
+#[test]
+fn the_module_table_names_each_top_level_module_once_and_only_those() {
+    let table = table_modules();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let twice: Vec<&String> = table
+        .iter()
+        .filter(|name| !seen.insert((*name).clone()))
+        .collect();
+    assert!(twice.is_empty(), "named twice in the table: {twice:?}");
+    let source = source_modules();
+    let missing: Vec<&String> = source.difference(&seen).collect();
+    let extra: Vec<&String> = seen.difference(&source).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "README's module table: missing {missing:?}, naming what src/ lacks {extra:?}"
+    );
+}
+
+#[test]
+fn imports_follow_the_readme_layers_and_never_loop() {
+    let source = source_modules();
+    let layers = layers();
+    let layer_of: BTreeMap<&str, usize> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(layer, names)| names.iter().map(move |name| (name.as_str(), layer)))
+        .collect();
+    let unlayered: Vec<&String> = source
+        .iter()
+        .filter(|name| !layer_of.contains_key(name.as_str()))
+        .collect();
+    assert!(
+        unlayered.is_empty(),
+        "modules in no README layer: {unlayered:?}"
+    );
+    let imports = imports(&source);
+    let mut upward = Vec::new();
+    let mut mutual = Vec::new();
+    for (from, targets) in &imports {
+        for to in targets {
+            if layer_of[to.as_str()] < layer_of[from.as_str()] {
+                upward.push(format!("{from} -> {to}"));
+            }
+            if imports.get(to).is_some_and(|back| back.contains(from)) {
+                mutual.push(format!("{from} <-> {to}"));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "imports up a layer: {upward:?}");
+    assert!(
+        mutual.is_empty(),
+        "modules importing each other: {mutual:?}"
+    );
+}
