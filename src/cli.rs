@@ -136,6 +136,14 @@ pub(crate) struct SummaryArgs {
     pub(crate) summary: Option<PathBuf>,
 }
 
+/// Redaction flags (both modes).
+#[derive(Debug, Args)]
+pub(crate) struct RedactArgs {
+    /// Also redact values under this field, header, query parameter or XML element name (case, '_' and '-' ignored); repeatable.
+    #[arg(long = "redact", value_name = "NAME", value_parser = parse_redact_name)]
+    pub(crate) names: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Cassette folder to check.
@@ -162,6 +170,9 @@ pub(crate) struct ReplayArgs {
 
     #[command(flatten)]
     pub(crate) summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 
     /// Exit with code 3 at shutdown if any call had no recording or any request hit a route no cassette covers.
     #[arg(long)]
@@ -219,6 +230,9 @@ pub(crate) struct RecordArgs {
 
     #[command(flatten)]
     pub(crate) summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -230,6 +244,20 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     } else {
         Err(format!(
             "{text:?} must be more than 0 and at most 86400 seconds"
+        ))
+    }
+}
+
+/// A name to redact: letters, digits, `_`, `-` and `.`, as field and header names are.
+fn parse_redact_name(text: &str) -> Result<String, String> {
+    let plain = text
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte));
+    if plain && text.bytes().any(|byte| byte.is_ascii_alphanumeric()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a field, header or parameter name (letters, digits, '_', '-', '.')"
         ))
     }
 }

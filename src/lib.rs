@@ -21,6 +21,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod record;
+mod redact;
 mod replay;
 mod rpc;
 mod run;

@@ -20,11 +20,12 @@ use crate::cassette::{
 use crate::credentials::set_cookie_values;
 use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
+use crate::redact::{Redactor, Unparseable};
 use crate::replay::reply;
 use crate::secrets::Secrets;
 use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
-use crate::tape::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
+use crate::tape::{TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
 use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
@@ -50,6 +51,8 @@ pub(crate) struct Record {
     /// lock, so it returns once every recording has landed and been counted.
     writes: Arc<tokio::sync::RwLock<()>>,
     bytes: Fetcher,
+    /// Makes tape keys and answers from redacted requests and answers.
+    redactor: Arc<Redactor>,
 }
 
 /// Why an upstream answer is not recorded, and whether that is by design (an answer
@@ -93,7 +96,14 @@ impl Record {
             tape,
             writes: Arc::default(),
             bytes: Fetcher::default(),
+            redactor: Arc::default(),
         }
+    }
+
+    /// Tapes requests and answers redacted with `redactor`'s names.
+    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Forwards and records file bytes, and points answers' download endpoints at
@@ -365,7 +375,11 @@ impl Record {
         let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
-        let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
+        let key = self
+            .redactor
+            .tape_key(&parts.method, &parts.uri, &parts.headers, &bytes)
+            .map_err(|err| self.untapeable(&parts, &err, style))?;
+        let (key, key_redactions) = (key.value, key.count);
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
             return Ok(answer.response());
@@ -389,14 +403,18 @@ impl Record {
             .await
             .map_err(|err| (upstream_failure(&self.upstream.broken(err)), style))?;
         let Some(incoming) = whole else {
-            let answer = TapeAnswer::of(&head, &read);
+            let answer = self
+                .redactor
+                .tape_answer(&head, &read)
+                .map_err(|err| self.not_taped(&key, &err, style))?;
             let recording = Recording::Tape {
                 key: key.clone(),
-                answer,
+                answer: answer.value,
             };
             self.write("tape", key.to_string(), None, recording, secrets)
                 .await
                 .map_err(|error| (error, style))?;
+            self.stats.redacted(key_redactions + answer.count);
             return Ok(response_from(head, read));
         };
         info!(request = %key, "not taped: the answer is over {MAX_TAPED_ANSWER_BYTES} bytes");
@@ -404,6 +422,29 @@ impl Record {
             head,
             Either::Right(Streamed::after(read, incoming, idle)),
         ))
+    }
+
+    /// A request whose body cannot be redacted: refused before it is forwarded.
+    fn untapeable(&self, parts: &request::Parts, err: &Unparseable, style: Style) -> Refusal {
+        let what = format!("{} {}", parts.method, parts.uri.path());
+        self.refuse_tape(what, err, style)
+    }
+
+    /// An answer that cannot be redacted: withheld, as an answer holding a secret is.
+    fn not_taped(&self, key: &TapeKey, err: &Unparseable, style: Style) -> Refusal {
+        self.refuse_tape(key.to_string(), err, style)
+    }
+
+    fn refuse_tape(&self, what: String, err: &Unparseable, style: Style) -> Refusal {
+        error!(request = %what, "not taped: {err}");
+        let reason = err.to_string();
+        let entry = NotRecorded {
+            operation: "tape",
+            id: what,
+            reason: reason.clone(),
+        };
+        self.stats.not_recorded(entry, false);
+        (ApiError::cassette_not_written(reason), style)
     }
 
     /// Forwards anything else untouched, streaming both bodies.
@@ -520,6 +561,7 @@ fn report(
                 .file_stem()
                 .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
             stats.recorded(file);
+            stats.redacted(appended.redacted);
             info!(
                 operation,
                 key = %key,

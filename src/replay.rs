@@ -16,10 +16,10 @@ use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
 use crate::error::{body_response, refusal, ApiError, Refusal, RenderedError};
+use crate::redact::Redactor;
 use crate::server::{read_body, read_call, Handler};
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
-use crate::tape::TapeKey;
 use crate::timelines::{Found, Missing, Timelines};
 use crate::vapi::recognise::{route, Route};
 use crate::vapi::render;
@@ -41,6 +41,7 @@ pub(crate) struct Replay {
     stats: Arc<Stats>,
     options: ReplayOptions,
     bytes: Replayed,
+    redactor: Arc<Redactor>,
     missed_answers: MissedAnswers,
 }
 
@@ -77,6 +78,7 @@ impl Replay {
             stats,
             options,
             bytes: Replayed::default(),
+            redactor: Arc::default(),
             missed_answers: MissedAnswers::default(),
         }
     }
@@ -85,6 +87,12 @@ impl Replay {
     /// listener.
     pub(crate) fn with_bytes(mut self, bytes: Replayed) -> Self {
         self.bytes = bytes;
+        self
+    }
+
+    /// Keys taped requests by their form redacted with `redactor`'s names.
+    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
         self
     }
 
@@ -153,7 +161,12 @@ impl Replay {
         if !self.options.tape {
             return None;
         }
-        let key = TapeKey::of(&parts.method, &parts.uri, body?);
+        // Keyed as record keyed it: by the redacted request.
+        let key = self
+            .redactor
+            .tape_key(&parts.method, &parts.uri, &parts.headers, body?)
+            .ok()?
+            .value;
         let answer = self.timelines.taped(&key)?;
         self.stats.hit();
         debug!(request = %key, "taped");

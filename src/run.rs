@@ -19,6 +19,7 @@ use crate::cassette::{
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::record::Record;
+use crate::redact::Redactor;
 use crate::replay::{Replay, ReplayOptions};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
@@ -162,7 +163,11 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     };
     let (tls, listener) = listener_tls(&args.listen)?;
     let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
-    let replay = Arc::new(Replay::new(cassettes, options, Stats::new()).with_bytes(bytes));
+    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let replay = Replay::new(cassettes, options, Stats::new())
+        .with_bytes(bytes)
+        .with_redactor(redactor);
+    let replay = Arc::new(replay);
     serve(&args.listen, (tls, listener), replay.clone(), launch).await?;
     let summary = finish(replay.as_ref(), &args.summary)?;
     let missed = summary.health.misses + summary.health.unrecorded;
@@ -246,10 +251,13 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         mode = if args.new_episodes { "new-episodes" } else { "all" },
         "recording"
     );
-    let store = Store::new(&args.cassettes, rerecord, cassettes);
+    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let store = Store::new(&args.cassettes, rerecord, cassettes).with_redactor(redactor.clone());
     let (tls, listener) = listener_tls(&args.listen)?;
     let fetcher = Fetcher::new(listener.clone());
-    let record = Record::new(upstream, store, known, stats, !args.no_tape).with_bytes(fetcher);
+    let record = Record::new(upstream, store, known, stats, !args.no_tape)
+        .with_bytes(fetcher)
+        .with_redactor(redactor);
     let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     record.finish_writes().await;

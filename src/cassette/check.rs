@@ -131,6 +131,11 @@ fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     }
     let text = String::from_utf8_lossy(&bytes);
     problems.extend(secret_reasons(&text).into_iter().map(problem));
+    if let Ok(value) = serde_json::from_slice(&bytes) {
+        let redactor = crate::redact::Redactor::default();
+        let unredacted = crate::redact::unredacted(&redactor, &value);
+        problems.extend(unredacted.into_iter().map(problem));
+    }
     problems
 }
 

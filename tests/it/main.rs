@@ -19,6 +19,7 @@ mod process;
 mod raw_http;
 mod readme;
 mod record;
+mod redaction;
 mod replay_errors;
 mod replay_forms;
 mod sessions;
