@@ -530,3 +530,39 @@ async fn a_polled_endpoint_names_the_authority_each_client_used() {
         json!(format!("http://c.test:3{path}"))
     );
 }
+
+/// The client's credentials go only to the upstream's own scheme, host and port: recording
+/// through `http://localhost:PORT` while vCenter names its endpoints `http://127.0.0.1:PORT`
+/// (another origin), the bytes are fetched without them.
+#[tokio::test]
+async fn credentials_go_only_to_the_upstreams_own_origin() {
+    let fake = fake(ByteFault::None).await;
+    let credentials = |seen: &[crate::fake_vcenter::SeenRequest]| {
+        let fetch = seen
+            .iter()
+            .rev()
+            .find(|seen| seen.path().starts_with("/cis-data/"))
+            .expect("the bytes were fetched");
+        ["authorization", "vmware-api-session-id", "cookie"]
+            .iter()
+            .filter(|name| fetch.headers.contains_key(**name))
+            .count()
+    };
+    // The fake's endpoint wants a session, as vCenter's does: without one it answers 401.
+    for (upstream, expected, status) in [
+        (fake.url(), 2, 200),
+        (fake.url().replace("127.0.0.1", "localhost"), 0, 401),
+    ] {
+        let folder = tempfile::tempdir().unwrap();
+        let record = RecordSetup::to(&upstream).start(folder.path()).await;
+        let client = Client::login(&record.base, None).await;
+        let id = client.create().await;
+        let info = client.prepare(&id, NOTES_NAME).await;
+        let (got, _, _) = client
+            .download(&info, &[("cookie", "vmware-api-session-id=x; other=y")])
+            .await;
+        assert_eq!(got, status, "{upstream}");
+        assert_eq!(credentials(&fake.requests()), expected, "{upstream}");
+        assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    }
+}
