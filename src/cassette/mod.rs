@@ -35,6 +35,7 @@
 //! session (a list, a create that failed, a library or item lookup), keyed by its
 //! canonical input.
 
+pub(crate) mod blob_file;
 pub(crate) mod blobs;
 mod check;
 mod folder;

@@ -566,3 +566,132 @@ async fn credentials_go_only_to_the_upstreams_own_origin() {
         assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
     }
 }
+
+/// Replay's start-up error for `folder`, as text.
+async fn replay_refusal(folder: &Path) -> String {
+    let cli =
+        dsvcr::Cli::try_parse_from(["dsvcr", "replay", "--cassettes", folder.to_str().unwrap()])
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    dsvcr::run_with(cli, Some(listener), |_| {}, std::future::pending())
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
+/// `dsvcr check FOLDER`'s output, killed (and failed) if it does not end in 60 s: the
+/// limit catches a check that never ends, it measures nothing.
+fn check_ending(folder: &Path) -> (i32, String) {
+    let mut child = crate::process::dsvcr(&["check", folder.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("check did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// A blob that is a link (to a file outside the folder, to a device) or a linked blob
+/// folder is refused at start-up and reported by `check`, which never reads a device.
+#[cfg(unix)]
+#[tokio::test]
+async fn blobs_that_leave_the_folder_are_refused_and_checked_without_reading_them() {
+    use std::os::unix::fs::symlink;
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    record_session(&fake, folder.path()).await;
+    let blobs = folder.path().join("blobs/sha256");
+    let notes = blobs.join(sha256_hex(NOTES_TEXT.as_bytes()));
+    // Outside, with the recorded size, so only the link gives it away.
+    let outside = tempfile::tempdir().unwrap();
+    let credentials = outside.path().join("credentials");
+    std::fs::write(&credentials, "s".repeat(NOTES_TEXT.len())).unwrap();
+    std::fs::remove_file(&notes).unwrap();
+    symlink(&credentials, &notes).unwrap();
+    let message = replay_refusal(folder.path()).await;
+    assert!(
+        message.ends_with(&format!(
+            "needs blob {}: it is a symbolic link; blobs must be regular files inside the cassette folder",
+            notes.display()
+        )),
+        "{message}"
+    );
+    std::fs::remove_file(&notes).unwrap();
+    symlink("/dev/zero", &notes).unwrap();
+    let (code, stdout) = check_ending(folder.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!(
+            "blob {} cannot be read: {} is a symbolic link; blobs must be regular files inside the cassette folder",
+            notes.display(),
+            notes.display()
+        )),
+        "{stdout}"
+    );
+
+    std::fs::remove_file(&notes).unwrap();
+    std::fs::write(&notes, NOTES_TEXT).unwrap();
+    let moved = outside.path().join("sha256");
+    std::fs::rename(&blobs, &moved).unwrap();
+    symlink(&moved, &blobs).unwrap();
+    let message = replay_refusal(folder.path()).await;
+    assert!(
+        message.ends_with(&format!(
+            "the blob folder {} is a symbolic link; blobs must stay inside the cassette folder",
+            blobs.display()
+        )),
+        "{message}"
+    );
+    let (code, stdout) = check_ending(folder.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!(
+            "{}: is a symbolic link; blobs must stay inside the cassette folder",
+            blobs.display()
+        )),
+        "{stdout}"
+    );
+}
+
+/// A FIFO put in place of a blob after start-up is refused when opened (500), without
+/// blocking the download or the shutdown.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_in_place_of_a_blob_is_refused_without_blocking() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let replay = TestServer::replay(folder.path()).await;
+    let notes = folder
+        .path()
+        .join("blobs/sha256")
+        .join(sha256_hex(NOTES_TEXT.as_bytes()));
+    std::fs::remove_file(&notes).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&notes)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let answer = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.header("x-dsvcr-synthetic"), Some("blob-unreadable"));
+    assert!(
+        answer
+            .vapi_message()
+            .ends_with("is not a regular file (a FIFO)"),
+        "{}",
+        answer.vapi_message()
+    );
+    assert_eq!(replay.shut_down().await, ExitCode::SUCCESS);
+}
