@@ -196,12 +196,12 @@ pub(crate) struct RecordArgs {
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
 
-    /// Trust only the CA certificate(s) in this PEM file for the upstream (instead of the system and webpki roots).
+    /// Trust only the certificates in this PEM file for the upstream (instead of the system and webpki roots): CAs, or the very certificate the lab presents (a self-signed one included).
     #[arg(long, value_name = "PEM", conflicts_with_all = ["insecure", "upstream_thumbprint"])]
     pub(crate) ca_cert: Option<PathBuf>,
 
-    /// Accept the upstream certificate whose SHA-256 thumbprint is this (64 hex digits, ':' optional), as vSphere tools pin it; chain and host name are not checked.
-    #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
+    /// Accept the upstream certificate whose SHA-256 (64 hex digits) or SHA-1 (40, as `govc about.cert -thumbprint` prints it) thumbprint is this, ':' optional; chain and host name are not checked.
+    #[arg(long, value_name = "THUMBPRINT", conflicts_with = "insecure")]
     pub(crate) upstream_thumbprint: Option<Thumbprint>,
 
     /// Do not verify the upstream certificate at all (logged as a warning at start).

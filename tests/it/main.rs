@@ -27,4 +27,5 @@ mod signals;
 mod soak;
 mod support;
 mod tape;
+mod trust;
 mod write_gate;
