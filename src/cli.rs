@@ -78,6 +78,14 @@ pub(crate) struct ListenArgs {
     #[arg(long)]
     pub(crate) admin_from_anywhere: bool,
 
+    /// Also answer requests whose Host names this host (a name or address, no port); on a loopback listener only loopback names and addresses are answered otherwise (421), on another every Host is unless this narrows it; repeatable.
+    #[arg(long, value_name = "NAME", value_parser = crate::browsers::parse_host)]
+    pub(crate) allow_host: Vec<String>,
+
+    /// Let web pages from this origin (http(s)://HOST[:PORT]) send requests other than GET and use the admin endpoints; requests carrying another Origin get 403 there; repeatable.
+    #[arg(long, value_name = "ORIGIN", value_parser = crate::browsers::parse_origin)]
+    pub(crate) allow_origin: Vec<String>,
+
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }

@@ -11,6 +11,7 @@
 
 mod admin;
 mod body;
+mod browsers;
 mod cassette;
 mod cli;
 mod credentials;

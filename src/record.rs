@@ -499,9 +499,10 @@ impl Handler for Record {
                 );
                 Ok(self.forward(parts, body).await)
             }
-            Ok(Route::Other | Route::MethodNotAllowed { .. }) if self.tape => {
-                self.tape_exchange(parts, body).await
-            }
+            Ok(Route::Other | Route::MethodNotAllowed { .. }) if self.tape => self
+                .tape_exchange(parts, body)
+                .await
+                .map(crate::browsers::sandboxed),
             Ok(_) => Ok(self.forward(parts, body).await),
         };
         outcome.unwrap_or_else(|(error, style)| error.into_response(style))

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::admin::{Observable, WithAdmin};
+use crate::browsers::{self, Guarded};
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
     check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
@@ -335,13 +336,13 @@ where
         limits: listen.limits.limits(),
         admin_from_anywhere: listen.admin_from_anywhere,
     };
-    server::serve(
-        listener,
-        options,
-        Arc::new(WithAdmin::new(service)),
-        launch.shutdown,
-    )
-    .await;
+    let policy = browsers::Policy {
+        loopback_listener: addr.ip().is_loopback(),
+        hosts: listen.allow_host.clone(),
+        origins: listen.allow_origin.clone(),
+    };
+    let guarded = Guarded::new(WithAdmin::new(service), policy);
+    server::serve(listener, options, Arc::new(guarded), launch.shutdown).await;
     Ok(())
 }
 

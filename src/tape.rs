@@ -260,7 +260,7 @@ impl PreparedTapeAnswer {
         if let Some(value) = &self.content_type {
             response.headers_mut().insert(CONTENT_TYPE, value.clone());
         }
-        response
+        crate::browsers::sandboxed(response)
     }
 }
 

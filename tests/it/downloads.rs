@@ -492,7 +492,15 @@ async fn a_missing_blob_stops_replay_and_check_reports_blob_problems() {
 /// client names gets its own endpoint back, in JSON and over /api alike.
 #[tokio::test]
 async fn a_polled_endpoint_names_the_authority_each_client_used() {
-    let server = TestServer::replay(&shipped_cassettes()).await;
+    let hosts = [
+        "--allow-host",
+        "a.test",
+        "--allow-host",
+        "b.test",
+        "--allow-host",
+        "c.test",
+    ];
+    let server = TestServer::replay_with(&shipped_cassettes(), &hosts).await;
     let poll = |host: &'static str| {
         server
             .request("POST", &format!("{REST_FILES}/id:obj-106?~action=get"))

@@ -1,6 +1,7 @@
 //! Integration tests: dsvcr over real sockets on 127.0.0.1.
 
 mod admin;
+mod browsers;
 mod cli;
 mod crash;
 mod disk;
