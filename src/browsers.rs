@@ -98,7 +98,7 @@ impl Policy {
             return None;
         }
         let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
-        if self.origins.iter().any(|allowed| *allowed == origin) {
+        if self.origins.contains(&origin) {
             return None;
         }
         let message = format!(
