@@ -45,7 +45,8 @@ pub(crate) enum Command {
     ///
     /// Checks that every cassette parses, is named after its id, has a known format version
     /// and a well-formed timeline, and holds nothing that looks like a secret (credentials,
-    /// session tokens, Authorization or Cookie headers, private keys). Prints one line per
+    /// session tokens, Authorization or Cookie headers, private keys, a secret-named field
+    /// that is not "<redacted>"), and that blobs are regular files inside the folder. Prints one line per
     /// problem, `FILE: reason`; exits 0 when clean, 1 when problems were found.
     Check(CheckArgs),
 }

@@ -575,15 +575,23 @@ async fn credentials_go_only_to_the_upstreams_own_origin() {
     }
 }
 
-/// Replay's start-up error for `folder`, as text.
+/// Replay's start-up error for `folder`, as text; a replay that starts instead is stopped
+/// at once and fails the test.
 async fn replay_refusal(folder: &Path) -> String {
     let cli =
         dsvcr::Cli::try_parse_from(["dsvcr", "replay", "--cassettes", folder.to_str().unwrap()])
             .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    dsvcr::run_with(cli, Some(listener), |_| {}, std::future::pending())
+    let (started, stop) = tokio::sync::oneshot::channel::<()>();
+    let ready = move |_: &str| {
+        let _ = started.send(());
+    };
+    let stopped = async {
+        let _ = stop.await;
+    };
+    dsvcr::run_with(cli, Some(listener), ready, stopped)
         .await
-        .unwrap_err()
+        .expect_err("replay must refuse to start")
         .to_string()
 }
 
