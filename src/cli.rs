@@ -158,6 +158,9 @@ pub(crate) struct CheckArgs {
     /// Cassette folder to check.
     #[arg(value_name = "DIR", default_value = "cassettes")]
     pub(crate) folder: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]

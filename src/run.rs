@@ -15,7 +15,7 @@ use crate::admin::{Observable, WithAdmin};
 use crate::browsers::{self, Guarded};
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_with, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
@@ -283,7 +283,7 @@ fn trust_of(args: &RecordArgs) -> Trust {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let report = check_folder(&args.folder)?;
+    let report = check_folder_with(&args.folder, &Redactor::new(&args.redact.names))?;
     let mut stdout = std::io::stdout().lock();
     for problem in &report.problems {
         let _ = writeln!(stdout, "{problem}");

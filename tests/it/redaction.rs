@@ -161,6 +161,10 @@ async fn redact_adds_names_in_record_and_in_replay() {
     assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
     let taped = tapes(folder.path());
     assert!(!taped[0].contains("-pin"), "{}", taped[0]);
+    let path = folder.path().to_str().unwrap();
+    let (code, problems, _) =
+        crate::process::run_to_exit(&["check", path, "--redact", "guest-pin"]);
+    assert_eq!(code, 0, "{problems}");
     assert!(
         taped[0].contains(r#""guest_pin": "<redacted>""#),
         "{}",
@@ -242,7 +246,7 @@ fn check_fails_on_unredacted_secret_fields() {
         "format": 2,
         "request": {"method": "GET", "path": "/api/x"},
         "recorded": {"at": "2026-11-02T10:00:00Z"},
-        "responses": [{"status": 200, "json": {"value": {"password": "p4ss-word"}}}],
+        "responses": [{"status": 200, "json": {"value": {"password": "p4ss-word", "guest_pin": "1234"}}}],
     });
     // The file name the loader expects for this key.
     let name =
@@ -255,6 +259,15 @@ fn check_fails_on_unredacted_secret_fields() {
         problems.contains(
             "field \"password\" holds a value that is not the placeholder \"<redacted>\""
         ),
+        "{problems}"
+    );
+    assert!(!problems.contains("guest_pin"), "{problems}");
+    let path = folder.path().to_str().unwrap();
+    let (code, problems, _) =
+        crate::process::run_to_exit(&["check", path, "--redact", "Guest-PIN"]);
+    assert_eq!(code, 1);
+    assert!(
+        problems.contains("field \"guest_pin\" holds a value that is not the placeholder"),
         "{problems}"
     );
 }
