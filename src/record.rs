@@ -2,6 +2,7 @@
 //! call's answer into its cassette before answering the client.
 
 mod jsonrpc;
+mod redaction;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,12 +21,12 @@ use crate::cassette::{
 use crate::credentials::set_cookie_values;
 use crate::downloads::{self, Fetcher, Keeper};
 use crate::error::{refusal, ApiError, Refusal};
-use crate::redact::{Redactor, Unparseable};
+use crate::redact::Redactor;
 use crate::replay::reply;
 use crate::secrets::Secrets;
 use crate::server::{read_body, Handler};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
-use crate::tape::{TapeKey, MAX_TAPED_ANSWER_BYTES};
+use crate::tape::MAX_TAPED_ANSWER_BYTES;
 use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
 use crate::vapi::recognise::{route, PendingCall, Route, SessionOp};
@@ -98,12 +99,6 @@ impl Record {
             bytes: Fetcher::default(),
             redactor: Arc::default(),
         }
-    }
-
-    /// Tapes requests and answers redacted with `redactor`'s names.
-    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
-        self.redactor = redactor;
-        self
     }
 
     /// Forwards and records file bytes, and points answers' download endpoints at
@@ -375,11 +370,7 @@ impl Record {
         let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
-        let key = self
-            .redactor
-            .tape_key(&parts.method, &parts.uri, &parts.headers, &bytes)
-            .map_err(|err| self.untapeable(&parts, &err, style))?;
-        let (key, key_redactions) = (key.value, key.count);
+        let (key, key_redactions) = self.tape_key(&parts, &bytes, style)?;
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
             return Ok(answer.response());
@@ -403,10 +394,7 @@ impl Record {
             .await
             .map_err(|err| (upstream_failure(&self.upstream.broken(err)), style))?;
         let Some(incoming) = whole else {
-            let answer = self
-                .redactor
-                .tape_answer(&head, &read)
-                .map_err(|err| self.not_taped(&key, &err, style))?;
+            let answer = self.tape_answer(&key, &head, &read, style)?;
             let recording = Recording::Tape {
                 key: key.clone(),
                 answer: answer.value,
@@ -422,29 +410,6 @@ impl Record {
             head,
             Either::Right(Streamed::after(read, incoming, idle)),
         ))
-    }
-
-    /// A request whose body cannot be redacted: refused before it is forwarded.
-    fn untapeable(&self, parts: &request::Parts, err: &Unparseable, style: Style) -> Refusal {
-        let what = format!("{} {}", parts.method, parts.uri.path());
-        self.refuse_tape(what, err, style)
-    }
-
-    /// An answer that cannot be redacted: withheld, as an answer holding a secret is.
-    fn not_taped(&self, key: &TapeKey, err: &Unparseable, style: Style) -> Refusal {
-        self.refuse_tape(key.to_string(), err, style)
-    }
-
-    fn refuse_tape(&self, what: String, err: &Unparseable, style: Style) -> Refusal {
-        error!(request = %what, "not taped: {err}");
-        let reason = err.to_string();
-        let entry = NotRecorded {
-            operation: "tape",
-            id: what,
-            reason: reason.clone(),
-        };
-        self.stats.not_recorded(entry, false);
-        (ApiError::cassette_not_written(reason), style)
     }
 
     /// Forwards anything else untouched, streaming both bodies.

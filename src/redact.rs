@@ -17,7 +17,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde_json::Value;
 
-pub(crate) use body::Unparseable;
+pub(crate) use body::{Redacted, Unparseable};
 pub(crate) use check::unredacted;
 
 /// What a redacted value becomes: a JSON string, so every JSON document stays valid.
