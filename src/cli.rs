@@ -45,7 +45,8 @@ pub(crate) enum Command {
     ///
     /// Checks that every cassette parses, is named after its id, has a known format version
     /// and a well-formed timeline, and holds nothing that looks like a secret (credentials,
-    /// session tokens, Authorization or Cookie headers, private keys). Prints one line per
+    /// session tokens, Authorization or Cookie headers, private keys, a secret-named field
+    /// that is not "<redacted>"), and that blobs are regular files inside the folder. Prints one line per
     /// problem, `FILE: reason`; exits 0 when clean, 1 when problems were found.
     Check(CheckArgs),
 }
@@ -77,6 +78,14 @@ pub(crate) struct ListenArgs {
     /// Let clients beyond loopback use the admin endpoints (/__dsvcr/health, /__dsvcr/reset); by default they get 403.
     #[arg(long)]
     pub(crate) admin_from_anywhere: bool,
+
+    /// Also answer requests whose Host names this host (a name or address, no port); on a loopback listener only loopback names and addresses are answered otherwise (421), on another every Host is unless this narrows it; repeatable.
+    #[arg(long, value_name = "NAME", value_parser = crate::browsers::parse_host)]
+    pub(crate) allow_host: Vec<String>,
+
+    /// Let web pages from this origin (http(s)://HOST[:PORT]) send requests other than GET and use the admin endpoints; requests carrying another Origin get 403 there; repeatable.
+    #[arg(long, value_name = "ORIGIN", value_parser = crate::browsers::parse_origin)]
+    pub(crate) allow_origin: Vec<String>,
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
@@ -136,11 +145,22 @@ pub(crate) struct SummaryArgs {
     pub(crate) summary: Option<PathBuf>,
 }
 
+/// Redaction flags (both modes).
+#[derive(Debug, Args)]
+pub(crate) struct RedactArgs {
+    /// Also redact values under this field, header, query parameter or XML element name (case, '_' and '-' ignored); repeatable.
+    #[arg(long = "redact", value_name = "NAME", value_parser = parse_redact_name)]
+    pub(crate) names: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Cassette folder to check.
     #[arg(value_name = "DIR", default_value = "cassettes")]
     pub(crate) folder: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +182,9 @@ pub(crate) struct ReplayArgs {
 
     #[command(flatten)]
     pub(crate) summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 
     /// Exit with code 3 at shutdown if any call had no recording or any request hit a route no cassette covers.
     #[arg(long)]
@@ -185,12 +208,12 @@ pub(crate) struct RecordArgs {
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
 
-    /// Trust only the CA certificate(s) in this PEM file for the upstream (instead of the system and webpki roots).
+    /// Trust only the certificates in this PEM file for the upstream (instead of the system and webpki roots): CAs, or the very certificate the lab presents (a self-signed one included).
     #[arg(long, value_name = "PEM", conflicts_with_all = ["insecure", "upstream_thumbprint"])]
     pub(crate) ca_cert: Option<PathBuf>,
 
-    /// Accept the upstream certificate whose SHA-256 thumbprint is this (64 hex digits, ':' optional), as vSphere tools pin it; chain and host name are not checked.
-    #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
+    /// Accept the upstream certificate whose SHA-256 (64 hex digits) or SHA-1 (40, as `govc about.cert -thumbprint` prints it) thumbprint is this, ':' optional; chain and host name are not checked.
+    #[arg(long, value_name = "THUMBPRINT", conflicts_with = "insecure")]
     pub(crate) upstream_thumbprint: Option<Thumbprint>,
 
     /// Do not verify the upstream certificate at all (logged as a warning at start).
@@ -219,6 +242,9 @@ pub(crate) struct RecordArgs {
 
     #[command(flatten)]
     pub(crate) summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub(crate) redact: RedactArgs,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -230,6 +256,20 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     } else {
         Err(format!(
             "{text:?} must be more than 0 and at most 86400 seconds"
+        ))
+    }
+}
+
+/// A name to redact: letters, digits, `_`, `-` and `.`, as field and header names are.
+fn parse_redact_name(text: &str) -> Result<String, String> {
+    let plain = text
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte));
+    if plain && text.bytes().any(|byte| byte.is_ascii_alphanumeric()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a field, header or parameter name (letters, digits, '_', '-', '.')"
         ))
     }
 }

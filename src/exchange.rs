@@ -9,7 +9,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Response, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -364,7 +364,7 @@ impl PreparedTapeAnswer {
         if let Some(value) = &self.content_type {
             response.headers_mut().insert(CONTENT_TYPE, value.clone());
         }
-        response
+        sandboxed(response)
     }
 }
 
@@ -394,6 +394,18 @@ impl TapeBody {
             TapeBody::Empty => Bytes::new(),
         }
     }
+}
+
+/// What taped answers are sent with: never sniffed, and sandboxed if rendered (no
+/// script, no same-origin access, nothing loaded).
+const SANDBOX: &str = "sandbox; default-src 'none'";
+
+/// `response` with the headers that keep a browser from running it as dsvcr's page.
+pub(crate) fn sandboxed(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
+    response
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 mod admin;
 mod answers;
 mod body;
+mod browsers;
 mod cassette;
 mod cli;
 mod crypto;
@@ -26,6 +27,7 @@ mod front;
 pub mod fuzzing;
 mod protocol;
 mod record;
+mod redact;
 mod replay;
 mod run;
 mod secrets;

@@ -12,14 +12,16 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::admin::Observable;
+use crate::browsers;
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_with, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::front::{DoorOptions, FrontDoor, Mode};
 use crate::record::Record;
+use crate::redact::Redactor;
 use crate::replay::{Replay, ReplayOptions};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
@@ -163,7 +165,11 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     };
     let (tls, listener) = listener_tls(&args.listen)?;
     let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
-    let replay = Arc::new(Replay::new(cassettes, options, Stats::new()).with_bytes(bytes));
+    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let replay = Replay::new(cassettes, options, Stats::new())
+        .with_bytes(bytes)
+        .with_redactor(redactor);
+    let replay = Arc::new(replay);
     serve(&args.listen, (tls, listener), replay.clone(), launch).await?;
     let summary = finish(replay.as_ref(), &args.summary)?;
     let missed = summary.health.misses + summary.health.unrecorded;
@@ -247,10 +253,13 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         mode = if args.new_episodes { "new-episodes" } else { "all" },
         "recording"
     );
-    let store = Store::new(&args.cassettes, rerecord, cassettes);
+    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let store = Store::new(&args.cassettes, rerecord, cassettes).with_redactor(redactor.clone());
     let (tls, listener) = listener_tls(&args.listen)?;
     let fetcher = Fetcher::new(listener.clone());
-    let record = Record::new(upstream, store, known, stats, !args.no_tape).with_bytes(fetcher);
+    let record = Record::new(upstream, store, known, stats, !args.no_tape)
+        .with_bytes(fetcher)
+        .with_redactor(redactor);
     let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     record.finish_writes().await;
@@ -275,7 +284,7 @@ fn trust_of(args: &RecordArgs) -> Trust {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let report = check_folder(&args.folder)?;
+    let report = check_folder_with(&args.folder, &Redactor::new(&args.redact.names))?;
     let mut stdout = std::io::stdout().lock();
     for problem in &report.problems {
         let _ = writeln!(stdout, "{problem}");
@@ -327,6 +336,11 @@ where
     let door = DoorOptions {
         admin_from_anywhere: listen.admin_from_anywhere,
         max_headers: limits.max_headers,
+        browsers: browsers::Policy {
+            loopback_listener: addr.ip().is_loopback(),
+            hosts: listen.allow_host.clone(),
+            origins: listen.allow_origin.clone(),
+        },
     };
     let options = server::ServeOptions { tls, limits };
     server::serve(

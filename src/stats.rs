@@ -38,6 +38,8 @@ pub(crate) struct Stats {
     /// Of `not_recorded`, those refused for a reason other than "not recordable by design".
     refused: AtomicU64,
     not_recorded_list: Mutex<Vec<NotRecorded>>,
+    /// Values replaced by the placeholder before they were written.
+    redacted: AtomicU64,
     /// Upstream connections opened (record mode); shared with the upstream connector.
     pub(crate) upstream_connections: Arc<AtomicU64>,
 }
@@ -118,6 +120,11 @@ impl Stats {
         }
     }
 
+    /// Counts values redacted in what was written.
+    pub(crate) fn redacted(&self, count: usize) {
+        self.redacted.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
     }
@@ -165,6 +172,7 @@ impl Stats {
                 .clone(),
             unused_cassettes: unused,
             cassettes_written: sorted(&self.written),
+            redacted: self.redacted.load(Ordering::Relaxed),
         }
     }
 }
@@ -213,6 +221,9 @@ pub(crate) struct Summary {
     pub(crate) not_recorded: Vec<NotRecorded>,
     pub(crate) unused_cassettes: Vec<String>,
     pub(crate) cassettes_written: Vec<String>,
+    /// Values (fields, query parameters, XML elements, private keys) replaced by the
+    /// placeholder in what this run wrote.
+    pub(crate) redacted: u64,
 }
 
 /// [`Health`] as the summary writes it.

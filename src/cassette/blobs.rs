@@ -220,6 +220,10 @@ pub(crate) enum BlobFault {
     WrongSize { holds: u64, expected: u64 },
     #[error("it is not a file")]
     NotAFile,
+    #[error("it is a symbolic link; blobs must be regular files inside the cassette folder")]
+    Link,
+    #[error("the blob folder {} is a symbolic link; blobs must stay inside the cassette folder", .0.display())]
+    LinkedFolder(PathBuf),
     #[error(transparent)]
     Unreadable(io::Error),
 }
@@ -227,10 +231,13 @@ pub(crate) enum BlobFault {
 /// Checks that every blob the cassettes reference exists with the recorded size. Hashes
 /// are not recomputed here (a folder may hold gigabytes); `dsvcr check` does that.
 pub(crate) fn verify_present(folder: &Path, cassettes: &[Cassette]) -> Result<(), BlobError> {
+    let linked = super::blob_file::linked_blob_folders(folder);
     for cassette in cassettes {
         for download in &cassette.downloads {
             let blob = blob_path(folder, &download.sha256);
-            let reason = match fs::metadata(&blob) {
+            let reason = match fs::symlink_metadata(&blob) {
+                _ if !linked.is_empty() => BlobFault::LinkedFolder(linked[0].clone()),
+                Ok(meta) if meta.file_type().is_symlink() => BlobFault::Link,
                 Ok(meta) if meta.is_file() && meta.len() == download.size => continue,
                 Ok(meta) if meta.is_file() => BlobFault::WrongSize {
                     holds: meta.len(),
@@ -299,6 +306,12 @@ pub(crate) fn check(folder: &Path, referenced: &[(PathBuf, Download)]) -> Vec<Pr
         }
     }
     problems.extend(unreferenced(folder, &by_digest));
+    for linked in super::blob_file::linked_blob_folders(folder) {
+        problems.push(Problem {
+            path: linked,
+            reason: "is a symbolic link; blobs must stay inside the cassette folder".to_owned(),
+        });
+    }
     problems
 }
 
@@ -329,7 +342,7 @@ fn unreferenced<T>(folder: &Path, referenced: &BTreeMap<&str, T>) -> Vec<Problem
 
 /// The SHA-256 and length of a file, read in 1 MiB pieces.
 fn digest_of(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = fs::File::open(path)?;
+    let mut file = super::blob_file::open_regular(path)?;
     let mut hash = Context::new(&SHA256);
     let mut buffer = vec![0; WRITE_BUFFER];
     let mut size = 0;

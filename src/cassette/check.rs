@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::folder::{call_files, cassette_files, tape_files};
 pub(crate) use super::report::{CheckReport, Problem};
 use super::{CallCassette, Cassette, Download, LoadError, TapeCassette};
+use crate::redact::Redactor;
 use crate::secrets::secret_reasons;
 
 /// Checks every cassette under `folder/download-session/` without serving it.
@@ -19,8 +20,12 @@ use crate::secrets::secret_reasons;
 /// load as a cassette, and its raw text, even when it does not load, must hold nothing
 /// secret-looking; every problem of every file is collected. Err only when the folder
 /// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
-/// folder without the subfolder holds no cassettes and has no problems.
-pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
+/// folder without the subfolder holds no cassettes and has no problems. Secret-named
+/// values are those of `redactor` (the built-in names and `--redact`).
+pub(crate) fn check_folder_with(
+    folder: &Path,
+    redactor: &Redactor,
+) -> Result<CheckReport, LoadError> {
     let sessions = cassette_files(folder)?;
     let calls = call_files(folder)?;
     let tapes = tape_files(folder)?;
@@ -31,17 +36,23 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     report.problems.extend(case_collisions(&sessions));
     let mut downloads = Vec::new();
     for path in sessions {
-        report.problems.extend(check_file(&path, Kind::Session));
+        report
+            .problems
+            .extend(check_file(&path, Kind::Session, redactor));
         downloads.extend(downloads_of(&path));
     }
     report
         .problems
         .extend(super::blobs::check(folder, &downloads));
     for path in calls {
-        report.problems.extend(check_file(&path, Kind::Call));
+        report
+            .problems
+            .extend(check_file(&path, Kind::Call, redactor));
     }
     for path in tapes {
-        report.problems.extend(check_file(&path, Kind::Tape));
+        report
+            .problems
+            .extend(check_file(&path, Kind::Tape, redactor));
     }
     report.problems.sort();
     Ok(report)
@@ -77,7 +88,13 @@ enum Kind {
 }
 
 /// Every problem of one cassette file.
-fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
+/// [`check_folder_with`] with the built-in secret names.
+#[cfg(test)]
+pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
+    check_folder_with(folder, &Redactor::default())
+}
+
+fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
     let problem = |reason: String| Problem {
         path: path.to_owned(),
         reason,
@@ -97,6 +114,10 @@ fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     }
     let text = String::from_utf8_lossy(&bytes);
     problems.extend(secret_reasons(&text).into_iter().map(problem));
+    if let Ok(value) = serde_json::from_slice(&bytes) {
+        let unredacted = crate::redact::unredacted(redactor, &value);
+        problems.extend(unredacted.into_iter().map(problem));
+    }
     problems
 }
 

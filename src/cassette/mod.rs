@@ -35,6 +35,7 @@
 //! session (a list, a create that failed, a library or item lookup), keyed by its
 //! canonical input.
 
+pub(crate) mod blob_file;
 pub(crate) mod blobs;
 mod call_file;
 mod check;
@@ -58,7 +59,7 @@ use crate::vapi::catalog::Key;
 use crate::vapi::{Answer, CallKey, DownloadSession, FileInfo, Form, Op, SessionId, VapiError};
 
 pub(crate) use call_file::*;
-pub(crate) use check::check_folder;
+pub(crate) use check::check_folder_with;
 pub(crate) use entry::*;
 pub(crate) use error::*;
 use format::*;

@@ -13,6 +13,7 @@ use super::{
     CALLS_SUBFOLDER, TAPE_SUBFOLDER,
 };
 use crate::exchange::{TapeAnswer, TapeKey};
+use crate::redact::Redactor;
 use crate::secrets::Secrets;
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
 
@@ -70,6 +71,8 @@ pub(crate) struct Appended {
     pub(crate) entries: usize,
     /// Answers in that timeline (counting repeats).
     pub(crate) responses: u64,
+    /// Values the store redacted in the file (beyond those redacted before).
+    pub(crate) redacted: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,11 +106,11 @@ impl Doc {
     }
 
     /// Reads `bytes` back with the loader's own rules.
-    fn check(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
+    fn check(&self, path: &Path, bytes: &[u8]) -> Result<Doc, String> {
         let loaded = match self {
-            Doc::Session(_) => Cassette::from_file_bytes(path, bytes).map(drop),
-            Doc::Call(_) => CallCassette::from_file_bytes(path, bytes).map(drop),
-            Doc::Tape(_) => TapeCassette::from_file_bytes(path, bytes).map(drop),
+            Doc::Session(_) => Cassette::from_file_bytes(path, bytes).map(Doc::Session),
+            Doc::Call(_) => CallCassette::from_file_bytes(path, bytes).map(Doc::Call),
+            Doc::Tape(_) => TapeCassette::from_file_bytes(path, bytes).map(Doc::Tape),
         };
         loaded.map_err(|err| err.reason)
     }
@@ -128,6 +131,7 @@ pub(crate) struct Store {
     sessions: AtomicUsize,
     /// The order the next create of each library item gets.
     next_create: Mutex<HashMap<String, u32>>,
+    redactor: Arc<Redactor>,
 }
 
 impl Store {
@@ -164,7 +168,14 @@ impl Store {
             slots: Mutex::new(slots),
             sessions: AtomicUsize::new(sessions),
             next_create: Mutex::new(next_create),
+            redactor: Arc::default(),
         }
+    }
+
+    /// Redacts every file written with `redactor`'s names.
+    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// The cassette folder.
@@ -225,15 +236,18 @@ impl Store {
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
         let existing = slot.doc.clone().filter(|_| !restart);
         let (doc, entries, responses) = self.apply(existing, recording, provenance);
-        let bytes = doc.to_file_bytes();
+        let (bytes, redacted) = self.redacted(doc.to_file_bytes());
         if let Some(what) = secrets.found_in(&bytes) {
             return Err(StoreError::Secret { path, what });
         }
-        doc.check(&path, &bytes)
+        let reloaded = doc
+            .check(&path, &bytes)
             .map_err(|reason| StoreError::Invalid {
                 path: path.clone(),
                 reason,
             })?;
+        // What the file holds is what later answers are added to.
+        let doc = if redacted > 0 { reloaded } else { doc };
         let target = path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
             .await
@@ -252,7 +266,20 @@ impl Store {
             path,
             entries,
             responses,
+            redacted,
         })
+    }
+
+    /// A file's bytes with every secret-named field and private key redacted (a vAPI
+    /// error's data or message can quote a request), and how many values were.
+    fn redacted(&self, bytes: Vec<u8>) -> (Vec<u8>, usize) {
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            return (bytes, 0);
+        };
+        match self.redactor.json(&mut value) {
+            0 => (bytes, 0),
+            count => (super::pretty(&value), count),
+        }
     }
 
     /// The document with `recording` added, and the size of the timeline it went to.

@@ -444,6 +444,41 @@ mod store {
         Store::new(dir, Rerecord::Append, Cassettes::default())
     }
 
+    /// A session cassette is redacted too: a vAPI error quoting a private key keeps the
+    /// placeholder, and the file still loads.
+    #[tokio::test]
+    async fn a_private_key_in_a_recorded_error_is_redacted() {
+        use crate::vapi::{ErrorKind, LocalizableMessage, VapiError};
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----";
+        let message =
+            LocalizableMessage::new("x.bad", format!("bad key {key}"), vec![key.to_owned()]);
+        let error = VapiError::new(ErrorKind::InvalidArgument, message);
+        let recording = Recording::Session {
+            id: SessionId::parse("obj-1").unwrap(),
+            op: Op::Get,
+            file: None,
+            answer: Answer::Error { status: 400, error },
+        };
+        let appended = store
+            .record(recording, &provenance(), &Secrets::default())
+            .await
+            .unwrap();
+        assert_eq!(appended.redacted, 2);
+        let text = std::fs::read_to_string(&appended.path).unwrap();
+        assert!(
+            !text.contains("PRIVATE KEY") && !text.contains("MHcCAQEE"),
+            "{text}"
+        );
+        let written = load_folder(dir.path()).unwrap().sessions;
+        let Answer::Error { error, .. } = &written[0].timelines[0].responses[0].answer else {
+            panic!("an error was recorded");
+        };
+        assert_eq!(error.messages[0].default_message, "bad key <redacted>");
+        assert_eq!(error.messages[0].args, ["<redacted>"]);
+    }
+
     #[tokio::test]
     async fn identical_responses_collapse_into_a_repeat_count() {
         let dir = tempfile::tempdir().unwrap();

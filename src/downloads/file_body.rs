@@ -32,7 +32,7 @@ impl FileBody {
     pub(crate) async fn open(path: &Path, first: u64, len: u64) -> io::Result<Self> {
         let path = path.to_owned();
         let file = tokio::task::spawn_blocking(move || {
-            let mut file = File::open(path)?;
+            let mut file = crate::cassette::blob_file::open_regular(&path)?;
             file.seek(SeekFrom::Start(first))?;
             Ok::<_, io::Error>(file)
         })

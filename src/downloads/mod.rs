@@ -1,6 +1,7 @@
 //! The bytes of prepared files: download endpoints rewritten to point at dsvcr, fetched
 //! and kept as blobs while recording, and served from those blobs in replay.
 
+mod credentials;
 mod endpoint;
 mod file_body;
 mod range;

@@ -39,6 +39,7 @@ const OPERATION: &str = "download";
 pub(crate) struct Fetcher {
     pub(crate) listener: Listener,
     learned: Mutex<HashMap<(SessionId, String), Uri>>,
+    foreign: super::credentials::Foreign,
 }
 
 /// What a download needs to be kept: where, how it is counted, and (held until the
@@ -56,6 +57,7 @@ impl Fetcher {
         Fetcher {
             listener,
             learned: Mutex::default(),
+            foreign: Default::default(),
         }
     }
 
@@ -108,6 +110,8 @@ impl Fetcher {
         parts
             .headers
             .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        self.foreign
+            .strip_unless_same_origin(upstream.url(), &target, &mut parts.headers);
         let answer = upstream
             .send_to(target, parts, full(Bytes::new()))
             .await

@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use crate::admin::{self, Observable};
 use crate::answers::ApiError;
 use crate::body::Body;
+use crate::browsers;
 use crate::downloads;
 use crate::protocol::{jsonrpc, rest, soap};
 use crate::server::Handler;
@@ -93,12 +94,15 @@ pub(crate) trait Mode: Observable + Send + Sync + 'static {
 }
 
 /// How the front door treats what it sees before any mode does.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DoorOptions {
     /// Let clients beyond loopback use the admin endpoints (`--admin-from-anywhere`).
     pub(crate) admin_from_anywhere: bool,
     /// Most headers in one request (`--max-headers`; 431 beyond).
     pub(crate) max_headers: usize,
+    /// Which `Host`s and `Origin`s are answered (`--allow-host`, `--allow-origin`): the
+    /// checks that keep web pages from driving dsvcr run before anything else.
+    pub(crate) browsers: browsers::Policy,
 }
 
 /// The front door before a mode, counting the mode's requests in flight.
@@ -140,6 +144,9 @@ impl<M: Mode> Handler for FrontDoor<M> {
         if request.headers().len() > max_headers {
             let style = Style::json(Flavour::of_path(request.uri().path()));
             return ApiError::too_many_headers(max_headers).into_response(style);
+        }
+        if let Some(refused) = self.options.browsers.refusal(&request) {
+            return refused.into_response(Style::REST_JSON);
         }
         if let Some(endpoint) = admin::endpoint(request.uri().path()) {
             let allowed = admin::allowed(client, self.options.admin_from_anywhere);

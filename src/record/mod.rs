@@ -2,6 +2,7 @@
 //! call's answer into its cassette before answering the client.
 
 mod jsonrpc;
+mod redaction;
 mod soap;
 
 use std::sync::Arc;
@@ -22,8 +23,9 @@ use crate::cassette::{
     now_timestamp, Appended, CallCassette, Provenance, Recording, Store, StoreError,
 };
 use crate::downloads::{self, Fetcher, Keeper};
-use crate::exchange::{TapeAnswer, TapeKey, MAX_TAPED_ANSWER_BYTES};
+use crate::exchange::{sandboxed, TapeKey, MAX_TAPED_ANSWER_BYTES};
 use crate::protocol::rest::decode;
+use crate::redact::Redactor;
 use crate::secrets::{login_secrets, Remembered, Secrets};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
 use crate::timelines::Timelines;
@@ -47,6 +49,8 @@ pub(crate) struct Record {
     /// lock, so it returns once every recording has landed and been counted.
     writes: Arc<tokio::sync::RwLock<()>>,
     bytes: Fetcher,
+    /// Makes tape keys and answers from redacted requests and answers.
+    redactor: Arc<Redactor>,
 }
 
 /// Why an upstream answer is not recorded, and whether that is by design (an answer
@@ -90,6 +94,7 @@ impl Record {
             tape,
             writes: Arc::default(),
             bytes: Fetcher::default(),
+            redactor: Arc::default(),
         }
     }
 
@@ -352,19 +357,20 @@ impl Record {
         let bytes = read_body(body, &parts)
             .await
             .map_err(|error| (error, style))?;
-        let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
-        self.forward_and_tape(parts, bytes, key, style, Taping::Plain)
+        let (key, key_redactions) = self.tape_key(&parts, &bytes, style)?;
+        self.forward_and_tape(parts, bytes, (key, key_redactions), style, Taping::Plain)
             .await
     }
 
-    /// Forwards a request read whole and tapes its answer under `key`: the answer streams
-    /// back to the client and is kept when it is at most [`MAX_TAPED_ANSWER_BYTES`], not
-    /// content-encoded, and one `taping` keeps.
+    /// Forwards a request read whole and tapes its answer under `key` (made with
+    /// `key_redactions` values redacted): the answer streams back to the client and is
+    /// kept, redacted, when it is at most [`MAX_TAPED_ANSWER_BYTES`], not content-encoded,
+    /// and one `taping` keeps.
     async fn forward_and_tape(
         &self,
         mut parts: request::Parts,
         bytes: Bytes,
-        key: TapeKey,
+        (key, key_redactions): (TapeKey, usize),
         style: Style,
         taping: Taping<'_>,
     ) -> Result<Response<Body>, Refusal> {
@@ -395,16 +401,21 @@ impl Record {
             .await
             .map_err(|err| (upstream_failure(&self.upstream.broken(err)), style))?;
         let Some(incoming) = whole else {
-            if let Some(answer) = taping.kept(&head, &read) {
-                let recording = Recording::Tape {
-                    key: key.clone(),
-                    answer,
-                };
-                self.write("tape", key.to_string(), None, recording, secrets)
-                    .await
-                    .map_err(|error| (error, style))?;
-            } else {
-                info!(request = %key, status = head.status.as_u16(), "not taped: an answer the tape never keeps");
+            match taping.kept(&head, &read) {
+                Some(kept) => {
+                    let answer = self.tape_answer(&key, &head, &kept, style)?;
+                    let recording = Recording::Tape {
+                        key: key.clone(),
+                        answer: answer.value,
+                    };
+                    self.write("tape", key.to_string(), None, recording, secrets)
+                        .await
+                        .map_err(|error| (error, style))?;
+                    self.stats.redacted(key_redactions + answer.count);
+                }
+                None => {
+                    info!(request = %key, status = head.status.as_u16(), "not taped: an answer the tape never keeps")
+                }
             }
             return Ok(response_from(head, read));
         };
@@ -464,7 +475,7 @@ impl Mode for Record {
                 Ok(self.forward(parts, body).await)
             }
             Kind::Other | Kind::NotAllowed { .. } if self.tape => {
-                self.tape_exchange(parts, body).await
+                self.tape_exchange(parts, body).await.map(sandboxed)
             }
             Kind::Session { .. } | Kind::Other | Kind::NotAllowed { .. } => {
                 Ok(self.forward(parts, body).await)
@@ -513,6 +524,7 @@ fn report(
                 .file_stem()
                 .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
             stats.recorded(file);
+            stats.redacted(appended.redacted);
             info!(
                 operation,
                 key = %key,
@@ -551,10 +563,10 @@ enum Taping<'a> {
 }
 
 impl Taping<'_> {
-    /// What the tape keeps of an answer, if it keeps it.
-    fn kept(self, head: &http::response::Parts, body: &[u8]) -> Option<TapeAnswer> {
+    /// The body the tape keeps of an answer (before redaction), if it keeps it.
+    fn kept(self, head: &http::response::Parts, body: &Bytes) -> Option<Bytes> {
         match self {
-            Taping::Plain => Some(TapeAnswer::of(head, body)),
+            Taping::Plain => Some(body.clone()),
             Taping::Soap { .. } => soap::kept(head, body),
         }
     }

@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use super::{upstream_failure, Record, Taping};
 use crate::answers::soap as soap_answers;
 use crate::body::Body;
-use crate::exchange::{without_session_keys, TapeAnswer, TapeKey};
+use crate::exchange::{without_session_keys, TapeKey};
 use crate::front::read_soap;
 use crate::protocol::soap::{self, soap_key, SessionCall, SoapRequest};
 use crate::secrets::credentials::soap_cookie;
@@ -38,11 +38,17 @@ impl Record {
                 .unwrap_or_else(|(error, style)| error.into_response(style));
         }
         let caller = soap_cookie(&parts.headers).map(str::to_owned);
-        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap_key(&request));
+        let mut soap = soap_key(&request);
+        let redacted = soap
+            .arguments
+            .iter_mut()
+            .map(|argument| self.redactor.json(argument))
+            .sum();
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap);
         let taping = Taping::Soap {
             caller: caller.as_deref(),
         };
-        self.forward_and_tape(parts, bytes, key, style, taping)
+        self.forward_and_tape(parts, bytes, (key, redacted), style, taping)
             .await
             .unwrap_or_else(|(error, style)| error.into_response(style))
     }
@@ -99,7 +105,7 @@ fn session_secrets(answer: &http::response::Parts, body: &[u8]) -> Secrets {
 /// What the tape keeps of a SOAP answer: a success, or a fault other than one about the
 /// caller's session (which replay answers from its own sessions), with session-scoped
 /// ids emptied of their session key.
-pub(super) fn kept(head: &http::response::Parts, body: &[u8]) -> Option<TapeAnswer> {
+pub(super) fn kept(head: &http::response::Parts, body: &Bytes) -> Option<Bytes> {
     let keep = match head.status {
         StatusCode::OK => true,
         StatusCode::INTERNAL_SERVER_ERROR => !soap::is_session_fault(body),
@@ -108,9 +114,8 @@ pub(super) fn kept(head: &http::response::Parts, body: &[u8]) -> Option<TapeAnsw
     if !keep {
         return None;
     }
-    let body = match std::str::from_utf8(body) {
+    Some(match std::str::from_utf8(body) {
         Ok(text) => Bytes::from(without_session_keys(text)),
-        Err(_) => Bytes::copy_from_slice(body),
-    };
-    Some(TapeAnswer::of(head, &body))
+        Err(_) => body.clone(),
+    })
 }

@@ -17,7 +17,7 @@ use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
-use crate::exchange::TapeKey;
+use crate::redact::Redactor;
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
 use crate::timelines::{Found, Missing, Timelines};
@@ -38,6 +38,7 @@ pub(crate) struct Replay {
     stats: Arc<Stats>,
     options: ReplayOptions,
     bytes: Replayed,
+    redactor: Arc<Redactor>,
     missed_answers: MissedAnswers,
 }
 
@@ -74,6 +75,7 @@ impl Replay {
             stats,
             options,
             bytes: Replayed::default(),
+            redactor: Arc::default(),
             missed_answers: MissedAnswers::default(),
         }
     }
@@ -82,6 +84,12 @@ impl Replay {
     /// listener.
     pub(crate) fn with_bytes(mut self, bytes: Replayed) -> Self {
         self.bytes = bytes;
+        self
+    }
+
+    /// Keys taped requests by their form redacted with `redactor`'s names.
+    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
         self
     }
 
@@ -150,7 +158,12 @@ impl Replay {
         if !self.options.tape {
             return None;
         }
-        let key = TapeKey::of(&parts.method, &parts.uri, body?);
+        // Keyed as record keyed it: by the redacted request.
+        let key = self
+            .redactor
+            .tape_key(&parts.method, &parts.uri, &parts.headers, body?)
+            .ok()?
+            .value;
         let answer = self.timelines.taped(&key)?;
         self.stats.hit();
         debug!(request = %key, "taped");

@@ -51,7 +51,12 @@ impl Replay {
         request: &SoapRequest,
         caller: Option<&UserSession>,
     ) -> Response<Body> {
-        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap_key(request));
+        let mut soap = soap_key(request);
+        // Keyed as record keyed it: with `--redact`'s names redacted too.
+        for argument in &mut soap.arguments {
+            self.redactor.json(argument);
+        }
+        let key = TapeKey::of_soap(&parts.method, &parts.uri, soap);
         let taped = if self.options.tape {
             self.timelines.taped(&key)
         } else {

@@ -250,8 +250,15 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// The rustls error's message in `err`'s causes (else the innermost's).
 fn tls_detail(err: &(dyn std::error::Error + 'static)) -> String {
-    find_source::<rustls::Error>(err).map_or_else(|| innermost(err), ToString::to_string)
+    match find_source::<rustls::Error>(err) {
+        Some(tls @ rustls::Error::InvalidCertificate(_)) => format!("{tls}; {TRUST_HINT}"),
+        Some(tls) => tls.to_string(),
+        None => innermost(err),
+    }
 }
+
+/// What a refused certificate's message suggests.
+const TRUST_HINT: &str = "to trust this lab, give --ca-cert a PEM file holding the certificate it presents or its CA (`govc about.cert -show`), or pin it with --upstream-thumbprint (SHA-1 or SHA-256, e.g. from `govc about.cert -thumbprint`)";
 
 fn find_source<'a, E: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),

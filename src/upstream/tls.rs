@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -22,23 +23,38 @@ pub(crate) enum Trust {
     DefaultRoots,
     /// Only the CA certificates in this PEM file.
     CaFile(PathBuf),
-    /// Only a leaf certificate with this SHA-256 thumbprint (chain and name unchecked).
+    /// Only a leaf certificate with this SHA-1 or SHA-256 thumbprint (chain and name
+    /// unchecked).
     Thumbprint(Thumbprint),
     /// Nothing: any certificate is accepted.
     Insecure,
 }
 
-/// A SHA-256 certificate thumbprint, written as 64 hex digits with or without `:`
-/// separators (as vSphere shows it).
+/// A certificate thumbprint: SHA-256 (64 hex digits) or SHA-1 (40 hex digits, as
+/// `govc about.cert -thumbprint` and vCenter's `ssl_certificate_thumbprint` write it),
+/// with or without `:` separators, in any case.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Thumbprint([u8; 32]);
+pub(crate) struct Thumbprint {
+    bytes: [u8; 32],
+    /// 20 for SHA-1, 32 for SHA-256.
+    len: usize,
+}
 
 impl Thumbprint {
-    pub(crate) fn of(certificate: &[u8]) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, certificate);
+    /// `certificate`'s thumbprint by the same digest as `self`.
+    fn of_like(&self, certificate: &[u8]) -> Self {
+        let algorithm = if self.len == 20 {
+            &ring::digest::SHA1_FOR_LEGACY_USE_ONLY
+        } else {
+            &ring::digest::SHA256
+        };
+        let digest = ring::digest::digest(algorithm, certificate);
         let mut bytes = [0; 32];
-        bytes.copy_from_slice(digest.as_ref());
-        Thumbprint(bytes)
+        bytes[..self.len].copy_from_slice(digest.as_ref());
+        Thumbprint {
+            bytes,
+            len: self.len,
+        }
     }
 }
 
@@ -47,9 +63,10 @@ impl FromStr for Thumbprint {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let hex: String = text.chars().filter(|c| *c != ':').collect();
-        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        let digits_ok = hex.chars().all(|c| c.is_ascii_hexdigit());
+        if !digits_ok || (hex.len() != 64 && hex.len() != 40) {
             return Err(format!(
-                "{text:?} is not a SHA-256 thumbprint: expected 64 hex digits, optionally separated by ':'"
+                "{text:?} is not a certificate thumbprint: expected 64 hex digits (SHA-256) or 40 (SHA-1, as `govc about.cert -thumbprint` prints it), optionally separated by ':'"
             ));
         }
         let mut bytes = [0; 32];
@@ -57,13 +74,19 @@ impl FromStr for Thumbprint {
             let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
             *byte = u8::from_str_radix(pair, 16).expect("checked hex digits");
         }
-        Ok(Thumbprint(bytes))
+        Ok(Thumbprint {
+            bytes,
+            len: hex.len() / 2,
+        })
     }
 }
 
 impl fmt::Display for Thumbprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|byte| format!("{byte:02X}")).collect();
+        let parts: Vec<String> = self.bytes[..self.len]
+            .iter()
+            .map(|byte| format!("{byte:02X}"))
+            .collect();
         f.write_str(&parts.join(":"))
     }
 }
@@ -104,7 +127,8 @@ pub(crate) fn client_config(trust: &Trust) -> Result<ClientConfig, TrustError> {
             .with_root_certificates(default_roots())
             .with_no_client_auth(),
         Trust::CaFile(path) => builder
-            .with_root_certificates(roots_from_file(path)?)
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnchoredVerifier::from_file(path)?))
             .with_no_client_auth(),
         Trust::Thumbprint(thumbprint) => builder
             .dangerous()
@@ -131,7 +155,74 @@ fn default_roots() -> RootCertStore {
     roots
 }
 
-fn roots_from_file(path: &Path) -> Result<RootCertStore, TrustError> {
+/// `--ca-cert`: a certificate byte for byte equal to one in the file is trusted as it is
+/// (the lab's own self-signed certificate, which webpki refuses as a CA used as an end
+/// entity); any other is verified by webpki against the file's certificates as roots.
+#[derive(Debug)]
+struct AnchoredVerifier {
+    pinned: Vec<CertificateDer<'static>>,
+    webpki: Arc<WebPkiServerVerifier>,
+}
+
+impl AnchoredVerifier {
+    fn from_file(path: &Path) -> Result<Self, TrustError> {
+        let (roots, pinned) = roots_from_file(path)?;
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|err| TrustError::Tls(rustls::Error::General(err.to_string())))?;
+        Ok(AnchoredVerifier { pinned, webpki })
+    }
+}
+
+impl ServerCertVerifier for AnchoredVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|pinned| pinned.as_ref() == end_entity.as_ref())
+        {
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki
+            .verify_tls12_signature(message, certificate, signature)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki
+            .verify_tls13_signature(message, certificate, signature)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// The file's certificates as roots, and as they were written (to pin).
+fn roots_from_file(
+    path: &Path,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TrustError> {
     let unreadable = |source| TrustError::CaFileUnreadable {
         path: path.to_owned(),
         source,
@@ -146,15 +237,15 @@ fn roots_from_file(path: &Path) -> Result<RootCertStore, TrustError> {
         });
     }
     let mut roots = RootCertStore::empty();
-    for certificate in certificates {
+    for certificate in &certificates {
         roots
-            .add(certificate)
+            .add(certificate.clone())
             .map_err(|source| TrustError::CaUnusable {
                 path: path.to_owned(),
                 source,
             })?;
     }
-    Ok(roots)
+    Ok((roots, certificates))
 }
 
 /// Accepts exactly the leaf certificate with the pinned thumbprint, or with no pin any
@@ -186,7 +277,7 @@ impl ServerCertVerifier for PinnedVerifier {
         let Some(pin) = self.pin else {
             return Ok(ServerCertVerified::assertion());
         };
-        let actual = Thumbprint::of(end_entity);
+        let actual = pin.of_like(end_entity);
         if actual == pin {
             Ok(ServerCertVerified::assertion())
         } else {
@@ -244,6 +335,14 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.to_string(), vec!["AB"; 32].join(":"));
         assert!("abc".parse::<Thumbprint>().is_err());
+        let sha1 = vec!["0F"; 20].join(":");
+        let parsed: Thumbprint = sha1.to_lowercase().parse().unwrap();
+        assert_eq!(parsed.to_string(), sha1, "govc's SHA-1 form");
+        assert_eq!(parsed, "0f".repeat(20).parse().unwrap());
+        assert!(
+            "ab".repeat(24).parse::<Thumbprint>().is_err(),
+            "neither length"
+        );
         assert!("zz".repeat(32).parse::<Thumbprint>().is_err());
     }
 

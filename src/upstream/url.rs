@@ -142,6 +142,24 @@ impl UpstreamUrl {
         self.authority.host()
     }
 
+    /// Whether `uri` is on this URL's origin: the same scheme, host (ignoring case) and
+    /// port (the scheme's default when none is written).
+    pub(crate) fn is_same_origin(&self, uri: &Uri) -> bool {
+        let default_port = |https: bool| if https { 443 } else { 80 };
+        let Some(authority) = uri.authority() else {
+            return false;
+        };
+        let https = match uri.scheme_str() {
+            Some(scheme) if scheme.eq_ignore_ascii_case("https") => true,
+            Some(scheme) if scheme.eq_ignore_ascii_case("http") => false,
+            _ => return false,
+        };
+        https == self.is_https()
+            && authority.host().eq_ignore_ascii_case(self.authority.host())
+            && authority.port_u16().unwrap_or(default_port(https))
+                == self.authority.port_u16().unwrap_or(default_port(https))
+    }
+
     pub(super) fn is_https(&self) -> bool {
         self.scheme == Scheme::HTTPS
     }

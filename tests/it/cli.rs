@@ -167,7 +167,7 @@ fn record_usage_errors_exit_2() {
                 "--upstream-thumbprint",
                 "abc",
             ],
-            "is not a SHA-256 thumbprint",
+            "is not a certificate thumbprint: expected 64 hex digits (SHA-256) or 40 (SHA-1",
         ),
         (
             &[

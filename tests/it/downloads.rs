@@ -492,7 +492,15 @@ async fn a_missing_blob_stops_replay_and_check_reports_blob_problems() {
 /// client names gets its own endpoint back, in JSON and over /api alike.
 #[tokio::test]
 async fn a_polled_endpoint_names_the_authority_each_client_used() {
-    let server = TestServer::replay(&shipped_cassettes()).await;
+    let hosts = [
+        "--allow-host",
+        "a.test",
+        "--allow-host",
+        "b.test",
+        "--allow-host",
+        "c.test",
+    ];
+    let server = TestServer::replay_with(&shipped_cassettes(), &hosts).await;
     let poll = |host: &'static str| {
         server
             .request("POST", &format!("{REST_FILES}/id:obj-106?~action=get"))
@@ -529,4 +537,177 @@ async fn a_polled_endpoint_names_the_authority_each_client_used() {
         api.json()["download_endpoint"]["uri"],
         json!(format!("http://c.test:3{path}"))
     );
+}
+
+/// The client's credentials go only to the upstream's own scheme, host and port: recording
+/// through `http://localhost:PORT` while vCenter names its endpoints `http://127.0.0.1:PORT`
+/// (another origin), the bytes are fetched without them.
+#[tokio::test]
+async fn credentials_go_only_to_the_upstreams_own_origin() {
+    let fake = fake(ByteFault::None).await;
+    let credentials = |seen: &[crate::fake_vcenter::SeenRequest]| {
+        let fetch = seen
+            .iter()
+            .rev()
+            .find(|seen| seen.path().starts_with("/cis-data/"))
+            .expect("the bytes were fetched");
+        ["authorization", "vmware-api-session-id", "cookie"]
+            .iter()
+            .filter(|name| fetch.headers.contains_key(**name))
+            .count()
+    };
+    // The fake's endpoint wants a session, as vCenter's does: without one it answers 401.
+    for (upstream, expected, status) in [
+        (fake.url(), 2, 200),
+        (fake.url().replace("127.0.0.1", "localhost"), 0, 401),
+    ] {
+        let folder = tempfile::tempdir().unwrap();
+        let record = RecordSetup::to(&upstream).start(folder.path()).await;
+        let client = Client::login(&record.base, None).await;
+        let id = client.create().await;
+        let info = client.prepare(&id, NOTES_NAME).await;
+        let (got, _, _) = client
+            .download(&info, &[("cookie", "vmware-api-session-id=x; other=y")])
+            .await;
+        assert_eq!(got, status, "{upstream}");
+        assert_eq!(credentials(&fake.requests()), expected, "{upstream}");
+        assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    }
+}
+
+/// Replay's start-up error for `folder`, as text; a replay that starts instead is stopped
+/// at once and fails the test.
+async fn replay_refusal(folder: &Path) -> String {
+    let cli =
+        dsvcr::Cli::try_parse_from(["dsvcr", "replay", "--cassettes", folder.to_str().unwrap()])
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (started, stop) = tokio::sync::oneshot::channel::<()>();
+    let ready = move |_: &str| {
+        let _ = started.send(());
+    };
+    let stopped = async {
+        let _ = stop.await;
+    };
+    dsvcr::run_with(cli, Some(listener), ready, stopped)
+        .await
+        .expect_err("replay must refuse to start")
+        .to_string()
+}
+
+/// `dsvcr check FOLDER`'s output, killed (and failed) if it does not end in 60 s: the
+/// limit catches a check that never ends, it measures nothing.
+fn check_ending(folder: &Path) -> (i32, String) {
+    let mut child = crate::process::dsvcr(&["check", folder.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("check did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// A blob that is a link (to a file outside the folder, to a device) or a linked blob
+/// folder is refused at start-up and reported by `check`, which never reads a device.
+#[cfg(unix)]
+#[tokio::test]
+async fn blobs_that_leave_the_folder_are_refused_and_checked_without_reading_them() {
+    use std::os::unix::fs::symlink;
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    record_session(&fake, folder.path()).await;
+    let blobs = folder.path().join("blobs/sha256");
+    let notes = blobs.join(sha256_hex(NOTES_TEXT.as_bytes()));
+    // Outside, with the recorded size, so only the link gives it away.
+    let outside = tempfile::tempdir().unwrap();
+    let credentials = outside.path().join("credentials");
+    std::fs::write(&credentials, "s".repeat(NOTES_TEXT.len())).unwrap();
+    std::fs::remove_file(&notes).unwrap();
+    symlink(&credentials, &notes).unwrap();
+    let message = replay_refusal(folder.path()).await;
+    assert!(
+        message.ends_with(&format!(
+            "needs blob {}: it is a symbolic link; blobs must be regular files inside the cassette folder",
+            notes.display()
+        )),
+        "{message}"
+    );
+    std::fs::remove_file(&notes).unwrap();
+    symlink("/dev/zero", &notes).unwrap();
+    let (code, stdout) = check_ending(folder.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!(
+            "blob {} cannot be read: {} is a symbolic link; blobs must be regular files inside the cassette folder",
+            notes.display(),
+            notes.display()
+        )),
+        "{stdout}"
+    );
+
+    std::fs::remove_file(&notes).unwrap();
+    std::fs::write(&notes, NOTES_TEXT).unwrap();
+    let moved = outside.path().join("sha256");
+    std::fs::rename(&blobs, &moved).unwrap();
+    symlink(&moved, &blobs).unwrap();
+    let message = replay_refusal(folder.path()).await;
+    assert!(
+        message.ends_with(&format!(
+            "the blob folder {} is a symbolic link; blobs must stay inside the cassette folder",
+            blobs.display()
+        )),
+        "{message}"
+    );
+    let (code, stdout) = check_ending(folder.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!(
+            "{}: is a symbolic link; blobs must stay inside the cassette folder",
+            blobs.display()
+        )),
+        "{stdout}"
+    );
+}
+
+/// A FIFO put in place of a blob after start-up is refused when opened (500), without
+/// blocking the download or the shutdown.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_in_place_of_a_blob_is_refused_without_blocking() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let replay = TestServer::replay(folder.path()).await;
+    let notes = folder
+        .path()
+        .join("blobs/sha256")
+        .join(sha256_hex(NOTES_TEXT.as_bytes()));
+    std::fs::remove_file(&notes).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&notes)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let answer = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.header("x-dsvcr-synthetic"), Some("blob-unreadable"));
+    assert!(
+        answer
+            .vapi_message()
+            .ends_with("is not a regular file (a FIFO)"),
+        "{}",
+        answer.vapi_message()
+    );
+    assert_eq!(replay.shut_down().await, ExitCode::SUCCESS);
 }

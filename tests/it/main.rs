@@ -2,6 +2,7 @@
 
 mod admin;
 mod architecture;
+mod browsers;
 mod cli;
 mod crash;
 mod disk;
@@ -24,6 +25,7 @@ mod process;
 mod raw_http;
 mod readme;
 mod record;
+mod redaction;
 mod replay_errors;
 mod replay_forms;
 mod sessions;
@@ -32,4 +34,5 @@ mod soak;
 mod soap;
 mod support;
 mod tape;
+mod trust;
 mod write_gate;

@@ -242,7 +242,7 @@ async fn https_with_the_lab_ca_records_and_default_roots_refuse_it() {
     assert_eq!(
         message,
         format!(
-            "TLS with upstream {} failed: invalid peer certificate: UnknownIssuer",
+            "TLS with upstream {} failed: invalid peer certificate: UnknownIssuer; to trust this lab, give --ca-cert a PEM file holding the certificate it presents or its CA (`govc about.cert -show`), or pin it with --upstream-thumbprint (SHA-1 or SHA-256, e.g. from `govc about.cert -thumbprint`)",
             fake.url()
         )
     );

@@ -83,6 +83,9 @@ pub(crate) enum FakeTls {
     Valid,
     /// Leaf only for `other.example`, signed by a fresh test CA.
     WrongHost,
+    /// A self-signed leaf for `127.0.0.1` and `localhost`, marked as a CA (as `openssl req
+    /// -x509` makes one); [`FakeVcenter::ca_pem_path`] holds that leaf.
+    SelfSigned,
 }
 
 /// How a download endpoint sends a `GET` body (headers, `HEAD` and `Range` are unaffected).

@@ -35,7 +35,9 @@ pub(super) fn make_tls(kind: FakeTls) -> (TlsAcceptor, TlsFiles) {
     let ca = ca_params.self_signed(&ca_key).unwrap();
 
     let names: Vec<String> = match kind {
-        FakeTls::Valid => vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+        FakeTls::Valid | FakeTls::SelfSigned => {
+            vec!["127.0.0.1".to_owned(), "localhost".to_owned()]
+        }
         FakeTls::WrongHost => vec!["other.example".to_owned()],
     };
     let common_name = names[0].clone();
@@ -47,14 +49,26 @@ pub(super) fn make_tls(kind: FakeTls) -> (TlsAcceptor, TlsFiles) {
     leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let leaf = if kind == FakeTls::SelfSigned {
+        // As `openssl req -x509` makes it: its own issuer, marked as a CA.
+        leaf_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        leaf_params.self_signed(&leaf_key).unwrap()
+    } else {
+        leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap()
+    };
+    // With a self-signed leaf, the file holds that leaf: what the lab presents.
+    let trusted = if kind == FakeTls::SelfSigned {
+        &leaf
+    } else {
+        &ca
+    };
 
     let mut ca_pem = tempfile::Builder::new()
         .prefix("fake-vcenter-ca-")
         .suffix(".pem")
         .tempfile()
         .unwrap();
-    ca_pem.write_all(ca.pem().as_bytes()).unwrap();
+    ca_pem.write_all(trusted.pem().as_bytes()).unwrap();
     ca_pem.flush().unwrap();
 
     let leaf_sha256 = hex(ring::digest::digest(&ring::digest::SHA256, leaf.der()).as_ref());
