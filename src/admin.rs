@@ -81,8 +81,10 @@ impl<S: Handler + Observable> Handler for WithAdmin<S> {
             return self.service.handle(request).await;
         };
         if let Some(refused) = refusal_for(request.extensions().get::<Peer>()) {
+            crate::access::mark(crate::access::Outcome::Refused);
             return refused.into_response(Style::REST_JSON);
         }
+        crate::access::mark(crate::access::Outcome::Admin);
         let endpoint = endpoint.trim_end_matches('/');
         let outcome = match (endpoint, request.method()) {
             ("health", &Method::GET) => Ok(json_ok(json!(HealthAnswer {

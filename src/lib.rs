@@ -9,6 +9,7 @@
 //! The public surface is the command line ([`Cli`]) and the one wiring that runs it
 //! ([`run`], [`run_with`]), used by the binary and the tests alike.
 
+mod access;
 mod admin;
 mod body;
 mod cassette;
@@ -20,6 +21,9 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod generate;
+mod inspect;
+mod logging;
 mod record;
 mod replay;
 mod rpc;
@@ -35,4 +39,5 @@ mod upstream;
 mod vapi;
 
 pub use cli::Cli;
+pub use logging::init_logging;
 pub use run::{run, run_with, Error, EXIT_MISSED, EXIT_NOT_RECORDED};

@@ -12,6 +12,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use tracing::{debug, error, info, warn};
 
+use crate::access::{self, Outcome};
 use crate::admin::Observable;
 use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
@@ -368,6 +369,7 @@ impl Record {
         let key = TapeKey::of(&parts.method, &parts.uri, &bytes);
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
+            access::mark(Outcome::Taped);
             return Ok(answer.response());
         }
         let secrets = self.secrets_of(&parts);
@@ -434,12 +436,18 @@ impl Record {
 
 impl Handler for Record {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let response = self.answer(request).await;
+        // What was not answered from the cassettes and not refused, the upstream answered.
+        access::mark_unless_marked(Outcome::Forwarded);
+        response
+    }
+}
+
+impl Record {
+    async fn answer(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         if let Some(file) = downloads::file_of(parts.uri.path()) {
-            return self
-                .download(parts, file)
-                .await
-                .unwrap_or_else(|(error, style)| error.into_response(style));
+            return self.download(parts, file).await.unwrap_or_else(refused);
         }
         if crate::vapi::jsonrpc::is_call(&parts.method, parts.uri.path()) {
             return self.jsonrpc(parts, body).await;
@@ -463,8 +471,14 @@ impl Handler for Record {
             }
             Ok(_) => Ok(self.forward(parts, body).await),
         };
-        outcome.unwrap_or_else(|(error, style)| error.into_response(style))
+        outcome.unwrap_or_else(refused)
     }
+}
+
+/// The answer to a request dsvcr refused, marked as such for the access log.
+fn refused((error, style): Refusal) -> Response<Body> {
+    access::mark(Outcome::Refused);
+    error.into_response(style)
 }
 
 impl Observable for Record {
@@ -494,6 +508,7 @@ impl Observable for Record {
 /// The answer for the client when the upstream could not be asked: 504 for a timeout,
 /// 502 otherwise.
 pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
+    access::mark(Outcome::Refused);
     match err {
         UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
             ApiError::upstream_timed_out(err.to_string())

@@ -11,6 +11,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use tracing::{debug, warn};
 
+use crate::access::{self, Outcome};
 use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
@@ -156,6 +157,7 @@ impl Replay {
         let key = TapeKey::of(&parts.method, &parts.uri, body?);
         let answer = self.timelines.taped(&key)?;
         self.stats.hit();
+        access::mark(Outcome::Taped);
         debug!(request = %key, "taped");
         Some(answer.response())
     }
@@ -189,6 +191,7 @@ impl Replay {
                 read_body(body, &parts)
                     .await
                     .map_err(|error| (error, Style::json(flavour)))?;
+                access::mark(Outcome::Session);
                 return Ok(self.sessions.handle(op, flavour, &parts.headers));
             }
             Ok(Route::MethodNotAllowed { allow, flavour }) => {
@@ -266,7 +269,10 @@ fn reply_with(answer: &Answer, body: Bytes, style: Style) -> Response<Body> {
 
 impl Handler for Replay {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        match self.respond(request).await {
+        let answered = self.respond(request).await;
+        // What was not answered from a recording, a miss or a session, dsvcr refused.
+        access::mark_unless_marked(Outcome::Refused);
+        match answered {
             Ok(response) => response,
             Err((error, style)) => {
                 debug!(

@@ -52,7 +52,9 @@ use crate::vapi::catalog::Key;
 use crate::vapi::{Answer, CallKey, DownloadSession, FileInfo, Form, Op, SessionId, VapiError};
 
 pub(crate) use check::check_folder;
-pub(crate) use folder::{load_folder, Cassettes, LoadError};
+pub(crate) use folder::{
+    call_files, cassette_files, load_folder, tape_files, Cassettes, LoadError,
+};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };

@@ -30,7 +30,10 @@ impl Record {
     pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
         let bytes = match read_body(body, &parts).await {
             Ok(bytes) => bytes,
-            Err(error) => return rpc::refused(&RpcId::NULL, error),
+            Err(error) => {
+                crate::access::mark(crate::access::Outcome::Refused);
+                return rpc::refused(&RpcId::NULL, error);
+            }
         };
         let invoke = match parse(&bytes) {
             Ok(invoke) => invoke,

@@ -28,6 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::access::{self, Outcome};
 pub(crate) use crate::body::{full, Body};
 use crate::error::{refusal, ApiError, Refusal};
 use crate::vapi::recognise::PendingCall;
@@ -224,12 +225,16 @@ impl<H: Handler> Connection<H> {
                 request.extensions_mut().insert(peer);
             }
             async move {
-                let response = if request.headers().len() > max_headers {
-                    let style = Style::json(Flavour::of_path(request.uri().path()));
-                    limits::too_many_headers(max_headers).into_response(style)
-                } else {
-                    handler.handle(request).await
-                };
+                let response = access::logged(request, |request| async move {
+                    if request.headers().len() > max_headers {
+                        access::mark(Outcome::Refused);
+                        let style = Style::json(Flavour::of_path(request.uri().path()));
+                        limits::too_many_headers(max_headers).into_response(style)
+                    } else {
+                        handler.handle(request).await
+                    }
+                })
+                .await;
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
             }
         });

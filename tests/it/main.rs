@@ -26,4 +26,5 @@ mod signals;
 mod soak;
 mod support;
 mod tape;
+mod tool;
 mod write_gate;
