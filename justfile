@@ -1,16 +1,23 @@
-# dsvcr recipes. `just --list` shows them all.
+# dsvcr recipes. `just --list` shows them all. Get just with `cargo install --locked just`.
+#
+# Recipes that run dsvcr build it first, then `exec` the binary: dsvcr replaces the recipe's
+# shell, so a signal to just (which forwards SIGTERM to its child since just 1.41) reaches
+# dsvcr itself, which then shuts down cleanly (no cargo process is left in between).
 
 # Serve the shipped cassettes on 127.0.0.1:8080 (pass flags after, e.g. `just replay --listen 127.0.0.1:0`).
 replay *FLAGS:
-    cargo run --release -- replay {{FLAGS}}
+    cargo build --release --locked
+    exec target/release/dsvcr replay {{FLAGS}}
 
 # Record from a lab vCenter into cassettes/ (e.g. `just record https://vc.lab --ca-cert lab-ca.pem`).
 record URL *FLAGS:
-    cargo run --release -- record --upstream {{URL}} {{FLAGS}}
+    cargo build --release --locked
+    exec target/release/dsvcr record --upstream {{URL}} {{FLAGS}}
 
 # Validate a cassette folder without serving it.
 check DIR="cassettes":
-    cargo run --release -- check {{DIR}}
+    cargo build --release --locked
+    exec target/release/dsvcr check {{DIR}}
 
 # Run every test.
 test:

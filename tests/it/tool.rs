@@ -625,3 +625,66 @@ fn the_completions_and_man_page_example() {
     assert!(man.starts_with(".ie \\n(.g .ds Aq"), "{man}");
     assert!(man.contains(".TH dsvcr 1"), "{man}");
 }
+
+/// Every justfile line that runs dsvcr execs the built binary, so that a signal sent to
+/// `just` reaches dsvcr rather than a shell or `cargo run` in between. (`just` itself is
+/// not installed where the tests run, so the recipes are read, not run.)
+#[test]
+fn the_justfile_execs_dsvcr_so_signals_reach_it() {
+    let justfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("justfile")).unwrap();
+    assert!(!justfile.contains("cargo run"), "{justfile}");
+    let runs: Vec<&str> = justfile
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.contains("target/release/dsvcr"))
+        .filter(|line| !line.starts_with('#'))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "exec target/release/dsvcr replay {{FLAGS}}",
+            "exec target/release/dsvcr record --upstream {{URL}} {{FLAGS}}",
+            "exec target/release/dsvcr check {{DIR}}",
+        ]
+    );
+    for recipe in [
+        "replay *FLAGS:",
+        "record URL *FLAGS:",
+        "check DIR=\"cassettes\":",
+    ] {
+        let body = justfile.split_once(&format!("\n{recipe}\n")).unwrap().1;
+        assert!(
+            body.starts_with("    cargo build --release --locked\n    exec target/release/dsvcr "),
+            "{recipe} builds, then execs: {body}"
+        );
+    }
+}
+
+/// What the recipes do, run as just runs a recipe line (`sh -cu LINE`): SIGTERM to that
+/// process stops dsvcr cleanly, because the shell became dsvcr.
+#[test]
+fn an_exec_recipe_line_hands_sigterm_to_dsvcr() {
+    let justfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("justfile")).unwrap();
+    let line = justfile
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("exec target/release/dsvcr replay "))
+        .unwrap()
+        .replace("target/release/dsvcr", "\"$DSVCR\"")
+        .replace("{{FLAGS}}", "--listen 127.0.0.1:0");
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-cu", &line])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DSVCR", env!("CARGO_BIN_EXE_dsvcr"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let running = Running::spawn_command(command);
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+}
