@@ -957,7 +957,8 @@ def report(args, res, started, elapsed, commands):
         "request body and nothing else."
     )
     w("- dsvcr runs with `RUST_LOG=warn` (no per-request logging), except the miss workload, which runs at "
-      "dsvcr's default log level (`info`): a miss is logged once per id, then only counted.\n")
+      "dsvcr's default log level (`info`, to a file): every request writes its access-log line, and a miss's "
+      "warning is logged once per id.\n")
     w("- replay workloads serve the shipped cassettes plus one call cassette (`library.item.find` for "
       "`{\"library_id\": \"lib-1\", \"name\": \"photon-5.0\"}`), copied to `bench/target/work/bench-cassettes`; "
       "the file.get poll is measured on its steady answer (`PREPARED`, after the recorded `PREPARING` twice), "

@@ -124,7 +124,7 @@ pub(crate) struct ListenArgs {
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
 
-    /// Serve HTTPS with a CA and a certificate for 127.0.0.1/localhost made at start; the CA is written to DIR/dsvcr-ca.pem for clients to trust.
+    /// Serve HTTPS with a certificate for 127.0.0.1/localhost made at start, signed by the CA kept in DIR (DIR/dsvcr-ca.pem, for clients to trust, and its key DIR/dsvcr-ca-key.pem; made when DIR holds none).
     #[arg(long, value_name = "DIR")]
     pub(crate) tls_self_signed: Option<PathBuf>,
 

@@ -1,5 +1,6 @@
-//! HTTPS for dsvcr's own listener: a given certificate and key, or a CA and leaf made
-//! at start for 127.0.0.1 and localhost. ALPN offers HTTP/2 and HTTP/1.1.
+//! HTTPS for dsvcr's own listener: a given certificate and key, or a leaf made at start
+//! for 127.0.0.1 and localhost, signed by the CA kept in the `--tls-self-signed` folder
+//! (`ca`). ALPN offers HTTP/2 and HTTP/1.1.
 
 #[cfg(test)]
 use std::fs;
