@@ -9,8 +9,11 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 
 /// Writes the completion script for `shell` to `out`.
-pub(crate) fn completions(shell: Shell, out: &mut impl Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "dsvcr", out);
+pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> io::Result<()> {
+    // Made in memory first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "dsvcr", &mut script);
+    out.write_all(&script)
 }
 
 /// Writes the man page (roff): the synopsis, the description with the exit codes, and

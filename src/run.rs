@@ -141,7 +141,8 @@ fn offline(command: &Command) -> Option<Result<ExitCode, Error>> {
         Command::Check(args) => check(args),
         Command::Inspect(args) => inspect::run(args).map_err(Error::from),
         Command::Completions(args) => {
-            generate::completions(args.shell, &mut std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = generate::completions(args.shell, &mut std::io::stdout().lock());
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {

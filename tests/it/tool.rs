@@ -29,6 +29,27 @@ fn completions_name_every_subcommand_and_flag() {
     }
 }
 
+/// `| head` closes the pipe early: the commands that print stop quietly, no panic.
+#[test]
+fn printing_into_a_closed_pipe_is_not_a_panic() {
+    let shipped = shipped_cassettes();
+    for args in [
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec!["inspect", "--json", shipped.to_str().unwrap()],
+    ] {
+        let mut child = dsvcr(&args).spawn().unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            (output.status.code(), stderr.as_str()),
+            (Some(0), ""),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn completions_for_an_unknown_shell_are_a_usage_error() {
     let (code, stdout, stderr) = run_to_exit(&["completions", "tcsh"]);
