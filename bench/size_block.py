@@ -3,6 +3,8 @@ of the profiling build the benchmarks measure (line tables kept for callgrind an
 bench/run.py measures both when it writes the report and keeps the previous block when a
 binary is missing (e.g. `--report-from`). The block runs from SIZE_START to SIZE_END."""
 
+import datetime
+import subprocess
 from pathlib import Path
 
 SIZE_START = "<!-- size:start -->"
@@ -12,8 +14,12 @@ LIMIT_MIB = 16
 
 
 def measure(root):
-    """{profile: bytes} for target/{release,profiling}/dsvcr that exist."""
-    sizes = {}
+    """{profile: bytes} for target/{release,profiling}/dsvcr that exist, with when and at
+    which commit they were measured."""
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sizes = {"measured": f"{now:%Y-%m-%d %H:%M} UTC, commit `{commit}`"}
     for profile in ("release", "profiling"):
         binary = Path(root) / "target" / profile / "dsvcr"
         if binary.exists():
@@ -28,7 +34,8 @@ def block(sizes):
         "profiling": "`cargo build --profile profiling` (the benchmarks' build): release plus line tables",
     }
     out = [SIZE_START, "## Binary size\n"]
-    out.append(f"Size of `target/PROFILE/dsvcr` on Linux x86-64; the release binary must stay within {LIMIT_MIB} MiB.\n")
+    out.append(f"Size of `target/PROFILE/dsvcr` on Linux x86-64 ({sizes.get('measured', 'when unknown')}); "
+               f"the release binary must stay within {LIMIT_MIB} MiB.\n")
     out.append("| build | bytes | MiB |")
     out.append("|---|---:|---:|")
     for profile, what in rows.items():
