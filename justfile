@@ -1,16 +1,23 @@
-# dsvcr recipes. `just --list` shows them all.
+# dsvcr recipes. `just --list` shows them all. Get just with `cargo install --locked just`.
+#
+# Recipes that run dsvcr build it first, then `exec` the binary: dsvcr replaces the recipe's
+# shell, so a signal to just (which forwards SIGTERM to its child since just 1.41) reaches
+# dsvcr itself, which then shuts down cleanly (no cargo process is left in between).
 
 # Serve the shipped cassettes on 127.0.0.1:8080 (pass flags after, e.g. `just replay --listen 127.0.0.1:0`).
 replay *FLAGS:
-    cargo run --release -- replay {{FLAGS}}
+    cargo build --release --locked
+    exec target/release/dsvcr replay {{FLAGS}}
 
 # Record from a lab vCenter into cassettes/ (e.g. `just record https://vc.lab --ca-cert lab-ca.pem`).
 record URL *FLAGS:
-    cargo run --release -- record --upstream {{URL}} {{FLAGS}}
+    cargo build --release --locked
+    exec target/release/dsvcr record --upstream {{URL}} {{FLAGS}}
 
 # Validate a cassette folder without serving it.
 check DIR="cassettes":
-    cargo run --release -- check {{DIR}}
+    cargo build --release --locked
+    exec target/release/dsvcr check {{DIR}}
 
 # Run every test.
 test:
@@ -72,20 +79,22 @@ fuzz TARGET SECS="600":
         -max_total_time={{SECS}} -rss_limit_mb=2048 -timeout=10 -max_len=16384 \
         -dict=dicts/{{TARGET}}.dict -print_final_stats=1
 
-# Installs wrk if missing, builds dsvcr and the bare-hyper baseline (bench/) in release, runs every
-# workload pinned with taskset; FLAGS go to bench/run.py (e.g. --quick, --rounds 5, --only replay).
+# Installs wrk if missing, builds dsvcr (release, for its size; the profiling profile, which keeps
+# line tables, to measure) and the bare-hyper baseline (bench/) in release, runs every workload
+# pinned with taskset; FLAGS go to bench/run.py (e.g. --quick, --rounds 5, --only replay).
 # Benchmarks (never run by tests or CI, ~12 min): write BENCHMARKS.md.
 bench *FLAGS:
     command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }
     command -v nginx >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y nginx-light; }
     cargo build --release --locked
+    cargo build --profile profiling --locked
     cargo build --release --locked --manifest-path bench/Cargo.toml
     python3 bench/run.py {{FLAGS}}
 
 # Talkback (npm) vs dsvcr vs the baseline on the form A hit, into BENCHMARKS.md; FLAGS go to bench/peers.py.
 bench-peers *FLAGS:
     command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }
-    cargo build --release --locked
+    cargo build --profile profiling --locked
     cargo build --release --locked --manifest-path bench/Cargo.toml
     mkdir -p bench/target/peers && cp bench/peers/package.json bench/peers/package-lock.json bench/target/peers/
     npm ci --prefix bench/target/peers --no-audit --no-fund

@@ -9,7 +9,7 @@ Writes the section to bench/target/peers.md (raw figures: bench/target/peers-res
 and puts it into --out between the markers of bench/peers_block.py, replacing the previous
 one; `just bench` (bench/run.py) keeps that block when it rewrites BENCHMARKS.md.
 
-Expects target/release/dsvcr, bench/target/release/baseline, wrk, node, and talkback in
+Expects target/profiling/dsvcr, bench/target/release/baseline, wrk, node, and talkback in
 bench/target/peers/node_modules (`npm ci` from bench/peers/package-lock.json; the
 `bench-peers` recipe does all of it).
 """
@@ -40,7 +40,7 @@ KINDS = ["dsvcr", "talkback", "baseline"]
 LABEL = {"dsvcr": "dsvcr", "talkback": "Talkback", "baseline": "bare hyper baseline"}
 RECIPE = [
     "command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }",
-    "cargo build --release --locked",
+    "cargo build --profile profiling --locked",
     "cargo build --release --locked --manifest-path bench/Cargo.toml",
     "mkdir -p bench/target/peers && cp bench/peers/package.json bench/peers/package-lock.json bench/target/peers/",
     "npm ci --prefix bench/target/peers --no-audit --no-fund",
@@ -231,7 +231,7 @@ def section(args, res):
     w("```sh\n" + "\n".join(RECIPE) + "\n```\n")
     w("and per round (PORT varies):\n")
     w("```sh\n"
-      "taskset -c 0 target/release/dsvcr replay --listen 127.0.0.1:PORT --cassettes cassettes   # RUST_LOG=warn\n"
+      "taskset -c 0 target/profiling/dsvcr replay --listen 127.0.0.1:PORT --cassettes cassettes   # RUST_LOG=warn\n"
       "NODE_PATH=bench/target/peers/node_modules taskset -c 0 node bench/peers/talkback-server.js PORT bench/target/work/peers/tapes/\n"
       f"taskset -c 0 bench/target/release/baseline --listen 127.0.0.1:PORT --path-prefix {PATH} --body FILE "
       "--content-type application/json --status 200\n"
@@ -249,7 +249,7 @@ def main():
     parser.add_argument("--duration", type=int, default=4, help="seconds measured at 32 connections")
     parser.add_argument("--duration-c1", type=int, default=2, help="seconds measured at 1 connection")
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, to try the harness")
-    parser.add_argument("--dsvcr", default=str(run.DSVCR), help="the dsvcr binary to measure (default: the release build)")
+    parser.add_argument("--dsvcr", default=str(run.DSVCR), help="the dsvcr binary to measure (default: the profiling build, release with line tables)")
     parser.add_argument("--node", default=shutil.which("node") or "/usr/bin/node")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"),
                         help="the report whose peers section is replaced (or added before its Notes)")

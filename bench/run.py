@@ -8,8 +8,9 @@ by wrk's -d duration.
 
     python3 bench/run.py [--rounds N] [--quick] [--out BENCHMARKS.md]
 
-Expects target/release/dsvcr, bench/target/release/{baseline,upstream} and wrk on PATH
-(the `bench` recipe builds and installs them).
+Expects target/profiling/dsvcr (the release build with line tables, for callgrind),
+target/release/dsvcr (only its size is reported), bench/target/release/{baseline,upstream}
+and wrk on PATH (the `bench` recipe builds and installs them).
 """
 
 import argparse
@@ -29,9 +30,10 @@ import time
 from pathlib import Path
 
 from peers_block import write_report  # keeps `just bench-peers`' section of BENCHMARKS.md
+from size_block import measure as measure_size, with_size
 
 ROOT = Path(__file__).resolve().parent.parent
-DSVCR = ROOT / "target" / "release" / "dsvcr"
+DSVCR = ROOT / "target" / "profiling" / "dsvcr"
 BIN = ROOT / "bench" / "target" / "release"
 LUA = ROOT / "bench" / "lua" / "bench.lua"
 WORK = ROOT / "bench" / "target" / "work"
@@ -201,6 +203,7 @@ RECIPE = [
     "command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y wrk; }",
     "command -v nginx >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y nginx-light; }",
     "cargo build --release --locked",
+    "cargo build --profile profiling --locked",
     "cargo build --release --locked --manifest-path bench/Cargo.toml",
     "python3 bench/run.py",
 ]
@@ -1016,7 +1019,8 @@ def report(args, res, started, elapsed, commands):
         "request body and nothing else."
     )
     w("- dsvcr runs with `RUST_LOG=warn` (no per-request logging), except the miss workload, which runs at "
-      "dsvcr's default log level (`info`): a miss is logged once per id, then only counted.\n")
+      "dsvcr's default log level (`info`, to a file): every request writes its access-log line, and a miss's "
+      "warning is logged once per id.\n")
     w("- replay workloads serve the shipped cassettes plus one call cassette (`library.item.find` for "
       "`{\"library_id\": \"lib-1\", \"name\": \"photon-5.0\"}`), copied to `bench/target/work/bench-cassettes`; "
       "the file.get poll is measured on its steady answer (`PREPARED`, after the recorded `PREPARING` twice), "
@@ -1155,16 +1159,22 @@ def report(args, res, started, elapsed, commands):
     w("```sh\n" + "\n".join(commands) + "\n```\n")
     w("and the driver runs, per server and workload (PORT, FILE and the Lua settings vary):\n")
     w("```sh\n"
-      "taskset -c 0 target/release/dsvcr replay --listen 127.0.0.1:PORT --cassettes cassettes   # RUST_LOG=warn\n"
+      "taskset -c 0 target/profiling/dsvcr replay --listen 127.0.0.1:PORT --cassettes cassettes   # RUST_LOG=warn\n"
       "taskset -c 0 bench/target/release/baseline --listen 127.0.0.1:PORT --path-prefix PATH --body FILE --content-type CT --status N\n"
       f"taskset -c 1 wrk -t1 -c32 -d{args.warmup}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH   # warm-up\n"
       f"taskset -c 1 wrk -t1 -c32 -d{args.duration}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH\n"
       f"taskset -c 1 wrk -t1 -c1 -d{args.duration_c1}s --latency -s bench/lua/bench.lua http://127.0.0.1:PORT/PATH\n"
       "taskset -c 0 bench/target/release/upstream --listen 127.0.0.1:PORT   # record mode's fake vCenter\n"
-      "taskset -c 0 target/release/dsvcr record --upstream http://127.0.0.1:PORT --cassettes bench/target/work/record --listen 127.0.0.1:PORT\n"
+      "taskset -c 0 target/profiling/dsvcr record --upstream http://127.0.0.1:PORT --cassettes bench/target/work/record --listen 127.0.0.1:PORT\n"
       "```\n")
     w(f"Raw figures of this run: `bench/target/results.json` (not committed). Options: `python3 bench/run.py --help`.\n")
     return "\n".join(out)
+
+
+def sized(out, text):
+    """The report with the Binary size section: measured now, or kept from `out`."""
+    previous = Path(out).read_text() if Path(out).exists() else ""
+    return with_size(text, measure_size(ROOT), previous)
 
 
 def main():
@@ -1177,7 +1187,7 @@ def main():
     parser.add_argument("--only", default="replay,scaling,record,bytes,callgrind", help="comma-separated parts to run")
     parser.add_argument("--callgrind-seconds", type=int, default=3, help="seconds per server under callgrind")
     parser.add_argument("--workloads", default="", help="comma-separated replay workloads (default: all)")
-    parser.add_argument("--dsvcr", default=str(ROOT / "target" / "release" / "dsvcr"), help="the dsvcr binary to measure (default: the release build)")
+    parser.add_argument("--dsvcr", default=str(DSVCR), help="the dsvcr binary to measure (default: the profiling build, release with line tables)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--notes", default=str(ROOT / "bench" / "NOTES.md"),
                         help="a Markdown file copied into the report's Notes section, if present")
@@ -1192,7 +1202,7 @@ def main():
         notes = Path(args.notes)
         res["notes"] = notes.read_text() if notes.exists() else ""
         started = datetime.datetime.fromisoformat(res["started"])
-        write_report(args.out, report(args, res, started, res["elapsed"], args.command or RECIPE))
+        write_report(args.out, sized(args.out, report(args, res, started, res["elapsed"], args.command or RECIPE)))
         log(f"wrote {args.out} from {args.report_from}")
         return
     globals()["DSVCR"] = Path(args.dsvcr).resolve()
@@ -1263,7 +1273,7 @@ def main():
     (ROOT / "bench" / "target").mkdir(exist_ok=True)
     (ROOT / "bench" / "target" / "results.json").write_text(json.dumps(res, indent=1))
     if "replay" in res and not args.workloads:
-        write_report(args.out, report(args, res, started, elapsed, args.command or RECIPE))
+        write_report(args.out, sized(args.out, report(args, res, started, elapsed, args.command or RECIPE)))
         log(f"wrote {args.out}")
     log(f"done in {elapsed / 60:.1f} min")
     for figure, d, b, r, target, met in targets(res) if "replay" in res and not args.workloads else []:

@@ -10,6 +10,7 @@ use http::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::{self, Outcome};
 use crate::answers::{body_response, ApiError};
 use crate::body::Body;
 use crate::stats::{Health, Summary};
@@ -70,8 +71,10 @@ pub(crate) fn answer<B>(
     in_flight: u64,
 ) -> Response<Body> {
     if !allowed {
+        access::mark(Outcome::Refused);
         return ApiError::admin_not_from_loopback().into_response(Style::REST_JSON);
     }
+    access::mark(Outcome::Admin);
     let endpoint = endpoint.trim_end_matches('/');
     let outcome = match (endpoint, request.method()) {
         ("health", &Method::GET) => Ok(json_ok(json!(HealthAnswer {

@@ -1,4 +1,4 @@
-//! The command line: `dsvcr replay`, and later subcommands.
+//! The command line: `dsvcr replay`, `record`, `check`, `inspect`, `completions` and `man`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,9 +11,9 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 
 /// Record-and-replay proxy for the vSphere Automation API's content-library download sessions.
 ///
-/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check`; 1 for runtime
-/// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
-/// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
+/// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check` or `inspect`;
+/// 1 for runtime errors (unreadable cassette folder, invalid cassette, address in use) and for
+/// problems `check` or `inspect` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
 /// unrecorded route; 4 when `record` could not record an answer it should have.
 #[derive(Debug, Parser)]
 #[command(name = "dsvcr", version, about, long_about)]
@@ -49,6 +49,60 @@ pub(crate) enum Command {
     /// that is not "<redacted>"), and that blobs are regular files inside the folder. Prints one line per
     /// problem, `FILE: reason`; exits 0 when clean, 1 when problems were found.
     Check(CheckArgs),
+
+    /// Show what a cassette folder holds, without serving it.
+    ///
+    /// Lists the sessions (id, library item, operations with their answer counts, files with
+    /// their sizes and whether their blobs are present), the call cassettes and the tape
+    /// (operation or method and path, status, answers), the blobs (count, total size,
+    /// orphans), and every problem `check` finds, one line each. Exits 0 when the folder is
+    /// clean, 1 when it has problems (all of them listed).
+    Inspect(InspectArgs),
+
+    /// Print a shell completion script on stdout (e.g. `dsvcr completions bash > dsvcr.bash`).
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff) on stdout (e.g. `dsvcr man > dsvcr.1`).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// Cassette folder to inspect.
+    #[arg(value_name = "DIR", default_value = "cassettes")]
+    pub(crate) folder: PathBuf,
+
+    /// Print one JSON document (for tools) instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    ///
+    /// The script goes to stdout; anything but these shells is a usage error (exit 2).
+    #[arg(value_name = "SHELL", value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// How the serving modes log on stderr.
+#[derive(Debug, Args, Default)]
+pub(crate) struct LogArgs {
+    /// Log format on stderr: text (one line per event, for people) or json (one object per line, for machines).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
+    /// Log warnings and errors only: no access log, no start-up or shutdown lines (even when RUST_LOG asks for more).
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Where and how to listen (both modes).
@@ -71,7 +125,7 @@ pub(crate) struct ListenArgs {
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
 
-    /// Serve HTTPS with a CA and a certificate for 127.0.0.1/localhost made at start; the CA is written to DIR/dsvcr-ca.pem for clients to trust.
+    /// Serve HTTPS with a certificate for 127.0.0.1/localhost made at start, signed by the CA kept in DIR (DIR/dsvcr-ca.pem, for clients to trust, and its key DIR/dsvcr-ca-key.pem; made when DIR holds none).
     #[arg(long, value_name = "DIR")]
     pub(crate) tls_self_signed: Option<PathBuf>,
 
@@ -89,6 +143,9 @@ pub(crate) struct ListenArgs {
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
+
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
 }
 
 /// Resource limits (both modes).

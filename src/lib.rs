@@ -12,6 +12,7 @@
 //! The public surface is the command line ([`Cli`]) and the one wiring that runs it
 //! ([`run`], [`run_with`]), used by the binary and the tests alike.
 
+mod access;
 mod admin;
 mod answers;
 mod body;
@@ -25,6 +26,9 @@ mod front;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod generate;
+mod inspect;
+mod logging;
 mod protocol;
 mod record;
 mod redact;
@@ -41,4 +45,5 @@ mod upstream;
 mod vapi;
 
 pub use cli::Cli;
+pub use logging::init_logging;
 pub use run::{run, run_with, Error, EXIT_MISSED, EXIT_NOT_RECORDED};

@@ -29,6 +29,7 @@ use crate::timelines::Timelines;
 use crate::timeshift;
 use crate::upstream::{Trust, TrustError, Upstream, UpstreamConfig};
 use crate::vapi::Answer;
+use crate::{generate, inspect};
 
 /// Exit code of `replay --fail-on-miss` after a miss or an unrecorded route.
 pub const EXIT_MISSED: u8 = 3;
@@ -108,8 +109,8 @@ pub(crate) enum Failure {
 /// Runs the command until it is done or a signal asks it to stop, listening where
 /// `--listen` says and printing the ready line on stdout once it serves.
 pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
-    if let Command::Check(args) = &cli.command {
-        return check(args);
+    if let Some(done) = offline(&cli.command) {
+        return done;
     }
     let shutdown = server::shutdown_signal().map_err(Failure::Signals)?;
     run_with(cli, None, announce, shutdown).await
@@ -133,8 +134,27 @@ pub async fn run_with(
     match cli.command {
         Command::Replay(args) => replay(args, launch).await,
         Command::Record(args) => record(args, launch).await,
-        Command::Check(args) => check(&args),
+        command => offline(&command).expect("the serving commands are matched above"),
     }
+}
+
+/// Carries out the commands that neither listen nor need the runtime, or None.
+fn offline(command: &Command) -> Option<Result<ExitCode, Error>> {
+    Some(match command {
+        Command::Check(args) => check(args),
+        Command::Inspect(args) => inspect::run(args).map_err(Error::from),
+        Command::Completions(args) => {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = generate::completions(args.shell, &mut std::io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = generate::man(&mut std::io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay(_) | Command::Record(_) => return None,
+    })
 }
 
 /// Where to serve, whom to tell once serving, and when to stop.

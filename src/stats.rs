@@ -75,6 +75,7 @@ impl Stats {
     }
 
     pub(crate) fn hit(&self) {
+        crate::access::mark(crate::access::Outcome::Hit);
         self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -83,6 +84,7 @@ impl Stats {
     /// body). True the first time `what` missed (while the list has room), so that a miss
     /// is logged once, not once per request.
     pub(crate) fn miss(&self, what: String) -> bool {
+        crate::access::mark(crate::access::Outcome::Miss);
         self.misses.fetch_add(1, Ordering::Relaxed);
         let what = shorten_to(what, MAX_MISSED_NAME_BYTES);
         let mut missed = self.missed_ids.lock().expect("never poisoned");
@@ -92,6 +94,7 @@ impl Stats {
     /// Counts a request on a route no cassette covers; true the first time for this
     /// method and path (while the list has room).
     pub(crate) fn unrecorded_route(&self, method: &http::Method, path: &str) -> bool {
+        crate::access::mark(crate::access::Outcome::Miss);
         self.unrecorded.fetch_add(1, Ordering::Relaxed);
         let mut routes = self.unrecorded_routes.lock().expect("never poisoned");
         // A JSON-RPC route names the operation the client's body gave: kept cut short.

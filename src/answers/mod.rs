@@ -293,6 +293,7 @@ impl ApiError {
 /// The answer for the client when the upstream could not be asked: 504 for a timeout,
 /// 502 otherwise.
 pub(crate) fn upstream_failure(err: &UpstreamError) -> ApiError {
+    crate::access::mark(crate::access::Outcome::Refused);
     match err {
         UpstreamError::TimedOut { .. } | UpstreamError::ConnectTimedOut { .. } => {
             ApiError::upstream_timed_out(err.to_string())

@@ -166,7 +166,7 @@ fn load_run<T>(
 
 /// The session cassette files of a folder, sorted by path: the non-hidden `*.json`
 /// files in its `download-session/` subfolder.
-pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let metadata = fs::metadata(folder).map_err(|source| LoadError::Folder {
         path: folder.to_owned(),
         source,
@@ -182,12 +182,12 @@ pub(super) fn cassette_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 /// The call cassette files of a folder, sorted by path.
-pub(super) fn call_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn call_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(json_files(&folder.join(CALLS_SUBFOLDER))?.unwrap_or_default())
 }
 
 /// The tape cassette files of a folder, sorted by path.
-pub(super) fn tape_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn tape_files(folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(json_files(&folder.join(TAPE_SUBFOLDER))?.unwrap_or_default())
 }
 

@@ -65,7 +65,9 @@ pub(crate) use error::*;
 use format::*;
 use session_file::*;
 
-pub(crate) use folder::{load_folder, Cassettes, LoadError};
+pub(crate) use folder::{
+    call_files, cassette_files, load_folder, tape_files, Cassettes, LoadError,
+};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };

@@ -20,6 +20,7 @@ use http::request::Parts;
 use http::Response;
 use hyper::body::Incoming;
 
+use crate::access::{self, Outcome};
 use crate::admin::{self, Observable};
 use crate::answers::ApiError;
 use crate::body::Body;
@@ -143,9 +144,11 @@ impl<M: Mode> Handler for FrontDoor<M> {
         let max_headers = self.options.max_headers;
         if request.headers().len() > max_headers {
             let style = Style::json(Flavour::of_path(request.uri().path()));
+            access::mark(Outcome::Refused);
             return ApiError::too_many_headers(max_headers).into_response(style);
         }
         if let Some(refused) = self.options.browsers.refusal(&request) {
+            access::mark(Outcome::Refused);
             return refused.into_response(Style::REST_JSON);
         }
         if let Some(endpoint) = admin::endpoint(request.uri().path()) {

@@ -37,7 +37,10 @@ impl Record {
                 debug!("forwarded unrecorded: {}", fault.message);
                 return self.rpc_forward(parts, bytes, &fault.id, None).await;
             }
-            RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
+            RpcRead::Unread(error) => {
+                crate::access::mark(crate::access::Outcome::Refused);
+                return rpc::refused(&RpcId::NULL, error);
+            }
         };
         let own = request_secrets(&parts, &invoke);
         match target {

@@ -17,6 +17,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use tracing::{debug, error, info, warn};
 
+use crate::access::{self, Outcome};
 use crate::admin::Observable;
 use crate::body::{full, read_up_to, Body, Streamed};
 use crate::cassette::{
@@ -377,6 +378,7 @@ impl Record {
         let idle = self.upstream.timeout();
         if let Some(answer) = self.known.as_ref().and_then(|known| known.taped(&key)) {
             self.stats.hit();
+            access::mark(Outcome::Taped);
             return Ok(match taping {
                 Taping::Plain => answer.response(),
                 Taping::Soap { caller } => answer.soap_response(caller),
@@ -481,8 +483,17 @@ impl Mode for Record {
                 Ok(self.forward(parts, body).await)
             }
         };
-        outcome.unwrap_or_else(|(error, style)| error.into_response(style))
+        let response = outcome.unwrap_or_else(refused);
+        // What was not answered from the cassettes and not refused, the upstream answered.
+        access::mark_unless_marked(Outcome::Forwarded);
+        response
     }
+}
+
+/// The answer to a request dsvcr refused, marked as such for the access log.
+fn refused((error, style): Refusal) -> Response<Body> {
+    access::mark(Outcome::Refused);
+    error.into_response(style)
 }
 
 impl Observable for Record {

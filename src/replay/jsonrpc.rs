@@ -45,6 +45,7 @@ impl Replay {
     }
 
     fn rpc_session(&self, op: SessionOp, security: &Security) -> Response<Body> {
+        crate::access::mark(crate::access::Outcome::Session);
         let output = match (op, security) {
             (SessionOp::Login, Security::UserPass { user, password })
                 if !user.is_empty() && !password.is_empty() =>

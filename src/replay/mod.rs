@@ -13,6 +13,7 @@ use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
 use http::Response;
 use tracing::{debug, warn};
 
+use crate::access::{self, Outcome};
 use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
@@ -166,6 +167,7 @@ impl Replay {
             .value;
         let answer = self.timelines.taped(&key)?;
         self.stats.hit();
+        access::mark(Outcome::Taped);
         debug!(request = %key, "taped");
         Some(answer.response())
     }
@@ -207,6 +209,7 @@ impl Replay {
                 read_body(body, &parts)
                     .await
                     .map_err(|error| (error, Style::json(flavour)))?;
+                access::mark(Outcome::Session);
                 Ok(self.sessions.handle(op, flavour, &parts.headers))
             }
             Kind::NotAllowed { allow, flavour } => {
@@ -261,7 +264,10 @@ impl Replay {
 
 impl Mode for Replay {
     async fn answer(&self, request: Request) -> Response<Body> {
-        match self.respond(request).await {
+        let answered = self.respond(request).await;
+        // What was not answered from a recording, a miss or a session, dsvcr refused.
+        access::mark_unless_marked(Outcome::Refused);
+        match answered {
             Ok(response) => response,
             Err((error, style)) => {
                 debug!(

@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use super::Replay;
+use crate::access::{self, Outcome};
 use crate::answers::soap as soap_answers;
 use crate::body::Body;
 use crate::exchange::TapeKey;
@@ -65,6 +66,7 @@ impl Replay {
         match taped {
             Some(answer) => {
                 self.stats.hit();
+                access::mark(Outcome::Taped);
                 debug!(request = %key, "taped");
                 answer.soap_response(caller.map(|session| session.key.as_str()))
             }
@@ -93,6 +95,7 @@ impl Replay {
         client: SocketAddr,
     ) -> Response<Body> {
         debug!(operation = call.label(), "SOAP session call");
+        access::mark(Outcome::Session);
         match call {
             SessionCall::Login { by_token } => {
                 if cookie.is_some_and(|key| self.sessions.soap_session(key).is_some()) {

@@ -23,6 +23,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::access;
 use crate::body::Body;
 
 /// How long shutdown waits for requests in flight before giving up on them.
@@ -185,7 +186,8 @@ impl<H: Handler> Connection<H> {
                 request.extensions_mut().insert(body_limit.clone());
             }
             async move {
-                let response = handler.handle(request, peer).await;
+                let response =
+                    access::logged(request, |request| handler.handle(request, peer)).await;
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
             }
         });

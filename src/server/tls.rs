@@ -1,20 +1,20 @@
-//! HTTPS for dsvcr's own listener: a given certificate and key, or a CA and leaf made
-//! at start for 127.0.0.1 and localhost. ALPN offers HTTP/2 and HTTP/1.1.
+//! HTTPS for dsvcr's own listener: a given certificate and key, or a leaf made at start
+//! for 127.0.0.1 and localhost, signed by the CA kept in the `--tls-self-signed` folder
+//! (`ca`). ALPN offers HTTP/2 and HTTP/1.1.
 
+#[cfg(test)]
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+mod ca;
+
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cassette::write_atomically;
 use crate::crypto::provider;
 
 /// Why the HTTPS listener cannot be set up; names the flag and file at fault.
@@ -47,6 +47,12 @@ pub(crate) enum ListenerTlsError {
         dir: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("--tls-self-signed: the CA certificate {} and key {} do not go together: {reason}", cert.display(), key.display())]
+    CaPair {
+        cert: PathBuf,
+        key: PathBuf,
+        reason: String,
     },
     #[error("--tls-self-signed {}: {source}", dir.display())]
     SelfSignedConfig {
@@ -85,8 +91,9 @@ pub(crate) fn from_files(
     Ok((acceptor, leaf))
 }
 
-/// Makes a CA and a leaf for 127.0.0.1, ::1 and localhost, writes the CA certificate to
-/// `dir/dsvcr-ca.pem` (creating `dir`), and returns the acceptor, that path and the leaf.
+/// A leaf for 127.0.0.1, ::1 and localhost, made fresh at each start and signed by the CA
+/// kept in `dir` (`dsvcr-ca.pem` and its key, made there when missing); returns the
+/// acceptor, the CA file clients trust and the leaf.
 pub(crate) fn self_signed(
     dir: &Path,
 ) -> Result<(TlsAcceptor, PathBuf, CertificateDer<'static>), ListenerTlsError> {
@@ -94,40 +101,24 @@ pub(crate) fn self_signed(
         dir: dir.to_owned(),
         source,
     };
-    let write = |source| ListenerTlsError::WriteCa {
-        dir: dir.to_owned(),
-        source,
-    };
-    let (ca, ca_key) = make_ca().map_err(certificate)?;
+    let ca = ca::kept_or_new(dir)?;
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(certificate)?;
     let leaf = leaf_params()
-        .and_then(|params| params.signed_by(&leaf_key, &ca, &ca_key))
+        .and_then(|params| params.signed_by(&leaf_key, &ca.signer, &ca.key))
         .map_err(certificate)?;
-    fs::create_dir_all(dir).map_err(write)?;
-    let ca_path = dir.join(SELF_SIGNED_CA_FILE);
-    write_atomically(&ca_path, ca.pem().as_bytes()).map_err(write)?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let chain = vec![leaf.der().clone(), ca.der().clone()];
+    let chain = vec![leaf.der().clone(), ca.der];
     let acceptor = acceptor(chain, key).map_err(|source| ListenerTlsError::SelfSignedConfig {
         dir: dir.to_owned(),
         source,
     })?;
-    Ok((acceptor, ca_path, leaf.der().clone()))
+    Ok((acceptor, ca.path, leaf.der().clone()))
 }
 
+#[cfg(test)]
 fn make_ca() -> Result<(rcgen::Certificate, KeyPair), rcgen::Error> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "dsvcr local CA");
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-    ];
-    Ok((params.self_signed(&key)?, key))
+    Ok((ca::ca_params()?.self_signed(&key)?, key))
 }
 
 fn leaf_params() -> Result<CertificateParams, rcgen::Error> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::process::*;
 
 const README: &str = include_str!("../../README.md");
-const COMMANDS: [&str; 3] = ["replay", "record", "check"];
+const COMMANDS: [&str; 6] = ["replay", "record", "check", "inspect", "completions", "man"];
 
 /// (command, flag or positional) → (value name, default). A required flag's default is
 /// `(required)`, as the README writes it; no default is the empty string.

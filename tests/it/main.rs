@@ -34,5 +34,6 @@ mod soak;
 mod soap;
 mod support;
 mod tape;
+mod tool;
 mod trust;
 mod write_gate;

@@ -67,6 +67,11 @@ impl Running {
         Self::spawn(dsvcr_in(folder, args))
     }
 
+    /// Starts `command`, any command that ends up as dsvcr (e.g. a shell that execs it).
+    pub(crate) fn spawn_command(command: Command) -> Running {
+        Self::spawn(command)
+    }
+
     fn spawn(mut command: Command) -> Running {
         let mut child = command.spawn().unwrap();
         let mut stderr_pipe = child.stderr.take().unwrap();

@@ -63,6 +63,11 @@ pub(crate) fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
 fn every_readme_example_is_run_by_a_test() {
     let known: &[(&str, &str, &str)] = &[
         (
+            "## Install",
+            "sh",
+            "tool::the_install_commands_install_this_package",
+        ),
+        (
             "## The two commands",
             "sh",
             "the_two_commands_and_the_curl_example",
@@ -86,6 +91,11 @@ fn every_readme_example_is_run_by_a_test() {
         ),
         (
             "### Checking cassettes",
+            "console",
+            "the_console_examples (trycmd)",
+        ),
+        (
+            "### Inspecting cassettes",
             "console",
             "the_console_examples (trycmd)",
         ),
@@ -141,6 +151,16 @@ fn every_readme_example_is_run_by_a_test() {
         ),
         ("## Cassettes", "json", "the format, not a command"),
         ("## Command line", "text", "the synopsis, not a command"),
+        (
+            "### Logs",
+            "text",
+            "tool::the_access_log_has_one_line_per_request_with_its_outcome",
+        ),
+        (
+            "### Completions and the man page",
+            "sh",
+            "tool::the_completions_and_man_page_example",
+        ),
         ("### Exit codes", "console", "the_console_examples (trycmd)"),
         ("### Architecture", "text", "a drawing, not a command"),
     ];
