@@ -398,6 +398,7 @@ fn soap_seeds_are_read_as_they_are_named_for() {
             "govc-retrieve-service-content",
             Some(("RetrieveServiceContent", "ServiceInstance:ServiceInstance")),
         ),
+        ("lt-in-attribute", None),
         ("no-this", None),
         (
             "pyvmomi-login",

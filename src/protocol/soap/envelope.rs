@@ -217,6 +217,12 @@ fn open(
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         let (attribute_ns, local) = reader.resolve_attribute(attribute.key);
+        // XML forbids a literal `<` in an attribute value; quick-xml lets it through.
+        if attribute.value.contains(&b'<') {
+            return Err(EnvelopeError::Syntax(
+                "an attribute value holds '<'".to_owned(),
+            ));
+        }
         let value = attribute
             .unescape_value()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
