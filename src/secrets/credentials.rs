@@ -29,13 +29,19 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
 
 /// The values of the request's cookies named `vmware-api-session-id`.
 pub(crate) fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    cookies_named(headers, SESSION_HEADER)
+}
+
+/// The values of the request's cookies named `name`, trimmed (attribute tokens without a
+/// value, such as `HttpOnly`, are skipped).
+fn cookies_named<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|cookies| cookies.split(';'))
         .filter_map(|cookie| cookie.split_once('='))
-        .filter(|(name, _)| name.trim() == SESSION_HEADER)
+        .filter(move |(cookie, _)| cookie.trim() == name)
         .map(|(_, value)| value.trim())
 }
 
@@ -46,14 +52,9 @@ pub(crate) const SOAP_COOKIE: &str = "vmware_soap_session";
 /// pyvmomi sends back a whole `Set-Cookie` value (`vmware_soap_session="…"; Path=/;
 /// HttpOnly`): only the pair named `vmware_soap_session` counts.
 pub(crate) fn soap_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|cookie| cookie.split_once('='))
-        .find(|(name, _)| name.trim() == SOAP_COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"'))
+    cookies_named(headers, SOAP_COOKIE)
+        .next()
+        .map(|value| value.trim_matches('"'))
         .filter(|value| !value.is_empty())
 }
 
