@@ -31,7 +31,8 @@ use crate::vapi::Answer;
 pub const EXIT_MISSED: u8 = 3;
 
 /// Exit code of `record` when an answer of a recorded operation could not be recorded
-/// for a reason other than "never recorded by design".
+/// for a reason other than "never recorded by design", or a forwarded call got no
+/// usable answer from the upstream (502, 504).
 pub const EXIT_NOT_RECORDED: u8 = 4;
 
 /// An error that stopped a command; its message names the file, flag or address at
@@ -232,6 +233,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         timeout: args.upstream_timeout,
         connect_timeout: args.upstream_connect_timeout,
         connections: stats.upstream_connections.clone(),
+        failures: stats.upstream_failures.clone(),
     })?;
     let rerecord = if args.replace {
         Rerecord::Replace
@@ -253,12 +255,28 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     record.finish_writes().await;
-    finish(record.as_ref(), &args.summary)?;
-    let refused = record.refused();
-    if refused > 0 {
+    let summary = finish(record.as_ref(), &args.summary)?;
+    let failed = &summary.health.upstream_failures;
+    if failed.count > 0 {
+        let reasons: Vec<String> = failed
+            .by_reason
+            .iter()
+            .map(|(reason, count)| format!("{reason}: {count}"))
+            .collect();
         eprintln!(
+            "dsvcr: {} forwarded call(s) got no answer from the upstream ({}), e.g. {}; see upstream_failures in the run summary",
+            failed.count,
+            reasons.join(", "),
+            failed.first.first().map_or("", String::as_str)
+        );
+    }
+    let refused = record.refused();
+    if refused > 0 || failed.count > 0 {
+        if refused > 0 {
+            eprintln!(
             "dsvcr: {refused} answer(s) could not be recorded (see not_recorded in the run summary)"
         );
+        }
         return Ok(ExitCode::from(EXIT_NOT_RECORDED));
     }
     Ok(ExitCode::SUCCESS)

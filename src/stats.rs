@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::text::shorten_to;
+use crate::upstream::{Failures, UpstreamFailures};
 use crate::vapi::{Call, Form, Op};
 
 /// Distinct missed calls kept for the summary; a client asking for endless new ids must
@@ -40,6 +41,9 @@ pub(crate) struct Stats {
     not_recorded_list: Mutex<Vec<NotRecorded>>,
     /// Upstream connections opened (record mode); shared with the upstream connector.
     pub(crate) upstream_connections: Arc<AtomicU64>,
+    /// Forwarded calls that got no usable answer (record mode); shared with the upstream
+    /// client.
+    pub(crate) upstream_failures: Arc<Failures>,
 }
 
 /// An answer of a recorded operation that did not reach a cassette.
@@ -137,6 +141,7 @@ impl Stats {
             recordings: self.recordings.load(Ordering::Relaxed),
             not_recorded: self.not_recorded.load(Ordering::Relaxed),
             upstream_connections: self.upstream_connections.load(Ordering::Relaxed),
+            upstream_failures: self.upstream_failures.snapshot(),
         }
     }
 
@@ -190,6 +195,8 @@ pub(crate) struct Health {
     /// Answers of recorded operations that did not reach a cassette (record).
     pub(crate) not_recorded: u64,
     pub(crate) upstream_connections: u64,
+    /// Forwarded calls that got no usable answer (record), by reason.
+    pub(crate) upstream_failures: UpstreamFailures,
 }
 
 /// The run summary written at shutdown (`--summary FILE`).
@@ -226,6 +233,7 @@ struct SummaryCounts<'a> {
     recordings: u64,
     not_recorded_count: u64,
     upstream_connections: u64,
+    upstream_failures: &'a UpstreamFailures,
 }
 
 fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::Ok, S::Error> {
@@ -238,6 +246,7 @@ fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::
         recordings: health.recordings,
         not_recorded_count: health.not_recorded,
         upstream_connections: health.upstream_connections,
+        upstream_failures: &health.upstream_failures,
     }
     .serialize(to)
 }

@@ -2,6 +2,7 @@
 //! timeouts, and errors that say what failed.
 
 mod counting;
+mod failures;
 mod tls;
 mod url;
 
@@ -22,6 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::body::{collect, CollectError};
 use crate::body::{full, Body};
 use counting::Counting;
+pub(crate) use failures::{Failures, UpstreamFailures};
 pub(crate) use tls::{client_config, Thumbprint, Trust, TrustError};
 pub(crate) use url::UpstreamUrl;
 
@@ -37,6 +39,8 @@ pub(crate) struct UpstreamConfig {
     pub(crate) connect_timeout: Duration,
     /// Counts the connections opened to the upstream.
     pub(crate) connections: Arc<AtomicU64>,
+    /// Counts the forwarded calls that got no usable answer.
+    pub(crate) failures: Arc<Failures>,
 }
 
 /// The error behind an [`UpstreamError`]: hyper's, with the io or rustls error inside.
@@ -91,6 +95,7 @@ pub(crate) struct Upstream {
     url: UpstreamUrl,
     timeout: Duration,
     connect_timeout: Duration,
+    failures: Arc<Failures>,
 }
 
 impl Upstream {
@@ -110,6 +115,7 @@ impl Upstream {
             url: config.url,
             timeout: config.timeout,
             connect_timeout: config.connect_timeout,
+            failures: config.failures,
         })
     }
 
@@ -173,10 +179,12 @@ impl Upstream {
                 collect(body, MAX_ANSWER_BYTES, None, None)
                     .await
                     .map_err(|err| match err {
-                        CollectError::TooLarge(limit) => UpstreamError::TooLarge {
-                            upstream: self.url.to_string(),
-                            limit,
-                        },
+                        CollectError::TooLarge(limit) => {
+                            self.failures.note(UpstreamError::TooLarge {
+                                upstream: self.url.to_string(),
+                                limit,
+                            })
+                        }
                         CollectError::OverBudget(_) => unreachable!("no budget is given"),
                         CollectError::Body(err) => self.broken(err),
                     })?;
@@ -197,20 +205,29 @@ impl Upstream {
     }
 
     fn timed_out(&self) -> UpstreamError {
-        UpstreamError::TimedOut {
+        self.failures.note(UpstreamError::TimedOut {
             upstream: self.url.to_string(),
             timeout: self.timeout,
-        }
+        })
     }
 
+    /// The upstream failed mid-answer (counted as a failure).
     pub(crate) fn broken(&self, err: impl Into<Cause>) -> UpstreamError {
-        UpstreamError::Broken {
+        self.failures.note(UpstreamError::Broken {
             upstream: self.url.to_string(),
             source: err.into(),
-        }
+        })
     }
 
+    /// Classifies hyper's error and counts it as a failure.
     fn classify(&self, err: hyper_util::client::legacy::Error) -> UpstreamError {
+        if find_source::<rustls::Error>(&err).is_none() && !err.is_connect() {
+            return self.broken(err);
+        }
+        self.failures.note(self.classify_connect(err))
+    }
+
+    fn classify_connect(&self, err: hyper_util::client::legacy::Error) -> UpstreamError {
         let upstream = self.url.to_string();
         if find_source::<rustls::Error>(&err).is_some() {
             return UpstreamError::Tls {
@@ -232,12 +249,11 @@ impl Upstream {
                     source: err.into(),
                 };
             }
-            return UpstreamError::Unreachable {
-                upstream,
-                source: err.into(),
-            };
         }
-        self.broken(err)
+        UpstreamError::Unreachable {
+            upstream,
+            source: err.into(),
+        }
     }
 }
 
@@ -326,6 +342,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             connections: Arc::default(),
+            failures: Arc::default(),
         })
         .unwrap();
         let (parts, ()) = Request::get("/api/session").body(()).unwrap().into_parts();
