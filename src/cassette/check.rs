@@ -30,10 +30,17 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     };
     report.problems.extend(case_collisions(&sessions));
     let mut downloads = Vec::new();
+    let mut ids = Vec::new();
     for path in sessions {
         report.problems.extend(check_file(&path, Kind::Session));
-        downloads.extend(downloads_of(&path));
+        if let Some(cassette) = loaded_session(&path) {
+            ids.push((cassette.id.to_string(), path.clone()));
+            downloads.extend(cassette.downloads.into_iter().map(|d| (path.clone(), d)));
+        }
     }
+    report
+        .problems
+        .extend(super::duplicates::duplicate_ids(ids));
     report
         .problems
         .extend(super::blobs::check(folder, &downloads));
@@ -100,19 +107,11 @@ fn check_file(path: &Path, kind: Kind) -> Vec<Problem> {
     problems
 }
 
-/// The downloads a session cassette that loads lists, each with its file.
-fn downloads_of(path: &Path) -> Vec<(PathBuf, Download)> {
-    let loaded = fs::read(path)
+/// The session cassette at `path`, if it loads.
+fn loaded_session(path: &Path) -> Option<Cassette> {
+    fs::read(path)
         .ok()
-        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok());
-    loaded.map_or_else(Vec::new, |cassette| {
-        let path = path.to_owned();
-        cassette
-            .downloads
-            .into_iter()
-            .map(|download| (path.clone(), download))
-            .collect()
-    })
+        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok())
 }
 
 #[cfg(test)]
@@ -419,6 +418,37 @@ mod tests {
         );
     }
 
+    /// Replay refuses a folder holding one session under its name and the name dsvcr 0.1
+    /// gave it; `check` says so instead of passing it.
+    #[test]
+    fn one_session_under_two_file_names_is_refused_as_replay_refuses_it() {
+        let id = crate::vapi::SessionId::parse("Obj-1").unwrap();
+        let content = cassette(|v| {
+            v["id"] = "Obj-1".into();
+            v["responses"][0]["session"]["id"] = "Obj-1".into();
+        });
+        let current = format!("{}.json", id.file_stem());
+        let legacy = format!("{}.json", id.legacy_file_stem());
+        assert_ne!(current, legacy);
+        let dir = folder(&[(&current, &content), (&legacy, &content)]);
+        assert!(matches!(
+            load_folder(dir.path()),
+            Err(crate::cassette::LoadError::DuplicateId { .. })
+        ));
+        let report = check_folder(dir.path()).unwrap();
+        let mut names = [current, legacy];
+        names.sort();
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [format!(
+                "{}: holds download session Obj-1, as {} does (one under the name dsvcr 0.1 gave it); replay refuses the folder: keep one",
+                path_in(&dir, &names[1]).display(),
+                path_in(&dir, &names[0]).display()
+            )]
+        );
+    }
+
     #[test]
     fn a_private_key() {
         for kind in ["", "RSA ", "EC ", "ENCRYPTED ", "OPENSSH "] {
@@ -434,31 +464,46 @@ mod tests {
     #[test]
     fn a_session_token() {
         single(
-            &cassette(|v| {
-                v["responses"][0]["session"]["library_item_content_version"] =
-                    "b00db39f948d13ea1bd9a9e1f8b0d8f1".into()
-            }),
+            &with_message(r#"{"token": "b00db39f948d13ea1bd9a9e1f8b0d8f1"}"#),
             "contains what looks like a session token (\"b00d…\")",
         );
         single(
             &cassette(|v| {
-                v["responses"][0]["session"]["error_message"]["args"] =
-                    json!(["photon-5.0.ova", "0123456789ABCDEF0123456789ABCDEF"])
+                v["responses"][0]["session"]["error_message"]["args"] = json!([
+                    "photon-5.0.ova",
+                    r#"{"Session_Id":"0123456789ABCDEF0123456789ABCDEF"}"#
+                ])
             }),
             "contains what looks like a session token (\"0123…\")",
         );
     }
 
+    /// 32 hex digits are also an MD5 checksum or a content version: only a secret-named
+    /// field's value is a token, so a clean recording carrying checksums passes.
+    #[test]
+    fn md5_checksums_are_not_session_tokens() {
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        let content = cassette(|v| {
+            v["responses"][0]["session"]["library_item_content_version"] = md5.into();
+            v["responses"][0]["session"]["error_message"]["args"] = json!([
+                md5,
+                format!(r#"{{"checksum_info":{{"algorithm":"MD5","checksum":"{md5}"}}}}"#)
+            ]);
+        });
+        assert_problems(&content, &[]);
+    }
+
     #[test]
     fn the_whole_secret_is_never_shown() {
         let token = "b00db39f948d13ea1bd9a9e1f8b0d8f1";
+        let field = format!(r#"{{"token":"{token}"}}"#);
         let basic = "YWRtaW5AdnNwaGVyZS5sb2NhbDpWTXdhcmUxIQ==";
         let dir = folder(&[(
             "obj-1.json",
             &cassette(|v| {
                 v["responses"][0]["session"]["error_message"]["default_message"] =
                     format!("Basic {basic}").into();
-                v["responses"][0]["session"]["error_message"]["args"] = json!([token]);
+                v["responses"][0]["session"]["error_message"]["args"] = json!([field]);
             }),
         )]);
         let problems = check_folder(dir.path()).unwrap().problems;
@@ -477,8 +522,8 @@ mod tests {
         let content = cassette(|v| {
             v["responses"][0]["session"]["error_message"]["default_message"] = message.into();
             v["responses"][0]["session"]["error_message"]["args"] = json!([
-                "0123456789abcdef0123456789abcdef",
-                "fedcba9876543210fedcba9876543210"
+                r#"{"token": "0123456789abcdef0123456789abcdef"}"#,
+                r#"{"password": "fedcba9876543210fedcba9876543210"}"#
             ]);
         });
         assert_problems(
@@ -507,10 +552,10 @@ mod tests {
             ],
         );
         assert_problems(
-            "token: \"0123456789abcdef0123456789abcdef\"",
+            "{\"token\": \"0123456789abcdef0123456789abcdef\"",
             &[
+                "EOF while parsing an object at line 1 column 44",
                 "contains what looks like a session token (\"0123…\")",
-                "expected ident at line 1 column 2",
             ],
         );
     }
@@ -520,8 +565,8 @@ mod tests {
         let leaky = cassette(|v| {
             v["id"] = "obj-4".into();
             v["responses"][0]["session"]["id"] = "obj-4".into();
-            v["responses"][0]["session"]["library_item_content_version"] =
-                "b00db39f948d13ea1bd9a9e1f8b0d8f1".into();
+            v["responses"][0]["session"]["error_message"]["default_message"] =
+                r#"{"token": "b00db39f948d13ea1bd9a9e1f8b0d8f1"}"#.into();
         });
         let renamed = |id: &str| {
             let id = id.to_owned();

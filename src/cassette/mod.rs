@@ -38,6 +38,7 @@
 pub(crate) mod blobs;
 mod call;
 mod check;
+mod duplicates;
 mod entry;
 mod error;
 mod folder;
