@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::folder::{call_files, cassette_files, tape_files};
 pub(crate) use super::report::{CheckReport, Problem};
-use super::{CallCassette, Cassette, Download, LoadError, TapeCassette};
+use super::{CallCassette, Cassette, LoadError, TapeCassette};
 use crate::secrets::secret_reasons;
 
 /// Checks every cassette under `folder/download-session/` without serving it.

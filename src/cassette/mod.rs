@@ -43,6 +43,7 @@ mod entry;
 mod error;
 mod folder;
 mod format;
+mod references;
 mod report;
 mod session;
 mod store;

@@ -128,6 +128,7 @@ pub(crate) struct Store {
     sessions: AtomicUsize,
     /// The order the next create of each library item gets.
     next_create: Mutex<HashMap<String, u32>>,
+    blobs: super::references::BlobReferences,
 }
 
 impl Store {
@@ -136,6 +137,7 @@ impl Store {
         let mut next_create: HashMap<String, u32> = HashMap::new();
         let mut slots = HashMap::new();
         let sessions = cassettes.sessions.len();
+        let blobs = super::references::BlobReferences::new(folder, cassettes.sessions.iter());
         for cassette in cassettes.sessions {
             if let Some(create) = &cassette.create {
                 let next = next_create
@@ -164,6 +166,7 @@ impl Store {
             slots: Mutex::new(slots),
             sessions: AtomicUsize::new(sessions),
             next_create: Mutex::new(next_create),
+            blobs,
         }
     }
 
@@ -242,6 +245,13 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
+        if let Doc::Session(after) = &doc {
+            let before = match &slot.doc {
+                Some(Doc::Session(before)) => Some(before),
+                _ => None,
+            };
+            self.blobs.replaced(before, after);
+        }
         let new_session = matches!(doc, Doc::Session(_)) && slot.doc.is_none();
         slot.doc = Some(doc);
         slot.written_this_run = true;

@@ -46,6 +46,23 @@ impl FileBody {
         })
     }
 
+    /// As [`Self::open`], after checking that the file holds `size` bytes.
+    pub(crate) async fn open_sized(
+        path: &Path,
+        size: u64,
+        first: u64,
+        len: u64,
+    ) -> io::Result<Self> {
+        let held = tokio::fs::metadata(path).await?.len();
+        if held != size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("it holds {held} bytes, the cassette recorded {size}"),
+            ));
+        }
+        Self::open(path, first, len).await
+    }
+
     fn read_ahead(&mut self) {
         if self.unread == 0 || self.reading.is_some() {
             return;

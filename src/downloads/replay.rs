@@ -70,14 +70,11 @@ impl Replayed {
             Wanted::Part { first, last } => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
             Wanted::Unsatisfiable => return Ok(unsatisfiable(stored.size)),
         };
+        // A HEAD, too, says the bytes can be had: the blob must be there and whole.
+        let body = open_blob(stored, first, len).await?;
         let body = if parts.method == Method::HEAD || len == 0 {
             full(bytes::Bytes::new())
         } else {
-            let body = FileBody::open(&stored.blob, first, len)
-                .await
-                .map_err(|err| {
-                    ApiError::blob_unreadable(format!("{}: {err}", stored.blob.display()))
-                })?;
             Either::Right(Streamed::local(body))
         };
         let mut response = Response::new(body);
@@ -97,6 +94,20 @@ impl Replayed {
         }
         Ok(response)
     }
+}
+
+/// The blob behind `stored`, checked against the recorded size; a blob deleted, cut or
+/// made unreadable since start-up is logged as an error and answered 500 naming it.
+async fn open_blob(stored: &Stored, first: u64, len: u64) -> Result<FileBody, ApiError> {
+    let opened = FileBody::open_sized(&stored.blob, stored.size, first, len).await;
+    opened.map_err(|err| {
+        let message = format!(
+            "cannot serve the recorded bytes from blob {}: {err}",
+            stored.blob.display()
+        );
+        tracing::error!("{message}");
+        ApiError::blob_unreadable(message)
+    })
 }
 
 fn unsatisfiable(size: u64) -> Response<Body> {

@@ -530,3 +530,125 @@ async fn a_polled_endpoint_names_the_authority_each_client_used() {
         json!(format!("http://c.test:3{path}"))
     );
 }
+
+/// A HEAD or GET on a raw connection to `addr`; the whole response as text.
+fn raw_request(addr: &str, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// A blob deleted or cut after start-up: every request for its bytes, HEAD included,
+/// gets 500 with `x-dsvcr-synthetic: blob-unreadable` and a message naming the blob,
+/// and the failure is logged as an error.
+#[tokio::test]
+async fn a_blob_gone_after_start_is_logged_and_answered_500_naming_it() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let blobs = folder.path().join("blobs/sha256");
+    let notes = blobs.join(sha256_hex(NOTES_TEXT.as_bytes()));
+    let big = blobs.join(sha256_hex(&big_bytes()));
+    let running = crate::process::Running::start(&[
+        "replay",
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ]);
+    let addr = running.addr();
+    std::fs::remove_file(&notes).unwrap();
+    std::fs::write(&big, b"cut").unwrap();
+    let cases = [
+        (
+            NOTES_NAME,
+            "GET",
+            notes.clone(),
+            "No such file or directory (os error 2)".to_owned(),
+        ),
+        (
+            NOTES_NAME,
+            "HEAD",
+            notes.clone(),
+            "No such file or directory (os error 2)".to_owned(),
+        ),
+        (
+            BIG,
+            "GET",
+            big.clone(),
+            format!("it holds 3 bytes, the cassette recorded {BIG_LEN}"),
+        ),
+    ];
+    let answers = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        let id = id.clone();
+        move || {
+            cases.map(|(file, method, blob, why)| {
+                let answer = raw_request(&addr, method, &endpoint_path(&id, file));
+                (method, blob, why, answer)
+            })
+        }
+    })
+    .await
+    .unwrap();
+    for (method, blob, why, answer) in &answers {
+        let message = format!(
+            "cannot serve the recorded bytes from blob {}: {why}",
+            blob.display()
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{method}: {answer}"
+        );
+        assert!(
+            answer.contains("\r\nx-dsvcr-synthetic: blob-unreadable\r\n"),
+            "{answer}"
+        );
+        if *method == "GET" {
+            assert!(answer.contains(&message), "{answer}");
+        }
+    }
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0, "{stderr}");
+    for blob in [&notes, &big] {
+        let logged = stderr.lines().any(|line| {
+            line.contains("ERROR")
+                && line.contains(&format!(
+                    "cannot serve the recorded bytes from blob {}",
+                    blob.display()
+                ))
+        });
+        assert!(logged, "not logged as an error: {stderr}");
+    }
+}
+
+/// `--replace` starts a re-recorded session afresh; the blobs only its old cassette named
+/// are removed with it, so the folder still passes `check` (they were left behind, and
+/// `check` failed them as unreferenced).
+#[tokio::test]
+async fn replace_removes_the_blobs_only_the_replaced_cassette_named() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    assert_eq!(blob_names(folder.path()).len(), 2);
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Replace;
+    let again = setup.start(folder.path()).await;
+    let client = Client::login(&again.base, None).await;
+    let session = client
+        .json("GET", &format!("{REST}/id:{id}"), json!({}))
+        .await;
+    assert_eq!(session["id"], id.as_str());
+    assert_eq!(again.shut_down().await, ExitCode::SUCCESS);
+    assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
+    assert_eq!(blob_names(folder.path()), Vec::<String>::new());
+    let (code, stdout, stderr) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+}
