@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::downloads::DownloadLimits;
 use crate::server::Limits;
 use crate::upstream::{Thumbprint, UpstreamUrl};
 
@@ -112,6 +113,18 @@ pub(crate) struct LimitArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = parse_positive)]
     pub(crate) max_connections: usize,
+
+    /// File downloads (/__dsvcr/files/) served at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DownloadLimits::default().max_downloads, value_parser = parse_positive)]
+    pub(crate) max_downloads: usize,
+
+    /// Blob files open at once (replay: one per download, briefly per HEAD; record: one per download being kept); more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DownloadLimits::default().max_open_blobs, value_parser = parse_positive)]
+    pub(crate) max_open_blobs: usize,
+
+    /// Bytes of file one download holds in memory, from 8192 to 16777216 (replay reads half of it ahead; also each HTTP/2 stream's send buffer).
+    #[arg(long, value_name = "BYTES", default_value_t = DownloadLimits::default().buffer_bytes, value_parser = parse_buffer_bytes)]
+    pub(crate) download_buffer_bytes: usize,
 }
 
 impl LimitArgs {
@@ -124,6 +137,15 @@ impl LimitArgs {
             header_read_timeout: self.header_read_timeout,
             idle_timeout: self.idle_timeout,
             max_connections: self.max_connections,
+            send_buffer_bytes: self.download_buffer_bytes,
+        }
+    }
+
+    pub(crate) fn downloads(&self) -> DownloadLimits {
+        DownloadLimits {
+            max_downloads: self.max_downloads,
+            max_open_blobs: self.max_open_blobs,
+            buffer_bytes: self.download_buffer_bytes,
         }
     }
 }
@@ -238,6 +260,15 @@ fn parse_positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("{text:?} is not a whole number above 0")),
+    }
+}
+
+fn parse_buffer_bytes(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (8192..=16 * 1024 * 1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} must be a number of bytes from 8192 to 16777216"
+        )),
     }
 }
 

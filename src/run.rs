@@ -17,9 +17,10 @@ use crate::cassette::{
     check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
-use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
+use crate::downloads::{DownloadBudget, Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::record::Record;
 use crate::replay::{Replay, ReplayOptions};
+use crate::server::fds::{self, Usage};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
 use crate::timelines::Timelines;
@@ -143,7 +144,7 @@ struct Launch<R, F> {
 }
 
 async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
-    args: ReplayArgs,
+    mut args: ReplayArgs,
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
     let mut cassettes = load_folder(&args.cassettes)?;
@@ -162,7 +163,9 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         tape: !args.no_tape,
     };
     let (tls, listener) = listener_tls(&args.listen)?;
-    let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
+    let budget = fit_to_open_files(&mut args.listen, Usage::REPLAY);
+    let bytes =
+        Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone()).with_budget(budget);
     let replay = Arc::new(Replay::new(cassettes, options, Stats::new()).with_bytes(bytes));
     serve(&args.listen, (tls, listener), replay.clone(), launch).await?;
     let summary = finish(replay.as_ref(), &args.summary)?;
@@ -205,7 +208,7 @@ fn shift_times(cassettes: &mut [Cassette]) -> Result<(), Error> {
 }
 
 async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
-    args: RecordArgs,
+    mut args: RecordArgs,
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
     let removed =
@@ -250,7 +253,8 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     );
     let store = Store::new(&args.cassettes, rerecord, cassettes);
     let (tls, listener) = listener_tls(&args.listen)?;
-    let fetcher = Fetcher::new(listener.clone());
+    let budget = fit_to_open_files(&mut args.listen, Usage::RECORD);
+    let fetcher = Fetcher::new(listener.clone()).with_budget(budget);
     let record = Record::new(upstream, store, known, stats, !args.no_tape).with_bytes(fetcher);
     let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
@@ -280,6 +284,17 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         return Ok(ExitCode::from(EXIT_NOT_RECORDED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The download budgets, and the connection limit, cut to what the open-file limit holds.
+fn fit_to_open_files(listen: &mut ListenArgs, usage: Usage) -> DownloadBudget {
+    let (connections, downloads) = fds::fit(
+        listen.limits.max_connections,
+        listen.limits.downloads(),
+        usage,
+    );
+    listen.limits.max_connections = connections;
+    DownloadBudget::new(downloads)
 }
 
 fn trust_of(args: &RecordArgs) -> Trust {

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::task::JoinHandle;
 
-/// The size of one read.
+/// The size of one read unless told otherwise.
 const PIECE: u64 = 512 * 1024;
 
 type Reading = JoinHandle<(File, io::Result<Bytes>)>;
@@ -25,6 +25,8 @@ pub(crate) struct FileBody {
     /// Bytes not yet handed to the client.
     unsent: u64,
     reading: Option<Reading>,
+    /// The size of one read.
+    piece: u64,
 }
 
 impl FileBody {
@@ -43,7 +45,14 @@ impl FileBody {
             unread: len,
             unsent: len,
             reading: None,
+            piece: PIECE,
         })
+    }
+
+    /// Reads in pieces of `piece` bytes (at least 1) instead.
+    pub(crate) fn in_pieces_of(mut self, piece: u64) -> Self {
+        self.piece = piece.max(1);
+        self
     }
 
     /// As [`Self::open`], after checking that the file holds `size` bytes.
@@ -70,7 +79,7 @@ impl FileBody {
         let Some(mut file) = self.file.take() else {
             return;
         };
-        let piece = self.unread.min(PIECE);
+        let piece = self.unread.min(self.piece);
         self.unread -= piece;
         self.reading = Some(tokio::task::spawn_blocking(move || {
             let mut buffer = vec![0; piece as usize];

@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::budget::{DownloadBudget, Permitted};
 use super::endpoint::{Listener, Origin};
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
@@ -39,6 +40,7 @@ const OPERATION: &str = "download";
 pub(crate) struct Fetcher {
     pub(crate) listener: Listener,
     learned: Mutex<HashMap<(SessionId, String), Uri>>,
+    budget: DownloadBudget,
 }
 
 /// What a download needs to be kept: where, how it is counted, and (held until the
@@ -56,7 +58,14 @@ impl Fetcher {
         Fetcher {
             listener,
             learned: Mutex::default(),
+            budget: DownloadBudget::default(),
         }
+    }
+
+    /// Fetches within `budget`.
+    pub(crate) fn with_budget(mut self, budget: DownloadBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Points the endpoints in `answer` at dsvcr and remembers where they pointed.
@@ -104,6 +113,13 @@ impl Fetcher {
                 )
             })?;
         let head = parts.method == Method::HEAD;
+        let permits = self.budget.download()?;
+        // A GET's bytes go to a blob file while they stream.
+        let permits = if head {
+            permits
+        } else {
+            permits.and(self.budget.open_blob()?)
+        };
         // Only an identity-encoded body is the file's bytes.
         parts
             .headers
@@ -121,13 +137,14 @@ impl Fetcher {
             file,
             keeper,
         };
-        match why_not_recorded(&answer, head) {
+        let response = match why_not_recorded(&answer, head) {
             Some((reason, by_design)) => {
                 download.not_recorded(reason, by_design);
-                Ok(answer.map(|body| Either::Right(Streamed::new(body, idle))))
+                answer.map(|body| Either::Right(Streamed::new(body, idle)))
             }
-            None => Ok(download.tee(answer, idle).await),
-        }
+            None => download.tee(answer, idle).await,
+        };
+        Ok(response.map(|body| Either::Right(Streamed::local(Permitted::new(body, permits)))))
     }
 }
 

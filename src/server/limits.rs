@@ -38,6 +38,8 @@ pub(crate) struct Limits {
     pub(crate) idle_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog until one closes.
     pub(crate) max_connections: usize,
+    /// Bytes an HTTP/2 stream may queue for sending (`--download-buffer-bytes`).
+    pub(crate) send_buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +52,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             max_connections: 1024,
+            send_buffer_bytes: crate::downloads::DownloadLimits::default().buffer_bytes,
         }
     }
 }

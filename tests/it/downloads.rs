@@ -652,3 +652,65 @@ async fn replace_removes_the_blobs_only_the_replaced_cassette_named() {
     let (code, stdout, stderr) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
 }
+
+/// Found by a hostile review: downloads had no process-wide bound. Beyond
+/// `--max-downloads` (or `--max-open-blobs`) a download gets 503 with `Retry-After` at
+/// once, API calls are still answered, and the place comes back with the last bytes.
+#[tokio::test]
+async fn downloads_beyond_the_budget_get_503_and_api_calls_still_succeed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let replay = TestServer::replay_with(
+        folder.path(),
+        &["--max-downloads", "1", "--max-open-blobs", "2"],
+    )
+    .await;
+    let addr = replay.base.trim_start_matches("http://").to_owned();
+    let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let big = endpoint_path(&id, BIG);
+    held.write_all(
+        format!("GET {big} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = held.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "closed before the head");
+        head.extend_from_slice(&buffer[..read]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+
+    let refused = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(
+        refused.header("x-dsvcr-synthetic"),
+        Some("download-budget-exhausted")
+    );
+    assert_eq!(
+        refused.vapi_message(),
+        "dsvcr is already serving 1 downloads, its limit (--max-downloads); try again"
+    );
+    let prepare = format!("{REST_FILES}/id:{id}?~action=prepare");
+    let api = replay
+        .post(&prepare, &json!({ "file_name": NOTES_NAME }).to_string())
+        .await;
+    assert_eq!(api.status, 200, "{}", api.text());
+    // A HEAD takes a blob file, not a download place: the second of two files is free.
+    let head_request = replay
+        .request("HEAD", &endpoint_path(&id, NOTES_NAME))
+        .send()
+        .await;
+    assert_eq!(head_request.status, 200);
+
+    let mut rest = Vec::new();
+    held.read_to_end(&mut rest).await.unwrap();
+    let body_start = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(head.len() - body_start + rest.len(), BIG_LEN);
+    let again = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!((again.status.as_u16(), again.text()), (200, NOTES_TEXT));
+}
