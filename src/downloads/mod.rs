@@ -7,6 +7,7 @@ mod file_body;
 mod range;
 mod record;
 mod replay;
+mod self_loop;
 
 pub(crate) use budget::{DownloadBudget, DownloadLimits};
 pub(crate) use endpoint::{file_of, names_endpoint, Listener, ListenerCertificate, Origin};

@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 
 use super::budget::{DownloadBudget, Permitted};
 use super::endpoint::{Listener, Origin};
+use super::self_loop::{names_listener, FETCH_MARKER};
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
 use crate::cassette::{Download, Provenance, Recording, Store};
@@ -112,6 +113,7 @@ impl Fetcher {
                     "no answer in this recording run named this file's endpoint",
                 )
             })?;
+        self.refuse_self_loop(upstream, &target, &parts)?;
         let head = parts.method == Method::HEAD;
         let permits = self.budget.download()?;
         // A GET's bytes go to a blob file while they stream.
@@ -124,6 +126,9 @@ impl Fetcher {
         parts
             .headers
             .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        parts
+            .headers
+            .insert(FETCH_MARKER, HeaderValue::from_static("1"));
         let answer = upstream
             .send_to(target, parts, full(Bytes::new()))
             .await
@@ -145,6 +150,35 @@ impl Fetcher {
             None => download.tee(answer, idle).await,
         };
         Ok(response.map(|body| Either::Right(Streamed::local(Permitted::new(body, permits)))))
+    }
+}
+
+impl Fetcher {
+    /// 502 at once, before any connection, for a link to dsvcr itself, or for a fetch
+    /// that reached dsvcr (it carries the marker every fetch carries).
+    fn refuse_self_loop(
+        &self,
+        upstream: &Upstream,
+        target: &Uri,
+        parts: &request::Parts,
+    ) -> Result<(), ApiError> {
+        let listener = self.listener.bound_addr();
+        let client = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+            let host = parts.headers.get(http::header::HOST)?;
+            host.to_str().ok()
+        });
+        let looped =
+            parts.headers.contains_key(FETCH_MARKER) || names_listener(target, listener, client);
+        if !looped {
+            return Ok(());
+        }
+        let named = listener.map_or_else(|| "its listener".to_owned(), |addr| addr.to_string());
+        let err = upstream.self_loop(target, named);
+        error!("download not fetched: {err}");
+        Err(ApiError::upstream_failed(
+            "download-self-loop",
+            err.to_string(),
+        ))
     }
 }
 

@@ -22,7 +22,8 @@ pub(crate) struct Failures {
 pub(crate) struct UpstreamFailures {
     pub(crate) count: u64,
     /// Failures per reason: `unreachable`, `tls`, `timeout`, `connect_timeout`,
-    /// `broken` (failed mid-answer), `too_large`.
+    /// `broken` (failed mid-answer), `too_large`, `self_loop` (a download link naming
+    /// dsvcr itself).
     pub(crate) by_reason: BTreeMap<&'static str, u64>,
     /// The first failures' messages, at most [`MAX_FAILURE_EXAMPLES`].
     pub(crate) first: Vec<String>,
@@ -55,6 +56,7 @@ impl UpstreamError {
             UpstreamError::ConnectTimedOut { .. } => "connect_timeout",
             UpstreamError::Broken { .. } => "broken",
             UpstreamError::TooLarge { .. } => "too_large",
+            UpstreamError::SelfLoop { .. } => "self_loop",
         }
     }
 }

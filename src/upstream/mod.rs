@@ -84,6 +84,8 @@ pub(crate) enum UpstreamError {
     },
     #[error("upstream {upstream} answered with a body over {limit} bytes")]
     TooLarge { upstream: String, limit: usize },
+    #[error("the download endpoint {target} names dsvcr itself ({listener}); dsvcr never fetches from itself: is --upstream, or the vCenter's idea of its own address, pointing at dsvcr?")]
+    SelfLoop { target: String, listener: String },
 }
 
 /// Largest upstream answer read whole (download-session answers are well under 1 KiB).
@@ -208,6 +210,14 @@ impl Upstream {
         self.failures.note(UpstreamError::TimedOut {
             upstream: self.url.to_string(),
             timeout: self.timeout,
+        })
+    }
+
+    /// A download endpoint that names dsvcr's own listener (counted as a failure).
+    pub(crate) fn self_loop(&self, target: &http::Uri, listener: String) -> UpstreamError {
+        self.failures.note(UpstreamError::SelfLoop {
+            target: target.to_string(),
+            listener,
         })
     }
 

@@ -714,3 +714,90 @@ async fn downloads_beyond_the_budget_get_503_and_api_calls_still_succeed() {
     let again = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
     assert_eq!((again.status.as_u16(), again.text()), (200, NOTES_TEXT));
 }
+
+/// An upstream whose every answer is a prepared file named `f.iso` whose endpoint is the
+/// URI in `endpoint` at the time of the request.
+async fn upstream_naming(endpoint: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let uri = endpoint.lock().unwrap().clone();
+                let info = json!({"name": "f.iso", "status": "PREPARED", "bytes_transferred": 0,
+                    "size": 3, "download_endpoint": {"uri": uri}});
+                let answer = http_answer("200 OK", &info.to_string());
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// Found by a hostile review: a download link naming dsvcr itself made record connect to
+/// itself until every connection slot was taken. It is refused at once: 502 naming the
+/// reason, counted among the upstream failures (so record exits 4), nothing fetched.
+#[tokio::test]
+async fn record_refuses_a_download_link_that_names_its_own_listener() {
+    let endpoint = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let upstream = upstream_naming(endpoint.clone()).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+    let addr = recorder.base.trim_start_matches("http://").to_owned();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    for named in [format!("http://{addr}"), format!("http://localhost:{port}")] {
+        *endpoint.lock().unwrap() = format!("{named}/cis-data/s-1/f.iso");
+        let prepare = recorder
+            .post(
+                &format!("{REST_FILES}/id:s-1?~action=prepare"),
+                r#"{"file_name": "f.iso"}"#,
+            )
+            .await;
+        assert_eq!(prepare.status, 200, "{}", prepare.text());
+        let rewritten = prepare.json()["value"]["download_endpoint"]["uri"].clone();
+        assert_eq!(
+            rewritten,
+            json!(format!(
+                "{}{}",
+                recorder.base,
+                endpoint_path("s-1", "f.iso")
+            ))
+        );
+        let fetched = recorder.get(&endpoint_path("s-1", "f.iso")).await;
+        assert_eq!(fetched.status, 502, "{named}: {}", fetched.text());
+        assert_eq!(
+            fetched.header("x-dsvcr-synthetic"),
+            Some("download-self-loop")
+        );
+        assert!(
+            fetched.vapi_message().starts_with(&format!(
+                "the download endpoint {named}/cis-data/s-1/f.iso names dsvcr itself ({addr})"
+            )),
+            "{}",
+            fetched.vapi_message()
+        );
+    }
+    let health = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(
+        health["upstream_connections"], 2,
+        "only the prepares: {health}"
+    );
+    assert_eq!(
+        health["upstream_failures"]["by_reason"],
+        json!({"self_loop": 2})
+    );
+    assert_eq!(
+        recorder.shut_down().await,
+        ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
+}
