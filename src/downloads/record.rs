@@ -338,7 +338,17 @@ impl Pump {
     /// body has then been broken off too, unless the client went away).
     async fn run(mut self) -> Result<Pumped, Broken> {
         let mut disk_error = None;
-        while let Some(frame) = self.upstream.frame().await {
+        loop {
+            // A client cut off (shutdown, a hang-up) ends the copy even while the
+            // upstream is silent.
+            let frame = tokio::select! {
+                frame = self.upstream.frame() => frame,
+                () = self.client.closed() => return Err(Broken {
+                    reason: "the client went away before the body ended".to_owned(),
+                    by_design: true,
+                }),
+            };
+            let Some(frame) = frame else { break };
             let data = match frame.map(Frame::into_data) {
                 Ok(Ok(data)) => data,
                 Ok(Err(_trailers)) => continue,

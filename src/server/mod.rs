@@ -33,8 +33,12 @@ use crate::error::{refusal, ApiError, Refusal};
 use crate::protocol::rest::recognise::PendingCall;
 use crate::vapi::{Call, Flavour, Style};
 
-/// How long shutdown waits for requests in flight before giving up on them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight before cutting their connections: with
+/// the cut and the last writes, a signal ends the process within 10 seconds.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// How long shutdown waits for cut connections to be dropped.
+const CUT_GRACE: Duration = Duration::from_millis(500);
 
 /// Something that answers requests: a replay or a record service.
 pub(crate) trait Handler: Send + Sync + 'static {
@@ -94,8 +98,12 @@ pub(crate) async fn serve<H: Handler>(
     let builder = http_builder(&options.limits);
     let body_limit = BodyLimit::of(&options.limits);
     let slots = Arc::new(Semaphore::new(options.limits.max_connections));
+    // Kept so that shutdown can cut the connections still open after the grace period
+    // (a slow client would otherwise hold its answer, and what it holds, for ever).
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         // At the connection limit, stop accepting: new clients wait in the backlog.
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
@@ -114,7 +122,7 @@ pub(crate) async fn serve<H: Handler>(
                         peer: Peer::new(peer, options.admin_from_anywhere),
                         _slot: slot,
                     };
-                    tokio::spawn(connection.run(stream, options.tls.clone()));
+                    connections.spawn(connection.run(stream, options.tls.clone()));
                 }
                 Err(err) => {
                     // Out of file descriptors and similar: back off rather than spin.
@@ -130,9 +138,12 @@ pub(crate) async fn serve<H: Handler>(
     tokio::select! {
         () = graceful.shutdown() => info!("shut down"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+            warn!("requests still in flight after {SHUTDOWN_GRACE:?}; cutting their connections");
         }
     }
+    connections.abort_all();
+    let cut = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(CUT_GRACE, cut).await;
 }
 
 /// hyper's smallest read buffer, which bounds a request head.

@@ -801,3 +801,46 @@ async fn record_refuses_a_download_link_that_names_its_own_listener() {
         ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
     );
 }
+
+/// Found by a hostile review: `record` ignored SIGTERM while a slow client read a
+/// download. The connection is cut after the grace period, the process exits, and the
+/// cut download leaves no blob (nor temp file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_record_while_a_slow_client_reads_a_download_and_leaves_no_blob() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let running = crate::process::Running::start(&[
+        "record",
+        "--upstream",
+        &fake.url(),
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ]);
+    let client = Client::login(&running.url(), None).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, BIG).await;
+    let path = client.path_of(info["download_endpoint"]["uri"].as_str().unwrap());
+    let addr = running.addr();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nvmware-api-session-id: {}\r\n\r\n",
+        client.token
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut first = [0u8; 64];
+    let read = slow.read(&mut first).await.unwrap();
+    assert!(first[..read].starts_with(b"HTTP/1.1 200 OK"));
+    // The client reads no more: 6 MiB do not fit in the socket buffers.
+    running.signal("TERM");
+    let (code, stderr) = tokio::task::spawn_blocking(move || running.wait())
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("cutting their connections"), "{stderr}");
+    assert_eq!(blob_names(folder.path()), Vec::<String>::new());
+    assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
+    drop(slow);
+}
