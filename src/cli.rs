@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cassette::MAX_CASSETTE_BYTES;
 use crate::downloads::DownloadLimits;
 use crate::server::Limits;
 use crate::upstream::{Thumbprint, UpstreamUrl};
@@ -163,6 +164,17 @@ pub(crate) struct CheckArgs {
     /// Cassette folder to check.
     #[arg(value_name = "DIR", default_value = "cassettes")]
     pub(crate) folder: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
+}
+
+/// The bound on one cassette file (all commands).
+#[derive(Debug, Args)]
+pub(crate) struct CassetteLimitArgs {
+    /// Largest cassette file read, in bytes; a larger one is an error naming it (check: a problem), before it is read.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_CASSETTE_BYTES, value_parser = parse_positive_u64)]
+    pub(crate) max_cassette_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +182,9 @@ pub(crate) struct ReplayArgs {
     /// Cassette folder; cassettes are read from its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub(crate) cassettes: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
 
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
@@ -203,6 +218,9 @@ pub(crate) struct RecordArgs {
     /// Cassette folder to record into (created if missing); cassettes go in its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub(crate) cassettes: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
 
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
@@ -253,6 +271,13 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         Err(format!(
             "{text:?} must be more than 0 and at most 86400 seconds"
         ))
+    }
+}
+
+fn parse_positive_u64(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a whole number above 0")),
     }
 }
 

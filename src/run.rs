@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::admin::{Observable, WithAdmin};
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_within, load_folder_within, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
 use crate::downloads::{DownloadBudget, Fetcher, Listener, ListenerCertificate, Replayed};
@@ -150,7 +150,8 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     mut args: ReplayArgs,
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
-    let mut cassettes = load_folder(&args.cassettes)?;
+    let mut cassettes =
+        load_folder_within(&args.cassettes, args.cassette_limit.max_cassette_bytes)?;
     verify_present(&args.cassettes, &cassettes.sessions)?;
     if args.shift_times {
         shift_times(&mut cassettes.sessions)?;
@@ -225,7 +226,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
             "removed temp files an interrupted earlier run left behind"
         );
     }
-    let cassettes = load_folder(&args.cassettes)?;
+    let cassettes = load_folder_within(&args.cassettes, args.cassette_limit.max_cassette_bytes)?;
     let trust = trust_of(&args);
     if trust == Trust::Insecure {
         warn!(
@@ -316,7 +317,7 @@ fn trust_of(args: &RecordArgs) -> Trust {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let report = check_folder(&args.folder)?;
+    let report = check_folder_within(&args.folder, args.cassette_limit.max_cassette_bytes)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &report.problems {
         let _ = writeln!(stdout, "{problem}");

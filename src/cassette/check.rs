@@ -20,10 +20,59 @@ use crate::secrets::secret_reasons;
 /// secret-looking; every problem of every file is collected. Err only when the folder
 /// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
 /// folder without the subfolder holds no cassettes and has no problems.
+#[cfg(test)]
 pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
-    let sessions = cassette_files(folder)?;
-    let calls = call_files(folder)?;
-    let tapes = tape_files(folder)?;
+    check_folder_within(folder, super::MAX_CASSETTE_BYTES)
+}
+
+/// As [`check_folder`]; a file over `max_file_bytes` is one problem, and is not read.
+pub(crate) fn check_folder_within(
+    folder: &Path,
+    max_file_bytes: u64,
+) -> Result<CheckReport, LoadError> {
+    let (sessions, calls, tapes, oversized) = within(
+        cassette_files(folder)?,
+        call_files(folder)?,
+        tape_files(folder)?,
+        max_file_bytes,
+    );
+    let mut report = check_files(folder, sessions, calls, tapes);
+    report.checked += oversized.len();
+    report.problems.extend(oversized);
+    report.problems.sort();
+    Ok(report)
+}
+
+type Files = Vec<PathBuf>;
+
+/// The files within the limit, and a problem for each one over it.
+fn within(
+    sessions: Files,
+    calls: Files,
+    tapes: Files,
+    limit: u64,
+) -> (Files, Files, Files, Vec<Problem>) {
+    let mut oversized = Vec::new();
+    let mut keep = |files: Files| -> Files {
+        files
+            .into_iter()
+            .filter(|path| {
+                let size = fs::metadata(path).map_or(0, |metadata| metadata.len());
+                if size <= limit {
+                    return true;
+                }
+                oversized.push(Problem {
+                    path: path.clone(),
+                    reason: format!("{size} bytes, over the limit of {limit} bytes for one cassette file (--max-cassette-bytes); replay would not load it"),
+                });
+                false
+            })
+            .collect()
+    };
+    (keep(sessions), keep(calls), keep(tapes), oversized)
+}
+
+fn check_files(folder: &Path, sessions: Files, calls: Files, tapes: Files) -> CheckReport {
     let mut report = CheckReport {
         checked: sessions.len() + calls.len() + tapes.len(),
         problems: Vec::new(),
@@ -50,8 +99,7 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     for path in tapes {
         report.problems.extend(check_file(&path, Kind::Tape));
     }
-    report.problems.sort();
-    Ok(report)
+    report
 }
 
 /// Files whose names are equal when ASCII case is ignored: a case-insensitive file system

@@ -60,13 +60,15 @@ use crate::vapi::catalog::Key;
 use crate::vapi::{Answer, CallKey, DownloadSession, FileInfo, Form, Op, SessionId, VapiError};
 
 pub(crate) use call::*;
-pub(crate) use check::check_folder;
+pub(crate) use check::check_folder_within;
 pub(crate) use entry::*;
 pub(crate) use error::*;
 use format::*;
 use session::*;
 
-pub(crate) use folder::{load_folder, Cassettes, LoadError};
+#[cfg(test)]
+pub(crate) use folder::load_folder;
+pub(crate) use folder::{load_folder_within, Cassettes, LoadError, MAX_CASSETTE_BYTES};
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };
