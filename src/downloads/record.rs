@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use http::{request, Method, Response, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Either};
@@ -122,6 +124,16 @@ impl Fetcher {
         } else {
             permits.and(self.budget.open_blob()?)
         };
+        // A download asks for bytes and sends none: a body the client sent is not
+        // forwarded, nor are the headers that would make the endpoint wait for it.
+        for name in [
+            CONTENT_LENGTH,
+            TRANSFER_ENCODING,
+            CONTENT_TYPE,
+            CONTENT_ENCODING,
+        ] {
+            parts.headers.remove(name);
+        }
         // Only an identity-encoded body is the file's bytes.
         parts
             .headers

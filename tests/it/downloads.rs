@@ -844,3 +844,29 @@ async fn sigterm_ends_record_while_a_slow_client_reads_a_download_and_leaves_no_
     assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
     drop(slow);
 }
+
+/// Found by a hostile review: a download request carrying a body got 504 blaming the
+/// upstream (its Content-Length was forwarded without the body). The body and its
+/// headers are not forwarded: the download is served and recorded.
+#[tokio::test]
+async fn a_download_request_with_a_body_is_served_without_forwarding_it() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let record = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let client = Client::login(&record.base, None).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, NOTES_NAME).await;
+    let path = client.path_of(info["download_endpoint"]["uri"].as_str().unwrap());
+    let (status, _, body) = client.send("GET", &path, &[], "hello").await.unwrap();
+    assert_eq!((status, &body[..]), (200, NOTES_TEXT.as_bytes()));
+    let fetch = fake
+        .requests()
+        .into_iter()
+        .find(|seen| seen.path().starts_with("/cis-data/"))
+        .expect("the bytes were fetched");
+    for name in ["content-length", "content-type", "transfer-encoding"] {
+        assert_eq!(fetch.headers.get(name), None, "{name} was forwarded");
+    }
+    assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    assert_eq!(downloads_of(folder.path()).len(), 1);
+}
