@@ -30,6 +30,7 @@ mod server;
 mod sessions;
 mod stats;
 mod text;
+mod text_escape;
 mod timelines;
 mod timeshift;
 mod upstream;

@@ -23,6 +23,7 @@ use crate::replay::{Replay, ReplayOptions};
 use crate::server::fds::{self, Usage};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
+use crate::text_escape::escape_controls;
 use crate::timelines::Timelines;
 use crate::timeshift;
 use crate::upstream::{Trust, TrustError, Upstream, UpstreamConfig};
@@ -40,10 +41,11 @@ pub const EXIT_NOT_RECORDED: u8 = 4;
 const FINISH_WRITES: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An error that stopped a command; its message names the file, flag or address at
-/// fault, and its `source()` is the cause.
+/// fault (control characters escaped: a file name may hold any), and its `source()` is
+/// the cause.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct Error(Failure);
+#[error("{}", escape_controls(&.0.to_string()))]
+pub struct Error(#[source] Failure);
 
 impl Error {
     /// The async runtime could not start.
@@ -320,7 +322,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let report = check_folder_within(&args.folder, args.cassette_limit.max_cassette_bytes)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &report.problems {
-        let _ = writeln!(stdout, "{problem}");
+        let _ = writeln!(stdout, "{}", escape_controls(&problem.to_string()));
     }
     eprintln!(
         "dsvcr check: {} cassette(s) in {}, {} problem(s)",

@@ -39,6 +39,16 @@ pub(crate) fn check_folder_within(
     let mut report = check_files(folder, sessions, calls, tapes);
     report.checked += oversized.len();
     report.problems.extend(oversized);
+    let skipped = super::folder::non_utf8_names(folder);
+    report
+        .problems
+        .extend(skipped.into_iter().map(|path| {
+            Problem {
+                path,
+                reason: "its name is not UTF-8, so it names no cassette: replay and record skip it"
+                    .to_owned(),
+            }
+        }));
     report.problems.sort();
     Ok(report)
 }

@@ -240,6 +240,8 @@ fn json_files(subfolder: &Path) -> Result<Option<Vec<PathBuf>>, LoadError> {
             .is_ok_and(|kind| kind.is_file() && !kind.is_symlink());
         if plain_file && has_cassette_name(&path) || is_cassette_file(&path) {
             files.push(path);
+        } else if has_non_utf8_cassette_name(&path) {
+            tracing::warn!(file = %path.display(), "skipped: the file name is not UTF-8, so it names no cassette");
         }
     }
     // Every path is `subfolder` joined with a file name, so their bytes sort as the names
@@ -260,6 +262,28 @@ fn holds_cassette_files(folder: &Path) -> bool {
 
 fn is_cassette_file(path: &Path) -> bool {
     has_cassette_name(path) && path.is_file()
+}
+
+/// A `*.json` file (not hidden) whose name is not UTF-8: no id makes such a name, so it
+/// is skipped, and said so.
+fn has_non_utf8_cassette_name(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| {
+        let lossy = name.to_string_lossy();
+        name.to_str().is_none() && lossy.ends_with(".json") && !lossy.starts_with('.')
+    })
+}
+
+/// The `*.json` files under the cassette subfolders whose names are not UTF-8, sorted.
+pub(super) fn non_utf8_names(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = [SUBFOLDER, CALLS_SUBFOLDER, TAPE_SUBFOLDER]
+        .iter()
+        .filter_map(|subfolder| fs::read_dir(folder.join(subfolder)).ok())
+        .flat_map(|entries| entries.filter_map(Result::ok))
+        .map(|entry| entry.path())
+        .filter(|path| has_non_utf8_cassette_name(path))
+        .collect();
+    found.sort();
+    found
 }
 
 fn has_cassette_name(path: &Path) -> bool {

@@ -847,3 +847,26 @@ fn a_cassette_with_20_000_timelines_loads_and_a_repeated_one_is_named() {
         "{err}"
     );
 }
+
+/// Found by a hostile review: a `*.json` file whose name is not UTF-8 was skipped
+/// silently. Loading still skips it (and logs so); `check` reports it.
+#[test]
+fn a_non_utf8_file_name_is_skipped_and_reported_by_check() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("obj-1.json"), sample().to_file_bytes()).unwrap();
+    let odd = sub.join(std::ffi::OsStr::from_bytes(b"obj-\xff.json"));
+    fs::write(&odd, sample().to_file_bytes()).unwrap();
+    assert_eq!(load_folder(dir.path()).unwrap().sessions.len(), 1);
+    let report = check_folder_within(dir.path(), MAX_CASSETTE_BYTES).unwrap();
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "{}: its name is not UTF-8, so it names no cassette: replay and record skip it",
+            odd.display()
+        )]
+    );
+}

@@ -659,3 +659,27 @@ fn a_cassette_over_max_cassette_bytes_is_refused_naming_the_file() {
         "{stdout}"
     );
 }
+
+/// Found by a hostile review: start-up errors quoted file names with raw control
+/// characters, which a terminal obeys. They are escaped, in replay's error and in
+/// `check`'s report alike.
+#[test]
+fn control_characters_in_file_names_are_escaped_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("download-session");
+    std::fs::create_dir(&sub).unwrap();
+    let shipped = shipped_cassettes().join("download-session/obj-103.json");
+    std::fs::copy(&shipped, sub.join("evil\u{1b}[31m\nFAKE.json")).unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let (code, _, stderr) = run_to_exit(&["replay", "--cassettes", folder]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("evil\\u{1b}[31m\\nFAKE.json"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    let (code, stdout, _) = run_to_exit(&["check", folder]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("evil\\u{1b}[31m\\nFAKE.json: holds id"),
+        "{stdout:?}"
+    );
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+}
