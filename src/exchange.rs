@@ -49,10 +49,11 @@ impl TapeKey {
         let (body, body_sha256) = if body.iter().all(u8::is_ascii_whitespace) {
             (None, None)
         } else {
-            // `null` cannot be told from no body in the file: keyed by its bytes.
-            match serde_json::from_slice::<serde_json::Value>(body) {
-                Ok(json) if !json.is_null() => (Some(json), None),
-                _ => (None, Some(sha256_hex(body))),
+            // A body with no canonical form that stands for it alone (`null`, a repeated
+            // member, a number that does not read back as written) is keyed by its bytes.
+            match crate::canonical_json::canonical(body) {
+                Some(json) => (Some(json), None),
+                None => (None, Some(sha256_hex(body))),
             }
         };
         TapeKey {
@@ -349,6 +350,13 @@ mod tests {
         assert_eq!(
             text.body_sha256.as_deref(),
             Some(&sha256_hex(b"not json")[..])
+        );
+        let repeated = key("POST", "/x", r#"{"a":1,"a":2}"#);
+        assert_eq!(repeated.body, None);
+        assert_ne!(repeated, key("POST", "/x", r#"{"a":2}"#));
+        assert_ne!(
+            key("POST", "/x", r#"{"n":1E2}"#),
+            key("POST", "/x", r#"{"n":100.0}"#)
         );
         assert_eq!(
             key("GET", "/rest/appliance/system/version", "").canonical(),

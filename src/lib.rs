@@ -11,6 +11,7 @@
 
 mod admin;
 mod body;
+mod canonical_json;
 mod cassette;
 mod cli;
 mod crypto;
