@@ -27,7 +27,7 @@ use crate::cassette::{Download, Provenance, Recording, Store};
 use crate::error::ApiError;
 use crate::secrets::Secrets;
 use crate::stats::{NotRecorded, Stats};
-use crate::upstream::Upstream;
+use crate::upstream::{CloseDelimited, Upstream};
 use crate::vapi::{Answer, SessionId};
 
 /// Endpoints remembered from answers, at most this many (later ones are not learned).
@@ -43,6 +43,9 @@ const OPERATION: &str = "download";
 pub(crate) struct Fetcher {
     pub(crate) listener: Listener,
     learned: Mutex<HashMap<(SessionId, String), Uri>>,
+    /// The sizes this run's file infos gave, to tell a body that ends where its
+    /// connection closes whole from one cut short.
+    sizes: Mutex<HashMap<(SessionId, String), u64>>,
     budget: DownloadBudget,
 }
 
@@ -61,6 +64,7 @@ impl Fetcher {
         Fetcher {
             listener,
             learned: Mutex::default(),
+            sizes: Mutex::default(),
             budget: DownloadBudget::default(),
         }
     }
@@ -73,6 +77,7 @@ impl Fetcher {
 
     /// Points the endpoints in `answer` at dsvcr and remembers where they pointed.
     pub(crate) fn rewrite(&self, answer: &mut Answer, session: &SessionId, origin: &Origin<'_>) {
+        self.learn_sizes(answer, session);
         let learned = super::endpoint::rewrite(answer, session, origin);
         let mut known = self.learned.lock().expect("never poisoned");
         for (file, uri) in learned {
@@ -149,12 +154,18 @@ impl Fetcher {
                 crate::record::upstream_failure(&err)
             })?;
         let idle = upstream.timeout();
+        let size_from_info = self.size_of(&session, &file);
+        let close_delimited = answer.extensions().get::<CloseDelimited>().is_some();
         let download = Pending {
             session,
             file,
             keeper,
+            size_from_info,
         };
-        let response = match why_not_recorded(&answer, head) {
+        let unsure = (close_delimited && size_from_info.is_none()).then(|| {
+            ("the body ends only where its connection closes and no file info in this run gave its size: a cut body could not be told from a whole one".to_owned(), false)
+        });
+        let response = match why_not_recorded(&answer, head).or(unsure) {
             Some((reason, by_design)) => {
                 download.not_recorded(reason, by_design);
                 answer.map(|body| Either::Right(Streamed::new(body, idle)))
@@ -166,6 +177,29 @@ impl Fetcher {
 }
 
 impl Fetcher {
+    fn learn_sizes(&self, answer: &Answer, session: &SessionId) {
+        let files = match answer {
+            Answer::File(info) => std::slice::from_ref(info),
+            Answer::Files(files) => files.as_slice(),
+            _ => return,
+        };
+        let mut sizes = self.sizes.lock().expect("never poisoned");
+        for info in files {
+            let Some(size) = info.size.and_then(|size| u64::try_from(size).ok()) else {
+                continue;
+            };
+            let key = (session.clone(), info.name.clone());
+            if sizes.len() < MAX_LEARNED || sizes.contains_key(&key) {
+                sizes.insert(key, size);
+            }
+        }
+    }
+
+    fn size_of(&self, session: &SessionId, file: &str) -> Option<u64> {
+        let sizes = self.sizes.lock().expect("never poisoned");
+        sizes.get(&(session.clone(), file.to_owned())).copied()
+    }
+
     /// 502 at once, before any connection, for a link to dsvcr itself, or for a fetch
     /// that reached dsvcr (it carries the marker every fetch carries).
     fn refuse_self_loop(
@@ -219,6 +253,8 @@ struct Pending {
     session: SessionId,
     file: String,
     keeper: Keeper,
+    /// The file's size as this session's file info gave it, if it did.
+    size_from_info: Option<u64>,
 }
 
 impl Pending {
@@ -245,11 +281,16 @@ impl Pending {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let (sender, receiver) = mpsc::channel(IN_FLIGHT);
+        let expected = match (declared, self.size_from_info) {
+            (Some(length), _) => Some((length, "its Content-Length said")),
+            (None, Some(size)) => Some((size, "this session's file info said")),
+            (None, None) => None,
+        };
         let pump = Pump {
             upstream: Streamed::new(body, idle),
             client: sender,
             blob: Some(blob),
-            declared,
+            expected,
         };
         tokio::spawn(async move {
             let outcome = pump.run().await;
@@ -321,7 +362,8 @@ struct Pump {
     upstream: Streamed,
     client: mpsc::Sender<Result<Bytes, BoxError>>,
     blob: Option<BlobWriter>,
-    declared: Option<u64>,
+    /// The size the body must have, and who said so.
+    expected: Option<(u64, &'static str)>,
 }
 
 /// Why a body was not copied whole, and whether that is the client's choice.
@@ -387,11 +429,8 @@ impl Pump {
             .blob
             .take()
             .ok_or_else(|| Broken::problem(disk_error.unwrap_or_default()))?;
-        if let Some(declared) = self.declared.filter(|declared| *declared != blob.size()) {
-            let reason = format!(
-                "the body held {} bytes, its Content-Length said {declared}",
-                blob.size()
-            );
+        if let Some((size, said)) = self.expected.filter(|(size, _)| *size != blob.size()) {
+            let reason = format!("the body held {} bytes, {said} {size}", blob.size());
             let _ = self.client.send(Err(reason.clone().into())).await;
             return Err(Broken::problem(reason));
         }

@@ -88,6 +88,11 @@ pub(crate) enum UpstreamError {
     SelfLoop { target: String, listener: String },
 }
 
+/// Marks an answer whose body ends only where its connection closes (no
+/// `Content-Length`, no chunked framing): a cut body looks whole.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CloseDelimited;
+
 /// Largest upstream answer read whole (download-session answers are well under 1 KiB).
 pub(crate) const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
@@ -163,6 +168,12 @@ impl Upstream {
             .await
             .map_err(|_| self.timed_out())?
             .map_err(|err| self.classify(err))?;
+        let headers = answer.headers();
+        if !headers.contains_key(header::CONTENT_LENGTH)
+            && !headers.contains_key(header::TRANSFER_ENCODING)
+        {
+            answer.extensions_mut().insert(CloseDelimited);
+        }
         strip_hop_by_hop(answer.headers_mut());
         Ok(answer)
     }

@@ -870,3 +870,106 @@ async fn a_download_request_with_a_body_is_served_without_forwarding_it() {
     assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
     assert_eq!(downloads_of(folder.path()).len(), 1);
 }
+
+/// An upstream whose file info for `f.iso` gives `size` (if any), and whose endpoint sends
+/// `bytes` with no `Content-Length` and no chunked framing, then closes.
+async fn close_delimited_upstream(size: Option<u64>, bytes: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let endpoint = format!("{url}/cis-data/s-1/f.iso");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let answer = if head.starts_with(b"GET /cis-data/") {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n{bytes}")
+                } else {
+                    let mut info = json!({"name": "f.iso", "status": "PREPARED",
+                        "bytes_transferred": 0, "download_endpoint": {"uri": endpoint}});
+                    if let Some(size) = size {
+                        info["size"] = json!(size);
+                    }
+                    http_answer("200 OK", &info.to_string())
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// Found by a hostile review: a download delimited only by its connection's close and
+/// cut short was recorded as complete. It is checked against the size this session's file
+/// info gave, and not recorded when there was none.
+#[tokio::test]
+async fn a_download_delimited_by_close_is_recorded_only_when_its_size_is_known_and_met() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cases = [
+        (Some(3), "abc", true, None),
+        (
+            Some(3),
+            "ab",
+            false,
+            Some("the body held 2 bytes, this session's file info said 3"),
+        ),
+        (
+            None,
+            "abc",
+            false,
+            Some("the body ends only where its connection closes and no file info in this run gave its size"),
+        ),
+    ];
+    for (size, bytes, kept, reason) in cases {
+        let upstream = close_delimited_upstream(size, bytes).await;
+        let folder = tempfile::tempdir().unwrap();
+        let summary = folder.path().join("summary.json");
+        let recorder = RecordSetup::to(&upstream)
+            .flag("--summary", summary.to_str().unwrap())
+            .start(&folder.path().join("cassettes"))
+            .await;
+        let prepare = recorder
+            .post(
+                &format!("{REST_FILES}/id:s-1?~action=prepare"),
+                r#"{"file_name": "f.iso"}"#,
+            )
+            .await;
+        assert_eq!(prepare.status, 200, "{}", prepare.text());
+        let addr = recorder.base.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let path = endpoint_path("s-1", "f.iso");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200 OK"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let code = recorder.shut_down().await;
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let folder = folder.path().join("cassettes");
+        let recorded = downloads_of(&folder);
+        if kept {
+            assert_eq!(code, ExitCode::SUCCESS, "{bytes}");
+            assert_eq!(recorded.len(), 1, "{bytes}");
+            assert_eq!(recorded[0]["size"], 3);
+        } else {
+            assert_eq!(code, ExitCode::from(dsvcr::EXIT_NOT_RECORDED), "{bytes}");
+            assert_eq!(recorded, Vec::<Value>::new(), "{size:?} {bytes}");
+            assert_eq!(blob_names(&folder), Vec::<String>::new());
+            let why = written["not_recorded"][0]["reason"].as_str().unwrap();
+            assert!(why.starts_with(reason.unwrap()), "{why}");
+        }
+    }
+}
