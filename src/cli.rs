@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cassette::MAX_CASSETTE_BYTES;
+use crate::server::DownloadLimits;
 use crate::server::Limits;
 use crate::upstream::{Thumbprint, UpstreamUrl};
 
@@ -178,6 +180,18 @@ pub(crate) struct LimitArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = parse_positive)]
     pub(crate) max_connections: usize,
+
+    /// File downloads (/__dsvcr/files/) served at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DownloadLimits::default().max_downloads, value_parser = parse_positive)]
+    pub(crate) max_downloads: usize,
+
+    /// Blob files open at once (replay: one per download, briefly per HEAD; record: one per download being kept); more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DownloadLimits::default().max_open_blobs, value_parser = parse_positive)]
+    pub(crate) max_open_blobs: usize,
+
+    /// Bytes of file one download holds in memory, from 8192 to 16777216 (replay reads half of it ahead; also each HTTP/2 stream's send buffer).
+    #[arg(long, value_name = "BYTES", default_value_t = DownloadLimits::default().buffer_bytes, value_parser = parse_buffer_bytes)]
+    pub(crate) download_buffer_bytes: usize,
 }
 
 impl LimitArgs {
@@ -190,6 +204,15 @@ impl LimitArgs {
             header_read_timeout: self.header_read_timeout,
             idle_timeout: self.idle_timeout,
             max_connections: self.max_connections,
+            send_buffer_bytes: self.download_buffer_bytes,
+        }
+    }
+
+    pub(crate) fn downloads(&self) -> DownloadLimits {
+        DownloadLimits {
+            max_downloads: self.max_downloads,
+            max_open_blobs: self.max_open_blobs,
+            buffer_bytes: self.download_buffer_bytes,
         }
     }
 }
@@ -218,6 +241,17 @@ pub(crate) struct CheckArgs {
 
     #[command(flatten)]
     pub(crate) redact: RedactArgs,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
+}
+
+/// The bound on one cassette file (all commands).
+#[derive(Debug, Args)]
+pub(crate) struct CassetteLimitArgs {
+    /// Largest cassette file read, in bytes; a larger one is an error naming it (check: a problem), before it is read.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_CASSETTE_BYTES, value_parser = parse_positive_u64)]
+    pub(crate) max_cassette_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +259,9 @@ pub(crate) struct ReplayArgs {
     /// Cassette folder; cassettes are read from its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub(crate) cassettes: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
 
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
@@ -261,6 +298,9 @@ pub(crate) struct RecordArgs {
     /// Cassette folder to record into (created if missing); cassettes go in its `download-session/` subfolder.
     #[arg(long, value_name = "DIR", default_value = "cassettes")]
     pub(crate) cassettes: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) cassette_limit: CassetteLimitArgs,
 
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
@@ -331,10 +371,26 @@ fn parse_redact_name(text: &str) -> Result<String, String> {
     }
 }
 
+fn parse_positive_u64(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a whole number above 0")),
+    }
+}
+
 fn parse_positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("{text:?} is not a whole number above 0")),
+    }
+}
+
+fn parse_buffer_bytes(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (8192..=16 * 1024 * 1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} must be a number of bytes from 8192 to 16777216"
+        )),
     }
 }
 

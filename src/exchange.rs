@@ -109,9 +109,11 @@ impl TapeKey {
         let (body, body_sha256) = if body.iter().all(u8::is_ascii_whitespace) {
             (None, None)
         } else {
-            match serde_json::from_slice::<serde_json::Value>(body) {
-                Ok(json) => (Some(json), None),
-                Err(_) => (None, Some(sha256_hex(body))),
+            // A body with no canonical form that stands for it alone (`null`, a repeated
+            // member, a number that does not read back as written) is keyed by its bytes.
+            match crate::canonical_json::canonical(body) {
+                Some(json) => (Some(json), None),
+                None => (None, Some(sha256_hex(body))),
             }
         };
         TapeKey {
@@ -303,8 +305,15 @@ impl TapeAnswer {
 
     /// Why the tape refuses this answer, if it does.
     pub(crate) fn check(&self) -> Result<(), String> {
-        if !(100..=599).contains(&self.status) {
-            return Err(format!("status {} is not an HTTP status", self.status));
+        // A 1xx is not a final answer: sent as one, it breaks the connection.
+        if !(200..=599).contains(&self.status) {
+            return Err(format!(
+                "status {} is not the status of a final answer (200 to 599)",
+                self.status
+            ));
+        }
+        if matches!(self.status, 204 | 205 | 304) && !matches!(self.body, TapeBody::Empty) {
+            return Err(format!("a {} answer has no body", self.status));
         }
         if let TapeBody::Base64(text) = &self.body {
             STANDARD
@@ -374,9 +383,10 @@ impl TapeBody {
             return TapeBody::Empty;
         }
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-            // Kept as JSON only when it reads back to the same bytes; otherwise the
-            // spacing would change.
-            if serde_json::to_vec(&json).is_ok_and(|written| written == body) {
+            // Kept as JSON only when it reads back to the same bytes (otherwise the
+            // spacing would change), and never `null`, which the file cannot tell from
+            // no body: that is kept as text.
+            if !json.is_null() && serde_json::to_vec(&json).is_ok_and(|written| written == body) {
                 return TapeBody::Json(json);
             }
         }
@@ -471,6 +481,13 @@ mod tests {
             text.body_sha256.as_deref(),
             Some(&sha256_hex(b"not json")[..])
         );
+        let repeated = key("POST", "/x", r#"{"a":1,"a":2}"#);
+        assert_eq!(repeated.body, None);
+        assert_ne!(repeated, key("POST", "/x", r#"{"a":2}"#));
+        assert_ne!(
+            key("POST", "/x", r#"{"n":1E2}"#),
+            key("POST", "/x", r#"{"n":100.0}"#)
+        );
         assert_eq!(
             key("GET", "/rest/appliance/system/version", "").canonical(),
             r#"{"method":"GET","path":"/rest/appliance/system/version"}"#
@@ -492,5 +509,54 @@ mod tests {
         assert!(matches!(TapeBody::of(b"{\"a\":1}"), TapeBody::Json(_)));
         assert!(matches!(TapeBody::of(b"{ \"a\": 1 }"), TapeBody::Text(_)));
         assert!(matches!(TapeBody::of(&[0xff]), TapeBody::Base64(_)));
+    }
+
+    /// Found by a newcomer: a `null` body could not be taped (500, exit 4). It is kept as
+    /// text and reads back as `null`; a `null` request body is keyed by its bytes.
+    #[test]
+    fn a_null_body_is_taped_and_keyed() {
+        let entry = TapeEntry {
+            repeat: 1,
+            answer: TapeAnswer {
+                status: 200,
+                content_type: Some("application/json".to_owned()),
+                body: TapeBody::of(b"null"),
+            },
+        };
+        let written = serde_json::to_string(&entry).unwrap();
+        let read: TapeEntry = serde_json::from_str(&written).unwrap();
+        assert_eq!(read, entry, "{written}");
+        assert_eq!(read.answer.body.bytes(), Bytes::from_static(b"null"));
+        let keyed = key("POST", "/x", "null");
+        assert_eq!(keyed.body, None);
+        assert_eq!(keyed.body_sha256, Some(sha256_hex(b"null")));
+        let canonical = keyed.canonical();
+        let back: TapeKey = serde_json::from_str(&canonical).unwrap();
+        assert_eq!(back, keyed);
+    }
+
+    /// Hand-written tapes: a 1xx breaks the connection, and 204, 205 and 304 carry no
+    /// body, so such answers are refused when the tape loads.
+    #[test]
+    fn only_final_statuses_and_no_body_where_http_has_none() {
+        let answer = |status, body| TapeAnswer {
+            status,
+            content_type: None,
+            body,
+        };
+        assert_eq!(
+            answer(101, TapeBody::Empty).check(),
+            Err("status 101 is not the status of a final answer (200 to 599)".to_owned())
+        );
+        assert!(answer(199, TapeBody::Empty).check().is_err());
+        for status in [204, 205, 304] {
+            assert_eq!(
+                answer(status, TapeBody::Text("x".to_owned())).check(),
+                Err(format!("a {status} answer has no body"))
+            );
+            assert_eq!(answer(status, TapeBody::Empty).check(), Ok(()));
+        }
+        assert_eq!(answer(200, TapeBody::Text("x".to_owned())).check(), Ok(()));
+        assert_eq!(answer(599, TapeBody::Empty).check(), Ok(()));
     }
 }

@@ -113,7 +113,11 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, LoadError> {
 
 /// Lists what `folder` holds; Err only when the folder itself cannot be read.
 pub(crate) fn inspect(folder: &Path) -> Result<Inspection, LoadError> {
-    let report = check_folder_with(folder, &crate::redact::Redactor::default())?;
+    let report = check_folder_with(
+        folder,
+        &crate::redact::Redactor::default(),
+        crate::cassette::MAX_CASSETTE_BYTES,
+    )?;
     let sessions: Vec<(PathBuf, Cassette)> =
         loaded(cassette_files(folder)?, Cassette::from_file_bytes);
     let calls = loaded(call_files(folder)?, CallCassette::from_file_bytes);

@@ -17,6 +17,7 @@ mod admin;
 mod answers;
 mod body;
 mod browsers;
+mod canonical_json;
 mod cassette;
 mod cli;
 mod crypto;

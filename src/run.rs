@@ -15,16 +15,18 @@ use crate::admin::Observable;
 use crate::browsers;
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder_with, load_folder, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_with, load_folder_within, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
 use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
-use crate::downloads::{Fetcher, Listener, ListenerCertificate, Replayed};
+use crate::downloads::{DownloadBudget, Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::front::{DoorOptions, FrontDoor, Mode};
 use crate::record::Record;
 use crate::redact::Redactor;
 use crate::replay::{Replay, ReplayOptions};
+use crate::server::fds::{self, Usage};
 use crate::server::{self, tls};
 use crate::stats::{Stats, Summary};
+use crate::text::escape_controls;
 use crate::timelines::Timelines;
 use crate::timeshift;
 use crate::upstream::{Trust, TrustError, Upstream, UpstreamConfig};
@@ -35,14 +37,19 @@ use crate::{generate, inspect};
 pub const EXIT_MISSED: u8 = 3;
 
 /// Exit code of `record` when an answer of a recorded operation could not be recorded
-/// for a reason other than "never recorded by design".
+/// for a reason other than "never recorded by design", or a forwarded call got no
+/// usable answer from the upstream (502, 504).
 pub const EXIT_NOT_RECORDED: u8 = 4;
 
+/// How long record waits at shutdown for the recordings still being written.
+const FINISH_WRITES: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An error that stopped a command; its message names the file, flag or address at
-/// fault, and its `source()` is the cause.
+/// fault (control characters escaped: a file name may hold any), and its `source()` is
+/// the cause.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct Error(Failure);
+#[error("{}", escape_controls(&.0.to_string()))]
+pub struct Error(#[source] Failure);
 
 impl Error {
     /// The async runtime could not start.
@@ -165,10 +172,11 @@ struct Launch<R, F> {
 }
 
 async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
-    args: ReplayArgs,
+    mut args: ReplayArgs,
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
-    let mut cassettes = load_folder(&args.cassettes)?;
+    let mut cassettes =
+        load_folder_within(&args.cassettes, args.cassette_limit.max_cassette_bytes)?;
     verify_present(&args.cassettes, &cassettes.sessions)?;
     if args.shift_times {
         shift_times(&mut cassettes.sessions)?;
@@ -184,7 +192,9 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         tape: !args.no_tape,
     };
     let (tls, listener) = listener_tls(&args.listen)?;
-    let bytes = Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone());
+    let budget = fit_to_open_files(&mut args.listen, Usage::REPLAY);
+    let bytes =
+        Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone()).with_budget(budget);
     let redactor = Arc::new(Redactor::new(&args.redact.names));
     let replay = Replay::new(cassettes, options, Stats::new())
         .with_bytes(bytes)
@@ -231,7 +241,7 @@ fn shift_times(cassettes: &mut [Cassette]) -> Result<(), Error> {
 }
 
 async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
-    args: RecordArgs,
+    mut args: RecordArgs,
     launch: Launch<R, F>,
 ) -> Result<ExitCode, Error> {
     let removed =
@@ -245,7 +255,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
             "removed temp files an interrupted earlier run left behind"
         );
     }
-    let cassettes = load_folder(&args.cassettes)?;
+    let cassettes = load_folder_within(&args.cassettes, args.cassette_limit.max_cassette_bytes)?;
     let trust = trust_of(&args);
     if trust == Trust::Insecure {
         warn!(
@@ -259,6 +269,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         timeout: args.upstream_timeout,
         connect_timeout: args.upstream_connect_timeout,
         connections: stats.upstream_connections.clone(),
+        failures: stats.upstream_failures.clone(),
     })?;
     let rerecord = if args.replace {
         Rerecord::Replace
@@ -276,22 +287,56 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let redactor = Arc::new(Redactor::new(&args.redact.names));
     let store = Store::new(&args.cassettes, rerecord, cassettes).with_redactor(redactor.clone());
     let (tls, listener) = listener_tls(&args.listen)?;
-    let fetcher = Fetcher::new(listener.clone());
+    let budget = fit_to_open_files(&mut args.listen, Usage::RECORD);
+    let fetcher = Fetcher::new(listener.clone()).with_budget(budget);
     let record = Record::new(upstream, store, known, stats, !args.no_tape)
         .with_bytes(fetcher)
         .with_redactor(redactor);
     let record = Arc::new(record);
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
-    record.finish_writes().await;
-    finish(record.as_ref(), &args.summary)?;
-    let refused = record.refused();
-    if refused > 0 {
+    // The cut connections' recordings end at once; a cassette write in flight is short.
+    if tokio::time::timeout(FINISH_WRITES, record.finish_writes())
+        .await
+        .is_err()
+    {
+        warn!("recordings still being written after {FINISH_WRITES:?}; not waiting for them");
+    }
+    let summary = finish(record.as_ref(), &args.summary)?;
+    let failed = &summary.health.upstream_failures;
+    if failed.count > 0 {
+        let reasons: Vec<String> = failed
+            .by_reason
+            .iter()
+            .map(|(reason, count)| format!("{reason}: {count}"))
+            .collect();
         eprintln!(
+            "dsvcr: {} forwarded call(s) got no answer from the upstream ({}), e.g. {}; see upstream_failures in the run summary",
+            failed.count,
+            reasons.join(", "),
+            failed.first.first().map_or("", String::as_str)
+        );
+    }
+    let refused = record.refused();
+    if refused > 0 || failed.count > 0 {
+        if refused > 0 {
+            eprintln!(
             "dsvcr: {refused} answer(s) could not be recorded (see not_recorded in the run summary)"
         );
+        }
         return Ok(ExitCode::from(EXIT_NOT_RECORDED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The download budgets, and the connection limit, cut to what the open-file limit holds.
+fn fit_to_open_files(listen: &mut ListenArgs, usage: Usage) -> DownloadBudget {
+    let (connections, downloads) = fds::fit(
+        listen.limits.max_connections,
+        listen.limits.downloads(),
+        usage,
+    );
+    listen.limits.max_connections = connections;
+    DownloadBudget::new(downloads)
 }
 
 fn trust_of(args: &RecordArgs) -> Trust {
@@ -304,10 +349,14 @@ fn trust_of(args: &RecordArgs) -> Trust {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let report = check_folder_with(&args.folder, &Redactor::new(&args.redact.names))?;
+    let report = check_folder_with(
+        &args.folder,
+        &Redactor::new(&args.redact.names),
+        args.cassette_limit.max_cassette_bytes,
+    )?;
     let mut stdout = std::io::stdout().lock();
     for problem in &report.problems {
-        let _ = writeln!(stdout, "{problem}");
+        let _ = writeln!(stdout, "{}", escape_controls(&problem.to_string()));
     }
     eprintln!(
         "dsvcr check: {} cassette(s) in {}, {} problem(s)",

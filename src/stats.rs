@@ -42,6 +42,9 @@ pub(crate) struct Stats {
     redacted: AtomicU64,
     /// Upstream connections opened (record mode); shared with the upstream connector.
     pub(crate) upstream_connections: Arc<AtomicU64>,
+    /// Forwarded calls that got no usable answer (record mode); shared with the upstream
+    /// client.
+    pub(crate) upstream_failures: Arc<Failures>,
 }
 
 /// An answer of a recorded operation that did not reach a cassette.
@@ -147,6 +150,7 @@ impl Stats {
             recordings: self.recordings.load(Ordering::Relaxed),
             not_recorded: self.not_recorded.load(Ordering::Relaxed),
             upstream_connections: self.upstream_connections.load(Ordering::Relaxed),
+            upstream_failures: self.upstream_failures.snapshot(),
         }
     }
 
@@ -201,6 +205,8 @@ pub(crate) struct Health {
     /// Answers of recorded operations that did not reach a cassette (record).
     pub(crate) not_recorded: u64,
     pub(crate) upstream_connections: u64,
+    /// Forwarded calls that got no usable answer (record), by reason.
+    pub(crate) upstream_failures: UpstreamFailures,
 }
 
 /// The run summary written at shutdown (`--summary FILE`).
@@ -240,6 +246,7 @@ struct SummaryCounts<'a> {
     recordings: u64,
     not_recorded_count: u64,
     upstream_connections: u64,
+    upstream_failures: &'a UpstreamFailures,
 }
 
 fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::Ok, S::Error> {
@@ -252,8 +259,48 @@ fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::
         recordings: health.recordings,
         not_recorded_count: health.not_recorded,
         upstream_connections: health.upstream_connections,
+        upstream_failures: &health.upstream_failures,
     }
     .serialize(to)
+}
+
+/// Forwarded calls that got no usable answer from the vCenter (the 502s and 504s record
+/// gives), counted by reason for the health endpoint, the run summary and the exit code.
+/// Failures whose message the summary keeps; the count keeps counting.
+pub(crate) const MAX_FAILURE_EXAMPLES: usize = 10;
+
+/// The failures of one run. Shared by the upstream client and the counters.
+#[derive(Debug, Default)]
+pub(crate) struct Failures {
+    seen: Mutex<UpstreamFailures>,
+}
+
+/// What `upstream_failures` says in the health answer and the run summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct UpstreamFailures {
+    pub(crate) count: u64,
+    /// Failures per reason: `unreachable`, `tls`, `timeout`, `connect_timeout`,
+    /// `broken` (failed mid-answer), `too_large`, `self_loop` (a download link naming
+    /// dsvcr itself).
+    pub(crate) by_reason: BTreeMap<&'static str, u64>,
+    /// The first failures' messages, at most [`MAX_FAILURE_EXAMPLES`].
+    pub(crate) first: Vec<String>,
+}
+
+impl Failures {
+    /// Counts a failure under `reason`, keeping its message while there is room.
+    pub(crate) fn note(&self, reason: &'static str, message: impl FnOnce() -> String) {
+        let mut seen = self.seen.lock().expect("never poisoned");
+        seen.count += 1;
+        *seen.by_reason.entry(reason).or_default() += 1;
+        if seen.first.len() < MAX_FAILURE_EXAMPLES {
+            seen.first.push(message());
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> UpstreamFailures {
+        self.seen.lock().expect("never poisoned").clone()
+    }
 }
 
 #[cfg(test)]

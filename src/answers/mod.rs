@@ -11,7 +11,7 @@ pub(crate) mod soap;
 pub(crate) use reply::{reply, reply_with};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
@@ -328,6 +328,10 @@ impl RenderedError {
         headers.insert(SYNTHETIC_HEADER, HeaderValue::from_static(self.reason));
         if let Some(allow) = self.allow {
             headers.insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // dsvcr's 503s are budgets momentarily full.
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

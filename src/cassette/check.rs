@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::folder::{call_files, cassette_files, tape_files};
 pub(crate) use super::report::{CheckReport, Problem};
-use super::{CallCassette, Cassette, Download, LoadError, TapeCassette};
+use super::{CallCassette, Cassette, LoadError, TapeCassette};
 use crate::redact::Redactor;
 use crate::secrets::secret_reasons;
 
@@ -21,26 +21,91 @@ use crate::secrets::secret_reasons;
 /// secret-looking; every problem of every file is collected. Err only when the folder
 /// itself cannot be read (the same errors as [`load_folder`](super::load_folder)); a
 /// folder without the subfolder holds no cassettes and has no problems. Secret-named
-/// values are those of `redactor` (the built-in names and `--redact`).
+/// values are those of `redactor` (the built-in names and `--redact`); a file over
+/// `max_file_bytes` is one problem, and is not read.
 pub(crate) fn check_folder_with(
     folder: &Path,
     redactor: &Redactor,
+    max_file_bytes: u64,
 ) -> Result<CheckReport, LoadError> {
-    let sessions = cassette_files(folder)?;
-    let calls = call_files(folder)?;
-    let tapes = tape_files(folder)?;
+    let (sessions, calls, tapes, oversized) = within(
+        cassette_files(folder)?,
+        call_files(folder)?,
+        tape_files(folder)?,
+        max_file_bytes,
+    );
+    let mut report = check_files(folder, sessions, calls, tapes, redactor);
+    report.checked += oversized.len();
+    report.problems.extend(oversized);
+    let skipped = super::folder::non_utf8_names(folder);
+    report
+        .problems
+        .extend(skipped.into_iter().map(|path| {
+            Problem {
+                path,
+                reason: "its name is not UTF-8, so it names no cassette: replay and record skip it"
+                    .to_owned(),
+            }
+        }));
+    report.problems.sort();
+    Ok(report)
+}
+
+type Files = Vec<PathBuf>;
+
+/// The files within the limit, and a problem for each one over it.
+fn within(
+    sessions: Files,
+    calls: Files,
+    tapes: Files,
+    limit: u64,
+) -> (Files, Files, Files, Vec<Problem>) {
+    let mut oversized = Vec::new();
+    let mut keep = |files: Files| -> Files {
+        files
+            .into_iter()
+            .filter(|path| {
+                let size = fs::metadata(path).map_or(0, |metadata| metadata.len());
+                if size <= limit {
+                    return true;
+                }
+                oversized.push(Problem {
+                    path: path.clone(),
+                    reason: format!("{size} bytes, over the limit of {limit} bytes for one cassette file (--max-cassette-bytes); replay would not load it"),
+                });
+                false
+            })
+            .collect()
+    };
+    (keep(sessions), keep(calls), keep(tapes), oversized)
+}
+
+fn check_files(
+    folder: &Path,
+    sessions: Files,
+    calls: Files,
+    tapes: Files,
+    redactor: &Redactor,
+) -> CheckReport {
     let mut report = CheckReport {
         checked: sessions.len() + calls.len() + tapes.len(),
         problems: Vec::new(),
     };
     report.problems.extend(case_collisions(&sessions));
     let mut downloads = Vec::new();
+    let mut ids = Vec::new();
     for path in sessions {
         report
             .problems
             .extend(check_file(&path, Kind::Session, redactor));
-        downloads.extend(downloads_of(&path));
+        if let Some(cassette) = loaded_session(&path) {
+            ids.push((cassette.id.to_string(), path.clone()));
+            downloads.extend(cassette.downloads.into_iter().map(|d| (path.clone(), d)));
+        }
     }
+    report
+        .problems
+        .extend(super::duplicates::duplicate_ids(ids));
     report
         .problems
         .extend(super::blobs::check(folder, &downloads));
@@ -54,8 +119,7 @@ pub(crate) fn check_folder_with(
             .problems
             .extend(check_file(&path, Kind::Tape, redactor));
     }
-    report.problems.sort();
-    Ok(report)
+    report
 }
 
 /// Files whose names are equal when ASCII case is ignored: a case-insensitive file system
@@ -88,10 +152,10 @@ enum Kind {
 }
 
 /// Every problem of one cassette file.
-/// [`check_folder_with`] with the built-in secret names.
+/// [`check_folder_with`] with the built-in secret names and size limit.
 #[cfg(test)]
 pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
-    check_folder_with(folder, &Redactor::default())
+    check_folder_with(folder, &Redactor::default(), super::MAX_CASSETTE_BYTES)
 }
 
 fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
@@ -121,19 +185,11 @@ fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
     problems
 }
 
-/// The downloads a session cassette that loads lists, each with its file.
-fn downloads_of(path: &Path) -> Vec<(PathBuf, Download)> {
-    let loaded = fs::read(path)
+/// The session cassette at `path`, if it loads.
+fn loaded_session(path: &Path) -> Option<Cassette> {
+    fs::read(path)
         .ok()
-        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok());
-    loaded.map_or_else(Vec::new, |cassette| {
-        let path = path.to_owned();
-        cassette
-            .downloads
-            .into_iter()
-            .map(|download| (path.clone(), download))
-            .collect()
-    })
+        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok())
 }
 
 #[cfg(test)]
@@ -440,6 +496,37 @@ mod tests {
         );
     }
 
+    /// Replay refuses a folder holding one session under its name and the name dsvcr 0.1
+    /// gave it; `check` says so instead of passing it.
+    #[test]
+    fn one_session_under_two_file_names_is_refused_as_replay_refuses_it() {
+        let id = crate::vapi::SessionId::parse("Obj-1").unwrap();
+        let content = cassette(|v| {
+            v["id"] = "Obj-1".into();
+            v["responses"][0]["session"]["id"] = "Obj-1".into();
+        });
+        let current = format!("{}.json", id.file_stem());
+        let legacy = format!("{}.json", id.legacy_file_stem());
+        assert_ne!(current, legacy);
+        let dir = folder(&[(&current, &content), (&legacy, &content)]);
+        assert!(matches!(
+            load_folder(dir.path()),
+            Err(crate::cassette::LoadError::DuplicateId { .. })
+        ));
+        let report = check_folder(dir.path()).unwrap();
+        let mut names = [current, legacy];
+        names.sort();
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [format!(
+                "{}: holds download session Obj-1, as {} does (one under the name dsvcr 0.1 gave it); replay refuses the folder: keep one",
+                path_in(&dir, &names[1]).display(),
+                path_in(&dir, &names[0]).display()
+            )]
+        );
+    }
+
     #[test]
     fn a_private_key() {
         for kind in ["", "RSA ", "EC ", "ENCRYPTED ", "OPENSSH "] {
@@ -477,31 +564,46 @@ mod tests {
     #[test]
     fn a_session_token() {
         single(
-            &cassette(|v| {
-                v["responses"][0]["session"]["library_item_content_version"] =
-                    "b00db39f948d13ea1bd9a9e1f8b0d8f1".into()
-            }),
+            &with_message(r#"{"token": "b00db39f948d13ea1bd9a9e1f8b0d8f1"}"#),
             "contains what looks like a session token (\"b00d…\")",
         );
         single(
             &cassette(|v| {
-                v["responses"][0]["session"]["error_message"]["args"] =
-                    json!(["photon-5.0.ova", "0123456789ABCDEF0123456789ABCDEF"])
+                v["responses"][0]["session"]["error_message"]["args"] = json!([
+                    "photon-5.0.ova",
+                    r#"{"Session_Id":"0123456789ABCDEF0123456789ABCDEF"}"#
+                ])
             }),
             "contains what looks like a session token (\"0123…\")",
         );
     }
 
+    /// 32 hex digits are also an MD5 checksum or a content version: only a secret-named
+    /// field's value is a token, so a clean recording carrying checksums passes.
+    #[test]
+    fn md5_checksums_are_not_session_tokens() {
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        let content = cassette(|v| {
+            v["responses"][0]["session"]["library_item_content_version"] = md5.into();
+            v["responses"][0]["session"]["error_message"]["args"] = json!([
+                md5,
+                format!(r#"{{"checksum_info":{{"algorithm":"MD5","checksum":"{md5}"}}}}"#)
+            ]);
+        });
+        assert_problems(&content, &[]);
+    }
+
     #[test]
     fn the_whole_secret_is_never_shown() {
         let token = "b00db39f948d13ea1bd9a9e1f8b0d8f1";
+        let field = format!(r#"{{"token":"{token}"}}"#);
         let basic = "YWRtaW5AdnNwaGVyZS5sb2NhbDpWTXdhcmUxIQ==";
         let dir = folder(&[(
             "obj-1.json",
             &cassette(|v| {
                 v["responses"][0]["session"]["error_message"]["default_message"] =
                     format!("Basic {basic}").into();
-                v["responses"][0]["session"]["error_message"]["args"] = json!([token]);
+                v["responses"][0]["session"]["error_message"]["args"] = json!([field]);
             }),
         )]);
         let problems = check_folder(dir.path()).unwrap().problems;
@@ -520,8 +622,8 @@ mod tests {
         let content = cassette(|v| {
             v["responses"][0]["session"]["error_message"]["default_message"] = message.into();
             v["responses"][0]["session"]["error_message"]["args"] = json!([
-                "0123456789abcdef0123456789abcdef",
-                "fedcba9876543210fedcba9876543210"
+                r#"{"token": "0123456789abcdef0123456789abcdef"}"#,
+                r#"{"password": "fedcba9876543210fedcba9876543210"}"#
             ]);
         });
         assert_problems(
@@ -550,10 +652,10 @@ mod tests {
             ],
         );
         assert_problems(
-            "token: \"0123456789abcdef0123456789abcdef\"",
+            "{\"token\": \"0123456789abcdef0123456789abcdef\"",
             &[
+                "EOF while parsing an object at line 1 column 44",
                 "contains what looks like a session token (\"0123…\")",
-                "expected ident at line 1 column 2",
             ],
         );
     }
@@ -563,8 +665,8 @@ mod tests {
         let leaky = cassette(|v| {
             v["id"] = "obj-4".into();
             v["responses"][0]["session"]["id"] = "obj-4".into();
-            v["responses"][0]["session"]["library_item_content_version"] =
-                "b00db39f948d13ea1bd9a9e1f8b0d8f1".into();
+            v["responses"][0]["session"]["error_message"]["default_message"] =
+                r#"{"token": "b00db39f948d13ea1bd9a9e1f8b0d8f1"}"#.into();
         });
         let renamed = |id: &str| {
             let id = id.to_owned();

@@ -33,6 +33,13 @@ pub(crate) enum LoadError {
     Invalid(#[from] CassetteError),
     #[error("{}: two files hold download session {id} (one under the name dsvcr 0.1 gave it); keep one", folder.display())]
     DuplicateId { folder: PathBuf, id: String },
+    #[error("{}: {}, over the limit of {limit} bytes for one cassette file (--max-cassette-bytes); it is not loaded", path.display(), size.map_or_else(|| "larger".to_owned(), |size| format!("{size} bytes")))]
+    TooLarge {
+        path: PathBuf,
+        /// `None` when the file grew past the limit while it was read.
+        size: Option<u64>,
+        limit: u64,
+    },
     #[error("cassette folder {} holds .json files but no {SUBFOLDER}/ subfolder: name the folder that contains {SUBFOLDER}/ (its parent, if these are cassettes)", .0.display())]
     MissingSubfolder(PathBuf),
 }
@@ -66,9 +73,24 @@ pub(crate) fn legacy_cassette_path(folder: &Path, id: &SessionId) -> PathBuf {
 /// and `folder/tape/`. Hidden files (temp files of an interrupted write) are skipped; a
 /// folder without the subfolders holds no cassettes. When several files are bad, the
 /// error names the first of them in sorted order, as if they were loaded one by one.
+#[cfg(test)]
 pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
+    load_folder_within(folder, MAX_CASSETTE_BYTES)
+}
+
+/// The largest cassette file loaded unless `--max-cassette-bytes` says otherwise: far
+/// above any real cassette (a session's is a few KiB, a tape's at most a few MiB), far
+/// below what would exhaust memory while parsing.
+pub(crate) const MAX_CASSETTE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// As [`load_folder`], refusing any file over `max_file_bytes` before reading it whole.
+pub(crate) fn load_folder_within(
+    folder: &Path,
+    max_file_bytes: u64,
+) -> Result<Cassettes, LoadError> {
+    let limit = max_file_bytes;
     // File names are checked against ids, so two files can never hold one id.
-    let mut sessions = load_files(&cassette_files(folder)?, Cassette::from_file_bytes)?;
+    let mut sessions = load_files(&cassette_files(folder)?, Cassette::from_file_bytes, limit)?;
     sessions.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = sessions.windows(2).find(|pair| pair[0].id == pair[1].id) {
         return Err(LoadError::DuplicateId {
@@ -76,8 +98,8 @@ pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
             id: pair[0].id.to_string(),
         });
     }
-    let calls = load_files(&call_files(folder)?, CallCassette::from_file_bytes)?;
-    let tapes = load_files(&tape_files(folder)?, TapeCassette::from_file_bytes)?;
+    let calls = load_files(&call_files(folder)?, CallCassette::from_file_bytes, limit)?;
+    let tapes = load_files(&tape_files(folder)?, TapeCassette::from_file_bytes, limit)?;
     Ok(Cassettes {
         sessions,
         calls,
@@ -93,7 +115,8 @@ const FILES_PER_THREAD: usize = 256;
 /// `paths` that fails, whichever thread finds it first.
 fn load_files<T: Send>(
     paths: &[PathBuf],
-    parse: fn(&Path, &[u8]) -> Result<T, CassetteError>,
+    parse: Parser<T>,
+    limit: u64,
 ) -> Result<Vec<T>, LoadError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
@@ -102,7 +125,7 @@ fn load_files<T: Send>(
     // The index of the first file known to fail: no thread needs to go past it.
     let first_failure = AtomicUsize::new(usize::MAX);
     if threads == 1 {
-        return load_run(paths, 0, parse, &first_failure);
+        return load_run(paths, 0, (parse, limit), &first_failure);
     }
     let run = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -112,10 +135,10 @@ fn load_files<T: Send>(
             .enumerate()
             .skip(1)
             .map(|(index, part)| {
-                scope.spawn(move || load_run(part, index * run, parse, first_failure))
+                scope.spawn(move || load_run(part, index * run, (parse, limit), first_failure))
             })
             .collect();
-        let mut loaded = load_run(&paths[..run], 0, parse, first_failure);
+        let mut loaded = load_run(&paths[..run], 0, (parse, limit), first_failure);
         if let Ok(loaded) = &mut loaded {
             loaded.reserve_exact(paths.len() - run);
         }
@@ -135,12 +158,15 @@ fn load_files<T: Send>(
     })
 }
 
+/// How a kind of cassette file is read from its bytes.
+type Parser<T> = fn(&Path, &[u8]) -> Result<T, CassetteError>;
+
 /// Loads a run of files that starts at index `start` of all files, stopping early when
 /// a file before the current one is known to fail.
 fn load_run<T>(
     paths: &[PathBuf],
     start: usize,
-    parse: fn(&Path, &[u8]) -> Result<T, CassetteError>,
+    (parse, limit): (Parser<T>, u64),
     first_failure: &AtomicUsize,
 ) -> Result<Vec<T>, LoadError> {
     let mut loaded = Vec::with_capacity(paths.len());
@@ -151,7 +177,7 @@ fn load_run<T>(
             // Some earlier file's error is the one reported; this run's files do not matter.
             break;
         }
-        let parsed = read_into(path, &mut buffer)
+        let parsed = read_into(path, &mut buffer, limit)
             .and_then(|bytes| parse(path, bytes).map_err(LoadError::from));
         match parsed {
             Ok(cassette) => loaded.push(cassette),
@@ -217,6 +243,8 @@ fn json_files(subfolder: &Path) -> Result<Option<Vec<PathBuf>>, LoadError> {
             .is_ok_and(|kind| kind.is_file() && !kind.is_symlink());
         if plain_file && has_cassette_name(&path) || is_cassette_file(&path) {
             files.push(path);
+        } else if has_non_utf8_cassette_name(&path) {
+            tracing::warn!(file = %path.display(), "skipped: the file name is not UTF-8, so it names no cassette");
         }
     }
     // Every path is `subfolder` joined with a file name, so their bytes sort as the names
@@ -239,6 +267,28 @@ fn is_cassette_file(path: &Path) -> bool {
     has_cassette_name(path) && path.is_file()
 }
 
+/// A `*.json` file (not hidden) whose name is not UTF-8: no id makes such a name, so it
+/// is skipped, and said so.
+fn has_non_utf8_cassette_name(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| {
+        let lossy = name.to_string_lossy();
+        name.to_str().is_none() && lossy.ends_with(".json") && !lossy.starts_with('.')
+    })
+}
+
+/// The `*.json` files under the cassette subfolders whose names are not UTF-8, sorted.
+pub(super) fn non_utf8_names(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = [SUBFOLDER, CALLS_SUBFOLDER, TAPE_SUBFOLDER]
+        .iter()
+        .filter_map(|subfolder| fs::read_dir(folder.join(subfolder)).ok())
+        .flat_map(|entries| entries.filter_map(Result::ok))
+        .map(|entry| entry.path())
+        .filter(|path| has_non_utf8_cassette_name(path))
+        .collect();
+    found.sort();
+    found
+}
+
 fn has_cassette_name(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -249,14 +299,30 @@ fn has_cassette_name(path: &Path) -> bool {
 
 /// The bytes of the file at `path`, read into `buffer` (kept between files, so that a
 /// folder of small files costs an open, two reads and a close each, and no allocation).
-fn read_into<'b>(path: &Path, buffer: &'b mut Vec<u8>) -> Result<&'b [u8], LoadError> {
+pub(super) fn read_into<'b>(
+    path: &Path,
+    buffer: &'b mut Vec<u8>,
+    limit: u64,
+) -> Result<&'b [u8], LoadError> {
     let failed = |source| LoadError::Read {
         path: path.to_owned(),
         source,
     };
+    let too_large = |size| LoadError::TooLarge {
+        path: path.to_owned(),
+        size,
+        limit,
+    };
     let mut file = fs::File::open(path).map_err(failed)?;
+    let size = file.metadata().map_err(failed)?.len();
+    if size > limit {
+        return Err(too_large(Some(size)));
+    }
     let mut len = 0;
     loop {
+        if len as u64 > limit {
+            return Err(too_large(None));
+        }
         if len == buffer.len() {
             buffer.resize((2 * len).max(READ_BUFFER_BYTES), 0);
         }

@@ -39,10 +39,12 @@ pub(crate) mod blob_file;
 pub(crate) mod blobs;
 mod call_file;
 mod check;
+mod duplicates;
 mod entry;
 mod error;
 mod folder;
 mod format;
+mod references;
 mod report;
 mod session_file;
 mod store;
@@ -65,8 +67,11 @@ pub(crate) use error::*;
 use format::*;
 use session_file::*;
 
+#[cfg(test)]
+pub(crate) use folder::load_folder;
 pub(crate) use folder::{
-    call_files, cassette_files, load_folder, tape_files, Cassettes, LoadError,
+    call_files, cassette_files, load_folder_within, tape_files, Cassettes, LoadError,
+    MAX_CASSETTE_BYTES,
 };
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,

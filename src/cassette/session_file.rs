@@ -159,24 +159,22 @@ impl Cassette {
             self.validate_track(track)
                 .map_err(|reason| format!("timelines[{index}] ({}): {reason}", track.op.label()))?;
         }
+        // Sets, not a scan of the earlier entries: a cassette with 20 000 timelines
+        // loaded in 50 s that way.
+        let mut seen = std::collections::HashSet::with_capacity(self.timelines.len());
         for (index, track) in self.timelines.iter().enumerate() {
-            if self.timelines[..index]
-                .iter()
-                .any(|earlier| earlier.op == track.op && earlier.file_name == track.file_name)
-            {
+            if !seen.insert((track.op, track.file_name.as_deref())) {
                 return Err(format!(
                     "timelines[{index}] repeats the timeline of {} for the same file",
                     track.op.label()
                 ));
             }
         }
+        let mut files = std::collections::HashSet::with_capacity(self.downloads.len());
         for (index, download) in self.downloads.iter().enumerate() {
             validate_download(download)
                 .map_err(|reason| format!("downloads[{index}]: {reason}"))?;
-            if self.downloads[..index]
-                .iter()
-                .any(|earlier| earlier.file_name == download.file_name)
-            {
+            if !files.insert(download.file_name.as_str()) {
                 return Err(format!(
                     "downloads[{index}] repeats file {:?}",
                     download.file_name

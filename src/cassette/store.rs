@@ -132,6 +132,7 @@ pub(crate) struct Store {
     /// The order the next create of each library item gets.
     next_create: Mutex<HashMap<String, u32>>,
     redactor: Arc<Redactor>,
+    blobs: super::references::BlobReferences,
 }
 
 impl Store {
@@ -140,6 +141,7 @@ impl Store {
         let mut next_create: HashMap<String, u32> = HashMap::new();
         let mut slots = HashMap::new();
         let sessions = cassettes.sessions.len();
+        let blobs = super::references::BlobReferences::new(folder, cassettes.sessions.iter());
         for cassette in cassettes.sessions {
             if let Some(create) = &cassette.create {
                 let next = next_create
@@ -169,6 +171,7 @@ impl Store {
             sessions: AtomicUsize::new(sessions),
             next_create: Mutex::new(next_create),
             redactor: Arc::default(),
+            blobs,
         }
     }
 
@@ -256,6 +259,13 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
+        if let Doc::Session(after) = &doc {
+            let before = match &slot.doc {
+                Some(Doc::Session(before)) => Some(before),
+                _ => None,
+            };
+            self.blobs.replaced(before, after);
+        }
         let new_session = matches!(doc, Doc::Session(_)) && slot.doc.is_none();
         slot.doc = Some(doc);
         slot.written_this_run = true;

@@ -815,3 +815,99 @@ fn a_file_that_is_not_json_keeps_the_parsers_error_as_its_cause() {
         "a refusal of dsvcr's own has no cause"
     );
 }
+
+/// Found by a hostile review: a 2 GiB file in the folder passed 4 GiB RSS before any
+/// error. A file over the limit is refused, named, before it is read; `check` reports it.
+#[test]
+fn a_file_over_the_size_limit_is_refused_naming_it_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    let bytes = sample().to_file_bytes();
+    fs::write(sub.join("obj-1.json"), &bytes).unwrap();
+    let size = bytes.len() as u64;
+    assert_eq!(
+        load_folder_within(dir.path(), size).unwrap().sessions.len(),
+        1,
+        "a file of exactly the limit loads"
+    );
+    let err = load_folder_within(dir.path(), size - 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: {size} bytes, over the limit of {} bytes for one cassette file (--max-cassette-bytes); it is not loaded",
+            sub.join("obj-1.json").display(),
+            size - 1
+        )
+    );
+    let report =
+        check_folder_with(dir.path(), &crate::redact::Redactor::default(), size - 1).unwrap();
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "{}: {size} bytes, over the limit of {} bytes for one cassette file (--max-cassette-bytes); replay would not load it",
+            sub.join("obj-1.json").display(),
+            size - 1
+        )]
+    );
+    assert_eq!(report.checked, 1);
+}
+
+/// Found by a hostile review: duplicate timelines were found by comparing each with every
+/// earlier one (20 000 timelines: 50 s). The check is a set now; its verdicts are the same.
+#[test]
+fn a_cassette_with_20_000_timelines_loads_and_a_repeated_one_is_named() {
+    let mut cassette = Cassette::new(SessionId::parse("obj-1").unwrap(), recorded());
+    for n in 0..20_000 {
+        let name = format!("file-{n:05}.iso");
+        cassette.timelines.push(Track {
+            op: Op::FileGet,
+            file_name: Some(name.clone()),
+            responses: vec![Entry {
+                repeat: 1,
+                answer: Answer::File(file(&name, FileStatus::Prepared)),
+            }],
+        });
+    }
+    let path = std::path::Path::new("obj-1.json");
+    let loaded = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap();
+    assert_eq!(loaded.timelines.len(), 20_000);
+    let repeated = cassette.timelines[7].clone();
+    cassette.timelines.push(repeated);
+    let err = Cassette::from_file_bytes(path, &cassette.to_file_bytes()).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "timelines[20000] repeats the timeline of downloadsession.file.get for the same file"
+        ),
+        "{err}"
+    );
+}
+
+/// Found by a hostile review: a `*.json` file whose name is not UTF-8 was skipped
+/// silently. Loading still skips it (and logs so); `check` reports it.
+#[test]
+fn a_non_utf8_file_name_is_skipped_and_reported_by_check() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join(SUBFOLDER);
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("obj-1.json"), sample().to_file_bytes()).unwrap();
+    let odd = sub.join(std::ffi::OsStr::from_bytes(b"obj-\xff.json"));
+    fs::write(&odd, sample().to_file_bytes()).unwrap();
+    assert_eq!(load_folder(dir.path()).unwrap().sessions.len(), 1);
+    let report = check_folder_with(
+        dir.path(),
+        &crate::redact::Redactor::default(),
+        MAX_CASSETTE_BYTES,
+    )
+    .unwrap();
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "{}: its name is not UTF-8, so it names no cassette: replay and record skip it",
+            odd.display()
+        )]
+    );
+}

@@ -78,6 +78,11 @@ impl Listener {
         let _ = self.addr.set(addr);
     }
 
+    /// The address the listener was bound to, once bound.
+    pub(crate) fn bound_addr(&self) -> Option<SocketAddr> {
+        self.addr.get().copied()
+    }
+
     /// The base the client reached dsvcr at: the listener's scheme and the request's
     /// authority (`:authority` or `Host`).
     pub(crate) fn origin(&self, parts: &http::request::Parts) -> Origin<'_> {

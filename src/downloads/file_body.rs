@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::task::JoinHandle;
 
-/// The size of one read.
+/// The size of one read unless told otherwise.
 const PIECE: u64 = 512 * 1024;
 
 type Reading = JoinHandle<(File, io::Result<Bytes>)>;
@@ -25,14 +25,38 @@ pub(crate) struct FileBody {
     /// Bytes not yet handed to the client.
     unsent: u64,
     reading: Option<Reading>,
+    /// The size of one read.
+    piece: u64,
 }
 
 impl FileBody {
     /// The `len` bytes of `path` from `first` on.
+    #[cfg(test)]
     pub(crate) async fn open(path: &Path, first: u64, len: u64) -> io::Result<Self> {
+        Self::open_checked(path, None, first, len).await
+    }
+
+    /// Opens `path` (a regular file, never through a link, never waiting on a FIFO),
+    /// checks that the opened file holds `size` bytes when one is given, and seeks to
+    /// `first`.
+    async fn open_checked(
+        path: &Path,
+        size: Option<u64>,
+        first: u64,
+        len: u64,
+    ) -> io::Result<Self> {
         let path = path.to_owned();
         let file = tokio::task::spawn_blocking(move || {
             let mut file = crate::cassette::blob_file::open_regular(&path)?;
+            if let Some(size) = size {
+                let held = file.metadata()?.len();
+                if held != size {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("it holds {held} bytes, the cassette recorded {size}"),
+                    ));
+                }
+            }
             file.seek(SeekFrom::Start(first))?;
             Ok::<_, io::Error>(file)
         })
@@ -43,7 +67,24 @@ impl FileBody {
             unread: len,
             unsent: len,
             reading: None,
+            piece: PIECE,
         })
+    }
+
+    /// Reads in pieces of `piece` bytes (at least 1) instead.
+    pub(crate) fn in_pieces_of(mut self, piece: u64) -> Self {
+        self.piece = piece.max(1);
+        self
+    }
+
+    /// As [`Self::open`], checking that the opened file holds `size` bytes.
+    pub(crate) async fn open_sized(
+        path: &Path,
+        size: u64,
+        first: u64,
+        len: u64,
+    ) -> io::Result<Self> {
+        Self::open_checked(path, Some(size), first, len).await
     }
 
     fn read_ahead(&mut self) {
@@ -53,7 +94,7 @@ impl FileBody {
         let Some(mut file) = self.file.take() else {
             return;
         };
-        let piece = self.unread.min(PIECE);
+        let piece = self.unread.min(self.piece);
         self.unread -= piece;
         self.reading = Some(tokio::task::spawn_blocking(move || {
             let mut buffer = vec![0; piece as usize];

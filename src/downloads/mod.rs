@@ -1,13 +1,16 @@
 //! The bytes of prepared files: download endpoints rewritten to point at dsvcr, fetched
 //! and kept as blobs while recording, and served from those blobs in replay.
 
+mod budget;
 mod credentials;
 mod endpoint;
 mod file_body;
 mod range;
 mod record;
 mod replay;
+mod self_loop;
 
+pub(crate) use budget::DownloadBudget;
 pub(crate) use endpoint::{file_of, names_endpoint, Listener, ListenerCertificate, Origin};
 pub(crate) use record::{Fetcher, Keeper};
 pub(crate) use replay::Replayed;

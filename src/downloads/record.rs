@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use http::{request, Method, Response, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Either};
@@ -16,14 +18,16 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::budget::{DownloadBudget, Permitted};
 use super::endpoint::{Listener, Origin};
+use super::self_loop::{names_listener, FETCH_MARKER};
 use crate::answers::ApiError;
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
 use crate::cassette::{Download, Provenance, Recording, Store};
 use crate::secrets::Secrets;
 use crate::stats::{NotRecorded, Stats};
-use crate::upstream::Upstream;
+use crate::upstream::{CloseDelimited, Upstream};
 use crate::vapi::{Answer, SessionId};
 
 /// Endpoints remembered from answers, at most this many (later ones are not learned).
@@ -40,6 +44,10 @@ pub(crate) struct Fetcher {
     pub(crate) listener: Listener,
     learned: Mutex<HashMap<(SessionId, String), Uri>>,
     foreign: super::credentials::Foreign,
+    /// The sizes this run's file infos gave, to tell a body that ends where its
+    /// connection closes whole from one cut short.
+    sizes: Mutex<HashMap<(SessionId, String), u64>>,
+    budget: DownloadBudget,
 }
 
 /// What a download needs to be kept: where, how it is counted, and (held until the
@@ -58,11 +66,20 @@ impl Fetcher {
             listener,
             learned: Mutex::default(),
             foreign: Default::default(),
+            sizes: Mutex::default(),
+            budget: DownloadBudget::default(),
         }
+    }
+
+    /// Fetches within `budget`.
+    pub(crate) fn with_budget(mut self, budget: DownloadBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Points the endpoints in `answer` at dsvcr and remembers where they pointed.
     pub(crate) fn rewrite(&self, answer: &mut Answer, session: &SessionId, origin: &Origin<'_>) {
+        self.learn_sizes(answer, session);
         let learned = super::endpoint::rewrite(answer, session, origin);
         let mut known = self.learned.lock().expect("never poisoned");
         for (file, uri) in learned {
@@ -105,13 +122,34 @@ impl Fetcher {
                     "no answer in this recording run named this file's endpoint",
                 )
             })?;
+        self.refuse_self_loop(upstream, &target, &parts)?;
         let head = parts.method == Method::HEAD;
+        let permits = self.budget.download()?;
+        // A GET's bytes go to a blob file while they stream.
+        let permits = if head {
+            permits
+        } else {
+            permits.and(self.budget.open_blob()?)
+        };
+        // A download asks for bytes and sends none: a body the client sent is not
+        // forwarded, nor are the headers that would make the endpoint wait for it.
+        for name in [
+            CONTENT_LENGTH,
+            TRANSFER_ENCODING,
+            CONTENT_TYPE,
+            CONTENT_ENCODING,
+        ] {
+            parts.headers.remove(name);
+        }
         // Only an identity-encoded body is the file's bytes.
         parts
             .headers
             .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         self.foreign
             .strip_unless_same_origin(upstream.url(), &target, &mut parts.headers);
+        parts
+            .headers
+            .insert(FETCH_MARKER, HeaderValue::from_static("1"));
         let answer = upstream
             .send_to(target, parts, full(Bytes::new()))
             .await
@@ -120,18 +158,77 @@ impl Fetcher {
                 crate::answers::upstream_failure(&err)
             })?;
         let idle = upstream.timeout();
+        let size_from_info = self.size_of(&session, &file);
+        let close_delimited = answer.extensions().get::<CloseDelimited>().is_some();
         let download = Pending {
             session,
             file,
             keeper,
+            size_from_info,
         };
-        match why_not_recorded(&answer, head) {
+        let unsure = (close_delimited && size_from_info.is_none()).then(|| {
+            ("the body ends only where its connection closes and no file info in this run gave its size: a cut body could not be told from a whole one".to_owned(), false)
+        });
+        let response = match why_not_recorded(&answer, head).or(unsure) {
             Some((reason, by_design)) => {
                 download.not_recorded(reason, by_design);
-                Ok(answer.map(|body| Either::Right(Streamed::new(body, idle))))
+                answer.map(|body| Either::Right(Streamed::new(body, idle)))
             }
-            None => Ok(download.tee(answer, idle).await),
+            None => download.tee(answer, idle).await,
+        };
+        Ok(response.map(|body| Either::Right(Streamed::local(Permitted::new(body, permits)))))
+    }
+}
+
+impl Fetcher {
+    fn learn_sizes(&self, answer: &Answer, session: &SessionId) {
+        let files = match answer {
+            Answer::File(info) => std::slice::from_ref(info),
+            Answer::Files(files) => files.as_slice(),
+            _ => return,
+        };
+        let mut sizes = self.sizes.lock().expect("never poisoned");
+        for info in files {
+            let Some(size) = info.size.and_then(|size| u64::try_from(size).ok()) else {
+                continue;
+            };
+            let key = (session.clone(), info.name.clone());
+            if sizes.len() < MAX_LEARNED || sizes.contains_key(&key) {
+                sizes.insert(key, size);
+            }
         }
+    }
+
+    fn size_of(&self, session: &SessionId, file: &str) -> Option<u64> {
+        let sizes = self.sizes.lock().expect("never poisoned");
+        sizes.get(&(session.clone(), file.to_owned())).copied()
+    }
+
+    /// 502 at once, before any connection, for a link to dsvcr itself, or for a fetch
+    /// that reached dsvcr (it carries the marker every fetch carries).
+    fn refuse_self_loop(
+        &self,
+        upstream: &Upstream,
+        target: &Uri,
+        parts: &request::Parts,
+    ) -> Result<(), ApiError> {
+        let listener = self.listener.bound_addr();
+        let client = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+            let host = parts.headers.get(http::header::HOST)?;
+            host.to_str().ok()
+        });
+        let looped =
+            parts.headers.contains_key(FETCH_MARKER) || names_listener(target, listener, client);
+        if !looped {
+            return Ok(());
+        }
+        let named = listener.map_or_else(|| "its listener".to_owned(), |addr| addr.to_string());
+        let err = upstream.self_loop(target, named);
+        error!("download not fetched: {err}");
+        Err(ApiError::upstream_failed(
+            "download-self-loop",
+            err.to_string(),
+        ))
     }
 }
 
@@ -160,6 +257,8 @@ struct Pending {
     session: SessionId,
     file: String,
     keeper: Keeper,
+    /// The file's size as this session's file info gave it, if it did.
+    size_from_info: Option<u64>,
 }
 
 impl Pending {
@@ -186,11 +285,16 @@ impl Pending {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let (sender, receiver) = mpsc::channel(IN_FLIGHT);
+        let expected = match (declared, self.size_from_info) {
+            (Some(length), _) => Some((length, "its Content-Length said")),
+            (None, Some(size)) => Some((size, "this session's file info said")),
+            (None, None) => None,
+        };
         let pump = Pump {
             upstream: Streamed::new(body, idle),
             client: sender,
             blob: Some(blob),
-            declared,
+            expected,
         };
         tokio::spawn(async move {
             let outcome = pump.run().await;
@@ -262,7 +366,8 @@ struct Pump {
     upstream: Streamed,
     client: mpsc::Sender<Result<Bytes, BoxError>>,
     blob: Option<BlobWriter>,
-    declared: Option<u64>,
+    /// The size the body must have, and who said so.
+    expected: Option<(u64, &'static str)>,
 }
 
 /// Why a body was not copied whole, and whether that is the client's choice.
@@ -291,7 +396,17 @@ impl Pump {
     /// body has then been broken off too, unless the client went away).
     async fn run(mut self) -> Result<Pumped, Broken> {
         let mut disk_error = None;
-        while let Some(frame) = self.upstream.frame().await {
+        loop {
+            // A client cut off (shutdown, a hang-up) ends the copy even while the
+            // upstream is silent.
+            let frame = tokio::select! {
+                frame = self.upstream.frame() => frame,
+                () = self.client.closed() => return Err(Broken {
+                    reason: "the client went away before the body ended".to_owned(),
+                    by_design: true,
+                }),
+            };
+            let Some(frame) = frame else { break };
             let data = match frame.map(Frame::into_data) {
                 Ok(Ok(data)) => data,
                 Ok(Err(_trailers)) => continue,
@@ -318,11 +433,8 @@ impl Pump {
             .blob
             .take()
             .ok_or_else(|| Broken::problem(disk_error.unwrap_or_default()))?;
-        if let Some(declared) = self.declared.filter(|declared| *declared != blob.size()) {
-            let reason = format!(
-                "the body held {} bytes, its Content-Length said {declared}",
-                blob.size()
-            );
+        if let Some((size, said)) = self.expected.filter(|(size, _)| *size != blob.size()) {
+            let reason = format!("the body held {} bytes, {said} {size}", blob.size());
             let _ = self.client.send(Err(reason.clone().into())).await;
             return Err(Broken::problem(reason));
         }

@@ -8,6 +8,7 @@ use http::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CO
 use http::{request, Method, Response, StatusCode};
 use http_body_util::Either;
 
+use super::budget::{DownloadBudget, Permits, Permitted};
 use super::endpoint::Listener;
 use super::file_body::FileBody;
 use super::range::{wanted, Wanted};
@@ -22,6 +23,7 @@ use crate::vapi::SessionId;
 pub(crate) struct Replayed {
     pub(crate) listener: Listener,
     files: HashMap<(SessionId, String), Stored>,
+    budget: DownloadBudget,
 }
 
 struct Stored {
@@ -49,7 +51,17 @@ impl Replayed {
                 })
             })
             .collect();
-        Replayed { listener, files }
+        Replayed {
+            listener,
+            files,
+            budget: DownloadBudget::default(),
+        }
+    }
+
+    /// Serves downloads within `budget`.
+    pub(crate) fn with_budget(mut self, budget: DownloadBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The answer to a request for `file` of `session`; `Err` when nothing was recorded.
@@ -70,15 +82,20 @@ impl Replayed {
             Wanted::Part { first, last } => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
             Wanted::Unsatisfiable => return Ok(unsatisfiable(stored.size)),
         };
-        let body = if parts.method == Method::HEAD || len == 0 {
-            full(bytes::Bytes::new())
+        let streams = parts.method != Method::HEAD && len > 0;
+        let permits = if streams {
+            self.budget.download()?
         } else {
-            let body = FileBody::open(&stored.blob, first, len)
-                .await
-                .map_err(|err| {
-                    ApiError::blob_unreadable(format!("{}: {err}", stored.blob.display()))
-                })?;
-            Either::Right(Streamed::local(body))
+            Permits::default()
+        };
+        let permits = permits.and(self.budget.open_blob()?);
+        // A HEAD, too, says the bytes can be had: the blob must be there and whole.
+        let body = open_blob(stored, first, len).await?;
+        let body = if streams {
+            let body = body.in_pieces_of(self.budget.piece_bytes());
+            Either::Right(Streamed::local(Permitted::new(body, permits)))
+        } else {
+            full(bytes::Bytes::new())
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -97,6 +114,20 @@ impl Replayed {
         }
         Ok(response)
     }
+}
+
+/// The blob behind `stored`, checked against the recorded size; a blob deleted, cut or
+/// made unreadable since start-up is logged as an error and answered 500 naming it.
+async fn open_blob(stored: &Stored, first: u64, len: u64) -> Result<FileBody, ApiError> {
+    let opened = FileBody::open_sized(&stored.blob, stored.size, first, len).await;
+    opened.map_err(|err| {
+        let message = format!(
+            "cannot serve the recorded bytes from blob {}: {err}",
+            stored.blob.display()
+        );
+        tracing::error!("{message}");
+        ApiError::blob_unreadable(message)
+    })
 }
 
 fn unsatisfiable(size: u64) -> Response<Body> {

@@ -585,6 +585,13 @@ impl Taping<'_> {
 
 /// Why an answer cannot be taped whatever its body, if it cannot.
 fn untapeable(answer: &http::response::Parts) -> Option<String> {
+    if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
+        // A wrong path prefix or a call before login: replaying it would refuse forever.
+        return Some(format!(
+            "upstream answered {}, which is never taped",
+            answer.status
+        ));
+    }
     if let Some(encoding) = answer
         .headers
         .get(CONTENT_ENCODING)

@@ -45,11 +45,13 @@ pub(crate) fn secret_reasons(text: &str) -> Vec<String> {
     if let Some(token) = first_token(&patterns.bearer, text, is_bearer_token) {
         reasons.push(format!("contains a Bearer token ({})", shown(token)));
     }
+    // 32 hex digits are also how MD5 checksums and content versions look: only the
+    // value of a secret-named field is taken for a token.
     let session_token = patterns
-        .hex_string
+        .hex_field
         .captures_iter(text)
-        .find(|captures| captures.get(2).is_none())
-        .and_then(|captures| captures.get(1));
+        .find(|captures| is_secret_name(&captures[1]))
+        .and_then(|captures| captures.get(2));
     if let Some(token) = session_token {
         reasons.push(format!(
             "contains what looks like a session token ({})",
@@ -70,7 +72,7 @@ struct Patterns {
     soap_secret_element: Regex,
     basic: Regex,
     bearer: Regex,
-    hex_string: Regex,
+    hex_field: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -94,10 +96,37 @@ fn patterns() -> &'static Patterns {
             ),
             basic: compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})"),
             bearer: compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)"),
-            // A JSON string of exactly 32 hex digits, and whether it is a key (`"…":`).
-            hex_string: compile(r#""([0-9a-fA-F]{32})"(\s*:)?"#),
+            // A JSON field whose value is a string of exactly 32 hex digits, also inside
+            // a JSON string (quotes escaped): its name, then its value.
+            hex_field: compile(
+                r#"\\?"([A-Za-z0-9_.\-]{1,100})\\?"\s*:\s*\\?"([0-9a-fA-F]{32})\\?""#,
+            ),
         }
     })
+}
+
+/// Words in a field name that say its value is a secret (case ignored).
+const SECRET_NAME_WORDS: [&str; 9] = [
+    "token",
+    "session",
+    "secret",
+    "passw",
+    "cookie",
+    "auth",
+    "credential",
+    "ticket",
+    "apikey",
+];
+
+/// Whether a field of this name holds a secret: `token`, `session_id`, `vmware-api-session-id`,
+/// `password`, `api_key`…, not `checksum` or `library_item_content_version`.
+fn is_secret_name(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_NAME_WORDS.iter().any(|word| name.contains(word))
 }
 
 /// The first token `pattern` captures that `plausible` accepts.

@@ -34,6 +34,8 @@ pub(crate) struct Limits {
     pub(crate) idle_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog until one closes.
     pub(crate) max_connections: usize,
+    /// Bytes an HTTP/2 stream may queue for sending (`--download-buffer-bytes`).
+    pub(crate) send_buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +48,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             max_connections: 1024,
+            send_buffer_bytes: DownloadLimits::default().buffer_bytes,
         }
     }
 }
@@ -285,5 +288,26 @@ impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+/// The download budgets (`--max-downloads`, `--max-open-blobs`, `--download-buffer-bytes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DownloadLimits {
+    /// Downloads served at once.
+    pub(crate) max_downloads: usize,
+    /// Blob files open at once.
+    pub(crate) max_open_blobs: usize,
+    /// Bytes of file one download holds in memory (replay reads half of it ahead).
+    pub(crate) buffer_bytes: usize,
+}
+
+impl Default for DownloadLimits {
+    fn default() -> Self {
+        DownloadLimits {
+            max_downloads: 64,
+            max_open_blobs: 128,
+            buffer_bytes: 256 * 1024,
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
 //! hyper, hands every request to a [`Handler`], and shuts down gracefully.
 
+pub(crate) mod fds;
 mod limits;
 pub(crate) mod tls;
 
-pub(crate) use limits::{BodyLimit, IdleTimeout, InFlight, Limits, Tracked, HYPER_MAX_HEADERS};
+pub(crate) use limits::{
+    BodyLimit, DownloadLimits, IdleTimeout, InFlight, Limits, Tracked, HYPER_MAX_HEADERS,
+};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,8 +29,12 @@ use tracing::{debug, info, warn};
 use crate::access;
 use crate::body::Body;
 
-/// How long shutdown waits for requests in flight before giving up on them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight before cutting their connections: with
+/// the cut and the last writes, a signal ends the process within 10 seconds.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// How long shutdown waits for cut connections to be dropped.
+const CUT_GRACE: Duration = Duration::from_millis(500);
 
 /// Something that answers requests, told which client sent each.
 pub(crate) trait Handler: Send + Sync + 'static {
@@ -61,8 +68,12 @@ pub(crate) async fn serve<H: Handler>(
     let builder = http_builder(&options.limits);
     let body_limit = BodyLimit::of(&options.limits);
     let slots = Arc::new(Semaphore::new(options.limits.max_connections));
+    // Kept so that shutdown can cut the connections still open after the grace period
+    // (a slow client would otherwise hold its answer, and what it holds, for ever).
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         // At the connection limit, stop accepting: new clients wait in the backlog.
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
@@ -81,7 +92,7 @@ pub(crate) async fn serve<H: Handler>(
                         peer,
                         _slot: slot,
                     };
-                    tokio::spawn(connection.run(stream, options.tls.clone()));
+                    connections.spawn(connection.run(stream, options.tls.clone()));
                 }
                 Err(err) => {
                     // Out of file descriptors and similar: back off rather than spin.
@@ -97,9 +108,12 @@ pub(crate) async fn serve<H: Handler>(
     tokio::select! {
         () = graceful.shutdown() => info!("shut down"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+            warn!("requests still in flight after {SHUTDOWN_GRACE:?}; cutting their connections");
         }
     }
+    connections.abort_all();
+    let cut = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(CUT_GRACE, cut).await;
 }
 
 /// hyper's smallest read buffer, which bounds a request head.
@@ -123,7 +137,8 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_send_buf_size(limits.send_buffer_bytes);
     builder
 }
 

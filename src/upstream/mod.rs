@@ -2,6 +2,7 @@
 //! timeouts, and errors that say what failed.
 
 mod counting;
+mod failures;
 mod tls;
 mod url;
 
@@ -21,6 +22,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::body::{collect, CollectError};
 use crate::body::{full, Body};
+use crate::stats::Failures;
 use counting::Counting;
 pub(crate) use tls::{client_config, Thumbprint, Trust, TrustError};
 pub(crate) use url::UpstreamUrl;
@@ -37,6 +39,8 @@ pub(crate) struct UpstreamConfig {
     pub(crate) connect_timeout: Duration,
     /// Counts the connections opened to the upstream.
     pub(crate) connections: Arc<AtomicU64>,
+    /// Counts the forwarded calls that got no usable answer.
+    pub(crate) failures: Arc<Failures>,
 }
 
 /// The error behind an [`UpstreamError`]: hyper's, with the io or rustls error inside.
@@ -80,7 +84,14 @@ pub(crate) enum UpstreamError {
     },
     #[error("upstream {upstream} answered with a body over {limit} bytes")]
     TooLarge { upstream: String, limit: usize },
+    #[error("the download endpoint {target} names dsvcr itself ({listener}); dsvcr never fetches from itself: is --upstream, or the vCenter's idea of its own address, pointing at dsvcr?")]
+    SelfLoop { target: String, listener: String },
 }
+
+/// Marks an answer whose body ends only where its connection closes (no
+/// `Content-Length`, no chunked framing): a cut body looks whole.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CloseDelimited;
 
 /// Largest upstream answer read whole (download-session answers are well under 1 KiB).
 pub(crate) const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -91,6 +102,7 @@ pub(crate) struct Upstream {
     url: UpstreamUrl,
     timeout: Duration,
     connect_timeout: Duration,
+    failures: Arc<Failures>,
 }
 
 impl Upstream {
@@ -110,6 +122,7 @@ impl Upstream {
             url: config.url,
             timeout: config.timeout,
             connect_timeout: config.connect_timeout,
+            failures: config.failures,
         })
     }
 
@@ -155,6 +168,12 @@ impl Upstream {
             .await
             .map_err(|_| self.timed_out())?
             .map_err(|err| self.classify(err))?;
+        let headers = answer.headers();
+        if !headers.contains_key(header::CONTENT_LENGTH)
+            && !headers.contains_key(header::TRANSFER_ENCODING)
+        {
+            answer.extensions_mut().insert(CloseDelimited);
+        }
         strip_hop_by_hop(answer.headers_mut());
         Ok(answer)
     }
@@ -173,10 +192,12 @@ impl Upstream {
                 collect(body, MAX_ANSWER_BYTES, None, None)
                     .await
                     .map_err(|err| match err {
-                        CollectError::TooLarge(limit) => UpstreamError::TooLarge {
-                            upstream: self.url.to_string(),
-                            limit,
-                        },
+                        CollectError::TooLarge(limit) => {
+                            self.failures.noted(UpstreamError::TooLarge {
+                                upstream: self.url.to_string(),
+                                limit,
+                            })
+                        }
                         CollectError::OverBudget(_) => unreachable!("no budget is given"),
                         CollectError::Body(err) => self.broken(err),
                     })?;
@@ -197,20 +218,37 @@ impl Upstream {
     }
 
     fn timed_out(&self) -> UpstreamError {
-        UpstreamError::TimedOut {
+        self.failures.noted(UpstreamError::TimedOut {
             upstream: self.url.to_string(),
             timeout: self.timeout,
-        }
+        })
     }
 
+    /// A download endpoint that names dsvcr's own listener (counted as a failure).
+    pub(crate) fn self_loop(&self, target: &http::Uri, listener: String) -> UpstreamError {
+        self.failures.noted(UpstreamError::SelfLoop {
+            target: target.to_string(),
+            listener,
+        })
+    }
+
+    /// The upstream failed mid-answer (counted as a failure).
     pub(crate) fn broken(&self, err: impl Into<Cause>) -> UpstreamError {
-        UpstreamError::Broken {
+        self.failures.noted(UpstreamError::Broken {
             upstream: self.url.to_string(),
             source: err.into(),
-        }
+        })
     }
 
+    /// Classifies hyper's error and counts it as a failure.
     fn classify(&self, err: hyper_util::client::legacy::Error) -> UpstreamError {
+        if find_source::<rustls::Error>(&err).is_none() && !err.is_connect() {
+            return self.broken(err);
+        }
+        self.failures.noted(self.classify_connect(err))
+    }
+
+    fn classify_connect(&self, err: hyper_util::client::legacy::Error) -> UpstreamError {
         let upstream = self.url.to_string();
         if find_source::<rustls::Error>(&err).is_some() {
             return UpstreamError::Tls {
@@ -232,12 +270,11 @@ impl Upstream {
                     source: err.into(),
                 };
             }
-            return UpstreamError::Unreachable {
-                upstream,
-                source: err.into(),
-            };
         }
-        self.broken(err)
+        UpstreamError::Unreachable {
+            upstream,
+            source: err.into(),
+        }
     }
 }
 
@@ -333,6 +370,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             connections: Arc::default(),
+            failures: Arc::default(),
         })
         .unwrap();
         let (parts, ()) = Request::get("/api/session").body(()).unwrap().into_parts();

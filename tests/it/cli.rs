@@ -629,3 +629,57 @@ fn a_malformed_upstream_exits_2_before_connecting_anywhere() {
         assert!(default_port.accept().is_err(), "dsvcr connected to port 80");
     }
 }
+
+/// A cassette file over `--max-cassette-bytes` stops replay before it is read, with the
+/// file and its size named; `check` reports it.
+#[test]
+fn a_cassette_over_max_cassette_bytes_is_refused_naming_the_file() {
+    let folder = shipped_cassettes();
+    let file = folder.join("download-session/obj-103.json");
+    let size = std::fs::metadata(&file).unwrap().len();
+    let limit = (size - 1).to_string();
+    let folder = folder.to_str().unwrap();
+    let (code, stdout, stderr) = run_to_exit(&[
+        "replay",
+        "--cassettes",
+        folder,
+        "--max-cassette-bytes",
+        &limit,
+    ]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    let expected = format!(
+        "{}: {size} bytes, over the limit of {limit} bytes for one cassette file (--max-cassette-bytes); it is not loaded",
+        file.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    let (code, stdout, _) = run_to_exit(&["check", "--max-cassette-bytes", &limit, folder]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!("{}: {size} bytes, over the limit", file.display())),
+        "{stdout}"
+    );
+}
+
+/// Found by a hostile review: start-up errors quoted file names with raw control
+/// characters, which a terminal obeys. They are escaped, in replay's error and in
+/// `check`'s report alike.
+#[test]
+fn control_characters_in_file_names_are_escaped_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("download-session");
+    std::fs::create_dir(&sub).unwrap();
+    let shipped = shipped_cassettes().join("download-session/obj-103.json");
+    std::fs::copy(&shipped, sub.join("evil\u{1b}[31m\nFAKE.json")).unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let (code, _, stderr) = run_to_exit(&["replay", "--cassettes", folder]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("evil\\u{1b}[31m\\nFAKE.json"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    let (code, stdout, _) = run_to_exit(&["check", folder]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("evil\\u{1b}[31m\\nFAKE.json: holds id"),
+        "{stdout:?}"
+    );
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+}

@@ -711,3 +711,446 @@ async fn a_fifo_in_place_of_a_blob_is_refused_without_blocking() {
     );
     assert_eq!(replay.shut_down().await, ExitCode::SUCCESS);
 }
+
+/// A HEAD or GET on a raw connection to `addr`; the whole response as text.
+fn raw_request(addr: &str, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// A blob deleted or cut after start-up: every request for its bytes, HEAD included,
+/// gets 500 with `x-dsvcr-synthetic: blob-unreadable` and a message naming the blob,
+/// and the failure is logged as an error.
+#[tokio::test]
+async fn a_blob_gone_after_start_is_logged_and_answered_500_naming_it() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let blobs = folder.path().join("blobs/sha256");
+    let notes = blobs.join(sha256_hex(NOTES_TEXT.as_bytes()));
+    let big = blobs.join(sha256_hex(&big_bytes()));
+    let running = crate::process::Running::start(&[
+        "replay",
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ]);
+    let addr = running.addr();
+    std::fs::remove_file(&notes).unwrap();
+    std::fs::write(&big, b"cut").unwrap();
+    let cases = [
+        (
+            NOTES_NAME,
+            "GET",
+            notes.clone(),
+            "No such file or directory (os error 2)".to_owned(),
+        ),
+        (
+            NOTES_NAME,
+            "HEAD",
+            notes.clone(),
+            "No such file or directory (os error 2)".to_owned(),
+        ),
+        (
+            BIG,
+            "GET",
+            big.clone(),
+            format!("it holds 3 bytes, the cassette recorded {BIG_LEN}"),
+        ),
+    ];
+    let answers = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        let id = id.clone();
+        move || {
+            cases.map(|(file, method, blob, why)| {
+                let answer = raw_request(&addr, method, &endpoint_path(&id, file));
+                (method, blob, why, answer)
+            })
+        }
+    })
+    .await
+    .unwrap();
+    for (method, blob, why, answer) in &answers {
+        let message = format!(
+            "cannot serve the recorded bytes from blob {}: {why}",
+            blob.display()
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{method}: {answer}"
+        );
+        assert!(
+            answer.contains("\r\nx-dsvcr-synthetic: blob-unreadable\r\n"),
+            "{answer}"
+        );
+        if *method == "GET" {
+            assert!(answer.contains(&message), "{answer}");
+        }
+    }
+    let (code, stderr) = running.stop();
+    assert_eq!(code, 0, "{stderr}");
+    for blob in [&notes, &big] {
+        let logged = stderr.lines().any(|line| {
+            line.contains("ERROR")
+                && line.contains(&format!(
+                    "cannot serve the recorded bytes from blob {}",
+                    blob.display()
+                ))
+        });
+        assert!(logged, "not logged as an error: {stderr}");
+    }
+}
+
+/// `--replace` starts a re-recorded session afresh; the blobs only its old cassette named
+/// are removed with it, so the folder still passes `check` (they were left behind, and
+/// `check` failed them as unreferenced).
+#[tokio::test]
+async fn replace_removes_the_blobs_only_the_replaced_cassette_named() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    assert_eq!(blob_names(folder.path()).len(), 2);
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Replace;
+    let again = setup.start(folder.path()).await;
+    let client = Client::login(&again.base, None).await;
+    let session = client
+        .json("GET", &format!("{REST}/id:{id}"), json!({}))
+        .await;
+    assert_eq!(session["id"], id.as_str());
+    assert_eq!(again.shut_down().await, ExitCode::SUCCESS);
+    assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
+    assert_eq!(blob_names(folder.path()), Vec::<String>::new());
+    let (code, stdout, stderr) = run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+}
+
+/// Found by a hostile review: downloads had no process-wide bound. Beyond
+/// `--max-downloads` (or `--max-open-blobs`) a download gets 503 with `Retry-After` at
+/// once, API calls are still answered, and the place comes back with the last bytes.
+#[tokio::test]
+async fn downloads_beyond_the_budget_get_503_and_api_calls_still_succeed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let id = record_session(&fake, folder.path()).await;
+    let replay = TestServer::replay_with(
+        folder.path(),
+        &["--max-downloads", "1", "--max-open-blobs", "2"],
+    )
+    .await;
+    let addr = replay.base.trim_start_matches("http://").to_owned();
+    let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let big = endpoint_path(&id, BIG);
+    held.write_all(
+        format!("GET {big} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = held.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "closed before the head");
+        head.extend_from_slice(&buffer[..read]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+
+    let refused = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(
+        refused.header("x-dsvcr-synthetic"),
+        Some("download-budget-exhausted")
+    );
+    assert_eq!(
+        refused.vapi_message(),
+        "dsvcr is already serving 1 downloads, its limit (--max-downloads); try again"
+    );
+    let prepare = format!("{REST_FILES}/id:{id}?~action=prepare");
+    let api = replay
+        .post(&prepare, &json!({ "file_name": NOTES_NAME }).to_string())
+        .await;
+    assert_eq!(api.status, 200, "{}", api.text());
+    // A HEAD takes a blob file, not a download place: the second of two files is free.
+    let head_request = replay
+        .request("HEAD", &endpoint_path(&id, NOTES_NAME))
+        .send()
+        .await;
+    assert_eq!(head_request.status, 200);
+
+    let mut rest = Vec::new();
+    held.read_to_end(&mut rest).await.unwrap();
+    let body_start = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(head.len() - body_start + rest.len(), BIG_LEN);
+    let again = replay.get(&endpoint_path(&id, NOTES_NAME)).await;
+    assert_eq!((again.status.as_u16(), again.text()), (200, NOTES_TEXT));
+}
+
+/// An upstream whose every answer is a prepared file named `f.iso` whose endpoint is the
+/// URI in `endpoint` at the time of the request.
+async fn upstream_naming(endpoint: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let uri = endpoint.lock().unwrap().clone();
+                let info = json!({"name": "f.iso", "status": "PREPARED", "bytes_transferred": 0,
+                    "size": 3, "download_endpoint": {"uri": uri}});
+                let answer = http_answer("200 OK", &info.to_string());
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// Found by a hostile review: a download link naming dsvcr itself made record connect to
+/// itself until every connection slot was taken. It is refused at once: 502 naming the
+/// reason, counted among the upstream failures (so record exits 4), nothing fetched.
+#[tokio::test]
+async fn record_refuses_a_download_link_that_names_its_own_listener() {
+    let endpoint = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let upstream = upstream_naming(endpoint.clone()).await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+    let addr = recorder.base.trim_start_matches("http://").to_owned();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    for named in [format!("http://{addr}"), format!("http://localhost:{port}")] {
+        *endpoint.lock().unwrap() = format!("{named}/cis-data/s-1/f.iso");
+        let prepare = recorder
+            .post(
+                &format!("{REST_FILES}/id:s-1?~action=prepare"),
+                r#"{"file_name": "f.iso"}"#,
+            )
+            .await;
+        assert_eq!(prepare.status, 200, "{}", prepare.text());
+        let rewritten = prepare.json()["value"]["download_endpoint"]["uri"].clone();
+        assert_eq!(
+            rewritten,
+            json!(format!(
+                "{}{}",
+                recorder.base,
+                endpoint_path("s-1", "f.iso")
+            ))
+        );
+        let fetched = recorder.get(&endpoint_path("s-1", "f.iso")).await;
+        assert_eq!(fetched.status, 502, "{named}: {}", fetched.text());
+        assert_eq!(
+            fetched.header("x-dsvcr-synthetic"),
+            Some("download-self-loop")
+        );
+        assert!(
+            fetched.vapi_message().starts_with(&format!(
+                "the download endpoint {named}/cis-data/s-1/f.iso names dsvcr itself ({addr})"
+            )),
+            "{}",
+            fetched.vapi_message()
+        );
+    }
+    let health = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(
+        health["upstream_connections"], 2,
+        "only the prepares: {health}"
+    );
+    assert_eq!(
+        health["upstream_failures"]["by_reason"],
+        json!({"self_loop": 2})
+    );
+    assert_eq!(
+        recorder.shut_down().await,
+        ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
+}
+
+/// Found by a hostile review: `record` ignored SIGTERM while a slow client read a
+/// download. The connection is cut after the grace period, the process exits, and the
+/// cut download leaves no blob (nor temp file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_record_while_a_slow_client_reads_a_download_and_leaves_no_blob() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let running = crate::process::Running::start(&[
+        "record",
+        "--upstream",
+        &fake.url(),
+        "--listen",
+        "127.0.0.1:0",
+        "--cassettes",
+        folder.path().to_str().unwrap(),
+    ]);
+    let client = Client::login(&running.url(), None).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, BIG).await;
+    let path = client.path_of(info["download_endpoint"]["uri"].as_str().unwrap());
+    let addr = running.addr();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nvmware-api-session-id: {}\r\n\r\n",
+        client.token
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut first = [0u8; 64];
+    let read = slow.read(&mut first).await.unwrap();
+    assert!(first[..read].starts_with(b"HTTP/1.1 200 OK"));
+    // The client reads no more: 6 MiB do not fit in the socket buffers.
+    running.signal("TERM");
+    let (code, stderr) = tokio::task::spawn_blocking(move || running.wait())
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("cutting their connections"), "{stderr}");
+    assert_eq!(blob_names(folder.path()), Vec::<String>::new());
+    assert_eq!(downloads_of(folder.path()), Vec::<Value>::new());
+    drop(slow);
+}
+
+/// Found by a hostile review: a download request carrying a body got 504 blaming the
+/// upstream (its Content-Length was forwarded without the body). The body and its
+/// headers are not forwarded: the download is served and recorded.
+#[tokio::test]
+async fn a_download_request_with_a_body_is_served_without_forwarding_it() {
+    let fake = fake(ByteFault::None).await;
+    let folder = tempfile::tempdir().unwrap();
+    let record = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let client = Client::login(&record.base, None).await;
+    let id = client.create().await;
+    let info = client.prepare(&id, NOTES_NAME).await;
+    let path = client.path_of(info["download_endpoint"]["uri"].as_str().unwrap());
+    let (status, _, body) = client.send("GET", &path, &[], "hello").await.unwrap();
+    assert_eq!((status, &body[..]), (200, NOTES_TEXT.as_bytes()));
+    let fetch = fake
+        .requests()
+        .into_iter()
+        .find(|seen| seen.path().starts_with("/cis-data/"))
+        .expect("the bytes were fetched");
+    for name in ["content-length", "content-type", "transfer-encoding"] {
+        assert_eq!(fetch.headers.get(name), None, "{name} was forwarded");
+    }
+    assert_eq!(record.shut_down().await, ExitCode::SUCCESS);
+    assert_eq!(downloads_of(folder.path()).len(), 1);
+}
+
+/// An upstream whose file info for `f.iso` gives `size` (if any), and whose endpoint sends
+/// `bytes` with no `Content-Length` and no chunked framing, then closes.
+async fn close_delimited_upstream(size: Option<u64>, bytes: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let endpoint = format!("{url}/cis-data/s-1/f.iso");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let answer = if head.starts_with(b"GET /cis-data/") {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n{bytes}")
+                } else {
+                    let mut info = json!({"name": "f.iso", "status": "PREPARED",
+                        "bytes_transferred": 0, "download_endpoint": {"uri": endpoint}});
+                    if let Some(size) = size {
+                        info["size"] = json!(size);
+                    }
+                    http_answer("200 OK", &info.to_string())
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// Found by a hostile review: a download delimited only by its connection's close and
+/// cut short was recorded as complete. It is checked against the size this session's file
+/// info gave, and not recorded when there was none.
+#[tokio::test]
+async fn a_download_delimited_by_close_is_recorded_only_when_its_size_is_known_and_met() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cases = [
+        (Some(3), "abc", true, None),
+        (
+            Some(3),
+            "ab",
+            false,
+            Some("the body held 2 bytes, this session's file info said 3"),
+        ),
+        (
+            None,
+            "abc",
+            false,
+            Some("the body ends only where its connection closes and no file info in this run gave its size"),
+        ),
+    ];
+    for (size, bytes, kept, reason) in cases {
+        let upstream = close_delimited_upstream(size, bytes).await;
+        let folder = tempfile::tempdir().unwrap();
+        let summary = folder.path().join("summary.json");
+        let recorder = RecordSetup::to(&upstream)
+            .flag("--summary", summary.to_str().unwrap())
+            .start(&folder.path().join("cassettes"))
+            .await;
+        let prepare = recorder
+            .post(
+                &format!("{REST_FILES}/id:s-1?~action=prepare"),
+                r#"{"file_name": "f.iso"}"#,
+            )
+            .await;
+        assert_eq!(prepare.status, 200, "{}", prepare.text());
+        let addr = recorder.base.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let path = endpoint_path("s-1", "f.iso");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200 OK"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let code = recorder.shut_down().await;
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let folder = folder.path().join("cassettes");
+        let recorded = downloads_of(&folder);
+        if kept {
+            assert_eq!(code, ExitCode::SUCCESS, "{bytes}");
+            assert_eq!(recorded.len(), 1, "{bytes}");
+            assert_eq!(recorded[0]["size"], 3);
+        } else {
+            assert_eq!(code, ExitCode::from(dsvcr::EXIT_NOT_RECORDED), "{bytes}");
+            assert_eq!(recorded, Vec::<Value>::new(), "{size:?} {bytes}");
+            assert_eq!(blob_names(&folder), Vec::<String>::new());
+            let why = written["not_recorded"][0]["reason"].as_str().unwrap();
+            assert!(why.starts_with(reason.unwrap()), "{why}");
+        }
+    }
+}

@@ -146,7 +146,67 @@ async fn every_upstream_fault_is_a_clean_502_or_504_and_nothing_is_recorded() {
         std::fs::remove_dir_all(folder.path().join("download-session")).unwrap();
         std::fs::create_dir(folder.path().join("download-session")).unwrap();
     }
-    assert_eq!(recorder.get("/__dsvcr/health").await.status, 200);
+    let health = recorder.get("/__dsvcr/health").await;
+    assert_eq!(health.status, 200);
+    let failures = &health.json()["upstream_failures"];
+    assert_eq!(failures["count"], 5, "{failures}");
+    assert_eq!(
+        failures["by_reason"],
+        serde_json::json!({"broken": 4, "timeout": 1}),
+        "{failures}"
+    );
+    assert_eq!(
+        recorder.shut_down().await,
+        std::process::ExitCode::from(dsvcr::EXIT_NOT_RECORDED),
+        "a run whose calls failed upstream does not exit 0"
+    );
+}
+
+/// With the vCenter unreachable every call gets 502; the run must not look fine: it
+/// exits 4, and the summary and health count the failures by reason with the first
+/// messages.
+#[tokio::test]
+async fn record_against_an_unreachable_upstream_exits_4_with_the_failures_in_its_summary() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let folder = tempfile::tempdir().unwrap();
+    let summary = folder.path().join("summary.json");
+    let recorder = RecordSetup::to(&url)
+        .flag("--summary", summary.to_str().unwrap())
+        .start(&folder.path().join("cassettes"))
+        .await;
+    for path in [format!("{API}/obj-1"), "/api/vcenter/vm".to_owned()] {
+        let response = recorder.get(&path).await;
+        assert_eq!(response.status, 502, "{path}: {}", response.text());
+        assert_eq!(
+            response.header("x-dsvcr-synthetic"),
+            Some("upstream-unreachable")
+        );
+    }
+    let health = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(health["upstream_failures"]["count"], 2, "{health}");
+    assert_eq!(
+        recorder.shut_down().await,
+        std::process::ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let failures = &written["upstream_failures"];
+    assert_eq!(failures["count"], 2, "{written}");
+    assert_eq!(failures["by_reason"], serde_json::json!({"unreachable": 2}));
+    let first = failures["first"].as_array().unwrap();
+    assert_eq!(first.len(), 2, "{failures}");
+    for message in first {
+        assert!(
+            message
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("cannot connect to upstream {url}: ")),
+            "{message}"
+        );
+    }
+    assert_eq!(written["not_recorded"], serde_json::json!([]));
 }
 
 #[tokio::test]
@@ -167,6 +227,16 @@ async fn garbage_where_tls_was_expected_is_a_tls_failure() {
         response.vapi_message()
     );
     assert!(cassette_files(folder.path()).is_empty());
+    let health = recorder.get("/__dsvcr/health").await.json();
+    assert_eq!(
+        health["upstream_failures"]["by_reason"],
+        serde_json::json!({"tls": 1}),
+        "{health}"
+    );
+    assert_eq!(
+        recorder.shut_down().await,
+        std::process::ExitCode::from(dsvcr::EXIT_NOT_RECORDED)
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,39 @@ async fn other_calls_are_taped_and_replayed_by_exact_match() {
     );
 }
 
+/// A 401 or 403 (a wrong path prefix in `--upstream`, a SOAP call before login) reaches
+/// the client but is never put on the tape, which would replay it as a refusal.
+#[tokio::test]
+async fn refusals_401_and_403_are_never_taped() {
+    for status in ["401 Unauthorized", "403 Forbidden"] {
+        let refusal = r#"{"error_type":"UNAUTHENTICATED","messages":[]}"#;
+        let upstream = canned_upstream(http_answer(status, refusal)).await;
+        let folder = tempfile::tempdir().unwrap();
+        let recorder = RecordSetup::to(&upstream).start(folder.path()).await;
+        let answer = recorder.get("/rest/appliance/system/version").await;
+        assert_eq!(
+            (answer.status.as_str(), answer.text()),
+            (&status[..3], refusal)
+        );
+        let soap = recorder
+            .post(
+                "/sdk",
+                r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent></Body></Envelope>"#,
+            )
+            .await;
+        assert_eq!(soap.status.as_str(), &status[..3]);
+        assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+        assert!(
+            !folder.path().join("tape").exists()
+                || std::fs::read_dir(folder.path().join("tape"))
+                    .unwrap()
+                    .next()
+                    .is_none(),
+            "{status} was taped"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_taped_answer_holding_a_secret_is_refused() {
     let leaky = r#"{"value":{"session":"tok-3f8a9b2c1d0e"}}"#;
