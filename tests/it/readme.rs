@@ -255,6 +255,12 @@ fn every_documented_example_is_run_by_a_test() {
             "json",
             "cli::the_summary_file_describes_the_run",
         ),
+        (
+            "docs/tls-trust.md",
+            "## Making a client trust dsvcr",
+            "sh",
+            "the_tls_trust_example",
+        ),
     ];
     let found: Vec<(String, String, String)> = blocks()
         .into_iter()
@@ -349,6 +355,11 @@ const END_OF_OUTPUT: &str = "<<end of output>>";
 /// `# ` lines after it as its whole output (`…` elides part of a line). A command with no
 /// such lines must print nothing.
 fn run_example(example: &str, url: &str) {
+    run_example_replacing(example, &[(DEFAULT_URL, url)]);
+}
+
+/// [`run_example`], with each `(written, actual)` replaced in the commands.
+fn run_example_replacing(example: &str, replacements: &[(&str, &str)]) {
     let mut script = String::from("set -eu\n");
     let mut expected: Vec<Vec<&str>> = Vec::new();
     for line in example.lines() {
@@ -358,7 +369,10 @@ fn run_example(example: &str, url: &str) {
                 .expect("output after a command")
                 .push(output),
             None => {
-                script.push_str(&line.replace(DEFAULT_URL, url));
+                let line = replacements
+                    .iter()
+                    .fold(line.to_owned(), |line, (from, to)| line.replace(from, to));
+                script.push_str(&line);
                 script.push_str(&format!("\nprintf '\\n{END_OF_OUTPUT}\\n'\n"));
                 expected.push(Vec::new());
             }
@@ -420,6 +434,41 @@ fn the_health_and_reset_example() {
         0,
     );
     run_example(&example, &running.url());
+    assert_eq!(running.stop().0, 0);
+}
+
+/// The trust example of docs/tls-trust.md against `replay --tls-self-signed` of the shipped
+/// cassettes, its CA folder and address replaced by the test's.
+#[test]
+fn the_tls_trust_example() {
+    let ca = tempfile::tempdir().unwrap();
+    let ca_dir = ca.path().join("dsvcr-ca");
+    let running = Running::start_in(
+        Path::new(MANIFEST_DIR),
+        &[
+            "replay",
+            "--tls-self-signed",
+            ca_dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let url = running.url();
+    assert!(url.starts_with("https://"), "{url}");
+    let example = doc_block(
+        "docs/tls-trust.md",
+        "## Making a client trust dsvcr",
+        "sh",
+        0,
+    );
+    assert!(example.contains("/tmp/dsvcr-ca/dsvcr-ca.pem"), "{example}");
+    run_example_replacing(
+        &example,
+        &[
+            ("https://127.0.0.1:8080", &url),
+            ("/tmp/dsvcr-ca", ca_dir.to_str().unwrap()),
+        ],
+    );
     assert_eq!(running.stop().0, 0);
 }
 
