@@ -1,4 +1,4 @@
-//! The README's architecture section against the code: its module table names every
+//! docs/architecture.md against the code: its module table names every
 //! top-level module under `src/` once and nothing else, and imports between top-level
 //! modules follow its layers (never up a layer) without any two modules importing each
 //! other.
@@ -7,19 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
-const README: &str = include_str!("../../README.md");
+const ARCHITECTURE: &str = include_str!("../../docs/architecture.md");
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
 
-/// The text of the README's `### Architecture` section.
+/// The text of docs/architecture.md.
 fn architecture() -> &'static str {
-    let start = README
-        .find("\n### Architecture\n")
-        .expect("README.md has an Architecture section");
-    let section = &README[start + 1..];
-    let end = section[4..]
-        .find("\n#")
-        .map_or(section.len(), |end| end + 4);
-    &section[..end]
+    assert!(
+        ARCHITECTURE.starts_with("# Architecture\n"),
+        "docs/architecture.md is the Architecture page"
+    );
+    ARCHITECTURE
 }
 
 /// The names in backticks in `text`, in order.
@@ -36,7 +33,7 @@ fn table_modules() -> Vec<String> {
     let section = architecture();
     let table = section
         .find("| module | owns |")
-        .expect("the Architecture section has a module table");
+        .expect("docs/architecture.md has a module table");
     section[table..]
         .lines()
         .skip(2)
@@ -66,12 +63,12 @@ fn source_modules() -> BTreeSet<String> {
         .collect()
 }
 
-/// The README's import layers, top first.
+/// The import layers of docs/architecture.md, top first.
 fn layers() -> Vec<Vec<String>> {
     let section = architecture();
     let start = section
         .find("Imports point one way too")
-        .expect("the Architecture section states the import layers");
+        .expect("docs/architecture.md states the import layers");
     let paragraph = &section[start..];
     let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
     let list = paragraph
@@ -132,12 +129,12 @@ fn the_module_table_names_each_top_level_module_once_and_only_those() {
     let extra: Vec<&String> = seen.difference(&source).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "README's module table: missing {missing:?}, naming what src/ lacks {extra:?}"
+        "docs/architecture.md's module table: missing {missing:?}, naming what src/ lacks {extra:?}"
     );
 }
 
 #[test]
-fn imports_follow_the_readme_layers_and_never_loop() {
+fn imports_follow_the_documented_layers_and_never_loop() {
     let source = source_modules();
     let layers = layers();
     let layer_of: BTreeMap<&str, usize> = layers
@@ -151,7 +148,7 @@ fn imports_follow_the_readme_layers_and_never_loop() {
         .collect();
     assert!(
         unlayered.is_empty(),
-        "modules in no README layer: {unlayered:?}"
+        "modules in no layer of docs/architecture.md: {unlayered:?}"
     );
     let imports = imports(&source);
     let mut upward = Vec::new();

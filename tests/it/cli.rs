@@ -242,12 +242,16 @@ fn the_summary_file_describes_the_run() {
     assert!(stderr.contains("run summary"), "{stderr}");
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    let documented =
-        crate::readme::readme_block("### Health, reset and the run summary", "json", 0);
+    let documented = crate::readme::doc_block(
+        "docs/replaying-in-ci.md",
+        "## Health, reset and the run summary",
+        "json",
+        0,
+    );
     let documented: serde_json::Value = serde_json::from_str(&documented).unwrap();
     assert_eq!(
         written, documented,
-        "the README's summary example is this run's"
+        "docs/replaying-in-ci.md's summary example is this run's"
     );
 }
 

@@ -1,21 +1,22 @@
-//! The README's flag table against `dsvcr <command> --help`, both ways: every flag, its value
+//! The flag table of docs/command-line.md against `dsvcr <command> --help`, both ways: every flag, its value
 //! name, the commands it belongs to and its default.
 
 use std::collections::BTreeMap;
 
 use crate::process::*;
 
-const README: &str = include_str!("../../README.md");
+const TABLE_FILE: &str = "docs/command-line.md";
+const DOC: &str = include_str!("../../docs/command-line.md");
 const COMMANDS: [&str; 6] = ["replay", "record", "check", "inspect", "completions", "man"];
 
 /// (command, flag or positional) → (value name, default). A required flag's default is
-/// `(required)`, as the README writes it; no default is the empty string.
+/// `(required)`, as the table writes it; no default is the empty string.
 type Flags = BTreeMap<(String, String), (String, String)>;
 
-fn readme_flags() -> Flags {
-    let table = README
+fn documented_flags() -> Flags {
+    let table = DOC
         .split_once("\n| flag | commands | default | meaning |\n|---|---|---|---|\n")
-        .expect("README.md has the flag table")
+        .unwrap_or_else(|| panic!("{TABLE_FILE} has no flag table"))
         .1;
     let mut flags = Flags::new();
     for row in table.lines().take_while(|line| line.starts_with('|')) {
@@ -91,8 +92,8 @@ fn default_in(line: &str) -> Option<&str> {
 }
 
 #[test]
-fn the_readme_flag_table_is_what_help_says() {
-    let readme = readme_flags();
+fn the_flag_table_is_what_help_says() {
+    let documented = documented_flags();
     let help = help_flags();
     let only_in = |a: &Flags, b: &Flags| -> Vec<String> {
         a.iter()
@@ -103,11 +104,11 @@ fn the_readme_flag_table_is_what_help_says() {
             .collect()
     };
     assert_eq!(
-        (only_in(&readme, &help), only_in(&help, &readme)),
+        (only_in(&documented, &help), only_in(&help, &documented)),
         (Vec::new(), Vec::new()),
-        "(in the README's flag table but not in --help, in --help but not in the table)"
+        "(in {TABLE_FILE}'s flag table but not in --help, in --help but not in the table)"
     );
-    assert!(readme.len() > 30, "the table was read: {readme:?}");
+    assert!(documented.len() > 30, "the table was read: {documented:?}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod browsers;
 mod cli;
 mod crash;
 mod disk;
+mod doc_links;
 mod downloads;
 mod fake_vcenter;
 mod faults;

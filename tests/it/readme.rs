@@ -1,6 +1,7 @@
-//! The README's examples, run as written against the built binary and the shipped cassettes:
-//! `console` blocks through trycmd, shell blocks that need a server through bash. A change to
-//! an example that breaks it fails here.
+//! The examples of README.md and of the user guide (`docs/*.md`), run as written against the
+//! built binary and the shipped cassettes: `console` blocks through trycmd, shell blocks that
+//! need a server through bash. A change to an example that breaks it fails here, and a block
+//! no test runs fails [`every_documented_example_is_run_by_a_test`].
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -9,24 +10,51 @@ use std::time::{Duration, Instant};
 use crate::process::*;
 use crate::raw_http::http_get;
 
-const README: &str = include_str!("../../README.md");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// The address the examples are written for: `replay`'s default `--listen`.
 const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
-/// A fenced block: the heading it sits under, its info string and its text.
+/// A fenced block: the file it is in, the heading it sits under, its info string and its text.
 #[derive(Debug)]
 struct Block {
+    file: String,
     heading: String,
     lang: String,
     text: String,
 }
 
+/// README.md and every `docs/*.md`, as paths relative to the repository, README.md first.
+pub(crate) fn documents() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(Path::new(MANIFEST_DIR).join("docs"))
+        .expect("docs/ reads")
+        .map(|entry| entry.expect("docs/ lists").file_name())
+        .filter_map(|name| name.to_str().map(str::to_owned))
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    docs.sort();
+    docs.insert(0, "README.md".to_owned());
+    docs
+}
+
+/// The text of `file` (relative to the repository).
+pub(crate) fn document(file: &str) -> String {
+    let path = Path::new(MANIFEST_DIR).join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
 fn blocks() -> Vec<Block> {
+    documents()
+        .iter()
+        .flat_map(|file| blocks_in(file, &document(file)))
+        .collect()
+}
+
+fn blocks_in(file: &str, text: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut heading = String::new();
     let mut open: Option<Block> = None;
-    for line in README.lines() {
+    for line in text.lines() {
         match open.as_mut() {
             Some(_) if line == "```" => blocks.extend(open.take()),
             Some(block) => {
@@ -35,6 +63,7 @@ fn blocks() -> Vec<Block> {
             }
             None if line.starts_with("```") => {
                 open = Some(Block {
+                    file: file.to_owned(),
                     heading: heading.clone(),
                     lang: line[3..].to_owned(),
                     text: String::new(),
@@ -44,138 +73,255 @@ fn blocks() -> Vec<Block> {
             None => {}
         }
     }
-    assert!(open.is_none(), "README.md ends inside a fenced block");
+    assert!(open.is_none(), "{file} ends inside a fenced block");
     blocks
 }
 
-/// The `nth` block in language `lang` under `heading` (e.g. `"## Replaying in CI"`).
-pub(crate) fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
-    blocks()
+/// The `nth` block in language `lang` under `heading` (e.g. `"## Replaying in CI"`) of
+/// `file` (`"README.md"`, `"docs/recording.md"`).
+pub(crate) fn doc_block(file: &str, heading: &str, lang: &str, nth: usize) -> String {
+    blocks_in(file, &document(file))
         .into_iter()
         .filter(|block| block.heading == heading && block.lang == lang)
         .nth(nth)
-        .unwrap_or_else(|| panic!("README.md has no {lang} block {nth} under {heading:?}"))
+        .unwrap_or_else(|| panic!("{file} has no {lang} block {nth} under {heading:?}"))
         .text
 }
 
-/// Every block, and the test that runs it; a new example must be added here with its test.
+/// The `nth` block in language `lang` under `heading` of README.md.
+pub(crate) fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
+    doc_block("README.md", heading, lang, nth)
+}
+
+/// Every block of every document, and the test that runs it; a new example must be added here
+/// with its test.
 #[test]
-fn every_readme_example_is_run_by_a_test() {
-    let known: &[(&str, &str, &str)] = &[
+fn every_documented_example_is_run_by_a_test() {
+    let known: &[(&str, &str, &str, &str)] = &[
         (
+            "README.md",
             "## Install",
             "sh",
             "tool::the_install_commands_install_this_package",
         ),
         (
+            "README.md",
             "## The two commands",
             "sh",
             "the_two_commands_and_the_curl_example",
         ),
         (
+            "README.md",
             "## The two commands",
             "sh",
             "the_two_commands_and_the_curl_example",
         ),
-        ("## Replaying in CI", "sh", "the_ci_recipe_*"),
-        ("### Offline sessions", "sh", "the_session_example"),
+        ("README.md", "## Replaying in CI", "sh", "the_ci_recipe_*"),
         (
-            "### Health, reset and the run summary",
-            "sh",
-            "the_health_and_reset_example",
-        ),
-        (
-            "### Health, reset and the run summary",
-            "json",
-            "cli::the_summary_file_describes_the_run",
-        ),
-        (
-            "### Checking cassettes",
-            "console",
-            "the_console_examples (trycmd)",
-        ),
-        (
-            "### Inspecting cassettes",
-            "console",
-            "the_console_examples (trycmd)",
-        ),
-        (
+            "README.md",
             "## Recording from a lab vCenter",
             "sh",
             "the_record_example_against_the_fake_vcenter",
         ),
         (
-            "## VMware's Python SDK",
+            "docs/architecture.md",
+            "# Architecture",
+            "text",
+            "a drawing, not a command",
+        ),
+        (
+            "docs/cassettes.md",
+            "# Cassettes",
+            "json",
+            "the format, not a command",
+        ),
+        (
+            "docs/cassettes.md",
+            "## Checking cassettes",
+            "console",
+            "the_console_examples (trycmd)",
+        ),
+        (
+            "docs/cassettes.md",
+            "## Inspecting cassettes",
+            "console",
+            "the_console_examples (trycmd)",
+        ),
+        (
+            "docs/clients.md",
+            "## Offline sessions",
             "sh",
-            "interop_python: the SDK run against dsvcr in CI",
+            "the_session_example",
         ),
         (
-            "## VMware's Python SDK",
-            "python",
-            "interop_python: tests/interop/python/sdk_check.py makes these calls",
-        ),
-        (
-            "## VMware's Python SDK",
-            "python",
-            "interop_python: tests/interop/python/sdk_check.py makes these calls",
-        ),
-        (
+            "docs/clients.md",
             "## govc and pyvmomi (vim25 SOAP)",
             "sh",
             "interop_govc: govc recorded through dsvcr in CI",
         ),
         (
+            "docs/clients.md",
             "## govc and pyvmomi (vim25 SOAP)",
             "sh",
             "interop_govc: govc against replay with other credentials in CI",
         ),
         (
+            "docs/clients.md",
             "## govc and pyvmomi (vim25 SOAP)",
             "python",
             "interop_pyvmomi: tests/interop/python/pyvmomi_check.py makes these calls",
         ),
         (
-            "### vAPI JSON-RPC",
+            "docs/clients.md",
+            "## VMware's Python SDK",
+            "sh",
+            "interop_python: the SDK run against dsvcr in CI",
+        ),
+        (
+            "docs/clients.md",
+            "## VMware's Python SDK",
+            "python",
+            "interop_python: tests/interop/python/sdk_check.py makes these calls",
+        ),
+        (
+            "docs/clients.md",
+            "## VMware's Python SDK",
+            "python",
+            "interop_python: tests/interop/python/sdk_check.py makes these calls",
+        ),
+        (
+            "docs/command-line.md",
+            "# Command line",
             "text",
-            "a request's shape, not a command",
+            "the synopsis, not a command",
         ),
         (
-            "### vim25 SOAP",
-            "json",
-            "soap::soap_calls_recorded_from_the_lab_replay_to_other_credentials checks this key",
-        ),
-        (
-            "### vim25 SOAP",
-            "text",
-            "soap::an_unrecorded_soap_call_is_a_fault_named_in_the_summary checks this fault",
-        ),
-        ("## Cassettes", "json", "the format, not a command"),
-        ("## Command line", "text", "the synopsis, not a command"),
-        (
-            "### Logs",
+            "docs/command-line.md",
+            "## Logs",
             "text",
             "tool::the_access_log_has_one_line_per_request_with_its_outcome",
         ),
         (
-            "### Completions and the man page",
+            "docs/command-line.md",
+            "## Completions and the man page",
             "sh",
             "tool::the_completions_and_man_page_example",
         ),
-        ("### Exit codes", "console", "the_console_examples (trycmd)"),
-        ("### Architecture", "text", "a drawing, not a command"),
+        (
+            "docs/command-line.md",
+            "## Exit codes",
+            "console",
+            "the_console_examples (trycmd)",
+        ),
+        (
+            "docs/protocols.md",
+            "## vAPI JSON-RPC",
+            "text",
+            "a request's shape, not a command",
+        ),
+        (
+            "docs/protocols.md",
+            "## vim25 SOAP",
+            "json",
+            "soap::soap_calls_recorded_from_the_lab_replay_to_other_credentials checks this key",
+        ),
+        (
+            "docs/protocols.md",
+            "## vim25 SOAP",
+            "text",
+            "soap::an_unrecorded_soap_call_is_a_fault_named_in_the_summary checks this fault",
+        ),
+        (
+            "docs/replaying-in-ci.md",
+            "## CI jobs",
+            "yaml",
+            "the_ci_jobs_install_dsvcr_and_run_the_readme_recipe",
+        ),
+        (
+            "docs/replaying-in-ci.md",
+            "## CI jobs",
+            "yaml",
+            "the_ci_jobs_install_dsvcr_and_run_the_readme_recipe",
+        ),
+        (
+            "docs/replaying-in-ci.md",
+            "## Health, reset and the run summary",
+            "sh",
+            "the_health_and_reset_example",
+        ),
+        (
+            "docs/replaying-in-ci.md",
+            "## Health, reset and the run summary",
+            "json",
+            "cli::the_summary_file_describes_the_run",
+        ),
+        (
+            "docs/tls-trust.md",
+            "## Making a client trust dsvcr",
+            "sh",
+            "the_tls_trust_example",
+        ),
     ];
-    let found: Vec<(String, String)> = blocks()
+    let found: Vec<(String, String, String)> = blocks()
         .into_iter()
-        .map(|block| (block.heading, block.lang))
+        .map(|block| (block.file, block.heading, block.lang))
         .collect();
-    let expected: Vec<(String, String)> = known
+    let expected: Vec<(String, String, String)> = known
         .iter()
-        .map(|(heading, lang, _)| (heading.to_string(), lang.to_string()))
+        .map(|(file, heading, lang, _)| (file.to_string(), heading.to_string(), lang.to_string()))
         .collect();
     assert_eq!(
         found, expected,
-        "README.md's fenced blocks changed: give a new example a test and list it here"
+        "the fenced blocks of README.md or docs/ changed: give a new example a test and list it here"
     );
+}
+
+/// The CI jobs of "Replaying in CI" install dsvcr as the README says and run the README's
+/// recipe, line for line, as their last step.
+#[test]
+fn the_ci_jobs_install_dsvcr_and_run_the_readme_recipe() {
+    let recipe = readme_block("## Replaying in CI", "sh", 0);
+    let install = readme_block("## Install", "sh", 0);
+    assert!(
+        install.contains("cargo install --locked --path ."),
+        "{install}"
+    );
+    assert!(
+        document("README.md").contains("`cargo install --locked --git URL dsvcr`"),
+        "the README names the git install"
+    );
+    for nth in 0..2 {
+        let job = doc_block("docs/replaying-in-ci.md", "## CI jobs", "yaml", nth);
+        let installs: Vec<&str> = job
+            .lines()
+            .filter(|line| line.contains("cargo install"))
+            .map(str::trim)
+            .collect();
+        let installs: Vec<&str> = installs
+            .iter()
+            .map(|line| line.trim_start_matches("- ").trim_start_matches("run: "))
+            .collect();
+        assert_eq!(
+            installs,
+            ["cargo install --locked --git \"$DSVCR_GIT\" dsvcr"],
+            "{job}"
+        );
+        assert_eq!(literal_block_at_end(&job), recipe, "job {nth}:\n{job}");
+    }
+}
+
+/// The YAML literal block (`|`) that ends `yaml`, dedented.
+fn literal_block_at_end(yaml: &str) -> String {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let opener = lines
+        .iter()
+        .rposition(|line| line.trim_end().ends_with('|'))
+        .expect("a literal block");
+    let body = &lines[opener + 1..];
+    let indent = body[0].len() - body[0].trim_start().len();
+    body.iter()
+        .map(|line| format!("{}\n", line.get(indent..).unwrap_or("")))
+        .collect()
 }
 
 /// The replay command of "The two commands", run in the repository, on a free port.
@@ -209,6 +355,11 @@ const END_OF_OUTPUT: &str = "<<end of output>>";
 /// `# ` lines after it as its whole output (`…` elides part of a line). A command with no
 /// such lines must print nothing.
 fn run_example(example: &str, url: &str) {
+    run_example_replacing(example, &[(DEFAULT_URL, url)]);
+}
+
+/// [`run_example`], with each `(written, actual)` replaced in the commands.
+fn run_example_replacing(example: &str, replacements: &[(&str, &str)]) {
     let mut script = String::from("set -eu\n");
     let mut expected: Vec<Vec<&str>> = Vec::new();
     for line in example.lines() {
@@ -218,7 +369,10 @@ fn run_example(example: &str, url: &str) {
                 .expect("output after a command")
                 .push(output),
             None => {
-                script.push_str(&line.replace(DEFAULT_URL, url));
+                let line = replacements
+                    .iter()
+                    .fold(line.to_owned(), |line, (from, to)| line.replace(from, to));
+                script.push_str(&line);
                 script.push_str(&format!("\nprintf '\\n{END_OF_OUTPUT}\\n'\n"));
                 expected.push(Vec::new());
             }
@@ -264,7 +418,7 @@ fn the_two_commands_and_the_curl_example() {
 fn the_session_example() {
     let running = start_replay_as_documented();
     run_example(
-        &readme_block("### Offline sessions", "sh", 0),
+        &doc_block("docs/clients.md", "## Offline sessions", "sh", 0),
         &running.url(),
     );
     assert_eq!(running.stop().0, 0);
@@ -273,16 +427,67 @@ fn the_session_example() {
 #[test]
 fn the_health_and_reset_example() {
     let running = start_replay_as_documented();
-    let example = readme_block("### Health, reset and the run summary", "sh", 0);
+    let example = doc_block(
+        "docs/replaying-in-ci.md",
+        "## Health, reset and the run summary",
+        "sh",
+        0,
+    );
     run_example(&example, &running.url());
+    assert_eq!(running.stop().0, 0);
+}
+
+/// The trust example of docs/tls-trust.md against `replay --tls-self-signed` of the shipped
+/// cassettes, its CA folder and address replaced by the test's.
+#[test]
+fn the_tls_trust_example() {
+    let ca = tempfile::tempdir().unwrap();
+    let ca_dir = ca.path().join("dsvcr-ca");
+    let running = Running::start_in(
+        Path::new(MANIFEST_DIR),
+        &[
+            "replay",
+            "--tls-self-signed",
+            ca_dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let url = running.url();
+    assert!(url.starts_with("https://"), "{url}");
+    let example = doc_block(
+        "docs/tls-trust.md",
+        "## Making a client trust dsvcr",
+        "sh",
+        0,
+    );
+    assert!(example.contains("/tmp/dsvcr-ca/dsvcr-ca.pem"), "{example}");
+    run_example_replacing(
+        &example,
+        &[
+            ("https://127.0.0.1:8080", &url),
+            ("/tmp/dsvcr-ca", ca_dir.to_str().unwrap()),
+        ],
+    );
     assert_eq!(running.stop().0, 0);
 }
 
 #[test]
 fn the_console_examples() {
-    trycmd::TestCases::new()
-        .register_bin("dsvcr", Path::new(env!("CARGO_BIN_EXE_dsvcr")))
-        .case(Path::new(MANIFEST_DIR).join("README.md"));
+    let cases = trycmd::TestCases::new();
+    cases.register_bin("dsvcr", Path::new(env!("CARGO_BIN_EXE_dsvcr")));
+    let with_console: Vec<String> = documents()
+        .into_iter()
+        .filter(|file| document(file).contains("\n```console\n"))
+        .collect();
+    assert_eq!(
+        with_console,
+        ["docs/cassettes.md", "docs/command-line.md"],
+        "the documents with console examples"
+    );
+    for file in with_console {
+        cases.case(Path::new(MANIFEST_DIR).join(file));
+    }
 }
 
 /// The recipe's own line for the user's tests, which [`run_ci_recipe`] replaces.

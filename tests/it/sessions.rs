@@ -255,7 +255,7 @@ async fn logins_are_bounded_the_least_recently_used_session_makes_room() {
     let first = token_of(&server).await;
     let second = token_of(&server).await;
     assert_eq!(api_info(&server, &first).await.status, 200);
-    // The README documents at most 4096 offline sessions.
+    // docs/clients.md ("Offline sessions") documents at most 4096 offline sessions.
     for _ in 2..4096 {
         token_of(&server).await;
     }

@@ -85,7 +85,7 @@ fn the_man_page_covers_every_subcommand_and_its_flags() {
     );
 }
 
-/// The shipped cassettes, as the README shows them.
+/// The shipped cassettes, as docs/cassettes.md shows them.
 const SHIPPED: &str = "\
 cassettes: 4 sessions, 0 call cassettes, 0 tapes, 0 blobs (0 bytes), 0 problems
 
@@ -327,8 +327,17 @@ async fn the_access_log_has_one_line_per_request_with_its_outcome() {
     let (code, stderr) = running.stop();
     assert_eq!(code, 0);
     let logged = access_lines(&stderr);
-    let documented = access_lines(&crate::readme::readme_block("### Logs", "text", 0));
-    assert_eq!(logged[..2], documented[..], "the README's example");
+    let documented = access_lines(&crate::readme::doc_block(
+        "docs/command-line.md",
+        "## Logs",
+        "text",
+        0,
+    ));
+    assert_eq!(
+        logged[..2],
+        documented[..],
+        "docs/command-line.md's example"
+    );
     assert_eq!(
         logged,
         [
@@ -611,12 +620,17 @@ fn the_install_commands_install_this_package() {
     );
 }
 
-/// The README's completion and man page commands, run by bash with HOME in a temporary
+/// The completion and man page commands of docs/command-line.md, run by bash with HOME in a temporary
 /// folder and dsvcr on PATH; bash then completes `dsvcr ` with the script.
 #[test]
 fn the_completions_and_man_page_example() {
     let home = tempfile::tempdir().unwrap();
-    let block = crate::readme::readme_block("### Completions and the man page", "sh", 0);
+    let block = crate::readme::doc_block(
+        "docs/command-line.md",
+        "## Completions and the man page",
+        "sh",
+        0,
+    );
     let bin = Path::new(env!("CARGO_BIN_EXE_dsvcr")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let status = std::process::Command::new("bash")

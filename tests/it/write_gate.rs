@@ -98,7 +98,7 @@ async fn mean_get(server: &TestServer, gets: u32, token: &str) -> Duration {
 }
 
 /// `--max-body-bytes` covers the bodies dsvcr reads whole (gets, logins); other requests'
-/// bodies stream through to the vCenter whatever their size (README, "Command line").
+/// bodies stream through to the vCenter whatever their size (docs/command-line.md, `--max-body-bytes`).
 #[tokio::test]
 async fn pass_through_bodies_are_streamed_beyond_the_body_limit() {
     let fake = FakeVcenter::http().await;
