@@ -6,7 +6,7 @@
 //! compared as bytes. A DOCTYPE is refused outright (no entity can be declared or
 //! expanded), nesting is bounded, and the caller bounds the size.
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
@@ -153,15 +153,18 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     let mut reader = NsReader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut first = true;
     loop {
         let (namespace, event) = reader
             .read_resolved_event()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         let namespace = bound(&namespace);
+        let at_start = std::mem::replace(&mut first, false);
         match event {
             Event::Eof => break,
             Event::DocType(_) => return Err(EnvelopeError::DocType),
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Decl(decl) => check_declaration(&decl, at_start)?,
+            Event::Comment(_) | Event::PI(_) => {}
             Event::Start(start) => {
                 let element = open(&reader, &start, namespace, &root)?;
                 push(&mut stack, element)?;
@@ -191,6 +194,24 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
         ));
     }
     root.ok_or_else(|| EnvelopeError::Syntax("the document has no root element".to_owned()))
+}
+
+/// The XML declaration, read as a conforming parser reads it (quick-xml takes whatever it
+/// holds): only at the very start, version 1.0 or 1.1, and UTF-8 if it names an encoding.
+fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<(), EnvelopeError> {
+    let wrong = |why: &str| Err(EnvelopeError::Syntax(format!("XML declaration: {why}")));
+    if !at_start {
+        return wrong("not at the start of the document");
+    }
+    match decl.version() {
+        Ok(version) if matches!(version.as_ref(), b"1.0" | b"1.1") => {}
+        _ => return wrong("no version 1.0 or 1.1"),
+    }
+    match decl.encoding() {
+        None => Ok(()),
+        Some(Ok(encoding)) if encoding.eq_ignore_ascii_case(b"utf-8") => Ok(()),
+        Some(_) => wrong("only UTF-8 is read"),
+    }
 }
 
 fn bound(namespace: &ResolveResult<'_>) -> Option<String> {
