@@ -336,6 +336,7 @@ impl TapeAnswer {
                 .as_deref()
                 .and_then(|kind| HeaderValue::from_str(kind).ok()),
             body: self.body.bytes(),
+            session_scoped: matches!(&self.body, TapeBody::Text(text) if text.contains(SESSION_SCOPED_EMPTY)),
         }
     }
 }
@@ -345,13 +346,10 @@ impl PreparedTapeAnswer {
     /// recorded without a key (`session[]…`) get the caller's.
     pub(crate) fn soap_response(&self, key: Option<&str>) -> Response<Body> {
         let mut response = self.response();
-        let Some(key) = key else {
+        let (Some(key), true) = (key, self.session_scoped) else {
             return response;
         };
-        let Ok(text) = std::str::from_utf8(&self.body) else {
-            return response;
-        };
-        if text.contains(SESSION_SCOPED_EMPTY) {
+        if let Ok(text) = std::str::from_utf8(&self.body) {
             *response.body_mut() = full(Bytes::from(with_session_key(text, key)));
         }
         response
@@ -364,6 +362,9 @@ pub(crate) struct PreparedTapeAnswer {
     status: StatusCode,
     content_type: Option<HeaderValue>,
     body: Bytes,
+    /// Whether the body holds session-scoped ids kept without their key (`session[]…`),
+    /// found once when the cassette loads rather than on every answer.
+    session_scoped: bool,
 }
 
 impl PreparedTapeAnswer {

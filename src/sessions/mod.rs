@@ -179,13 +179,20 @@ impl Sessions {
     /// Adds a session for `user`, dropping expired ones, and the least recently used one
     /// if still at the bound.
     fn open(&self, token: String, user: String, now: Instant) {
-        self.open_kind(token, user, now, None);
+        self.open_kind(token, user, now, now_timestamp(), None);
     }
 
-    fn open_kind(&self, token: String, user: String, now: Instant, soap: Option<SoapState>) {
+    /// Adds a session made at `created` (as its protocol writes times).
+    fn open_kind(
+        &self,
+        token: String,
+        user: String,
+        now: Instant,
+        created: String,
+        soap: Option<SoapState>,
+    ) {
         let mut live = self.live();
         live.make_room(self.limits.max_sessions);
-        let created = now_timestamp();
         let info = SessionInfo {
             created_time: created.clone(),
             last_accessed_time: created,
@@ -281,10 +288,12 @@ impl Sessions {
             user_agent: login.user_agent,
             call_count: 1,
         };
+        let created = state.login_time.clone();
         self.open_kind(
             key.clone(),
             login.user.clone(),
             Instant::now(),
+            created,
             Some(state.clone()),
         );
         user_session(key, login.user, state)
@@ -310,15 +319,15 @@ impl Sessions {
             .expect("the system random source works");
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        )
+        let hex = hex(&bytes);
+        let mut uuid = String::with_capacity(36);
+        for (at, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)] {
+            if at > 0 {
+                uuid.push('-');
+            }
+            uuid.push_str(&hex[at..part]);
+        }
+        uuid
     }
 
     /// 32 lowercase hex digits, like vCenter's tokens.
@@ -327,8 +336,19 @@ impl Sessions {
         self.random
             .fill(&mut bytes)
             .expect("the system random source works");
-        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+        hex(&bytes)
     }
+}
+
+/// `bytes` as lowercase hex digits.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 fn user_session(key: String, user: String, state: SoapState) -> UserSession {

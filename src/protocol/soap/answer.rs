@@ -11,28 +11,41 @@ use crate::body::{full, Body};
 /// The content type of every SOAP answer.
 pub(crate) const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
-/// `inner` in the answer envelope vCenter and the simulator send.
+/// The answer envelope vCenter and the simulator send, up to the body's content.
+const ENVELOPE_OPEN: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+    "\n",
+    r#"<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
+    "<soapenv:Body>"
+);
+const ENVELOPE_CLOSE: &str = "</soapenv:Body></soapenv:Envelope>";
+
+/// `inner` in the answer envelope.
 pub(crate) fn envelope(inner: &str) -> String {
-    format!(
-        concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            "\n",
-            r#"<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
-            "<soapenv:Body>{}</soapenv:Body></soapenv:Envelope>"
-        ),
-        inner
-    )
+    let mut xml = String::with_capacity(ENVELOPE_OPEN.len() + inner.len() + ENVELOPE_CLOSE.len());
+    xml.push_str(ENVELOPE_OPEN);
+    xml.push_str(inner);
+    xml.push_str(ENVELOPE_CLOSE);
+    xml
 }
 
 /// A 200 answer to `operation` holding `returnval` (or an empty answer for a void one).
 pub(crate) fn success(operation: &str, returnval: Option<&str>) -> Response<Body> {
-    let inner = match returnval {
-        Some(value) => {
-            format!(r#"<{operation}Response xmlns="urn:vim25">{value}</{operation}Response>"#)
-        }
-        None => format!(r#"<{operation}Response xmlns="urn:vim25"></{operation}Response>"#),
-    };
-    xml_response(StatusCode::OK, envelope(&inner))
+    success_with(operation, |xml| xml.push_str(returnval.unwrap_or_default()))
+}
+
+/// A 200 answer to `operation` whose content `write` appends, written in one buffer.
+fn success_with(operation: &str, write: impl FnOnce(&mut String)) -> Response<Body> {
+    let mut xml = String::with_capacity(1024);
+    xml.push_str(ENVELOPE_OPEN);
+    for part in ["<", operation, r#"Response xmlns="urn:vim25">"#] {
+        xml.push_str(part);
+    }
+    write(&mut xml);
+    for part in ["</", operation, "Response>", ENVELOPE_CLOSE] {
+        xml.push_str(part);
+    }
+    xml_response(StatusCode::OK, xml)
 }
 
 pub(crate) fn xml_response(status: StatusCode, xml: String) -> Response<Body> {
@@ -136,23 +149,32 @@ pub(crate) struct UserSession {
 impl UserSession {
     /// The session's fields, as the children of a `UserSession` element.
     pub(crate) fn fields(&self) -> String {
-        format!(
-            concat!(
-                "<key>{key}</key><userName>{user}</userName><fullName>{user}</fullName>",
-                "<loginTime>{login}</loginTime><lastActiveTime>{active}</lastActiveTime>",
-                "<locale>{locale}</locale><messageLocale>{locale}</messageLocale>",
-                "<extensionSession>false</extensionSession><ipAddress>{ip}</ipAddress>",
-                "<userAgent>{agent}</userAgent><callCount>{count}</callCount>"
-            ),
-            key = escape(self.key.as_str()),
-            user = escape(self.user_name.as_str()),
-            login = escape(self.login_time.as_str()),
-            active = escape(self.last_active_time.as_str()),
-            locale = escape(self.locale.as_str()),
-            ip = escape(self.ip_address.as_str()),
-            agent = escape(self.user_agent.as_str()),
-            count = self.call_count,
-        )
+        let mut xml = String::with_capacity(512);
+        self.write_fields(&mut xml);
+        xml
+    }
+
+    /// Appends the session's fields to `xml`.
+    fn write_fields(&self, xml: &mut String) {
+        let count = self.call_count.to_string();
+        let fields = [
+            ("key", self.key.as_str()),
+            ("userName", &self.user_name),
+            ("fullName", &self.user_name),
+            ("loginTime", &self.login_time),
+            ("lastActiveTime", &self.last_active_time),
+            ("locale", &self.locale),
+            ("messageLocale", &self.locale),
+            ("extensionSession", "false"),
+            ("ipAddress", &self.ip_address),
+            ("userAgent", &self.user_agent),
+            ("callCount", &count),
+        ];
+        for (name, value) in fields {
+            for part in ["<", name, ">", &escape(value), "</", name, ">"] {
+                xml.push_str(part);
+            }
+        }
     }
 }
 
@@ -160,10 +182,11 @@ const TYPED: &str = r#"xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchem
 
 /// The answer to a login: the new session.
 pub(crate) fn login(operation: &str, session: &UserSession) -> Response<Body> {
-    success(
-        operation,
-        Some(&format!("<returnval>{}</returnval>", session.fields())),
-    )
+    success_with(operation, |xml| {
+        xml.push_str("<returnval>");
+        session.write_fields(xml);
+        xml.push_str("</returnval>");
+    })
 }
 
 /// How a read of `SessionManager.currentSession` was asked.

@@ -115,23 +115,35 @@ pub(crate) fn parse_request(xml: &[u8]) -> Result<SoapRequest, EnvelopeError> {
     if root.name != "Envelope" || root.namespace.as_deref() != Some(ENVELOPE_NS) {
         return Err(EnvelopeError::NotAnEnvelope(qualified(&root)));
     }
-    let in_envelope = |name: &str| {
-        root.children
-            .iter()
-            .find(|child| child.name == name && child.namespace.as_deref() == Some(ENVELOPE_NS))
+    let is = |child: &Element, name: &str| {
+        child.name == name && child.namespace.as_deref() == Some(ENVELOPE_NS)
     };
-    let body = in_envelope("Body").ok_or(EnvelopeError::NoBody)?;
-    let header = in_envelope("Header").cloned();
-    let operation = body.children.first().ok_or(EnvelopeError::NoOperation)?;
-    let mut arguments = operation.children.clone();
-    let this_at = arguments
+    let mut body = None;
+    let mut header = None;
+    for child in root.children {
+        if body.is_none() && is(&child, "Body") {
+            body = Some(child);
+        } else if header.is_none() && is(&child, "Header") {
+            header = Some(child);
+        }
+    }
+    let body = body.ok_or(EnvelopeError::NoBody)?;
+    let operation = body
+        .children
+        .into_iter()
+        .next()
+        .ok_or(EnvelopeError::NoOperation)?;
+    let mut arguments = operation.children;
+    let Some(this_at) = arguments
         .iter()
         .position(|argument| argument.name == "_this")
-        .ok_or_else(|| EnvelopeError::NoThis(operation.name.clone()))?;
+    else {
+        return Err(EnvelopeError::NoThis(operation.name));
+    };
     let this = arguments.remove(this_at);
     Ok(SoapRequest {
-        operation: operation.name.clone(),
-        namespace: operation.namespace.clone(),
+        operation: operation.name,
+        namespace: operation.namespace,
         this: MoRef {
             kind: this.attribute("type").unwrap_or_default().to_owned(),
             value: this.text,
@@ -158,7 +170,6 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
         let (namespace, event) = reader
             .read_resolved_event()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-        let namespace = bound(&namespace);
         let at_start = std::mem::replace(&mut first, false);
         match event {
             Event::Eof => break,
@@ -166,10 +177,12 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
             Event::Decl(decl) => check_declaration(&decl, at_start)?,
             Event::Comment(_) | Event::PI(_) => {}
             Event::Start(start) => {
+                let namespace = kept_namespace(&namespace, stack.len());
                 let element = open(&reader, &start, namespace, &root)?;
                 push(&mut stack, element)?;
             }
             Event::Empty(start) => {
+                let namespace = kept_namespace(&namespace, stack.len());
                 let element = open(&reader, &start, namespace, &root)?;
                 push(&mut stack, element)?;
                 close(&mut stack, &mut root);
@@ -214,10 +227,17 @@ fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<(), Envelop
     }
 }
 
-fn bound(namespace: &ResolveResult<'_>) -> Option<String> {
+/// How deep namespaces matter: the envelope, its `Body` or `Header`, and the operation.
+const NAMESPACED_DEPTH: usize = 3;
+
+/// The namespace of an element at `depth`, kept only where it matters (the arguments'
+/// namespaces never do): a namespace on every element would cost an allocation each.
+fn kept_namespace(namespace: &ResolveResult<'_>, depth: usize) -> Option<String> {
     match namespace {
-        ResolveResult::Bound(namespace) => Some(String::from_utf8_lossy(namespace.0).into_owned()),
-        ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+        ResolveResult::Bound(namespace) if depth < NAMESPACED_DEPTH => {
+            Some(String::from_utf8_lossy(namespace.0).into_owned())
+        }
+        _ => None,
     }
 }
 
@@ -232,7 +252,9 @@ fn open(
             "content after the root element".to_owned(),
         ));
     }
-    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+    let name = std::str::from_utf8(start.local_name().into_inner())
+        .map_err(|err| EnvelopeError::Syntax(err.to_string()))?
+        .to_owned();
     let mut attributes = Vec::new();
     let mut xsi_type = None;
     for attribute in start.attributes() {
@@ -248,9 +270,13 @@ fn open(
             .unescape_value()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         check_characters(&value)?;
-        match (bound(&attribute_ns).as_deref(), local.as_ref()) {
-            (None, b"type") => attributes.push(("type".to_owned(), value.into_owned())),
-            (Some(XSI_NS), b"type") => xsi_type = Some(value.into_owned()),
+        match (&attribute_ns, local.as_ref()) {
+            (ResolveResult::Unbound, b"type") => {
+                attributes.push(("type".to_owned(), value.into_owned()))
+            }
+            (ResolveResult::Bound(namespace), b"type") if namespace.0 == XSI_NS.as_bytes() => {
+                xsi_type = Some(value.into_owned())
+            }
             _ => {}
         }
     }
