@@ -249,9 +249,13 @@ pub(crate) struct RecordArgs {
     #[arg(long, conflicts_with = "replace")]
     pub(crate) new_episodes: bool,
 
-    /// Start each cassette this run writes to afresh instead of appending to its timelines.
-    #[arg(long)]
+    /// The same as --rerecord replace (the default).
+    #[arg(long, conflicts_with = "rerecord")]
     pub(crate) replace: bool,
+
+    /// What recording into a cassette that existed when the run started does: replace (the default; the cassette starts afresh, as a whole, at this run's first answer for it, so two recordings never mix in one timeline), append (to its timelines; the default with --new-episodes) or keep (leave it untouched; the answer still reaches the client).
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "new_episodes")]
+    pub(crate) rerecord: Option<RerecordMode>,
 
     /// Forward requests outside the catalog (other API calls) without taping them.
     #[arg(long)]
@@ -259,6 +263,14 @@ pub(crate) struct RecordArgs {
 
     #[command(flatten)]
     pub(crate) summary: SummaryArgs,
+}
+
+/// `--rerecord`'s choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RerecordMode {
+    Replace,
+    Append,
+    Keep,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

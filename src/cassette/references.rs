@@ -53,6 +53,15 @@ impl BlobReferences {
         }
     }
 
+    /// Removes the blob `sha256` unless a cassette names it (a download that was not
+    /// recorded after its blob was written).
+    pub(super) fn drop_if_unnamed(&self, sha256: &str) {
+        let counts = self.counts.lock().expect("never poisoned");
+        if !counts.contains_key(sha256) {
+            self.remove(sha256);
+        }
+    }
+
     fn remove(&self, sha256: &str) {
         let path = blob_path(&self.folder, sha256);
         match std::fs::remove_file(&path) {

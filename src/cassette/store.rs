@@ -23,6 +23,8 @@ pub(crate) enum Rerecord {
     Append,
     /// Start the cassette afresh with the first answer recorded in this run.
     Replace,
+    /// Never touch a cassette that existed when the run started.
+    Keep,
 }
 
 /// Where and how an answer was recorded.
@@ -78,6 +80,8 @@ pub(crate) enum StoreError {
     Secret { path: PathBuf, what: &'static str },
     #[error("refused to write {}: the answer would make a cassette dsvcr cannot load: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
+    #[error("not written to {}: it existed when the run started and --rerecord keep leaves such cassettes alone", path.display())]
+    Kept { path: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -225,6 +229,13 @@ impl Store {
         let path = self.path_of(&recording);
         let slot = self.slot(&path);
         let mut slot = slot.lock().await;
+        if self.rerecord == Rerecord::Keep && slot.doc.is_some() && !slot.written_this_run {
+            if let Recording::Download { download, .. } = &recording {
+                // Its blob was written first; nothing else may name it.
+                self.blobs.drop_if_unnamed(&download.sha256);
+            }
+            return Err(StoreError::Kept { path });
+        }
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
         let existing = slot.doc.clone().filter(|_| !restart);
         let (doc, entries, responses) = self.apply(existing, recording, provenance);

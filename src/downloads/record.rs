@@ -23,7 +23,7 @@ use super::endpoint::{Listener, Origin};
 use super::self_loop::{names_listener, FETCH_MARKER};
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
-use crate::cassette::{Download, Provenance, Recording, Store};
+use crate::cassette::{Download, Provenance, Recording, Store, StoreError};
 use crate::error::ApiError;
 use crate::secrets::Secrets;
 use crate::stats::{NotRecorded, Stats};
@@ -336,7 +336,10 @@ impl Pending {
                 keeper.stats.recorded(stem);
                 info!(session = %self.session, file = self.file, size = blob.size, sha256 = blob.sha256, cassette = %appended.path.display(), "recorded download");
             }
-            Err(err) => self.not_recorded(err.to_string(), false),
+            Err(err) => {
+                let by_design = matches!(err, StoreError::Kept { .. });
+                self.not_recorded(err.to_string(), by_design);
+            }
         }
         // The client's body ends once the recording has landed (or failed).
         drop(pumped.client);

@@ -535,6 +535,20 @@ fn report(
             );
             Ok(())
         }
+        Err(err @ StoreError::Kept { .. }) => {
+            // The run was asked to leave existing cassettes alone: the client's answer
+            // stands.
+            info!(operation, key = %key, "not recorded: {err}");
+            stats.not_recorded(
+                NotRecorded {
+                    operation,
+                    id: key.to_string(),
+                    reason: err.to_string(),
+                },
+                true,
+            );
+            Ok(())
+        }
         Err(err) => {
             error!(operation, key = %key, "not recorded: {err}");
             stats.not_recorded(
