@@ -158,12 +158,15 @@ fn load_files<T: Send>(
     })
 }
 
+/// Parses one file's bytes; the path is the file they came from.
+type Parser<T> = fn(&Path, &[u8]) -> Result<T, CassetteError>;
+
 /// Loads a run of files that starts at index `start` of all files, stopping early when
 /// a file before the current one is known to fail.
 fn load_run<T>(
     paths: &[PathBuf],
     start: usize,
-    (parse, limit): (fn(&Path, &[u8]) -> Result<T, CassetteError>, u64),
+    (parse, limit): (Parser<T>, u64),
     first_failure: &AtomicUsize,
 ) -> Result<Vec<T>, LoadError> {
     let mut loaded = Vec::with_capacity(paths.len());
