@@ -2,6 +2,7 @@
 //! call's answer into its cassette before answering the client.
 
 mod jsonrpc;
+mod outcomes;
 
 use std::sync::{Arc, Mutex};
 
@@ -31,6 +32,7 @@ use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream, UpstreamError};
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
+use outcomes::untapeable;
 
 /// Secrets remembered from logins, at most this many (oldest kept; they are only used
 /// to check cassette bytes).
@@ -536,17 +538,7 @@ fn report(
             Ok(())
         }
         Err(err @ StoreError::Kept { .. }) => {
-            // The run was asked to leave existing cassettes alone: the client's answer
-            // stands.
-            info!(operation, key = %key, "not recorded: {err}");
-            stats.not_recorded(
-                NotRecorded {
-                    operation,
-                    id: key.to_string(),
-                    reason: err.to_string(),
-                },
-                true,
-            );
+            outcomes::kept(stats, operation, key, &err);
             Ok(())
         }
         Err(err) => {
@@ -580,28 +572,6 @@ fn body_limit(parts: &request::Parts) -> usize {
         .map_or(crate::server::Limits::default().max_body_bytes, |limit| {
             limit.max_body_bytes
         })
-}
-
-/// Why an answer cannot be taped whatever its body, if it cannot.
-fn untapeable(answer: &http::response::Parts) -> Option<String> {
-    if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
-        // A wrong path prefix or a call before login: replaying it would refuse forever.
-        return Some(format!(
-            "upstream answered {}, which is never taped",
-            answer.status
-        ));
-    }
-    if let Some(encoding) = answer
-        .headers
-        .get(CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
-    {
-        return Some(format!("the answer is {encoding}-encoded"));
-    }
-    declared_length(&answer.headers)
-        .filter(|length| *length > MAX_TAPED_ANSWER_BYTES as u64)
-        .map(|length| format!("the answer is {length} bytes, over {MAX_TAPED_ANSWER_BYTES}"))
 }
 
 /// What of an upstream answer to `call` is worth recording: a decodable result, or a
