@@ -16,7 +16,8 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 /// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check`; 1 for runtime
 /// errors (unreadable cassette folder, invalid cassette, address in use) and for problems
 /// `check` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
-/// unrecorded route; 4 when `record` could not record an answer it should have.
+/// unrecorded route; 4 when `record` could not record an answer it should have, or a forwarded
+/// call got no usable answer from the upstream (502/504).
 #[derive(Debug, Parser)]
 #[command(name = "dsvcr", version, about, long_about)]
 pub struct Cli {
@@ -40,7 +41,8 @@ pub(crate) enum Command {
     /// answer streamed back. Each download-session operation, in any form and flavour, is
     /// decoded and added to its session's cassette (results and vAPI errors) before the
     /// client gets the answer. Exits 4 at shutdown if an answer could not be recorded for a
-    /// reason other than "never recorded by design". Prints the same ready line as `replay`.
+    /// reason other than "never recorded by design", or if a forwarded call got no usable
+    /// answer from the upstream (502/504). Prints the same ready line as `replay`.
     Record(RecordArgs),
 
     /// Validate a cassette folder without serving it (for CI).
