@@ -16,7 +16,8 @@ use crate::upstream::{Thumbprint, UpstreamUrl};
 /// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM/SIGHUP) or a clean `check` or `inspect`;
 /// 1 for runtime errors (unreadable cassette folder, invalid cassette, address in use) and for
 /// problems `check` or `inspect` found; 2 for usage errors; 3 when `replay --fail-on-miss` saw a miss or an
-/// unrecorded route; 4 when `record` could not record an answer it should have.
+/// unrecorded route; 4 when `record` could not record an answer it should have, or a forwarded
+/// call got no usable answer from the upstream (502/504).
 #[derive(Debug, Parser)]
 #[command(name = "dsvcr", version, about, long_about)]
 pub struct Cli {
@@ -40,7 +41,8 @@ pub(crate) enum Command {
     /// answer streamed back. Each download-session operation, in any form and flavour, is
     /// decoded and added to its session's cassette (results and vAPI errors) before the
     /// client gets the answer. Exits 4 at shutdown if an answer could not be recorded for a
-    /// reason other than "never recorded by design". Prints the same ready line as `replay`.
+    /// reason other than "never recorded by design", or if a forwarded call got no usable
+    /// answer from the upstream (502/504). Prints the same ready line as `replay`.
     Record(RecordArgs),
 
     /// Validate a cassette folder without serving it (for CI).
@@ -329,9 +331,13 @@ pub(crate) struct RecordArgs {
     #[arg(long, conflicts_with = "replace")]
     pub(crate) new_episodes: bool,
 
-    /// Start each cassette this run writes to afresh instead of appending to its timelines.
-    #[arg(long)]
+    /// The same as --rerecord replace (the default).
+    #[arg(long, conflicts_with = "rerecord")]
     pub(crate) replace: bool,
+
+    /// What recording into a cassette that existed when the run started does: replace (the default; the cassette starts afresh, as a whole, at this run's first answer for it, so two recordings never mix in one timeline), append (to its timelines; the default with --new-episodes) or keep (leave it untouched; the answer still reaches the client).
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "new_episodes")]
+    pub(crate) rerecord: Option<RerecordMode>,
 
     /// Forward requests outside the catalog (other API calls) without taping them.
     #[arg(long)]
@@ -342,6 +348,14 @@ pub(crate) struct RecordArgs {
 
     #[command(flatten)]
     pub(crate) redact: RedactArgs,
+}
+
+/// `--rerecord`'s choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RerecordMode {
+    Replace,
+    Append,
+    Keep,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -17,7 +17,9 @@ use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
     check_folder_with, load_folder_within, write_atomically, Cassette, LoadError, Rerecord, Store,
 };
-use crate::cli::{CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, SummaryArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, RerecordMode, SummaryArgs,
+};
 use crate::downloads::{DownloadBudget, Fetcher, Listener, ListenerCertificate, Replayed};
 use crate::front::{DoorOptions, FrontDoor, Mode};
 use crate::record::Record;
@@ -271,10 +273,10 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         connections: stats.upstream_connections.clone(),
         failures: stats.upstream_failures.clone(),
     })?;
-    let rerecord = if args.replace {
-        Rerecord::Replace
-    } else {
-        Rerecord::Append
+    let rerecord = match (args.rerecord, args.new_episodes) {
+        (Some(RerecordMode::Append), _) | (None, true) => Rerecord::Append,
+        (Some(RerecordMode::Keep), _) => Rerecord::Keep,
+        (Some(RerecordMode::Replace), _) | (None, false) => Rerecord::Replace,
     };
     let known = args.new_episodes.then(|| Timelines::new(cassettes.clone()));
     info!(

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::folder::{call_files, cassette_files, tape_files};
+use super::oversized::{within, Files};
 pub(crate) use super::report::{CheckReport, Problem};
 use super::{CallCassette, Cassette, LoadError, TapeCassette};
 use crate::redact::Redactor;
@@ -49,35 +50,6 @@ pub(crate) fn check_folder_with(
         }));
     report.problems.sort();
     Ok(report)
-}
-
-type Files = Vec<PathBuf>;
-
-/// The files within the limit, and a problem for each one over it.
-fn within(
-    sessions: Files,
-    calls: Files,
-    tapes: Files,
-    limit: u64,
-) -> (Files, Files, Files, Vec<Problem>) {
-    let mut oversized = Vec::new();
-    let mut keep = |files: Files| -> Files {
-        files
-            .into_iter()
-            .filter(|path| {
-                let size = fs::metadata(path).map_or(0, |metadata| metadata.len());
-                if size <= limit {
-                    return true;
-                }
-                oversized.push(Problem {
-                    path: path.clone(),
-                    reason: format!("{size} bytes, over the limit of {limit} bytes for one cassette file (--max-cassette-bytes); replay would not load it"),
-                });
-                false
-            })
-            .collect()
-    };
-    (keep(sessions), keep(calls), keep(tapes), oversized)
 }
 
 fn check_files(

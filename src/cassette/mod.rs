@@ -44,6 +44,7 @@ mod entry;
 mod error;
 mod folder;
 mod format;
+mod oversized;
 mod references;
 mod report;
 mod session_file;

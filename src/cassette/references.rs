@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use tracing::{info, warn};
 
 use super::blobs::blob_path;
-use super::Cassette;
+use super::{Cassette, Download};
 
 /// References to blobs by their SHA-256, one per `downloads` entry of a cassette.
 #[derive(Debug, Default)]
@@ -34,12 +34,12 @@ impl BlobReferences {
     /// A cassette that named the blobs of `before` now durably names those of `after`:
     /// blobs no cassette names any more are removed (a failure is only logged: the
     /// cassettes are right, and `check` reports the blob).
-    pub(super) fn replaced(&self, before: Option<&Cassette>, after: &Cassette) {
+    pub(super) fn replaced(&self, before: &[Download], after: &[Download]) {
         let mut delta: HashMap<&str, isize> = HashMap::new();
-        for download in before.into_iter().flat_map(|cassette| &cassette.downloads) {
+        for download in before {
             *delta.entry(&download.sha256).or_default() -= 1;
         }
-        for download in &after.downloads {
+        for download in after {
             *delta.entry(&download.sha256).or_default() += 1;
         }
         let mut counts = self.counts.lock().expect("never poisoned");
@@ -50,6 +50,15 @@ impl BlobReferences {
                 counts.remove(sha256);
                 self.remove(sha256);
             }
+        }
+    }
+
+    /// Removes the blob `sha256` unless a cassette names it (a download that was not
+    /// recorded after its blob was written).
+    pub(super) fn drop_if_unnamed(&self, sha256: &str) {
+        let counts = self.counts.lock().expect("never poisoned");
+        if !counts.contains_key(sha256) {
+            self.remove(sha256);
         }
     }
 

@@ -24,6 +24,8 @@ pub(crate) enum Rerecord {
     Append,
     /// Start the cassette afresh with the first answer recorded in this run.
     Replace,
+    /// Never touch a cassette that existed when the run started.
+    Keep,
 }
 
 /// Where and how an answer was recorded.
@@ -81,6 +83,8 @@ pub(crate) enum StoreError {
     Secret { path: PathBuf, what: &'static str },
     #[error("refused to write {}: the answer would make a cassette dsvcr cannot load: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
+    #[error("not written to {}: it existed when the run started and --rerecord keep leaves such cassettes alone", path.display())]
+    Kept { path: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -116,9 +120,12 @@ impl Doc {
     }
 }
 
+/// One cassette file's state. Its document is not kept: it is read back from the file
+/// for the next recording, so memory does not grow with what was recorded.
 #[derive(Default)]
 struct Slot {
-    doc: Option<Doc>,
+    /// The file exists (it did at start, or this run wrote it).
+    on_disk: bool,
     written_this_run: bool,
 }
 
@@ -149,20 +156,17 @@ impl Store {
                     .or_default();
                 *next = (*next).max(create.order + 1);
             }
-            slots.insert(
-                session_path(folder, &cassette.id),
-                slot(Doc::Session(cassette)),
-            );
+            slots.insert(session_path(folder, &cassette.id), existing_slot());
         }
         for cassette in cassettes.calls {
             let path = call_path(folder, cassette.op, &cassette.key);
-            slots.insert(path, slot(Doc::Call(cassette)));
+            slots.insert(path, existing_slot());
         }
         for cassette in cassettes.tapes {
             let path = folder
                 .join(TAPE_SUBFOLDER)
                 .join(cassette.request.file_name());
-            slots.insert(path, slot(Doc::Tape(cassette)));
+            slots.insert(path, existing_slot());
         }
         Store {
             folder: folder.to_owned(),
@@ -236,8 +240,24 @@ impl Store {
         let path = self.path_of(&recording);
         let slot = self.slot(&path);
         let mut slot = slot.lock().await;
+        if self.rerecord == Rerecord::Keep && slot.on_disk && !slot.written_this_run {
+            if let Recording::Download { download, .. } = &recording {
+                // Its blob was written first; nothing else may name it.
+                self.blobs.drop_if_unnamed(&download.sha256);
+            }
+            return Err(StoreError::Kept { path });
+        }
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
-        let existing = slot.doc.clone().filter(|_| !restart);
+        let before = if slot.on_disk {
+            read_doc(&path, &recording).await?
+        } else {
+            None
+        };
+        let named_before = match &before {
+            Some(Doc::Session(cassette)) => cassette.downloads.clone(),
+            _ => Vec::new(),
+        };
+        let existing = before.filter(|_| !restart);
         let (doc, entries, responses) = self.apply(existing, recording, provenance);
         let (bytes, redacted) = self.redacted(doc.to_file_bytes());
         if let Some(what) = secrets.found_in(&bytes) {
@@ -260,14 +280,10 @@ impl Store {
                 source,
             })?;
         if let Doc::Session(after) = &doc {
-            let before = match &slot.doc {
-                Some(Doc::Session(before)) => Some(before),
-                _ => None,
-            };
-            self.blobs.replaced(before, after);
+            self.blobs.replaced(&named_before, &after.downloads);
         }
-        let new_session = matches!(doc, Doc::Session(_)) && slot.doc.is_none();
-        slot.doc = Some(doc);
+        let new_session = matches!(doc, Doc::Session(_)) && !slot.on_disk;
+        slot.on_disk = true;
         slot.written_this_run = true;
         if new_session {
             self.sessions.fetch_add(1, Ordering::Relaxed);
@@ -364,11 +380,37 @@ impl Store {
     }
 }
 
-fn slot(doc: Doc) -> Arc<tokio::sync::Mutex<Slot>> {
+/// The slot of a cassette that existed at start.
+fn existing_slot() -> Arc<tokio::sync::Mutex<Slot>> {
     Arc::new(tokio::sync::Mutex::new(Slot {
-        doc: Some(doc),
+        on_disk: true,
         written_this_run: false,
     }))
+}
+
+/// The cassette at `path` as `recording` will extend it, read back from its file (`None`
+/// when the file has gone since).
+async fn read_doc(path: &Path, recording: &Recording) -> Result<Option<Doc>, StoreError> {
+    let unreadable = |source| StoreError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = match tokio::fs::read(path).await {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(unreadable(err)),
+    };
+    let doc = match recording {
+        Recording::Session { .. } | Recording::Created { .. } | Recording::Download { .. } => {
+            Cassette::from_file_bytes(path, &bytes).map(Doc::Session)
+        }
+        Recording::Call { .. } => CallCassette::from_file_bytes(path, &bytes).map(Doc::Call),
+        Recording::Tape { .. } => TapeCassette::from_file_bytes(path, &bytes).map(Doc::Tape),
+    };
+    doc.map(Some).map_err(|err| {
+        let reason = format!("it no longer loads: {}", err.reason);
+        unreadable(io::Error::new(io::ErrorKind::InvalidData, reason))
+    })
 }
 
 /// Where a session's cassette is written: where it already is, when an earlier dsvcr named

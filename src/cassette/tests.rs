@@ -503,6 +503,30 @@ mod store {
         assert_eq!(written[0].recorded.upstream.as_deref(), Some("vc.lab"));
     }
 
+    /// Found by a hostile review: record kept every cassette whole in memory for the
+    /// whole run (100 answers of 1 MB JSON reached 3.4 GiB). The store keeps no document:
+    /// each recording reads its cassette back from the file, so a change made to the file
+    /// between two recordings is kept (the old store wrote its own copy over it).
+    #[tokio::test]
+    async fn each_recording_extends_the_cassette_as_its_file_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let none = Secrets::default();
+        store.record(get(10), &provenance(), &none).await.unwrap();
+        let path = dir.path().join(SUBFOLDER).join("obj-1.json");
+        let mut edited = Cassette::from_file_bytes(&path, &fs::read(&path).unwrap()).unwrap();
+        edited.append(Op::Delete, None, Answer::Void);
+        fs::write(&path, edited.to_file_bytes()).unwrap();
+        store.record(get(50), &provenance(), &none).await.unwrap();
+        let written = Cassette::from_file_bytes(&path, &fs::read(&path).unwrap()).unwrap();
+        let ops: Vec<(Op, usize)> = written
+            .timelines
+            .iter()
+            .map(|track| (track.op, track.responses.len()))
+            .collect();
+        assert_eq!(ops, [(Op::Get, 2), (Op::Delete, 1)]);
+    }
+
     /// Found by a hostile review: 256-byte ids (or ids with many `:`) made names too long
     /// to create, and the client's answer was withheld.
     #[tokio::test]

@@ -24,7 +24,7 @@ use super::self_loop::{names_listener, FETCH_MARKER};
 use crate::answers::ApiError;
 use crate::body::{full, Body, BoxError, Streamed};
 use crate::cassette::blobs::BlobWriter;
-use crate::cassette::{Download, Provenance, Recording, Store};
+use crate::cassette::{Download, Provenance, Recording, Store, StoreError};
 use crate::secrets::Secrets;
 use crate::stats::{NotRecorded, Stats};
 use crate::upstream::{CloseDelimited, Upstream};
@@ -340,7 +340,10 @@ impl Pending {
                 keeper.stats.recorded(stem);
                 info!(session = %self.session, file = self.file, size = blob.size, sha256 = blob.sha256, cassette = %appended.path.display(), "recorded download");
             }
-            Err(err) => self.not_recorded(err.to_string(), false),
+            Err(err) => {
+                let by_design = matches!(err, StoreError::Kept { .. });
+                self.not_recorded(err.to_string(), by_design);
+            }
         }
         // The client's body ends once the recording has landed (or failed).
         drop(pumped.client);

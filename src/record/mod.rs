@@ -2,6 +2,7 @@
 //! call's answer into its cassette before answering the client.
 
 mod jsonrpc;
+mod outcomes;
 mod redaction;
 mod soap;
 
@@ -33,6 +34,7 @@ use crate::timelines::Timelines;
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
+use outcomes::untapeable;
 
 /// The record service.
 pub(crate) struct Record {
@@ -546,6 +548,10 @@ fn report(
             );
             Ok(())
         }
+        Err(err @ StoreError::Kept { .. }) => {
+            outcomes::kept(stats, operation, key, &err);
+            Ok(())
+        }
         Err(err) => {
             error!(operation, key = %key, "not recorded: {err}");
             stats.not_recorded(
@@ -581,28 +587,6 @@ impl Taping<'_> {
             Taping::Soap { .. } => soap::kept(head, body),
         }
     }
-}
-
-/// Why an answer cannot be taped whatever its body, if it cannot.
-fn untapeable(answer: &http::response::Parts) -> Option<String> {
-    if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
-        // A wrong path prefix or a call before login: replaying it would refuse forever.
-        return Some(format!(
-            "upstream answered {}, which is never taped",
-            answer.status
-        ));
-    }
-    if let Some(encoding) = answer
-        .headers
-        .get(CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .filter(|encoding| !encoding.eq_ignore_ascii_case("identity"))
-    {
-        return Some(format!("the answer is {encoding}-encoded"));
-    }
-    declared_length(&answer.headers)
-        .filter(|length| *length > MAX_TAPED_ANSWER_BYTES as u64)
-        .map(|length| format!("the answer is {length} bytes, over {MAX_TAPED_ANSWER_BYTES}"))
 }
 
 /// What of an upstream answer to `call` is worth recording: a decodable result, or a

@@ -47,6 +47,9 @@ fn start_recorder(upstream: &str, folder: &Path) -> Running {
         "127.0.0.1:0",
         "--cassettes",
         folder,
+        // Each restart adds to what the killed runs recorded.
+        "--rerecord",
+        "append",
     ];
     Running::start_logging(&args, "error")
 }

@@ -452,7 +452,9 @@ async fn appending_to_a_format_1_cassette_writes_format_2() {
     std::fs::copy(&shipped, sub.join("obj-105.json")).unwrap();
     let before: Value = serde_json::from_slice(&std::fs::read(&shipped).unwrap()).unwrap();
     assert_eq!(before["format"], 1);
-    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Append;
+    let recorder = setup.start(folder.path()).await;
     assert_eq!(recorder.get(&format!("{API}/obj-105")).await.status, 200);
     recorder.shut_down().await;
     let after = &cassette_files(folder.path())[0].1;

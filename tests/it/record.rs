@@ -515,10 +515,13 @@ async fn new_episodes_replays_known_ids_without_asking_the_upstream() {
     assert_eq!(cassette_files(folder.path()).len(), 2);
 }
 
+/// Found by a newcomer: a second recording appended to the first's timelines (progress
+/// went 100 -> 10). Re-recording is a choice per run; the default replaces each
+/// re-recorded cassette as a whole, so two recordings never mix in one timeline.
 #[tokio::test]
-async fn a_later_run_appends_or_with_replace_starts_afresh() {
+async fn a_later_run_replaces_by_default_appends_or_keeps_when_asked() {
     let fake = FakeVcenter::start(FakeOptions {
-        sessions: vec![("obj-1".into(), vec![10, 50, 100, 100])],
+        sessions: vec![("obj-1".into(), vec![10, 50, 100, 100, 100, 100])],
         ..FakeOptions::default()
     })
     .await;
@@ -533,7 +536,9 @@ async fn a_later_run_appends_or_with_replace_starts_afresh() {
         [10, 50]
     );
 
-    let second = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Append;
+    let second = setup.start(folder.path()).await;
     second.get(&path).await;
     second.shut_down().await;
     assert_eq!(
@@ -541,15 +546,34 @@ async fn a_later_run_appends_or_with_replace_starts_afresh() {
         [10, 50, 100]
     );
 
-    let mut setup = RecordSetup::to(&fake.url());
-    setup.rerecord = Rerecord::Replace;
-    let third = setup.start(folder.path()).await;
+    let third = RecordSetup::to(&fake.url()).start(folder.path()).await;
     third.get(&path).await;
     third.get(&path).await;
+    assert_eq!(third.shut_down().await, ExitCode::SUCCESS);
     assert_eq!(
         timeline_progress(&cassette_files(folder.path())[0].1),
-        [100, 100]
+        [100, 100],
+        "the default replaces the cassette as a whole"
     );
+
+    let mut setup = RecordSetup::to(&fake.url());
+    setup.rerecord = Rerecord::Keep;
+    let fourth = setup.start(folder.path()).await;
+    let kept = fourth.get(&path).await;
+    assert_eq!(kept.status, 200, "the answer still reaches the client");
+    assert_eq!(
+        fourth.get("/__dsvcr/health").await.json()["not_recorded"],
+        1
+    );
+    assert_eq!(fourth.shut_down().await, ExitCode::SUCCESS);
+    assert_eq!(
+        timeline_progress(&cassette_files(folder.path())[0].1),
+        [100, 100],
+        "keep leaves the cassette untouched"
+    );
+    let (code, problems, _) =
+        crate::process::run_to_exit(&["check", folder.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{problems}");
 }
 
 #[tokio::test]

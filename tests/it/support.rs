@@ -288,8 +288,11 @@ pub(crate) enum Trust {
 
 /// What a later recording does to an existing cassette.
 pub(crate) enum Rerecord {
+    /// No flag: replace (append with `--new-episodes`).
+    Default,
     Append,
     Replace,
+    Keep,
 }
 
 /// How to start an in-process `dsvcr record`.
@@ -310,7 +313,7 @@ impl RecordSetup {
             trust: Trust::DefaultRoots,
             timeout: std::time::Duration::from_secs(10),
             connect_timeout: None,
-            rerecord: Rerecord::Append,
+            rerecord: Rerecord::Default,
             new_episodes: false,
             flags: Vec::new(),
         }
@@ -358,8 +361,11 @@ impl RecordSetup {
             }
             Trust::Insecure => args.push("--insecure".to_owned()),
         }
-        if matches!(self.rerecord, Rerecord::Replace) {
-            args.push("--replace".to_owned());
+        match self.rerecord {
+            Rerecord::Default => {}
+            Rerecord::Replace => args.push("--replace".to_owned()),
+            Rerecord::Append => args.extend(["--rerecord".to_owned(), "append".to_owned()]),
+            Rerecord::Keep => args.extend(["--rerecord".to_owned(), "keep".to_owned()]),
         }
         if self.new_episodes {
             args.push("--new-episodes".to_owned());
