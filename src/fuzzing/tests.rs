@@ -401,6 +401,7 @@ fn soap_seeds_are_read_as_they_are_named_for() {
         ),
         ("lt-in-attribute", None),
         ("no-this", None),
+        ("not-utf8", None),
         (
             "pyvmomi-login",
             Some(("Login", "SessionManager:SessionManager")),
