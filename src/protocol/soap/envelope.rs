@@ -7,8 +7,7 @@
 //! expanded), nesting is bounded, and the caller bounds the size.
 
 use quick_xml::events::{BytesDecl, BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::Reader;
 
 /// The SOAP 1.1 envelope namespace.
 pub(crate) const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -165,13 +164,14 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     // Only UTF-8 is read (the declaration may name no other), anywhere in the document:
     // quick-xml passes the bytes of names it does not decode through unchecked.
     std::str::from_utf8(xml).map_err(|err| EnvelopeError::Syntax(format!("not UTF-8: {err}")))?;
-    let mut reader = NsReader::from_reader(xml);
+    let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut scope = Scope::default();
     let mut first = true;
     loop {
-        let (namespace, event) = reader
-            .read_resolved_event()
+        let event = reader
+            .read_event()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         let at_start = std::mem::replace(&mut first, false);
         match event {
@@ -180,17 +180,19 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
             Event::Decl(decl) => check_declaration(&decl, at_start)?,
             Event::Comment(_) | Event::PI(_) => {}
             Event::Start(start) => {
-                let namespace = kept_namespace(&namespace, stack.len());
-                let element = open(&reader, &start, namespace, &root)?;
+                let element = open(&mut scope, &start, stack.len(), &root)?;
                 push(&mut stack, element)?;
             }
             Event::Empty(start) => {
-                let namespace = kept_namespace(&namespace, stack.len());
-                let element = open(&reader, &start, namespace, &root)?;
+                let element = open(&mut scope, &start, stack.len(), &root)?;
                 push(&mut stack, element)?;
                 close(&mut stack, &mut root);
+                scope.leave(stack.len());
             }
-            Event::End(_) => close(&mut stack, &mut root),
+            Event::End(_) => {
+                close(&mut stack, &mut root);
+                scope.leave(stack.len());
+            }
             Event::Text(text) => {
                 let text = text
                     .unescape()
@@ -233,21 +235,61 @@ fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<(), Envelop
 /// How deep namespaces matter: the envelope, its `Body` or `Header`, and the operation.
 const NAMESPACED_DEPTH: usize = 3;
 
-/// The namespace of an element at `depth`, kept only where it matters (the arguments'
-/// namespaces never do): a namespace on every element would cost an allocation each.
-fn kept_namespace(namespace: &ResolveResult<'_>, depth: usize) -> Option<String> {
-    match namespace {
-        ResolveResult::Bound(namespace) if depth < NAMESPACED_DEPTH => {
-            Some(String::from_utf8_lossy(namespace.0).into_owned())
+/// The namespace declarations in scope (`xmlns`, `xmlns:p`), each with the depth of the
+/// element that made it. A request declares a handful, on its envelope: resolving a name
+/// here costs a short scan, without the allocations of a general namespace reader.
+#[derive(Default)]
+struct Scope {
+    declared: Vec<(Vec<u8>, Vec<u8>, usize)>,
+}
+
+impl Scope {
+    fn declare(&mut self, prefix: &[u8], namespace: &[u8], depth: usize) {
+        self.declared
+            .push((prefix.to_vec(), namespace.to_vec(), depth));
+    }
+
+    /// The namespace `prefix` names (`None` for no namespace); a prefix nobody declared
+    /// is an error, as it is for every conforming parser.
+    fn resolve(&self, prefix: &[u8]) -> Result<Option<&[u8]>, EnvelopeError> {
+        let found = self
+            .declared
+            .iter()
+            .rev()
+            .find(|(declared, _, _)| declared == prefix)
+            .map(|(_, namespace, _)| namespace.as_slice());
+        match found {
+            Some([]) => Ok(None),
+            Some(namespace) => Ok(Some(namespace)),
+            None if prefix.is_empty() => Ok(None),
+            None if prefix == b"xml" => Ok(Some(b"http://www.w3.org/XML/1998/namespace")),
+            None => Err(EnvelopeError::Syntax(format!(
+                "unknown namespace prefix {:?}",
+                String::from_utf8_lossy(prefix)
+            ))),
         }
-        _ => None,
+    }
+
+    /// Forgets the declarations made at `depth` and deeper, as their element closes.
+    fn leave(&mut self, depth: usize) {
+        while self.declared.last().is_some_and(|(_, _, at)| *at >= depth) {
+            self.declared.pop();
+        }
+    }
+}
+
+/// A qualified name's prefix (empty when it has none) and local part.
+fn split_name(name: &[u8]) -> (&[u8], &[u8]) {
+    match name.iter().position(|byte| *byte == b':') {
+        Some(at) => (&name[..at], &name[at + 1..]),
+        None => (&[], name),
     }
 }
 
 fn open(
-    reader: &NsReader<&[u8]>,
+    scope: &mut Scope,
     start: &BytesStart<'_>,
-    namespace: Option<String>,
+    depth: usize,
     root: &Option<Element>,
 ) -> Result<Element, EnvelopeError> {
     if root.is_some() {
@@ -255,14 +297,10 @@ fn open(
             "content after the root element".to_owned(),
         ));
     }
-    let name = std::str::from_utf8(start.local_name().into_inner())
-        .map_err(|err| EnvelopeError::Syntax(err.to_string()))?
-        .to_owned();
-    let mut attributes = Vec::new();
-    let mut xsi_type = None;
+    let mut typed: Vec<(&[u8], String)> = Vec::new();
+    let mut prefixed: Vec<&[u8]> = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-        let (attribute_ns, local) = reader.resolve_attribute(attribute.key);
         // XML forbids a literal `<` in an attribute value; quick-xml lets it through.
         if attribute.value.contains(&b'<') {
             return Err(EnvelopeError::Syntax(
@@ -273,19 +311,46 @@ fn open(
             .unescape_value()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         check_characters(&value)?;
-        match (&attribute_ns, local.as_ref()) {
-            (ResolveResult::Unbound, b"type") => {
-                attributes.push(("type".to_owned(), value.into_owned()))
+        let key = attribute.key.into_inner();
+        match split_name(key) {
+            (b"", b"xmlns") => scope.declare(b"", value.as_bytes(), depth),
+            (b"xmlns", _) if value.is_empty() => {
+                return Err(EnvelopeError::Syntax(
+                    "a namespace prefix declared empty".to_owned(),
+                ))
             }
-            (ResolveResult::Bound(namespace), b"type") if namespace.0 == XSI_NS.as_bytes() => {
-                xsi_type = Some(value.into_owned())
-            }
-            _ => {}
+            (b"xmlns", prefix) => scope.declare(prefix, value.as_bytes(), depth),
+            (prefix, b"type") => typed.push((prefix, value.into_owned())),
+            (b"", _) => {}
+            (prefix, _) => prefixed.push(prefix),
+        }
+    }
+    for prefix in prefixed {
+        scope.resolve(prefix)?;
+    }
+    let mut attributes = Vec::new();
+    let mut xsi_type = None;
+    for (prefix, value) in typed {
+        if prefix.is_empty() {
+            attributes.push(("type".to_owned(), value));
+        } else if scope.resolve(prefix)? == Some(XSI_NS.as_bytes()) {
+            xsi_type = Some(value);
         }
     }
     if let Some(xsi_type) = xsi_type {
         attributes.push(("xsi:type".to_owned(), xsi_type));
     }
+    let (prefix, local) = split_name(start.name().into_inner());
+    let namespace = scope.resolve(prefix)?;
+    let namespace = match namespace {
+        Some(namespace) if depth < NAMESPACED_DEPTH => {
+            Some(String::from_utf8_lossy(namespace).into_owned())
+        }
+        _ => None,
+    };
+    let name = std::str::from_utf8(local)
+        .map_err(|err| EnvelopeError::Syntax(err.to_string()))?
+        .to_owned();
     Ok(Element {
         name,
         namespace,
