@@ -278,12 +278,40 @@ impl Scope {
     }
 }
 
-/// A qualified name's prefix (empty when it has none) and local part.
-fn split_name(name: &[u8]) -> (&[u8], &[u8]) {
-    match name.iter().position(|byte| *byte == b':') {
+/// A qualified name's prefix (empty when it has none) and local part, each an XML name
+/// without a colon (quick-xml does not check names; a conforming parser does).
+fn split_name(name: &[u8]) -> Result<(&[u8], &[u8]), EnvelopeError> {
+    let (prefix, local) = match name.iter().position(|byte| *byte == b':') {
         Some(at) => (&name[..at], &name[at + 1..]),
-        None => (&[], name),
+        None => (&[][..], name),
+    };
+    let valid = |part: &[u8]| std::str::from_utf8(part).is_ok_and(is_ncname);
+    if valid(local) && (prefix.is_empty() || valid(prefix)) {
+        Ok((prefix, local))
+    } else {
+        Err(EnvelopeError::Syntax(format!(
+            "{:?} is not an XML name",
+            String::from_utf8_lossy(name)
+        )))
     }
+}
+
+/// XML 1.0's `Name` without a colon (`NCName`).
+fn is_ncname(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(|c| is_name_start(c) || is_name_rest(c))
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_rest(c: char) -> bool {
+    matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 fn open(
@@ -312,7 +340,7 @@ fn open(
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         check_characters(&value)?;
         let key = attribute.key.into_inner();
-        match split_name(key) {
+        match split_name(key)? {
             (b"", b"xmlns") => scope.declare(b"", value.as_bytes(), depth),
             (b"xmlns", _) if value.is_empty() => {
                 return Err(EnvelopeError::Syntax(
@@ -340,7 +368,7 @@ fn open(
     if let Some(xsi_type) = xsi_type {
         attributes.push(("xsi:type".to_owned(), xsi_type));
     }
-    let (prefix, local) = split_name(start.name().into_inner());
+    let (prefix, local) = split_name(start.name().into_inner())?;
     let namespace = scope.resolve(prefix)?;
     let namespace = match namespace {
         Some(namespace) if depth < NAMESPACED_DEPTH => {
