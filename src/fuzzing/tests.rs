@@ -387,6 +387,7 @@ fn render_seeds_are_read_as_they_are_named_for() {
 fn soap_seeds_are_read_as_they_are_named_for() {
     let expected = [
         ("bad-declaration", None),
+        ("bad-declaration-attribute", None),
         ("bad-name", None),
         ("doctype", None),
         (

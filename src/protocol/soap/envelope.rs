@@ -215,20 +215,30 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
 }
 
 /// The XML declaration, read as a conforming parser reads it (quick-xml takes whatever it
-/// holds): only at the very start, version 1.0 or 1.1, and UTF-8 if it names an encoding.
+/// holds): only at the very start, `version` 1.0 or 1.1, then optionally `encoding` (UTF-8,
+/// the one read) and `standalone`, nothing else.
 fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<(), EnvelopeError> {
-    let wrong = |why: &str| Err(EnvelopeError::Syntax(format!("XML declaration: {why}")));
+    static GRAMMAR: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let grammar = GRAMMAR.get_or_init(|| {
+        regex::bytes::Regex::new(concat!(
+            r#"^xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.[01]"|'1\.[01]')"#,
+            r#"(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"(?i:utf-8)"|'(?i:utf-8)'))?"#,
+            r#"(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?"#,
+            r#"[ \t\r\n]*$"#
+        ))
+        .expect("the declaration grammar compiles")
+    });
     if !at_start {
-        return wrong("not at the start of the document");
+        return Err(EnvelopeError::Syntax(
+            "XML declaration: not at the start of the document".to_owned(),
+        ));
     }
-    match decl.version() {
-        Ok(version) if matches!(version.as_ref(), b"1.0" | b"1.1") => {}
-        _ => return wrong("no version 1.0 or 1.1"),
-    }
-    match decl.encoding() {
-        None => Ok(()),
-        Some(Ok(encoding)) if encoding.eq_ignore_ascii_case(b"utf-8") => Ok(()),
-        Some(_) => wrong("only UTF-8 is read"),
+    if grammar.is_match(decl) {
+        Ok(())
+    } else {
+        Err(EnvelopeError::Syntax(
+            "XML declaration: only version 1.0 or 1.1, UTF-8 and standalone are read".to_owned(),
+        ))
     }
 }
 
