@@ -194,6 +194,12 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
                 scope.leave(stack.len());
             }
             Event::Text(text) => {
+                // XML forbids `]]>` in character data outside a CDATA section.
+                if text.windows(3).any(|window| window == b"]]>") {
+                    return Err(EnvelopeError::Syntax(
+                        "character data holds ']]>'".to_owned(),
+                    ));
+                }
                 let text = text
                     .unescape()
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
