@@ -386,6 +386,7 @@ fn render_seeds_are_read_as_they_are_named_for() {
 #[test]
 fn soap_seeds_are_read_as_they_are_named_for() {
     let expected = [
+        ("attributes-not-separated", None),
         ("bad-declaration", None),
         ("bad-declaration-attribute", None),
         ("bad-name", None),

@@ -294,6 +294,29 @@ impl Scope {
     }
 }
 
+/// Whether every attribute value's closing quote in a tag's raw attributes is followed by
+/// whitespace or the tag's end, as XML requires (quick-xml reads `a="x"b="y"` as two).
+fn attributes_separated(raw: &[u8]) -> bool {
+    let mut quote = None;
+    for (at, byte) in raw.iter().enumerate() {
+        match quote {
+            Some(open) if *byte == open => {
+                quote = None;
+                if raw
+                    .get(at + 1)
+                    .is_some_and(|next| !next.is_ascii_whitespace())
+                {
+                    return false;
+                }
+            }
+            Some(_) => {}
+            None if *byte == b'"' || *byte == b'\'' => quote = Some(*byte),
+            None => {}
+        }
+    }
+    true
+}
+
 /// A qualified name's prefix (empty when it has none) and local part, each an XML name
 /// without a colon (quick-xml does not check names; a conforming parser does).
 fn split_name(name: &[u8]) -> Result<(&[u8], &[u8]), EnvelopeError> {
@@ -339,6 +362,11 @@ fn open(
     if root.is_some() {
         return Err(EnvelopeError::Syntax(
             "content after the root element".to_owned(),
+        ));
+    }
+    if !attributes_separated(start.attributes_raw()) {
+        return Err(EnvelopeError::Syntax(
+            "attributes not separated by whitespace".to_owned(),
         ));
     }
     let mut typed: Vec<(&[u8], String)> = Vec::new();
