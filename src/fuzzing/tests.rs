@@ -389,6 +389,7 @@ fn soap_seeds_are_read_as_they_are_named_for() {
         ("attributes-not-separated", None),
         ("bad-declaration", None),
         ("bad-declaration-attribute", None),
+        ("bad-instruction", None),
         ("bad-name", None),
         ("cdata-end-in-text", None),
         ("doctype", None),

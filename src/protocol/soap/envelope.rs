@@ -178,7 +178,8 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
             Event::Eof => break,
             Event::DocType(_) => return Err(EnvelopeError::DocType),
             Event::Decl(decl) => check_declaration(&decl, at_start)?,
-            Event::Comment(_) | Event::PI(_) => {}
+            Event::Comment(_) => {}
+            Event::PI(instruction) => check_instruction(&instruction)?,
             Event::Start(start) => {
                 let element = open(&mut scope, &start, stack.len(), &root)?;
                 push(&mut stack, element)?;
@@ -245,6 +246,20 @@ fn check_declaration(decl: &BytesDecl<'_>, at_start: bool) -> Result<(), Envelop
         Err(EnvelopeError::Syntax(
             "XML declaration: only version 1.0 or 1.1, UTF-8 and standalone are read".to_owned(),
         ))
+    }
+}
+
+/// A processing instruction's target must be an XML name other than `xml` (in any case),
+/// which quick-xml does not check.
+fn check_instruction(instruction: &quick_xml::events::BytesPI<'_>) -> Result<(), EnvelopeError> {
+    let target = std::str::from_utf8(instruction.target()).unwrap_or("");
+    let named = is_ncname(target) && !target.eq_ignore_ascii_case("xml");
+    if named {
+        Ok(())
+    } else {
+        Err(EnvelopeError::Syntax(format!(
+            "processing instruction target {target:?} is not an XML name"
+        )))
     }
 }
 
