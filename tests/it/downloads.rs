@@ -899,30 +899,13 @@ async fn downloads_beyond_the_budget_get_503_and_api_calls_still_succeed() {
 /// An upstream whose every answer is a prepared file named `f.iso` whose endpoint is the
 /// URI in `endpoint` at the time of the request.
 async fn upstream_naming(endpoint: std::sync::Arc<std::sync::Mutex<String>>) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let endpoint = endpoint.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                let uri = endpoint.lock().unwrap().clone();
-                let info = json!({"name": "f.iso", "status": "PREPARED", "bytes_transferred": 0,
-                    "size": 3, "download_endpoint": {"uri": uri}});
-                let answer = http_answer("200 OK", &info.to_string());
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
-        }
-    });
-    url
+    scripted_upstream(move |_, _| {
+        let uri = endpoint.lock().unwrap().clone();
+        let info = json!({"name": "f.iso", "status": "PREPARED", "bytes_transferred": 0,
+            "size": 3, "download_endpoint": {"uri": uri}});
+        http_answer("200 OK", &info.to_string())
+    })
+    .await
 }
 
 /// Found by a hostile review: a download link naming dsvcr itself made record connect to
@@ -1055,37 +1038,19 @@ async fn a_download_request_with_a_body_is_served_without_forwarding_it() {
 /// An upstream whose file info for `f.iso` gives `size` (if any), and whose endpoint sends
 /// `bytes` with no `Content-Length` and no chunked framing, then closes.
 async fn close_delimited_upstream(size: Option<u64>, bytes: &'static str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let endpoint = format!("{url}/cis-data/s-1/f.iso");
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let endpoint = endpoint.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                let answer = if head.starts_with(b"GET /cis-data/") {
-                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n{bytes}")
-                } else {
-                    let mut info = json!({"name": "f.iso", "status": "PREPARED",
-                        "bytes_transferred": 0, "download_endpoint": {"uri": endpoint}});
-                    if let Some(size) = size {
-                        info["size"] = json!(size);
-                    }
-                    http_answer("200 OK", &info.to_string())
-                };
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
+    scripted_upstream(move |head, url| {
+        if head.starts_with(b"GET /cis-data/") {
+            return format!("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n{bytes}");
         }
-    });
-    url
+        let endpoint = format!("{url}/cis-data/s-1/f.iso");
+        let mut info = json!({"name": "f.iso", "status": "PREPARED",
+            "bytes_transferred": 0, "download_endpoint": {"uri": endpoint}});
+        if let Some(size) = size {
+            info["size"] = json!(size);
+        }
+        http_answer("200 OK", &info.to_string())
+    })
+    .await
 }
 
 /// Found by a hostile review: a download delimited only by its connection's close and

@@ -472,12 +472,22 @@ pub(crate) fn https_client_with(
 /// An upstream that answers every request with `answer` (a whole HTTP/1.1 response) and
 /// closes the connection.
 pub(crate) async fn canned_upstream(answer: String) -> String {
+    scripted_upstream(move |_, _| answer.clone()).await
+}
+
+/// An upstream that answers each request with what `answer` makes of its head and the
+/// upstream's own URL (a whole HTTP/1.1 response), then closes the connection.
+pub(crate) async fn scripted_upstream(
+    answer: impl Fn(&[u8], &str) -> String + Send + Sync + 'static,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
+    let own = url.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let answer = answer.clone();
+            let (answer, own) = (answer.clone(), own.clone());
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buffer = [0u8; 1024];
@@ -487,7 +497,7 @@ pub(crate) async fn canned_upstream(answer: String) -> String {
                         Ok(n) => head.extend_from_slice(&buffer[..n]),
                     }
                 }
-                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.write_all(answer(&head, &own).as_bytes()).await;
             });
         }
     });
