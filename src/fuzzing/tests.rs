@@ -392,6 +392,7 @@ fn soap_seeds_are_read_as_they_are_named_for() {
         ("bad-instruction", None),
         ("bad-name", None),
         ("cdata-end-in-text", None),
+        ("control-character", None),
         ("doctype", None),
         (
             "govc-create-filter",

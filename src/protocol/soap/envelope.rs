@@ -163,7 +163,11 @@ fn qualified(element: &Element) -> String {
 pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     // Only UTF-8 is read (the declaration may name no other), anywhere in the document:
     // quick-xml passes the bytes of names it does not decode through unchecked.
-    std::str::from_utf8(xml).map_err(|err| EnvelopeError::Syntax(format!("not UTF-8: {err}")))?;
+    let text = std::str::from_utf8(xml)
+        .map_err(|err| EnvelopeError::Syntax(format!("not UTF-8: {err}")))?;
+    // Comments, instructions and the declaration too hold only characters XML allows
+    // (references are checked where they are unescaped).
+    check_characters(text)?;
     let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
