@@ -23,6 +23,8 @@ pub(crate) enum Outcome {
     Hit,
     /// Nothing recorded: vCenter's not-found answer, made here.
     Miss,
+    /// Derived from the recordings (nobody recorded this call).
+    Derived,
     /// From the tape (the exchanges recorded outside the catalog).
     Taped,
     /// By the upstream vCenter (record mode).
@@ -41,6 +43,7 @@ impl Outcome {
         match self {
             Outcome::Hit => "hit",
             Outcome::Miss => "miss",
+            Outcome::Derived => "derived",
             Outcome::Taped => "taped",
             Outcome::Forwarded => "forwarded",
             Outcome::Refused => "refused",

@@ -289,6 +289,10 @@ pub(crate) struct ReplayArgs {
     /// Do not answer from the tape (the exchanges recorded outside the catalog): such requests are unrecorded routes.
     #[arg(long)]
     pub(crate) no_tape: bool,
+
+    /// Answer only from recorded exchanges: a session id keeps the recorded session its create chose, and nothing is derived (no x-dsvcr-derived answers).
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
 #[derive(Debug, Args)]

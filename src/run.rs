@@ -192,6 +192,7 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let options = ReplayOptions {
         require_session: args.require_session,
         tape: !args.no_tape,
+        strict: args.strict,
     };
     let (tls, listener) = listener_tls(&args.listen)?;
     let budget = fit_to_open_files(&mut args.listen, Usage::REPLAY);

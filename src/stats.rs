@@ -28,6 +28,8 @@ pub(crate) struct Stats {
     by_operation: [AtomicU64; Op::ALL.len()],
     by_form: [AtomicU64; Form::ALL.len()],
     hits: AtomicU64,
+    /// Answers derived from the recordings, by rule (the operation).
+    derived: [AtomicU64; Op::ALL.len()],
     misses: AtomicU64,
     missed_ids: Mutex<BTreeSet<String>>,
     unrecorded: AtomicU64,
@@ -63,11 +65,7 @@ impl Stats {
 
     /// Counts a recognised call.
     pub(crate) fn request(&self, call: &Call) {
-        let op = Op::ALL
-            .iter()
-            .position(|known| *known == call.op)
-            .expect("every operation is in Op::ALL");
-        self.by_operation[op].fetch_add(1, Ordering::Relaxed);
+        self.by_operation[op_index(call.op)].fetch_add(1, Ordering::Relaxed);
         if let Some(form) = call.form {
             let index = Form::ALL
                 .iter()
@@ -80,6 +78,24 @@ impl Stats {
     pub(crate) fn hit(&self) {
         crate::access::mark(crate::access::Outcome::Hit);
         self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an answer derived from the recordings under its rule, the operation.
+    pub(crate) fn derived(&self, op: Op) {
+        self.derived[op_index(op)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn derived_counts(&self) -> Derived {
+        let by_rule: BTreeMap<&'static str, u64> = Op::ALL
+            .iter()
+            .zip(&self.derived)
+            .map(|(op, count)| (op.label(), count.load(Ordering::Relaxed)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        Derived {
+            count: by_rule.values().sum(),
+            by_rule,
+        }
     }
 
     /// Counts a miss; `what` names it in the summary (a session id, or the operation
@@ -145,6 +161,7 @@ impl Stats {
             mode,
             cassettes,
             hits: self.hits.load(Ordering::Relaxed),
+            derived: self.derived_counts(),
             misses: self.misses(),
             unrecorded: self.unrecorded.load(Ordering::Relaxed),
             recordings: self.recordings.load(Ordering::Relaxed),
@@ -184,6 +201,13 @@ impl Stats {
     }
 }
 
+fn op_index(op: Op) -> usize {
+    Op::ALL
+        .iter()
+        .position(|known| *known == op)
+        .expect("every operation is in Op::ALL")
+}
+
 fn sorted(set: &Mutex<BTreeSet<String>>) -> Vec<String> {
     set.lock()
         .expect("never poisoned")
@@ -198,6 +222,8 @@ pub(crate) struct Health {
     pub(crate) mode: &'static str,
     pub(crate) cassettes: usize,
     pub(crate) hits: u64,
+    /// Answers derived from the recordings (replay).
+    pub(crate) derived: Derived,
     pub(crate) misses: u64,
     /// Requests on routes no cassette covers (replay).
     pub(crate) unrecorded: u64,
@@ -241,6 +267,7 @@ struct SummaryCounts<'a> {
     mode: &'a str,
     cassettes: usize,
     hits: u64,
+    derived: &'a Derived,
     misses: u64,
     unrecorded: u64,
     recordings: u64,
@@ -254,6 +281,7 @@ fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::
         mode: health.mode,
         cassettes: health.cassettes,
         hits: health.hits,
+        derived: &health.derived,
         misses: health.misses,
         unrecorded: health.unrecorded,
         recordings: health.recordings,
@@ -262,6 +290,14 @@ fn counts_in_summary<S: serde::Serializer>(health: &Health, to: S) -> Result<S::
         upstream_failures: &health.upstream_failures,
     }
     .serialize(to)
+}
+
+/// What `derived` says in the health answer and the run summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Derived {
+    pub(crate) count: u64,
+    /// Answers per rule, named by the operation, e.g. `library.item.find`.
+    pub(crate) by_rule: BTreeMap<&'static str, u64>,
 }
 
 /// Forwarded calls that got no usable answer from the vCenter (the 502s and 504s record

@@ -24,6 +24,10 @@ use crate::vapi::{ErrorKind, LocalizableMessage, Style, VapiError};
 /// its value says why.
 pub(crate) const SYNTHETIC_HEADER: &str = "x-dsvcr-synthetic";
 
+/// The header on an answer dsvcr derived from the recordings; its value names the rule (the
+/// operation).
+pub(crate) const DERIVED_HEADER: &str = "x-dsvcr-derived";
+
 /// An error answer of dsvcr's own making.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ApiError {

@@ -15,7 +15,9 @@ pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
     let encoding = style.encoding();
     match &found {
         Found::Played(played) => reply_with(&played.answer, played.body(encoding), style),
-        Found::Made(answer) => reply_with(answer, protocol::answer(answer, encoding), style),
+        Found::Made(answer) | Found::Derived(answer) => {
+            reply_with(answer, protocol::answer(answer, encoding), style)
+        }
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) fn through_dsvcr<'a>(
     };
     let mut answer = match found {
         Found::Played(played) if names_endpoint(&played.answer) => played.answer.clone(),
-        Found::Made(answer) => answer,
+        Found::Made(answer) | Found::Derived(answer) => answer,
         played @ Found::Played(_) => return played,
     };
     rewrite(&mut answer, session);

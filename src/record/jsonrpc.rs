@@ -19,6 +19,7 @@ use crate::front::{read_invoke, RpcRead};
 use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
 use crate::protocol::jsonrpc::{Invoke, RpcId, Security, Target};
 use crate::secrets::Secrets;
+use crate::timelines::Extra;
 use crate::upstream::response_from;
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call};
@@ -100,7 +101,7 @@ impl Record {
     ) -> Response<Body> {
         if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
             self.stats.request(&call);
-            if let Ok(found) = known.answer(&call) {
+            if let Ok(found) = known.answer(&call, &Extra::default) {
                 self.stats.hit();
                 return rpc::enveloped(id, reply(found, call.style)).await;
             }

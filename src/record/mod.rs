@@ -30,7 +30,7 @@ use crate::protocol::rest::decode;
 use crate::redact::Redactor;
 use crate::secrets::{login_secrets, Remembered, Secrets};
 use crate::stats::{Health, NotRecorded, Stats, Summary};
-use crate::timelines::Timelines;
+use crate::timelines::{Extra, Timelines};
 use crate::upstream::{response_from, Upstream};
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, Flavour, SessionId, Style};
@@ -140,7 +140,7 @@ impl Record {
         };
         if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
             self.stats.request(&call);
-            if let Ok(found) = known.answer(&call) {
+            if let Ok(found) = known.answer(&call, &Extra::default) {
                 self.stats.hit();
                 // Endpoints replayed from known cassettes are learned too: vCenter named them.
                 let found = downloads::through_dsvcr(found, &call, |answer, session| {

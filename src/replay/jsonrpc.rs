@@ -11,8 +11,9 @@ use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, ApiError};
 use crate::body::Body;
 use crate::front::{read_invoke, RpcRead};
-use crate::protocol::jsonrpc::recognise::STYLE;
+use crate::protocol::jsonrpc::recognise::{plain_input, STYLE};
 use crate::protocol::jsonrpc::{render, Invoke, RpcId, Security, Target, ENDPOINT};
+use crate::timelines::Extra;
 use crate::vapi::Call;
 use crate::vapi::SessionOp;
 
@@ -25,7 +26,7 @@ impl Replay {
             RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
         };
         let result = match target {
-            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke.security, &parts),
+            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke, &parts),
             Ok(Target::Session(op)) => self.rpc_session(op, &invoke.security),
             Ok(Target::Unknown) => self.rpc_unrecorded(&invoke),
             Err(fault) => return rpc::fault(&fault),
@@ -33,15 +34,17 @@ impl Replay {
         rpc::enveloped(&invoke.id, result).await
     }
 
-    fn rpc_call(&self, call: &Call, security: &Security, parts: &Parts) -> Response<Body> {
-        let live = match security {
+    fn rpc_call(&self, call: &Call, invoke: &Invoke, parts: &Parts) -> Response<Body> {
+        let live = match &invoke.security {
             Security::Session(token) => self.sessions.is_live_token(token),
             _ => false,
         };
         if self.options.require_session && !live {
             return ApiError::unauthenticated().into_response(STYLE);
         }
-        self.answer(call, parts)
+        self.answer(call, parts, &|| {
+            Extra::of_fields(&plain_input(&invoke.input))
+        })
     }
 
     fn rpc_session(&self, op: SessionOp, security: &Security) -> Response<Body> {

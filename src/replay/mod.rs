@@ -7,9 +7,11 @@ mod soap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::answers::{refusal, reply, reply_with, ApiError, Refusal, RenderedError};
+use crate::answers::{
+    refusal, reply, reply_with, ApiError, Refusal, RenderedError, DERIVED_HEADER,
+};
 use crate::front::{read_body, read_call, Kind, Mode, Request};
-use crate::vapi::{Call, CallKey, Flavour, Op, SessionId, Style};
+use crate::vapi::{Answer, Call, CallKey, Flavour, Op, SessionId, Style};
 use http::Response;
 use tracing::{debug, warn};
 
@@ -21,7 +23,7 @@ use crate::downloads::{self, Replayed};
 use crate::redact::Redactor;
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
-use crate::timelines::{Found, Missing, Timelines};
+use crate::timelines::{Extra, Found, Missing, Played, Timelines};
 
 /// How a replay behaves beyond its cassettes.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +32,8 @@ pub(crate) struct ReplayOptions {
     pub(crate) require_session: bool,
     /// Answer requests outside the catalog from the tape.
     pub(crate) tape: bool,
+    /// Answer only from recorded exchanges: no session rebinding, no derived answers.
+    pub(crate) strict: bool,
 }
 
 /// The replay service.
@@ -71,7 +75,11 @@ impl MissedAnswers {
 impl Replay {
     pub(crate) fn new(cassettes: Cassettes, options: ReplayOptions, stats: Arc<Stats>) -> Self {
         Replay {
-            timelines: Timelines::new(cassettes),
+            timelines: if options.strict {
+                Timelines::new(cassettes)
+            } else {
+                Timelines::new(cassettes).recorded_world()
+            },
             sessions: Sessions::default(),
             stats,
             options,
@@ -96,29 +104,64 @@ impl Replay {
 
     /// The next recorded answer for `call`, or vCenter's answer to a call nothing
     /// recorded.
-    fn answer(&self, call: &Call, parts: &http::request::Parts) -> Response<Body> {
+    fn answer(
+        &self,
+        call: &Call,
+        parts: &http::request::Parts,
+        extra: &dyn Fn() -> Extra,
+    ) -> Response<Body> {
         self.stats.request(call);
-        match self.timelines.answer(call) {
+        match self.timelines.answer(call, extra) {
+            Ok(Found::Derived(answer)) => self.derived(call, answer),
+            Ok(Found::Played(played)) => {
+                self.stats.hit();
+                debug!(operation = call.op.label(), key = %call.key, "hit");
+                match &played.owner {
+                    Some(owner) if downloads::names_endpoint(&played.answer) => {
+                        self.pointed(played, owner, call, parts)
+                    }
+                    _ => reply(Found::Played(played), call.style),
+                }
+            }
             Ok(found) => {
                 self.stats.hit();
                 debug!(operation = call.op.label(), key = %call.key, "hit");
-                if let (Found::Played(played), Some(session)) = (&found, call.key.session()) {
-                    if downloads::names_endpoint(&played.answer) {
-                        let origin = self.bytes.listener.origin(parts);
-                        let body =
-                            played.body_pointed(origin.authority(), call.style.encoding(), || {
-                                let mut answer = played.answer.clone();
-                                downloads::rewrite(&mut answer, session, &origin);
-                                answer
-                            });
-                        return reply_with(&played.answer, body, call.style);
-                    }
-                }
-                // Answers made here (an id, a not_found) never name an endpoint.
+                // Answers made here (an id, a not_found, a model) never name an endpoint.
                 reply(found, call.style)
             }
             Err(missing) => self.missed(call, missing),
         }
+    }
+
+    /// A recorded answer with its download endpoints pointed at dsvcr's byte listener,
+    /// naming the session whose recording holds the bytes.
+    fn pointed(
+        &self,
+        played: &Played,
+        owner: &SessionId,
+        call: &Call,
+        parts: &http::request::Parts,
+    ) -> Response<Body> {
+        let origin = self.bytes.listener.origin(parts);
+        let body = played.body_pointed(origin.authority(), call.style.encoding(), || {
+            let mut answer = played.answer.clone();
+            downloads::rewrite(&mut answer, owner, &origin);
+            answer
+        });
+        reply_with(&played.answer, body, call.style)
+    }
+
+    /// An answer derived from the recordings: marked, counted by rule (the operation).
+    fn derived(&self, call: &Call, answer: Answer) -> Response<Body> {
+        let rule = call.op.label();
+        self.stats.derived(call.op);
+        access::mark(Outcome::Derived);
+        debug!(operation = rule, key = %call.key, "derived");
+        let mut response = reply(Found::Derived(answer), call.style);
+        response
+            .headers_mut()
+            .insert(DERIVED_HEADER, http::HeaderValue::from_static(rule));
+        response
     }
 
     fn missed(&self, call: &Call, missing: Missing) -> Response<Body> {
@@ -199,11 +242,11 @@ impl Replay {
             Kind::JsonRpc => Ok(self.jsonrpc(parts, body).await),
             Kind::Soap => Ok(self.soap(parts, body, client).await),
             Kind::Call(pending) => {
-                let (call, _) = read_call(pending, &parts, body, true).await?;
+                let (call, body) = read_call(pending, &parts, body, true).await?;
                 if self.options.require_session && !self.sessions.is_live(&parts.headers) {
                     return Err((ApiError::unauthenticated(), call.style));
                 }
-                Ok(self.answer(&call, &parts))
+                Ok(self.answer(&call, &parts, &|| Extra::of_json_body(&body)))
             }
             Kind::Session { op, flavour } => {
                 read_body(body, &parts)

@@ -13,7 +13,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     assert_eq!(initial.content_type(), "application/json");
     assert_eq!(
         initial.json(),
-        json!({"mode":"replay","cassettes":4,"hits":0,"misses":0,"unrecorded":0,"recordings":0,"not_recorded":0,"upstream_connections":0,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
+        json!({"mode":"replay","cassettes":4,"hits":0,"derived":{"count":0,"by_rule":{}},"misses":0,"unrecorded":0,"recordings":0,"not_recorded":0,"upstream_connections":0,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
     );
     server.get(&format!("{REST}/id:obj-103")).await;
     server.get(&format!("{API}/obj-105")).await;
@@ -22,7 +22,7 @@ async fn health_counts_a_known_sequence_of_requests() {
     server.get("/rest/vcenter/vm").await;
     assert_eq!(
         server.get("/__dsvcr/health").await.json(),
-        json!({"mode":"replay","cassettes":4,"hits":2,"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
+        json!({"mode":"replay","cassettes":4,"hits":2,"derived":{"count":0,"by_rule":{}},"misses":1,"unrecorded":1,"recordings":0,"not_recorded":0,"upstream_connections":0,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
     );
 }
 
@@ -76,7 +76,7 @@ async fn record_health_counts_recordings_and_upstream_connections() {
     }
     assert_eq!(
         recorder.get("/__dsvcr/health").await.json(),
-        json!({"mode":"record","cassettes":1,"hits":0,"misses":0,"unrecorded":0,"recordings":3,"not_recorded":0,"upstream_connections":1,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
+        json!({"mode":"record","cassettes":1,"hits":0,"derived":{"count":0,"by_rule":{}},"misses":0,"unrecorded":0,"recordings":3,"not_recorded":0,"upstream_connections":1,"upstream_failures":{"count":0,"by_reason":{},"first":[]},"in_flight":0})
     );
     assert_eq!(
         fake.gets_for("obj-1"),

@@ -26,6 +26,7 @@ mod process;
 mod raw_http;
 mod readme;
 mod record;
+mod recorded_world;
 mod redaction;
 mod replay_errors;
 mod replay_forms;

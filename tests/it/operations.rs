@@ -319,11 +319,22 @@ async fn creates_replay_recorded_ids_in_order_or_by_client_token() {
         .await;
     assert_eq!(header.json(), json!(ids[1]));
     assert_eq!(create(&replay, token, true).await, (201, json!(ids[2])));
-    // More creates than were recorded get the last recorded id again.
-    assert_eq!(create(&replay, token, true).await, (201, json!(ids[2])));
+    // More creates than were recorded get the recorded ids again, in turn.
+    assert_eq!(create(&replay, token, true).await, (201, json!(ids[0])));
+    assert_eq!(
+        create(&replay, token, false).await,
+        (200, json!({"value": ids[1]}))
+    );
     // A reset starts the order again.
     assert_eq!(replay.post("/__dsvcr/reset", "").await.status, 200);
     assert_eq!(create(&replay, token, true).await, (201, json!(ids[0])));
+    replay.shut_down().await;
+
+    // Strict: past the last recorded create, the last id again.
+    let strict = TestServer::replay_with(folder.path(), &["--strict"]).await;
+    for expected in [&ids[0], &ids[1], &ids[2], &ids[2]] {
+        assert_eq!(create(&strict, token, true).await, (201, json!(expected)));
+    }
 }
 
 #[tokio::test]
@@ -548,10 +559,15 @@ async fn library_lookups_are_recorded_and_replayed_by_their_inputs() {
         )],
     )
     .await;
-    assert_eq!(other_name[0].0, 404, "{other_name:?}");
+    // No recorded library has that name: derived from the recorded models.
+    assert_eq!(other_name[0], (200, json!([])), "{other_name:?}");
     let health = replay.get("/__dsvcr/health").await.json();
     assert_eq!(
         (health["misses"].clone(), health["unrecorded"].clone()),
-        (json!(1), json!(0))
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        health["derived"],
+        json!({"count": 1, "by_rule": {"library.find": 1}})
     );
 }

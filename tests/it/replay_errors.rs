@@ -268,11 +268,11 @@ async fn any_other_route_gets_404_saying_there_is_no_recording() {
         "a '/' inside an /api id is refused: {}",
         api.text()
     );
-    let list = server.get(API).await;
+    let list = server.get(&format!("{API}/obj-1/file")).await;
     assert_eq!(list.status, 404);
     assert_eq!(
         list.json()["error_type"],
-        "OPERATION_NOT_FOUND",
+        "NOT_FOUND",
         "/api answers bare errors"
     );
 }

@@ -73,6 +73,11 @@ fn operation_input(input: &Value) -> Result<Map<String, Value>, String> {
         .collect())
 }
 
+/// An invoke's input fields as plain values; none when it is not a structure.
+pub(crate) fn plain_input(input: &Value) -> Map<String, Value> {
+    operation_input(input).unwrap_or_default()
+}
+
 fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
     Ok(match op.key() {
         Key::Session => CallKey::Session(session_id(input)?),

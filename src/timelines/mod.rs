@@ -5,13 +5,22 @@
 //!   name, repeating the last answer.
 //! - A create for library item L answers the id recorded for L's first create, the
 //!   second create the second id, and so on; a client token recorded with a create
-//!   selects that create whatever the order. Past the last recorded create, the last id
-//!   is answered again.
+//!   selects that create whatever the order. Past the last recorded create, the ids are
+//!   answered again in turn, each starting afresh (strict: the last id, where it was).
+//! - A session id stands for every recorded session of its item ([`live`]), and what
+//!   the recordings settle but nobody recorded is derived ([`lookups`], [`live`]),
+//!   unless strict.
 //! - A replayed successful delete ends its session: later calls on that id answer
 //!   `not_found` until a reset.
 
+mod live;
+mod lookups;
+mod not_found;
+
+pub(crate) use live::Extra;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
@@ -20,6 +29,9 @@ use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
 use crate::exchange::{PreparedTapeAnswer, TapeKey};
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
+use live::{open_sessions, Session};
+use lookups::Facts;
+use not_found::NotFoundTemplate;
 
 /// Every cassette of a folder, ready to answer calls.
 pub(crate) struct Timelines {
@@ -30,7 +42,17 @@ pub(crate) struct Timelines {
     tapes: HashMap<String, Timeline<PreparedTapeAnswer>>,
     creates: HashMap<String, Creates>,
     not_found: NotFoundTemplate,
+    facts: Facts,
+    /// Rebind sessions and derive answers (replay unless `--strict`).
+    world: bool,
+    /// Client tokens of creates in this replay, with their item and session, at most
+    /// [`MAX_REMEMBERED_TOKENS`].
+    tokens: Mutex<HashMap<String, (String, SessionId)>>,
 }
+
+/// Client tokens remembered to refuse one reused for another item; a client sending endless
+/// new tokens must not grow memory without bound.
+const MAX_REMEMBERED_TOKENS: usize = 1024;
 
 /// What a call finds.
 // A made answer is rare (creates, deleted sessions); boxing it would cost more than it saves.
@@ -38,8 +60,11 @@ pub(crate) struct Timelines {
 pub(crate) enum Found<'a> {
     /// A recorded answer.
     Played(&'a Played),
-    /// An answer made from the recordings (a create's id, a deleted session's not_found).
+    /// An answer made from the recordings (a create's id, a deleted session's not_found,
+    /// a session's model under the id it was asked for).
     Made(Answer),
+    /// An answer nobody recorded, derived from what was (named by the call's operation).
+    Derived(Answer),
 }
 
 /// Why a call finds nothing.
@@ -53,20 +78,6 @@ pub(crate) enum Missing {
     Item,
     /// No recording of this call (a list with this filter).
     Call,
-}
-
-struct Session {
-    tracks: Vec<Track>,
-    deleted: AtomicBool,
-    used: AtomicBool,
-    /// The `not_found` recorded for this session, if any: the wording after a delete.
-    recorded_not_found: Option<VapiError>,
-}
-
-struct Track {
-    op: Op,
-    file: Option<Box<str>>,
-    timeline: Timeline,
 }
 
 /// The sessions recorded for one library item, in create order.
@@ -85,10 +96,12 @@ impl Timelines {
             .map(|cassette| (cassette.id.clone(), Session::new(cassette)))
             .collect();
         let mut calls: HashMap<Op, HashMap<CallKey, Timeline>> = HashMap::new();
-        for CallCassette {
-            op, key, responses, ..
-        } in cassettes.calls
-        {
+        let mut facts = Facts::default();
+        for cassette in cassettes.calls {
+            facts.learn(&cassette);
+            let CallCassette {
+                op, key, responses, ..
+            } = cassette;
             calls
                 .entry(op)
                 .or_default()
@@ -114,7 +127,18 @@ impl Timelines {
             tapes,
             creates,
             not_found,
+            facts,
+            world: false,
+            tokens: Mutex::default(),
         }
+    }
+
+    /// Binds session ids to any recorded session of their item that can answer, and
+    /// derives what the recordings settle but nobody recorded (replay without
+    /// `--strict`).
+    pub(crate) fn recorded_world(mut self) -> Self {
+        self.world = true;
+        self
     }
 
     pub(crate) fn session_count(&self) -> usize {
@@ -134,25 +158,53 @@ impl Timelines {
             (key, op) => key
                 .session()
                 .and_then(|id| self.sessions.get(id))
-                .is_some_and(|session| session.track(op, key.file()).is_some()),
+                .is_some_and(|session| session.has_track(op, key.file())),
         }
     }
 
     /// The answer to `call`, moving its timeline's cursor.
-    pub(crate) fn answer(&self, call: &Call) -> Result<Found<'_>, Missing> {
+    pub(crate) fn answer(
+        &self,
+        call: &Call,
+        extra: &dyn Fn() -> Extra,
+    ) -> Result<Found<'_>, Missing> {
         match &call.key {
             CallKey::Create { item, token } => self.create(item, token.as_deref()),
-            CallKey::Items(_) | CallKey::Lookup(_) => self
-                .call_timeline(call.op, &call.key)
-                .map(|timeline| Found::Played(timeline.next()))
-                .ok_or(Missing::Call),
-            CallKey::Session(id) => self.session_call(id, call.op, None),
-            CallKey::File(id, file) => self.session_call(id, call.op, Some(file)),
+            CallKey::Items(filter) => match self.call_timeline(call.op, &call.key) {
+                Some(timeline) => Ok(Found::Played(timeline.next())),
+                None if self.world => Ok(Found::Derived(self.open_sessions(filter.as_deref()))),
+                None => Err(Missing::Call),
+            },
+            CallKey::Lookup(input) => match self.call_timeline(call.op, &call.key) {
+                Some(timeline) => Ok(Found::Played(timeline.next())),
+                None if self.world => self
+                    .facts
+                    .answer(call.op, input)
+                    .map(Found::Derived)
+                    .ok_or(Missing::Call),
+                None => Err(Missing::Call),
+            },
+            CallKey::Session(id) => self.session_call(id, call.op, None, extra),
+            CallKey::File(id, file) => self.session_call(id, call.op, Some(file), extra),
         }
     }
 
     fn call_timeline(&self, op: Op, key: &CallKey) -> Option<&Timeline> {
         self.calls.get(&op)?.get(key)
+    }
+
+    /// `download_session.list`: the sessions created in this replay, of `item` or all.
+    fn open_sessions(&self, item: Option<&str>) -> Answer {
+        let mut items: Vec<(&String, &Creates)> = self
+            .creates
+            .iter()
+            .filter(|(created_for, _)| item.is_none_or(|item| item == created_for.as_str()))
+            .collect();
+        items.sort_by_key(|(item, _)| *item);
+        let ids = items
+            .into_iter()
+            .flat_map(|(_, creates)| creates.sessions.iter().map(|(id, _)| id));
+        Answer::Ids(open_sessions(&self.sessions, ids))
     }
 
     fn create(&self, item: &str, token: Option<&str>) -> Result<Found<'_>, Missing> {
@@ -162,43 +214,67 @@ impl Timelines {
                 .map(|timeline| Found::Played(timeline.next()))
                 .ok_or(Missing::Item);
         };
-        let by_token = token.and_then(|token| {
+        let earlier = match token {
+            Some(token) if self.world => match self.earlier_create(token) {
+                Some((first, _)) if first != item => {
+                    return Ok(Found::Derived(token_reused(token, &first)))
+                }
+                earlier => earlier.map(|(_, id)| id),
+            },
+            Some(token) => creates
+                .sessions
+                .iter()
+                .find(|(_, recorded)| recorded.as_deref() == Some(token))
+                .map(|(id, _)| id.clone()),
+            None => None,
+        };
+        let afresh = self.world && earlier.is_none();
+        let id = match earlier {
+            Some(id) => id,
+            None => {
+                let turn = creates.next.fetch_add(1, Ordering::Relaxed);
+                let count = creates.sessions.len();
+                let index = if self.world {
+                    turn % count
+                } else {
+                    turn.min(count - 1)
+                };
+                let id = creates.sessions[index].0.clone();
+                if let (Some(token), true) = (token, self.world) {
+                    self.remember(token, item, &id);
+                }
+                id
+            }
+        };
+        if let Some(session) = self.sessions.get(&id) {
+            session.used.store(true, Ordering::Relaxed);
+            // A retry with the same client token asks for the same session.
+            session.created(afresh);
+        }
+        Ok(Found::Made(Answer::Id(id)))
+    }
+
+    /// The item and session of the create that `token` was recorded with or first sent
+    /// with in this replay.
+    fn earlier_create(&self, token: &str) -> Option<(String, SessionId)> {
+        let recorded = self.creates.iter().find_map(|(item, creates)| {
             creates
                 .sessions
                 .iter()
                 .find(|(_, recorded)| recorded.as_deref() == Some(token))
+                .map(|(id, _)| (item.clone(), id.clone()))
         });
-        let (id, _) = by_token.unwrap_or_else(|| {
-            let turn = creates.next.fetch_add(1, Ordering::Relaxed);
-            &creates.sessions[turn.min(creates.sessions.len() - 1)]
-        });
-        if let Some(session) = self.sessions.get(id) {
-            session.used.store(true, Ordering::Relaxed);
-        }
-        Ok(Found::Made(Answer::Id(id.clone())))
+        recorded.or_else(|| {
+            let tokens = self.tokens.lock().expect("never poisoned");
+            tokens.get(token).cloned()
+        })
     }
 
-    fn session_call(
-        &self,
-        id: &SessionId,
-        op: Op,
-        file: Option<&str>,
-    ) -> Result<Found<'_>, Missing> {
-        let session = self.sessions.get(id).ok_or(Missing::Session)?;
-        session.used.store(true, Ordering::Relaxed);
-        if session.deleted.load(Ordering::Relaxed) {
-            let error = session
-                .recorded_not_found
-                .clone()
-                .unwrap_or_else(|| self.not_found.for_id(id));
-            return Ok(Found::Made(Answer::Error { status: 404, error }));
+    fn remember(&self, token: &str, item: &str, id: &SessionId) {
+        let mut tokens = self.tokens.lock().expect("never poisoned");
+        if tokens.len() < MAX_REMEMBERED_TOKENS {
+            tokens.insert(token.to_owned(), (item.to_owned(), id.clone()));
         }
-        let track = session.track(op, file).ok_or(Missing::Operation)?;
-        let played = track.timeline.next();
-        if op == Op::Delete && played.answer.is_success() {
-            session.deleted.store(true, Ordering::Relaxed);
-        }
-        Ok(Found::Played(played))
     }
 
     /// The next taped answer to a request with this key, if it was taped.
@@ -229,6 +305,7 @@ impl Timelines {
                 for creates in self.creates.values() {
                     creates.next.store(0, Ordering::Relaxed);
                 }
+                self.tokens.lock().expect("never poisoned").clear();
                 Some(self.sessions.len())
             }
         }
@@ -244,6 +321,21 @@ impl Timelines {
             .collect();
         unused.sort();
         unused
+    }
+}
+
+/// vCenter's refusal of a client token already used to create a session for another item.
+fn token_reused(token: &str, first_item: &str) -> Answer {
+    let message = LocalizableMessage::new(
+        "dsvcr.download_session.client_token_reused",
+        format!(
+            "The client token {token} was already used to create a download session for library item {first_item}."
+        ),
+        vec![token.to_owned(), first_item.to_owned()],
+    );
+    Answer::Error {
+        status: ErrorKind::AlreadyExists.http_status(),
+        error: VapiError::new(ErrorKind::AlreadyExists, message),
     }
 }
 
@@ -292,48 +384,6 @@ fn creates_of(cassettes: &[Cassette]) -> HashMap<String, Creates> {
         .collect()
 }
 
-impl Session {
-    fn new(cassette: Cassette) -> Self {
-        let recorded_not_found = cassette.timelines.iter().find_map(|track| {
-            track
-                .responses
-                .iter()
-                .find_map(|entry| match &entry.answer {
-                    Answer::Error { error, .. } if error.kind == ErrorKind::NotFound => {
-                        Some(error.clone())
-                    }
-                    _ => None,
-                })
-        });
-        let tracks = cassette
-            .timelines
-            .into_iter()
-            .map(|track| Track {
-                op: track.op,
-                file: track.file_name.map(String::into_boxed_str),
-                timeline: Timeline::new(track.responses),
-            })
-            .collect();
-        Session {
-            tracks,
-            deleted: AtomicBool::new(false),
-            used: AtomicBool::new(false),
-            recorded_not_found,
-        }
-    }
-
-    fn track(&self, op: Op, file: Option<&str>) -> Option<&Track> {
-        self.tracks
-            .iter()
-            .find(|track| track.op == op && track.file.as_deref() == file)
-    }
-
-    fn rewind(&self) {
-        self.tracks.iter().for_each(|track| track.timeline.rewind());
-        self.deleted.store(false, Ordering::Relaxed);
-    }
-}
-
 /// One timeline's answers with a cursor: the n-th call gets the n-th answer (counting
 /// repeats), and every call after the last gets the last.
 pub(crate) struct Timeline<T = Played> {
@@ -376,7 +426,11 @@ impl<T> Timeline<T> {
     }
 
     fn next(&self) -> &T {
-        let turn = self.served.fetch_add(1, Ordering::Relaxed);
+        self.at(self.served.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The answer to the call after `turn` earlier ones.
+    fn at(&self, turn: u64) -> &T {
         let index = self.ends.partition_point(|&end| end <= turn);
         &self.entries[index.min(self.entries.len() - 1)]
     }
@@ -385,6 +439,8 @@ impl<T> Timeline<T> {
 /// A recorded answer, rendered once per encoding on first use.
 pub(crate) struct Played {
     pub(crate) answer: Answer,
+    /// The session whose timeline holds it: its download endpoints name this id.
+    pub(crate) owner: Option<SessionId>,
     rendered: [OnceLock<Bytes>; Encoding::COUNT],
     /// The answer with its download endpoints pointed at dsvcr, rendered for the authority
     /// clients last reached dsvcr by (in practice there is one): polling a file does not
@@ -401,8 +457,16 @@ impl Played {
     fn new(answer: Answer) -> Self {
         Played {
             answer,
+            owner: None,
             rendered: Default::default(),
             pointed: Mutex::new(None),
+        }
+    }
+
+    fn owned(answer: Answer, owner: &SessionId) -> Self {
+        Played {
+            owner: Some(owner.clone()),
+            ..Played::new(answer)
         }
     }
 
@@ -438,125 +502,5 @@ impl Played {
         let kept = pointed.insert(kept);
         kept.rendered[encoding.index()] = Some(bytes.clone());
         bytes
-    }
-}
-
-/// The wording of synthetic `not_found`s: vCenter's own, taken from the first recorded
-/// `not_found` answer (in id order) whose message names its session id, or dsvcr's when
-/// none was recorded.
-struct NotFoundTemplate {
-    /// The id the recorded message was about, to be replaced by the missing id.
-    recorded_id: Option<String>,
-    message: LocalizableMessage,
-}
-
-const DEFAULT_NOT_FOUND_ID: &str = "dsvcr.download_session.not_found";
-
-/// Shorter recorded ids are not used as templates: replacing them inside a message
-/// would hit other words.
-const MIN_TEMPLATE_ID_BYTES: usize = 4;
-
-impl NotFoundTemplate {
-    fn from_recordings(cassettes: &[Cassette]) -> Self {
-        let recorded = cassettes
-            .iter()
-            .filter(|cassette| cassette.id.as_str().len() >= MIN_TEMPLATE_ID_BYTES)
-            .find_map(|cassette| {
-                let id = cassette.id.as_str();
-                cassette
-                    .timelines
-                    .iter()
-                    .flat_map(|track| &track.responses)
-                    .find_map(|entry| match &entry.answer {
-                        Answer::Error { error, .. } if error.kind == ErrorKind::NotFound => error
-                            .messages
-                            .first()
-                            .filter(|message| names(message, id))
-                            .map(|message| (id.to_owned(), message.clone())),
-                        _ => None,
-                    })
-            });
-        match recorded {
-            Some((recorded_id, message)) => NotFoundTemplate {
-                recorded_id: Some(recorded_id),
-                message,
-            },
-            None => NotFoundTemplate {
-                recorded_id: None,
-                message: LocalizableMessage::new(DEFAULT_NOT_FOUND_ID, String::new(), Vec::new()),
-            },
-        }
-    }
-
-    fn for_id(&self, id: &SessionId) -> VapiError {
-        let id = id.as_str();
-        let message = match &self.recorded_id {
-            Some(recorded_id) => {
-                let substitute = |text: &str| replace_token(text, recorded_id, id);
-                LocalizableMessage {
-                    args: self
-                        .message
-                        .args
-                        .iter()
-                        .map(|arg| {
-                            if arg == recorded_id {
-                                id.to_owned()
-                            } else {
-                                arg.clone()
-                            }
-                        })
-                        .collect(),
-                    default_message: substitute(&self.message.default_message),
-                    id: self.message.id.clone(),
-                    localized: self.message.localized.as_deref().map(substitute),
-                    params: self.message.params.clone(),
-                }
-            }
-            None => LocalizableMessage::new(
-                DEFAULT_NOT_FOUND_ID,
-                format!("No download session with id {id} exists (dsvcr has no cassette for it)."),
-                vec![id.to_owned()],
-            ),
-        };
-        VapiError::new(ErrorKind::NotFound, message)
-    }
-}
-
-/// Whether a message names `id`: as a whole argument, or as a token of its text.
-fn names(message: &LocalizableMessage, id: &str) -> bool {
-    message.args.iter().any(|arg| arg == id)
-        || replace_token(&message.default_message, id, "") != message.default_message
-}
-
-/// `text` with every occurrence of `token` that stands alone (not inside a longer id)
-/// replaced by `with`.
-fn replace_token(text: &str, token: &str, with: &str) -> String {
-    let is_id_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':');
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(token) {
-        let before = rest[..at].chars().next_back();
-        let after = rest[at + token.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        let alone = !before.is_some_and(is_id_char) && !after.is_some_and(is_id_char);
-        out.push_str(if alone { with } else { token });
-        rest = &rest[at + token.len()..];
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_replaced_only_where_they_stand_alone() {
-        assert_eq!(
-            replace_token("Session obj-1 not found (obj-10, xobj-1).", "obj-1", "S"),
-            "Session S not found (obj-10, xobj-1)."
-        );
-        assert_eq!(replace_token("obj-1", "obj-1", "S"), "S");
-        assert_eq!(replace_token("'obj-1'.", "obj-1", "S"), "'S'.");
     }
 }
