@@ -21,7 +21,7 @@ fn root() -> &'static Path {
 }
 
 /// The venv's interpreter; `None` (with a message) when it is missing outside CI.
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     let python = root().join("target/interop/python-venv/bin/python");
     if python.is_file() {
         return Some(python);

@@ -17,6 +17,7 @@ mod interop_govc;
 mod interop_govc_trace;
 mod interop_python;
 mod interop_pyvmomi;
+mod interop_recorded_world;
 mod interop_soap;
 mod jsonrpc;
 mod limits;

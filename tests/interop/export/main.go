@@ -10,7 +10,8 @@
 //	[-find LIB/ITEM] library find → library get → item find → item get (as govc does)
 //	download_session.create for the item (no client token, as govc sends)
 //	download_session.get right after create (govc does not; other clients do)
-//	downloadsession.file.list
+//	downloadsession.file.list (not with -file NAME, which exports that one file, as
+//	`govc library.export LIB/ITEM/FILE` does)
 //	downloadsession.file.prepare for every file
 //	per file: downloadsession.file.get until PREPARED, [-download DIR] GET the bytes
 //	download_session.delete (govc lets the session expire instead)
@@ -84,6 +85,7 @@ func main() {
 	itemID := flag.String("item", "", "library item id to export")
 	find := flag.String("find", "", "find the item by LIB/ITEM names instead of -item, as govc library.export does")
 	download := flag.String("download", "", "download every file's bytes into this folder (created if missing)")
+	only := flag.String("file", "", "export only this file, without listing the session's files")
 	poll := flag.Duration("poll", 200*time.Millisecond, "pause between file.get polls of a file that is not PREPARED yet (none before the first)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up waiting for a file to be PREPARED after this long")
 	flag.Parse()
@@ -111,13 +113,13 @@ func main() {
 		poll:    *poll,
 		timeout: *timeout,
 	}
-	if err := e.run(*user, *password, *itemID, *find, *download); err != nil {
+	if err := e.run(*user, *password, *itemID, *find, *download, *only); err != nil {
 		fail("%s", err)
 	}
 }
 
 // run is the whole flow; it stops at the first error, which it has already printed.
-func (e *exporter) run(user, password, itemID, find, download string) error {
+func (e *exporter) run(user, password, itemID, find, download, only string) error {
 	if err := e.rc.Login(e.ctx, url.UserPassword(user, password)); err != nil {
 		return e.failed("login", "", err)
 	}
@@ -142,12 +144,15 @@ func (e *exporter) run(user, password, itemID, find, download string) error {
 	}
 	e.print(line{Call: "download_session.get", Answer: info})
 
-	files, err := e.m.ListLibraryItemDownloadSessionFile(e.ctx, session)
-	if err != nil {
-		return e.failed("downloadsession.file.list", "", err)
+	files := []library.DownloadFile{{Name: only}}
+	if only == "" {
+		files, err = e.m.ListLibraryItemDownloadSessionFile(e.ctx, session)
+		if err != nil {
+			return e.failed("downloadsession.file.list", "", err)
+		}
+		sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+		e.print(line{Call: "downloadsession.file.list", Answer: files})
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	e.print(line{Call: "downloadsession.file.list", Answer: files})
 
 	for _, file := range files {
 		prepared, err := e.m.PrepareLibraryItemDownloadSessionFile(e.ctx, session, file.Name)
