@@ -66,6 +66,28 @@ LOOKUP_CASSETTE = (
         "responses": [{"status": 200, "ids": [CREATE_ITEM]}],
     },
 )
+# The item's model as library.item.get recorded it: what a derived find reads.
+ITEM_MODEL = {"id": CREATE_ITEM, "library_id": "lib-1", "name": "photon-5.0", "type": "iso"}
+ITEM_GET_KEY = {"library_item_id": CREATE_ITEM}
+
+
+def call_cassette_name(label, key):
+    """A call cassette's file name: the operation's label and the first 8 bytes of the SHA-256
+    of its key's canonical JSON (sorted keys, no whitespace), as dsvcr names it."""
+    canonical = json.dumps(key, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return f"{label}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}.json"
+
+
+ITEM_GET_CASSETTE = (
+    call_cassette_name("library.item.get", ITEM_GET_KEY),
+    {
+        "format": 2,
+        "operation": "com.vmware.content.library.item.get",
+        "key": ITEM_GET_KEY,
+        "recorded": {"at": "2026-11-29T10:00:00Z"},
+        "responses": [{"status": 200, "value": ITEM_MODEL}],
+    },
+)
 # A vim25 SOAP call as govc sends it, and its tape: the tape's file name is the SHA-256 of
 # its request key's canonical JSON (what `dsvcr check` verifies when the folder is made).
 SOAP_ENVELOPE = (
@@ -161,6 +183,15 @@ WORKLOADS = [
         "/api/content/library/item?action=find",
         {"Content-Type": "application/json"},
         json.dumps(LOOKUP_SPEC),
+        "warn",
+    ),
+    (
+        "derived",
+        "library.item.find by name alone, derived from a recorded item model (/api)",
+        "POST",
+        "/api/content/library/item?action=find",
+        {"Content-Type": "application/json"},
+        json.dumps({"name": "photon-5.0"}),
         "warn",
     ),
     (
@@ -382,14 +413,14 @@ def dsvcr_replay(name, cassettes, log_level):
 
 
 def bench_cassettes():
-    """The shipped cassettes, the lookup's call cassette and a SOAP tape, checked by `dsvcr check`."""
+    """The shipped cassettes, the lookups' call cassettes and a SOAP tape, checked by `dsvcr check`."""
     folder = WORK / "bench-cassettes"
     if folder.exists():
         shutil.rmtree(folder)
     shutil.copytree(ROOT / "cassettes", folder)
-    name, cassette = LOOKUP_CASSETTE
     (folder / "calls").mkdir(exist_ok=True)
-    (folder / "calls" / name).write_text(json.dumps(cassette, indent=2) + "\n")
+    for name, cassette in [LOOKUP_CASSETTE, ITEM_GET_CASSETTE]:
+        (folder / "calls" / name).write_text(json.dumps(cassette, indent=2) + "\n")
     (folder / "tape").mkdir(exist_ok=True)
     (folder / "tape" / soap_tape_name()).write_text(json.dumps(SOAP_TAPE, indent=2) + "\n")
     subprocess.run([str(DSVCR), "check", str(folder)], check=True, capture_output=True)
