@@ -504,3 +504,6 @@ impl Played {
         bytes
     }
 }
+
+#[cfg(test)]
+mod tests;
