@@ -41,16 +41,18 @@ struct Track {
 struct Live {
     /// The recorded session answering for this id, when not its own.
     bound: Option<SessionId>,
-    /// Calls answered, per operation and file name.
-    served: Vec<(Op, Option<Box<str>>, u64)>,
+    /// Calls answered per timeline of the answering session, by its index there.
+    served: Vec<u64>,
     deleted: bool,
     /// Handed out by a create in this replay.
     created: bool,
+    /// Whether derived operations changed the session (`effects` is not empty).
+    changed: bool,
     effects: Effects,
 }
 
 /// What derived session operations changed, shown by later gets.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 struct Effects {
     state: Option<SessionState>,
     error_message: Option<LocalizableMessage>,
@@ -129,13 +131,13 @@ impl Session {
     }
 
     pub(super) fn has_track(&self, op: Op, file: Option<&str>) -> bool {
-        self.track(op, file).is_some()
+        self.track_index(op, file).is_some()
     }
 
-    fn track(&self, op: Op, file: Option<&str>) -> Option<&Track> {
+    fn track_index(&self, op: Op, file: Option<&str>) -> Option<usize> {
         self.tracks
             .iter()
-            .find(|track| track.op == op && track.file.as_deref() == file)
+            .position(|track| track.op == op && track.file.as_deref() == file)
     }
 
     /// Forgets what replay did with this id.
@@ -161,29 +163,40 @@ impl Session {
 }
 
 impl Live {
-    fn turn(&self, op: Op, file: Option<&str>) -> u64 {
-        self.served
-            .iter()
-            .find(|(served_op, served_file, _)| *served_op == op && served_file.as_deref() == file)
-            .map_or(0, |(_, _, turns)| *turns)
-    }
-
-    fn advance(&mut self, op: Op, file: Option<&str>) {
-        match self
-            .served
-            .iter_mut()
-            .find(|(served_op, served_file, _)| *served_op == op && served_file.as_deref() == file)
-        {
-            Some((_, _, turns)) => *turns += 1,
-            None => self.served.push((op, file.map(Box::from), 1)),
+    /// The turn of timeline `index` of the answering session, counting this call.
+    fn take_turn(&mut self, index: usize, timelines: usize) -> u64 {
+        if self.served.len() < timelines {
+            self.served.resize(timelines, 0);
         }
+        let turn = self.served[index];
+        self.served[index] += 1;
+        turn
     }
 
-    /// Whether `session` recorded every operation this id was already answered.
-    fn fits(&self, session: &Session) -> bool {
-        self.served
+    /// The timelines of `owner` this id was already answered from.
+    fn answered<'a>(&'a self, owner: &'a Session) -> impl Iterator<Item = (usize, &'a Track)> {
+        owner
+            .tracks
             .iter()
-            .all(|(op, file, _)| session.has_track(*op, file.as_deref()))
+            .enumerate()
+            .filter(|(index, _)| self.served.get(*index).is_some_and(|turns| *turns > 0))
+    }
+
+    /// Whether `session` recorded every operation `owner` answered this id.
+    fn fits(&self, owner: &Session, session: &Session) -> bool {
+        self.answered(owner)
+            .all(|(_, track)| session.has_track(track.op, track.file.as_deref()))
+    }
+
+    /// Moves the turns taken on `owner`'s timelines to the same timelines of `to`.
+    fn rebind(&mut self, owner: &Session, to: &Session) {
+        let mut served = vec![0; to.tracks.len()];
+        for (index, track) in self.answered(owner) {
+            if let Some(at) = to.track_index(track.op, track.file.as_deref()) {
+                served[at] = self.served[index];
+            }
+        }
+        self.served = served;
     }
 
     fn state(&self) -> SessionState {
@@ -215,16 +228,18 @@ impl Timelines {
             Some(bound) => self.sessions.get(bound).expect("bound to a loaded session"),
             None => session,
         };
-        if owner.has_track(op, file) {
-            return Ok(self.played(id, owner, &mut live, op, file));
+        if let Some(index) = owner.track_index(op, file) {
+            return Ok(self.played(id, owner, &mut live, op, index));
         }
         if !self.world {
             return Err(Missing::Operation);
         }
-        if let Some((bound, owner)) = self.rebinding(session, &live, op, file) {
+        if let Some((bound, to)) = self.rebinding(session, owner, &live, op, file) {
+            live.rebind(owner, to);
             live.bound = (bound != id).then(|| bound.clone());
-            owner.used.store(true, Ordering::Relaxed);
-            return Ok(self.played(id, owner, &mut live, op, file));
+            to.used.store(true, Ordering::Relaxed);
+            let index = to.track_index(op, file).expect("chosen for it");
+            return Ok(self.played(id, to, &mut live, op, index));
         }
         if live.created {
             if let Some(answer) = derive(id, session, &mut live, op, extra) {
@@ -234,25 +249,24 @@ impl Timelines {
         Err(Missing::Operation)
     }
 
-    /// The next answer of `owner`'s timeline for this id.
+    /// The next answer of `owner`'s timeline `index` for this id.
     fn played<'a>(
         &'a self,
         id: &SessionId,
         owner: &'a Session,
         live: &mut Live,
         op: Op,
-        file: Option<&str>,
+        index: usize,
     ) -> Found<'a> {
-        let track = owner.track(op, file).expect("checked by the caller");
-        let played = track.timeline.at(live.turn(op, file));
-        live.advance(op, file);
+        let turn = live.take_turn(index, owner.tracks.len());
+        let played = owner.tracks[index].timeline.at(turn);
         if op == Op::Delete && played.answer.is_success() {
             live.deleted = true;
         }
         match &played.answer {
-            Answer::Session(model) if live.effects != Effects::default() => Found::Derived(
-                Answer::Session(with_effects(model.clone(), id, &live.effects)),
-            ),
+            Answer::Session(model) if live.changed => Found::Derived(Answer::Session(
+                with_effects(model.clone(), id, &live.effects),
+            )),
             Answer::Session(model) if live.bound.is_some() => {
                 let mut model = model.clone();
                 model.id = Some(id.as_str().to_owned());
@@ -263,10 +277,11 @@ impl Timelines {
     }
 
     /// Another recorded session of `session`'s item that can answer `op` (for `file`) and
-    /// recorded everything this id was already answered; earliest created first.
+    /// recorded every timeline `owner` answered this id from; earliest created first.
     fn rebinding<'a>(
         &'a self,
         session: &'a Session,
+        owner: &Session,
         live: &Live,
         op: Op,
         file: Option<&str>,
@@ -274,7 +289,8 @@ impl Timelines {
         let creates = self.creates.get(session.item.as_deref()?)?;
         creates.sessions.iter().find_map(|(candidate, _)| {
             let recorded = self.sessions.get(candidate)?;
-            (recorded.has_track(op, file) && live.fits(recorded)).then_some((candidate, recorded))
+            (recorded.has_track(op, file) && live.fits(owner, recorded))
+                .then_some((candidate, recorded))
         })
     }
 }
@@ -303,6 +319,7 @@ fn derive(
         Op::KeepAlive => {
             if let Some(progress) = extra().progress {
                 live.effects.progress = Some(progress);
+                live.changed = true;
             }
             Answer::Void
         }
@@ -311,11 +328,13 @@ fn derive(
         }
         Op::Cancel => {
             live.effects.state = Some(SessionState::Canceled);
+            live.changed = true;
             Answer::Void
         }
         Op::Fail => {
             let message = extra().client_error_message.unwrap_or_default();
             live.effects.state = Some(SessionState::Error);
+            live.changed = true;
             live.effects.error_message = Some(LocalizableMessage::new(
                 CLIENT_FAILED_ID,
                 message.clone(),
