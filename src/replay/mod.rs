@@ -18,6 +18,7 @@ use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
+use crate::protocol::Unencodable;
 use crate::redact::Redactor;
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
@@ -99,26 +100,40 @@ impl Replay {
     fn answer(&self, call: &Call, parts: &http::request::Parts) -> Response<Body> {
         self.stats.request(call);
         match self.timelines.answer(call) {
-            Ok(found) => {
-                self.stats.hit();
-                debug!(operation = call.op.label(), key = %call.key, "hit");
-                if let (Found::Played(played), Some(session)) = (&found, call.key.session()) {
-                    if downloads::names_endpoint(&played.answer) {
-                        let origin = self.bytes.listener.origin(parts);
-                        let body =
-                            played.body_pointed(origin.authority(), call.style.encoding(), || {
-                                let mut answer = played.answer.clone();
-                                downloads::rewrite(&mut answer, session, &origin);
-                                answer
-                            });
-                        return reply_with(&played.answer, body, call.style);
-                    }
+            // An answer the call's protocol cannot carry is not a hit.
+            Ok(found) => match self.reply(call, parts, found) {
+                Ok(response) => {
+                    self.stats.hit();
+                    debug!(operation = call.op.label(), key = %call.key, "hit");
+                    response
                 }
-                // Answers made here (an id, a not_found) never name an endpoint.
-                reply(found, call.style)
-            }
+                Err(unencodable) => self.unencodable(call, &unencodable),
+            },
             Err(missing) => self.missed(call, missing),
         }
+    }
+
+    /// The response to `call` from what it found, its download endpoints pointed at dsvcr.
+    fn reply(
+        &self,
+        call: &Call,
+        parts: &http::request::Parts,
+        found: Found<'_>,
+    ) -> Result<Response<Body>, Unencodable> {
+        if let (Found::Played(played), Some(session)) = (&found, call.key.session()) {
+            if downloads::names_endpoint(&played.answer) {
+                let origin = self.bytes.listener.origin(parts);
+                let encoding = call.style.encoding();
+                let body = played.body_pointed(call.op, origin.authority(), encoding, || {
+                    let mut answer = played.answer.clone();
+                    downloads::rewrite(&mut answer, session, &origin);
+                    answer
+                })?;
+                return Ok(reply_with(&played.answer, body, call.style));
+            }
+        }
+        // Answers made here (an id, a not_found) never name an endpoint.
+        reply(found, call)
     }
 
     fn missed(&self, call: &Call, missing: Missing) -> Response<Body> {
