@@ -19,6 +19,7 @@ mod interop_python;
 mod interop_pyvmomi;
 mod interop_soap;
 mod jsonrpc;
+mod jsonrpc_models;
 mod limits;
 mod operations;
 mod paths;
