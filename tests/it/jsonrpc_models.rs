@@ -16,7 +16,7 @@ const REST_LIBRARY: &str = "/rest/com/vmware/content/library";
 
 /// Records, over `/rest`, the library's and the item's models, the item list and the
 /// library find; the cassette folder.
-async fn recorded_over_rest() -> tempfile::TempDir {
+pub(crate) async fn recorded_over_rest() -> tempfile::TempDir {
     let fake = FakeVcenter::http().await;
     let folder = tempfile::tempdir().unwrap();
     let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
