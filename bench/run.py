@@ -66,28 +66,39 @@ LOOKUP_CASSETTE = (
         "responses": [{"status": 200, "ids": [CREATE_ITEM]}],
     },
 )
-# The item's model as library.item.get recorded it: what a derived find reads.
-ITEM_MODEL = {"id": CREATE_ITEM, "library_id": "lib-1", "name": "photon-5.0", "type": "iso"}
-ITEM_GET_KEY = {"library_item_id": CREATE_ITEM}
+# An item model for the typed JSON-RPC `library.item.get` workload, as vCenter's /rest
+# answers it; the call cassette's name hashes its key as `LOOKUP_CASSETTE`'s does.
+ITEM_KEY = {"library_item_id": CREATE_ITEM}
+ITEM_MODEL = {
+    "cached": True,
+    "content_version": "2",
+    "creation_time": "2026-11-20T08:15:42.317Z",
+    "description": "Photon OS 5.0 ISO",
+    "id": CREATE_ITEM,
+    "last_modified_time": "2026-11-20T08:16:03.902Z",
+    "last_sync_time": "2026-11-20T08:16:03.902Z",
+    "library_id": "lib-1",
+    "metadata_version": "1",
+    "name": "photon-5.0",
+    "security_compliance": True,
+    "size": 734003200,
+    "type": "iso",
+    "version": "2",
+}
 
 
-def call_cassette_name(label, key):
-    """A call cassette's file name: the operation's label and the first 8 bytes of the SHA-256
-    of its key's canonical JSON (sorted keys, no whitespace), as dsvcr names it."""
-    canonical = json.dumps(key, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return f"{label}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}.json"
-
-
-ITEM_GET_CASSETTE = (
-    call_cassette_name("library.item.get", ITEM_GET_KEY),
-    {
+def item_cassette():
+    canonical = json.dumps(ITEM_KEY, separators=(",", ":"), sort_keys=True)
+    name = "library.item.get-" + hashlib.sha256(canonical.encode()).hexdigest()[:16] + ".json"
+    return name, {
         "format": 2,
         "operation": "com.vmware.content.library.item.get",
-        "key": ITEM_GET_KEY,
+        "key": ITEM_KEY,
         "recorded": {"at": "2026-11-29T10:00:00Z"},
         "responses": [{"status": 200, "value": ITEM_MODEL}],
-    },
-)
+    }
+
+
 # A vim25 SOAP call as govc sends it, and its tape: the tape's file name is the SHA-256 of
 # its request key's canonical JSON (what `dsvcr check` verifies when the folder is made).
 SOAP_ENVELOPE = (
@@ -208,6 +219,25 @@ WORKLOADS = [
                 "serviceId": "com.vmware.content.library.item.download_session",
                 "operationId": "get",
                 "input": {"STRUCTURE": {"operation-input": {"download_session_id": HIT_ID}}},
+                "ctx": {"appCtx": {"opId": "bench"}},
+            },
+        }),
+        "warn",
+    ),
+    (
+        "jsonrpc-item",
+        "JSON-RPC library.item.get, the model typed from a call cassette",
+        "POST",
+        "/api",
+        {"Content-Type": "application/json"},
+        json.dumps({
+            "jsonrpc": "2.0",
+            "method": "invoke",
+            "id": "0",
+            "params": {
+                "serviceId": "com.vmware.content.library.item",
+                "operationId": "get",
+                "input": {"STRUCTURE": {"operation-input": ITEM_KEY}},
                 "ctx": {"appCtx": {"opId": "bench"}},
             },
         }),
@@ -413,13 +443,13 @@ def dsvcr_replay(name, cassettes, log_level):
 
 
 def bench_cassettes():
-    """The shipped cassettes, the lookups' call cassettes and a SOAP tape, checked by `dsvcr check`."""
+    """The shipped cassettes, the lookup's and the item's call cassettes and a SOAP tape, checked by `dsvcr check`."""
     folder = WORK / "bench-cassettes"
     if folder.exists():
         shutil.rmtree(folder)
     shutil.copytree(ROOT / "cassettes", folder)
     (folder / "calls").mkdir(exist_ok=True)
-    for name, cassette in [LOOKUP_CASSETTE, ITEM_GET_CASSETTE]:
+    for name, cassette in [LOOKUP_CASSETTE, item_cassette()]:
         (folder / "calls" / name).write_text(json.dumps(cassette, indent=2) + "\n")
     (folder / "tape").mkdir(exist_ok=True)
     (folder / "tape" / soap_tape_name()).write_text(json.dumps(SOAP_TAPE, indent=2) + "\n")
@@ -969,11 +999,12 @@ def targets(res):
         cpu_row(name, label, 1.3)
     cpu_row("jsonrpc", "JSON-RPC hit", 1.5)
     a = field("A", "dsvcr", "cpu_us_per_req", "c32")
-    for name, label in [("soap-hit", "SOAP tape hit"), ("soap-login", "offline SOAP login")]:
+    for name, label, limit in [("jsonrpc-item", "typed JSON-RPC library.item.get", 1.5),
+                               ("soap-hit", "SOAP tape hit", 2), ("soap-login", "offline SOAP login", 2)]:
         d = field(name, "dsvcr", "cpu_us_per_req", "c32")
         r = paired(d, a)
         rows.append((f"{label}: CPU/request (µs) vs dsvcr's form A hit", spread(d, f2), spread(a, f2) + " form A",
-                     ratio(r), "≤ 2×", med(r) <= 2))
+                     ratio(r), f"≤ {limit}×", med(r) <= limit))
     d, b = field("A", "dsvcr", "rps", "c32"), field("A", "baseline", "rps", "c32")
     r = paired(d, b)
     rows.append(("form A: req/s at 32 connections", spread(d, f0), spread(b, f0), ratio(r), "≥ 0.9×", med(r) >= 0.9))

@@ -15,7 +15,7 @@ use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{Method, Response, StatusCode};
 
 use crate::body::{full, Body};
-use crate::protocol::{self, Header};
+use crate::protocol::{self, Header, Unencodable};
 use crate::upstream::UpstreamError;
 use crate::vapi::Rejection;
 use crate::vapi::{ErrorKind, LocalizableMessage, Style, VapiError};
@@ -95,6 +95,23 @@ impl ApiError {
                 call.key
             ),
         )
+    }
+
+    /// A recorded answer that cannot be written in the call's protocol: a library or item
+    /// model that does not fit its vAPI schema, for a JSON-RPC caller.
+    pub(crate) fn unencodable(call: &crate::vapi::Call, problem: &Unencodable) -> Self {
+        let name = call.op.full_name();
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::InternalServerError,
+            "unencodable-answer",
+            "dsvcr.answer.unencodable",
+            format!("dsvcr cannot write the recorded answer of {name} in vAPI's typed encoding: {problem}"),
+        );
+        error.error.messages[0].args = std::iter::once(name.to_owned())
+            .chain(problem.field())
+            .collect();
+        error
     }
 
     /// A create for a library item no create was recorded for.

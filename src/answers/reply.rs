@@ -6,19 +6,20 @@ use http::Response;
 
 use super::body_response;
 use crate::body::Body;
-use crate::protocol;
+use crate::protocol::{self, Unencodable};
 use crate::timelines::Found;
-use crate::vapi::{Answer, Style};
+use crate::vapi::{Answer, Call, Style};
 
-/// A found answer as a response in the caller's style.
-pub(crate) fn reply(found: Found<'_>, style: Style) -> Response<Body> {
-    let encoding = style.encoding();
-    match &found {
-        Found::Played(played) => reply_with(&played.answer, played.body(encoding), style),
+/// A found answer as a response to `call` in its style, or why the answer cannot be
+/// written in the call's protocol.
+pub(crate) fn reply(found: Found<'_>, call: &Call) -> Result<Response<Body>, Unencodable> {
+    let (style, encoding) = (call.style, call.style.encoding());
+    Ok(match &found {
+        Found::Played(played) => reply_with(&played.answer, played.body(call.op, encoding)?, style),
         Found::Made(answer) | Found::Derived(answer) => {
-            reply_with(answer, protocol::answer(answer, encoding), style)
+            reply_with(answer, protocol::answer(call.op, answer, encoding)?, style)
         }
-    }
+    })
 }
 
 /// `answer`, rendered as `body`, as a response in the caller's style.

@@ -11,18 +11,22 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::StatusCode;
 
+pub(crate) use jsonrpc::models::Unencodable;
+
 use crate::vapi::wire::Encoding;
-use crate::vapi::{Answer, Style, VapiError};
+use crate::vapi::{Answer, Op, Style, VapiError};
 
 /// A header an answer carries in its protocol, besides its body.
 pub(crate) type Header = (&'static str, HeaderValue);
 
-/// An answer's body in `encoding`, written by the codec that owns the encoding.
-pub(crate) fn answer(answer: &Answer, encoding: Encoding) -> Bytes {
+/// The body of `op`'s answer in `encoding`, written by the codec that owns the encoding.
+/// Only a library or item model written for JSON-RPC can fail: it must fit its vAPI
+/// schema.
+pub(crate) fn answer(op: Op, answer: &Answer, encoding: Encoding) -> Result<Bytes, Unencodable> {
     match encoding {
-        Encoding::JsonRpc => jsonrpc::render::result(answer),
+        Encoding::JsonRpc => jsonrpc::render::result(op, answer),
         Encoding::WrappedJson | Encoding::BareJson | Encoding::Xml => {
-            rest::render::answer(answer, encoding)
+            Ok(rest::render::answer(answer, encoding))
         }
     }
 }

@@ -102,8 +102,16 @@ impl Record {
         if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
             self.stats.request(&call);
             if let Ok(found) = known.answer(&call, &Extra::default) {
-                self.stats.hit();
-                return rpc::enveloped(id, reply(found, call.style)).await;
+                match reply(found, &call) {
+                    Ok(response) => {
+                        self.stats.hit();
+                        return rpc::enveloped(id, response).await;
+                    }
+                    // vCenter answers what the recording cannot: a new episode.
+                    Err(problem) => {
+                        warn!(operation = call.op.label(), key = %call.key, "the recorded answer cannot be typed, so the upstream is asked: {problem}");
+                    }
+                }
             }
         }
         self.stats.request(&call);
@@ -150,7 +158,7 @@ fn rpc_recording_of(
             answer.status
         )));
     }
-    match decode::answer(call.op.output(), body) {
+    match decode::answer(call.op, body) {
         Ok(Answer::Error { status, error }) if status == 401 || status == 403 || status >= 500 => {
             Err(NotRecordable::by_design(format!(
                 "upstream answered {}, which is never recorded",

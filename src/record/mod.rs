@@ -141,13 +141,16 @@ impl Record {
         if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
             self.stats.request(&call);
             if let Ok(found) = known.answer(&call, &Extra::default) {
-                self.stats.hit();
                 // Endpoints replayed from known cassettes are learned too: vCenter named them.
                 let found = downloads::through_dsvcr(found, &call, |answer, session| {
                     let origin = self.bytes.listener.origin(&parts);
                     self.bytes.rewrite(answer, session, &origin)
                 });
-                return Ok(reply(found, call.style));
+                // REST carries every recorded answer.
+                if let Ok(response) = reply(found, &call) {
+                    self.stats.hit();
+                    return Ok(response);
+                }
             }
         }
         self.stats.request(&call);
@@ -194,7 +197,7 @@ impl Record {
         }
         let mut answer = answer.clone();
         self.bytes.rewrite(&mut answer, session, origin);
-        Some(crate::protocol::answer(&answer, call.style.encoding()))
+        crate::protocol::answer(call.op, &answer, call.style.encoding()).ok()
     }
 
     /// Forwards a request for a file's bytes to its learned endpoint, recording a whole

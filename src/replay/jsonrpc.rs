@@ -13,6 +13,7 @@ use crate::body::Body;
 use crate::front::{read_invoke, RpcRead};
 use crate::protocol::jsonrpc::recognise::{plain_input, STYLE};
 use crate::protocol::jsonrpc::{render, Invoke, RpcId, Security, Target, ENDPOINT};
+use crate::protocol::Unencodable;
 use crate::timelines::Extra;
 use crate::vapi::Call;
 use crate::vapi::SessionOp;
@@ -83,5 +84,18 @@ impl Replay {
             debug!(operation = name, "unrecorded JSON-RPC operation again");
         }
         ApiError::operation_not_covered(&name).into_response(STYLE)
+    }
+
+    /// A recorded answer the caller's protocol cannot carry (a library or item model that
+    /// does not fit its vAPI schema): dsvcr's own `internal_server_error`, counted as a
+    /// miss, since the recording did not answer the call.
+    pub(super) fn unencodable(&self, call: &Call, problem: &Unencodable) -> Response<Body> {
+        let what = format!("{} {}: {problem}", call.op.label(), call.key);
+        if self.stats.miss(what) {
+            warn!(operation = call.op.label(), key = %call.key, "miss: the recorded answer cannot be typed: {problem}");
+        } else {
+            debug!(operation = call.op.label(), key = %call.key, "miss again: the recorded answer cannot be typed");
+        }
+        ApiError::unencodable(call, problem).into_response(call.style)
     }
 }

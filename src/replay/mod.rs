@@ -20,10 +20,11 @@ use crate::admin::Observable;
 use crate::body::Body;
 use crate::cassette::Cassettes;
 use crate::downloads::{self, Replayed};
+use crate::protocol::Unencodable;
 use crate::redact::Redactor;
 use crate::sessions::Sessions;
 use crate::stats::{Health, Stats, Summary};
-use crate::timelines::{Extra, Found, Missing, Played, Timelines};
+use crate::timelines::{Extra, Found, Missing, Timelines};
 
 /// How a replay behaves beyond its cassettes.
 #[derive(Clone, Debug, Default)]
@@ -113,55 +114,59 @@ impl Replay {
         self.stats.request(call);
         match self.timelines.answer(call, extra) {
             Ok(Found::Derived(answer)) => self.derived(call, answer),
-            Ok(Found::Played(played)) => {
-                self.stats.hit();
-                debug!(operation = call.op.label(), key = %call.key, "hit");
-                match &played.owner {
-                    Some(owner) if downloads::names_endpoint(&played.answer) => {
-                        self.pointed(played, owner, call, parts)
-                    }
-                    _ => reply(Found::Played(played), call.style),
+            // An answer the call's protocol cannot carry is not a hit.
+            Ok(found) => match self.reply(call, parts, found) {
+                Ok(response) => {
+                    self.stats.hit();
+                    debug!(operation = call.op.label(), key = %call.key, "hit");
+                    response
                 }
-            }
-            Ok(found) => {
-                self.stats.hit();
-                debug!(operation = call.op.label(), key = %call.key, "hit");
-                // Answers made here (an id, a not_found, a model) never name an endpoint.
-                reply(found, call.style)
-            }
+                Err(unencodable) => self.unencodable(call, &unencodable),
+            },
             Err(missing) => self.missed(call, missing),
         }
     }
 
-    /// A recorded answer with its download endpoints pointed at dsvcr's byte listener,
-    /// naming the session whose recording holds the bytes.
-    fn pointed(
+    /// The response to `call` from what it found, its download endpoints pointed at dsvcr
+    /// (naming the session whose recording holds the bytes).
+    fn reply(
         &self,
-        played: &Played,
-        owner: &SessionId,
         call: &Call,
         parts: &http::request::Parts,
-    ) -> Response<Body> {
-        let origin = self.bytes.listener.origin(parts);
-        let body = played.body_pointed(origin.authority(), call.style.encoding(), || {
-            let mut answer = played.answer.clone();
-            downloads::rewrite(&mut answer, owner, &origin);
-            answer
-        });
-        reply_with(&played.answer, body, call.style)
+        found: Found<'_>,
+    ) -> Result<Response<Body>, Unencodable> {
+        if let Found::Played(played) = &found {
+            if let (Some(owner), true) = (&played.owner, downloads::names_endpoint(&played.answer))
+            {
+                let origin = self.bytes.listener.origin(parts);
+                let encoding = call.style.encoding();
+                let body = played.body_pointed(call.op, origin.authority(), encoding, || {
+                    let mut answer = played.answer.clone();
+                    downloads::rewrite(&mut answer, owner, &origin);
+                    answer
+                })?;
+                return Ok(reply_with(&played.answer, body, call.style));
+            }
+        }
+        // Answers made here (an id, a not_found, a model) never name an endpoint.
+        reply(found, call)
     }
 
     /// An answer derived from the recordings: marked, counted by rule (the operation).
     fn derived(&self, call: &Call, answer: Answer) -> Response<Body> {
         let rule = call.op.label();
-        self.stats.derived(call.op);
-        access::mark(Outcome::Derived);
-        debug!(operation = rule, key = %call.key, "derived");
-        let mut response = reply(Found::Derived(answer), call.style);
-        response
-            .headers_mut()
-            .insert(DERIVED_HEADER, http::HeaderValue::from_static(rule));
-        response
+        match reply(Found::Derived(answer), call) {
+            Ok(mut response) => {
+                self.stats.derived(call.op);
+                access::mark(Outcome::Derived);
+                debug!(operation = rule, key = %call.key, "derived");
+                response
+                    .headers_mut()
+                    .insert(DERIVED_HEADER, http::HeaderValue::from_static(rule));
+                response
+            }
+            Err(unencodable) => self.unencodable(call, &unencodable),
+        }
     }
 
     fn missed(&self, call: &Call, missing: Missing) -> Response<Body> {

@@ -27,6 +27,7 @@ use bytes::Bytes;
 
 use crate::cassette::{CallCassette, Cassette, Cassettes, Entry, TapeCassette};
 use crate::exchange::{PreparedTapeAnswer, TapeKey};
+use crate::protocol::Unencodable;
 use crate::vapi::wire::Encoding;
 use crate::vapi::{Answer, Call, CallKey, ErrorKind, LocalizableMessage, Op, SessionId, VapiError};
 use live::{open_sessions, Session};
@@ -436,12 +437,13 @@ impl<T> Timeline<T> {
     }
 }
 
-/// A recorded answer, rendered once per encoding on first use.
+/// A recorded answer, rendered once per encoding on first use (or found not to fit the
+/// encoding: a library or item model its vAPI schema does not take).
 pub(crate) struct Played {
     pub(crate) answer: Answer,
     /// The session whose timeline holds it: its download endpoints name this id.
     pub(crate) owner: Option<SessionId>,
-    rendered: [OnceLock<Bytes>; Encoding::COUNT],
+    rendered: [OnceLock<Result<Bytes, Unencodable>>; Encoding::COUNT],
     /// The answer with its download endpoints pointed at dsvcr, rendered for the authority
     /// clients last reached dsvcr by (in practice there is one): polling a file does not
     /// redo the rewrite and the rendering every time.
@@ -470,28 +472,30 @@ impl Played {
         }
     }
 
-    pub(crate) fn body(&self, encoding: Encoding) -> Bytes {
+    /// The answer as `op` answers in `encoding`.
+    pub(crate) fn body(&self, op: Op, encoding: Encoding) -> Result<Bytes, Unencodable> {
         self.rendered[encoding.index()]
-            .get_or_init(|| crate::protocol::answer(&self.answer, encoding))
+            .get_or_init(|| crate::protocol::answer(op, &self.answer, encoding))
             .clone()
     }
 
     /// The answer `point` makes for clients reaching dsvcr at `authority`, rendered in
-    /// `encoding`; kept for the next call from the same authority.
+    /// `encoding` as `op` answers; kept for the next call from the same authority.
     pub(crate) fn body_pointed(
         &self,
+        op: Op,
         authority: &str,
         encoding: Encoding,
         point: impl FnOnce() -> Answer,
-    ) -> Bytes {
+    ) -> Result<Bytes, Unencodable> {
         let mut pointed = self.pointed.lock().expect("never poisoned");
         let kept = pointed
             .as_deref_mut()
             .filter(|kept| kept.authority == authority);
         if let Some(bytes) = kept.and_then(|kept| kept.rendered[encoding.index()].clone()) {
-            return bytes;
+            return Ok(bytes);
         }
-        let bytes = crate::protocol::answer(&point(), encoding);
+        let bytes = crate::protocol::answer(op, &point(), encoding)?;
         let kept = match pointed.take() {
             Some(kept) if kept.authority == authority => kept,
             _ => Box::new(Pointed {
@@ -501,7 +505,7 @@ impl Played {
         };
         let kept = pointed.insert(kept);
         kept.rendered[encoding.index()] = Some(bytes.clone());
-        bytes
+        Ok(bytes)
     }
 }
 

@@ -233,3 +233,51 @@ async fn the_python_sdk_records_through_dsvcr_and_replays_offline() {
     .unwrap();
     assert_eq!(replayed, recorded, "offline, the SDK sees what it saw live");
 }
+
+/// `Library.get` and `Item.get` through replay of models recorded over `/rest`: the SDK
+/// decodes the typed answers (the plain REST models made it raise -32602).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_decodes_library_and_item_models_from_replay() {
+    use crate::fake_vcenter::{LIBRARY_ID, LIBRARY_NAME};
+    let Some(python) = python() else {
+        return;
+    };
+    let folder = crate::jsonrpc_models::recorded_over_rest().await;
+    let page: Value = serde_json::from_str(include_str!("../data/get-result.json")).unwrap();
+    let session = cassette("obj-103", vec![(1, ok(page["value"].clone()))]);
+    let sessions = folder.path().join(SUBFOLDER);
+    std::fs::create_dir_all(&sessions).unwrap();
+    std::fs::write(
+        sessions.join("obj-103.json"),
+        serde_json::to_vec(&session).unwrap(),
+    )
+    .unwrap();
+    let cassettes = folder.path().to_str().unwrap().to_owned();
+    let (report, code, log) = tokio::task::spawn_blocking(move || {
+        let ca_dir = tempfile::tempdir().unwrap();
+        let (replay, ca) = start_https(&["replay", "--cassettes", &cassettes], ca_dir.path());
+        let args = [
+            "--session",
+            "obj-103",
+            "--library",
+            LIBRARY_ID,
+            "--item",
+            ITEM_ID,
+        ];
+        let report = run_sdk(&python, &replay, &ca, &args);
+        let (code, log) = replay.stop();
+        (report, code, log)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        report["library"],
+        json!({"returned": {"id": LIBRARY_ID, "name": LIBRARY_NAME, "type": "LOCAL"}})
+    );
+    assert_eq!(
+        report["item"],
+        json!({"returned": {"id": ITEM_ID, "library_id": LIBRARY_ID,
+            "name": "harness-item", "type": "iso"}})
+    );
+}

@@ -31,7 +31,7 @@ fn with_token(token: &str) -> Value {
     json!({"schemeId": "com.vmware.vapi.std.security.session_id", "sessionId": token})
 }
 
-async fn invoke(
+pub(crate) async fn invoke(
     server: &TestServer,
     service: &str,
     operation: &str,
@@ -48,7 +48,7 @@ async fn invoke(
 }
 
 /// Logs in over JSON-RPC; returns the token.
-async fn login(server: &TestServer) -> String {
+pub(crate) async fn login(server: &TestServer) -> String {
     let security = json!({"schemeId": "com.vmware.vapi.std.security.user_pass",
         "userName": FAKE_USER, "password": FAKE_PASSWORD});
     let response = invoke(server, CIS, "create", json!({}), security).await;
@@ -100,7 +100,7 @@ fn output(response: &TestResponse) -> Value {
 }
 
 /// A vAPI error: HTTP 200, the error's name (also in `vapi-error`) and first message.
-fn error(response: &TestResponse) -> (String, String) {
+pub(crate) fn error(response: &TestResponse) -> (String, String) {
     assert_eq!(response.status, 200, "{}", response.text());
     let body = response.json();
     let named = body["result"]["error"]["ERROR"]

@@ -20,6 +20,7 @@ mod interop_pyvmomi;
 mod interop_recorded_world;
 mod interop_soap;
 mod jsonrpc;
+mod jsonrpc_models;
 mod limits;
 mod operations;
 mod paths;

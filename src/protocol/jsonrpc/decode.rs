@@ -4,10 +4,11 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::models;
 use super::schema::{DOWNLOAD_SESSION, FILE_INFO, LOCALIZABLE_MESSAGE};
 use super::typed::{decode, untyped, Type, TypedError};
 use crate::vapi::call::Answer;
-use crate::vapi::catalog::Output;
+use crate::vapi::catalog::{Op, Output};
 use crate::vapi::id::SessionId;
 use crate::vapi::model::{ErrorKind, LocalizableMessage, VapiError};
 
@@ -29,9 +30,10 @@ pub(crate) enum RpcDecodeError {
     NotAnError(String),
 }
 
-/// The answer of an operation whose output is `output`: its `result.output`, or its
-/// `result.error` with the HTTP status vCenter's REST API gives that error.
-pub(crate) fn answer(output: Output, body: &[u8]) -> Result<Answer, RpcDecodeError> {
+/// The answer of `op`: its `result.output` (a library or item model as the plain model a
+/// REST recording stores), or its `result.error` with the HTTP status vCenter's REST API
+/// gives that error.
+pub(crate) fn answer(op: Op, body: &[u8]) -> Result<Answer, RpcDecodeError> {
     let reply: Value = serde_json::from_slice(body)
         .map_err(|err| RpcDecodeError::NotAnAnswer(format!("malformed JSON: {err}")))?;
     if let Some(fault) = reply.get("error") {
@@ -49,7 +51,7 @@ pub(crate) fn answer(output: Output, body: &[u8]) -> Result<Answer, RpcDecodeErr
         .and_then(Value::as_object)
         .ok_or_else(|| RpcDecodeError::NotAnAnswer("no result object".to_owned()))?;
     match (result.get("output"), result.get("error")) {
-        (Some(value), None) => decode_output(output, value),
+        (Some(value), None) => decode_output(op, value),
         (None, Some(error)) => {
             let error = decode_error(error)?;
             Ok(Answer::Error {
@@ -63,10 +65,10 @@ pub(crate) fn answer(output: Output, body: &[u8]) -> Result<Answer, RpcDecodeErr
     }
 }
 
-fn decode_output(output: Output, value: &Value) -> Result<Answer, RpcDecodeError> {
+fn decode_output(op: Op, value: &Value) -> Result<Answer, RpcDecodeError> {
     const SESSION: Type = Type::Struct(&DOWNLOAD_SESSION);
     const FILE: Type = Type::Struct(&FILE_INFO);
-    Ok(match output {
+    Ok(match op.output() {
         Output::Session => Answer::Session(typed(&SESSION, value, "a download session")?),
         Output::Id => {
             let raw: String = typed(&Type::Plain, value, "a session id")?;
@@ -84,8 +86,14 @@ fn decode_output(output: Output, value: &Value) -> Result<Answer, RpcDecodeError
         )?),
         Output::File => Answer::File(typed(&FILE, value, "a file info")?),
         Output::Files => Answer::Files(typed(&Type::List(&FILE), value, "a list of file infos")?),
-        // Library and item models have no schema here: kept as their plain values.
-        Output::Value => Answer::Value(untyped(value)),
+        Output::Value => {
+            Answer::Value(
+                models::plain(op, value).map_err(|err| RpcDecodeError::NotTheOutput {
+                    expected: "a library or item model",
+                    problem: err.to_string(),
+                })?,
+            )
+        }
         Output::Void if value.is_null() => Answer::Void,
         Output::Void => {
             return Err(RpcDecodeError::NotTheOutput {

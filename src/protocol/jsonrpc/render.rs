@@ -6,14 +6,17 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::models::{self, Unencodable};
 use super::schema::{DOWNLOAD_SESSION, FILE_INFO, LOCALIZABLE_MESSAGE, SESSION_INFO};
 use super::typed::{encode, Struct, Type};
 use crate::vapi::call::Answer;
+use crate::vapi::catalog::Op;
 use crate::vapi::model::VapiError;
 
-/// An answer's `result`.
-pub(crate) fn result(answer: &Answer) -> Bytes {
-    match answer {
+/// The `result` of `op`'s answer. A library or item model is typed by the schema of the
+/// model `op` answers, which it may not fit.
+pub(crate) fn result(op: Op, answer: &Answer) -> Result<Bytes, Unencodable> {
+    Ok(match answer {
         Answer::Error { error, .. } => error_result(error),
         Answer::Session(model) => output_result(&structure(&DOWNLOAD_SESSION, model)),
         Answer::Id(id) => output_result(&Value::String(id.as_str().to_owned())),
@@ -26,9 +29,8 @@ pub(crate) fn result(answer: &Answer) -> Bytes {
                 .collect(),
         )),
         Answer::Void => output_result(&Value::Null),
-        // No schema for library and item models: written as plain values.
-        Answer::Value(model) => output_result(model),
-    }
+        Answer::Value(model) => output_result(&models::typed(op, model)?),
+    })
 }
 
 /// `{"output": OUTPUT}`.
@@ -83,7 +85,7 @@ mod tests {
 
     #[test]
     fn a_session_is_a_structure_of_optionals_with_zoned_times() {
-        let body = result(&Answer::Session(reference_session()));
+        let body = result(Op::Get, &Answer::Session(reference_session())).unwrap();
         assert_eq!(
             std::str::from_utf8(&body).unwrap(),
             r#"{"output":{"STRUCTURE":{"com.vmware.content.library.item.download_session_model":{"client_progress":{"OPTIONAL":10},"error_message":{"OPTIONAL":{"STRUCTURE":{"com.vmware.vapi.std.localizable_message":{"args":["string","string"],"default_message":"string","id":"string","localized":{"OPTIONAL":null},"params":{"OPTIONAL":null}}}}},"expiration_time":{"OPTIONAL":"2013-06-06T22:13:05.000Z"},"id":{"OPTIONAL":"obj-103"},"library_item_content_version":{"OPTIONAL":"string"},"library_item_id":{"OPTIONAL":"obj-103"},"state":{"OPTIONAL":"ACTIVE"}}}}}"#
@@ -97,18 +99,28 @@ mod tests {
             LocalizableMessage::new("m.id", "No obj-9.".to_owned(), vec!["obj-9".to_owned()]),
         );
         assert_eq!(
-            result(&Answer::Error {
-                status: 404,
-                error: not_found
-            }),
+            result(
+                Op::Get,
+                &Answer::Error {
+                    status: 404,
+                    error: not_found
+                }
+            )
+            .unwrap(),
             r#"{"error":{"ERROR":{"com.vmware.vapi.std.errors.not_found":{"data":{"OPTIONAL":null},"error_type":{"OPTIONAL":"NOT_FOUND"},"messages":[{"STRUCTURE":{"com.vmware.vapi.std.localizable_message":{"args":["obj-9"],"default_message":"No obj-9.","id":"m.id","localized":{"OPTIONAL":null},"params":{"OPTIONAL":null}}}}]}}}}"#
         );
         let id = crate::vapi::SessionId::parse("obj-7").unwrap();
-        assert_eq!(result(&Answer::Id(id)), r#"{"output":"obj-7"}"#);
         assert_eq!(
-            result(&Answer::Ids(vec!["a".to_owned()])),
+            result(Op::Create, &Answer::Id(id)).unwrap(),
+            r#"{"output":"obj-7"}"#
+        );
+        assert_eq!(
+            result(Op::List, &Answer::Ids(vec!["a".to_owned()])).unwrap(),
             r#"{"output":["a"]}"#
         );
-        assert_eq!(result(&Answer::Void), r#"{"output":null}"#);
+        assert_eq!(
+            result(Op::Delete, &Answer::Void).unwrap(),
+            r#"{"output":null}"#
+        );
     }
 }

@@ -447,6 +447,10 @@ fn every_answer_reads_back_as_written() {
         ),
         (Op::Delete, Answer::Void),
         (
+            Op::ItemGet,
+            Answer::Value(json!({"id": "item-1", "name": "n", "size": 3, "type": "iso"})),
+        ),
+        (
             Op::Get,
             Answer::Error {
                 status: 404,
@@ -455,12 +459,8 @@ fn every_answer_reads_back_as_written() {
         ),
     ];
     for (op, answer) in answers {
-        let body = enveloped(&RpcId::default(), &result(&answer));
-        assert_eq!(
-            decode_answer(op.output(), &body),
-            Ok(answer.clone()),
-            "{op:?}"
-        );
+        let body = enveloped(&RpcId::default(), &result(op, &answer).unwrap());
+        assert_eq!(decode_answer(op, &body), Ok(answer.clone()), "{op:?}");
     }
 }
 
@@ -471,9 +471,9 @@ fn the_reference_session_gets_a_zone_and_keeps_it() {
     let session: DownloadSession = serde_json::from_value(page["value"].clone()).unwrap();
     let body = enveloped(
         &RpcId::default(),
-        &result(&Answer::Session(session.clone())),
+        &result(Op::Get, &Answer::Session(session.clone())).unwrap(),
     );
-    let Ok(Answer::Session(read)) = decode_answer(Op::Get.output(), &body) else {
+    let Ok(Answer::Session(read)) = decode_answer(Op::Get, &body) else {
         panic!("not a session")
     };
     assert_eq!(
@@ -491,7 +491,7 @@ fn the_reference_session_gets_a_zone_and_keeps_it() {
 
 #[test]
 fn upstream_answers_that_are_not_outputs_say_why() {
-    let output = Op::Get.output();
+    let output = Op::Get;
     assert_eq!(
         decode_answer(
             output,
@@ -519,7 +519,7 @@ fn upstream_answers_that_are_not_outputs_say_why() {
     );
     assert_eq!(
         decode_answer(
-            Op::Delete.output(),
+            Op::Delete,
             br#"{"jsonrpc":"2.0","id":"1","result":{"output":1}}"#
         )
         .unwrap_err()

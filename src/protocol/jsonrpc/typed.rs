@@ -11,8 +11,17 @@ use serde_json::{json, Map, Value};
 pub(crate) enum Type {
     /// A string, id, enum, number or boolean.
     Plain,
+    /// A string, an id or a URI.
+    Text,
+    Integer,
+    Boolean,
+    /// An enumeration's value, one of these in the SDK's bindings. Other values are written
+    /// as they are (a newer vCenter's): the SDK reads them.
+    Enum(&'static [&'static str]),
     /// A date-time string.
     DateTime,
+    /// A credential: `{"SECRET": "…"}`.
+    Secret,
     Optional(&'static Type),
     List(&'static Type),
     /// A map with string keys.
@@ -45,6 +54,11 @@ fn at(path: &[String]) -> String {
 }
 
 impl TypedError {
+    /// The field the problem is at, dotted from the outside in; `None` at the top.
+    pub(crate) fn field(&self) -> Option<String> {
+        (!self.path.is_empty()).then(|| self.path.join("."))
+    }
+
     pub(crate) fn new(problem: impl Into<String>) -> Self {
         TypedError {
             path: Vec::new(),
@@ -52,12 +66,26 @@ impl TypedError {
         }
     }
 
-    fn within(mut self, field: &str) -> Self {
+    /// The error, as found inside `field`.
+    pub(super) fn within(mut self, field: &str) -> Self {
         self.path.insert(0, field.to_owned());
         self
     }
 }
 
+/// The types whose values are written as they are (a secret is also read from a plain
+/// string, as the SDK reads it).
+macro_rules! leaf {
+    () => {
+        Type::Plain
+            | Type::Text
+            | Type::Integer
+            | Type::Boolean
+            | Type::Enum(_)
+            | Type::DateTime
+            | Type::Secret
+    };
+}
 /// `{"STRUCTURE":{name:fields}}`.
 pub(crate) fn structure(name: &str, fields: Map<String, Value>) -> Value {
     let mut named = Map::with_capacity(1);
@@ -70,8 +98,11 @@ pub(crate) fn structure(name: &str, fields: Map<String, Value>) -> Value {
 /// fields are left out.
 pub(crate) fn encode(ty: &Type, plain: &Value) -> Value {
     match (ty, plain) {
-        (Type::Plain, _) => plain.clone(),
+        (Type::Plain | Type::Text | Type::Integer | Type::Boolean | Type::Enum(_), _) => {
+            plain.clone()
+        }
         (Type::DateTime, Value::String(text)) => Value::String(with_zone(text)),
+        (Type::Secret, Value::String(_)) => json!({ "SECRET": plain }),
         (Type::Optional(_), Value::Null) => json!({ "OPTIONAL": null }),
         (Type::Optional(inner), _) => json!({ "OPTIONAL": encode(inner, plain) }),
         (Type::List(inner), Value::Array(items)) => {
@@ -111,11 +142,39 @@ fn encode_struct(schema: &Struct, plain: &Map<String, Value>) -> Value {
 /// out; fields the schema does not name are ignored (vAPI allows extra fields); a bare
 /// value where an optional one is expected is taken as present.
 pub(crate) fn decode(ty: &Type, typed: &Value) -> Result<Value, TypedError> {
+    decode_in(ty, typed, Unknown::Drop)
+}
+
+/// [`decode`], keeping the fields the schema does not name (their wrappers removed, null
+/// ones left out), as a REST answer of the same model would hold them.
+pub(crate) fn decode_keeping(ty: &Type, typed: &Value) -> Result<Value, TypedError> {
+    decode_in(ty, typed, Unknown::Keep)
+}
+
+/// What decoding does with a structure's fields the schema does not name.
+#[derive(Clone, Copy)]
+enum Unknown {
+    Drop,
+    Keep,
+}
+
+fn decode_in(ty: &Type, typed: &Value, unknown: Unknown) -> Result<Value, TypedError> {
+    let decode = |ty: &Type, typed: &Value| decode_in(ty, typed, unknown);
     match (ty, typed) {
-        (Type::Plain | Type::DateTime, Value::Object(_) | Value::Array(_)) => Err(TypedError::new(
-            format!("expected a plain value, not {}", kind(typed)),
-        )),
-        (Type::Plain | Type::DateTime, _) => Ok(typed.clone()),
+        (Type::Secret, Value::Object(wrapper)) if wrapper.len() == 1 => {
+            match wrapper.get("SECRET") {
+                Some(Value::String(secret)) => Ok(Value::String(secret.clone())),
+                _ => Err(TypedError::new(format!(
+                    "expected a SECRET holding a string, not {}",
+                    kind(typed)
+                ))),
+            }
+        }
+        (leaf!(), Value::Object(_) | Value::Array(_)) => Err(TypedError::new(format!(
+            "expected a plain value, not {}",
+            kind(typed)
+        ))),
+        (leaf!(), _) => Ok(typed.clone()),
         (Type::Optional(inner), Value::Object(wrapper)) if wrapper.len() == 1 => {
             match wrapper.get("OPTIONAL") {
                 Some(Value::Null) => Ok(Value::Null),
@@ -133,10 +192,10 @@ pub(crate) fn decode(ty: &Type, typed: &Value) -> Result<Value, TypedError> {
             .map(Value::Array),
         (Type::Map(inner), Value::Array(entries)) => entries
             .iter()
-            .map(|entry| decode_entry(inner, entry))
+            .map(|entry| decode_entry(inner, entry, unknown))
             .collect::<Result<Map<_, _>, _>>()
             .map(Value::Object),
-        (Type::Struct(schema), _) => decode_struct(schema, typed),
+        (Type::Struct(schema), _) => decode_struct(schema, typed, unknown),
         (Type::List(_), _) => Err(TypedError::new(format!(
             "expected a list, not {}",
             kind(typed)
@@ -148,27 +207,40 @@ pub(crate) fn decode(ty: &Type, typed: &Value) -> Result<Value, TypedError> {
     }
 }
 
-fn decode_entry(inner: &Type, entry: &Value) -> Result<(String, Value), TypedError> {
+fn decode_entry(
+    inner: &Type,
+    entry: &Value,
+    unknown: Unknown,
+) -> Result<(String, Value), TypedError> {
     let fields = structure_fields(entry)?;
     let key = match fields.get("key") {
         Some(Value::String(key)) => key.clone(),
         _ => return Err(TypedError::new("a map-entry without a string key")),
     };
-    let value = decode(inner, fields.get("value").unwrap_or(&Value::Null))
+    let value = decode_in(inner, fields.get("value").unwrap_or(&Value::Null), unknown)
         .map_err(|err| err.within(&key))?;
     Ok((key, value))
 }
 
-fn decode_struct(schema: &Struct, typed: &Value) -> Result<Value, TypedError> {
+fn decode_struct(schema: &Struct, typed: &Value, unknown: Unknown) -> Result<Value, TypedError> {
     let fields = structure_fields(typed)?;
     let mut plain = Map::with_capacity(schema.fields.len());
     for (name, ty) in schema.fields {
         let Some(value) = fields.get(*name) else {
             continue;
         };
-        let value = decode(ty, value).map_err(|err| err.within(name))?;
+        let value = decode_in(ty, value, unknown).map_err(|err| err.within(name))?;
         if !value.is_null() {
             plain.insert((*name).to_owned(), value);
+        }
+    }
+    if let Unknown::Keep = unknown {
+        for (name, value) in fields {
+            let known = schema.fields.iter().any(|(known, _)| known == name);
+            let value = untyped(value);
+            if !known && !value.is_null() {
+                plain.insert(name.clone(), value);
+            }
         }
     }
     Ok(Value::Object(plain))
@@ -219,7 +291,7 @@ fn untyped_object(map: &Map<String, Value>) -> Value {
     )
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(super) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

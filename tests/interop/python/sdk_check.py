@@ -1,7 +1,8 @@
 """Drives VMware's Python SDK (vmware-vcenter 9.1.1.0) against dsvcr over HTTPS.
 
 It logs in with create_vsphere_client, reads a download session (and, for one it
-creates, lists, prepares and reads its files), asks for an unknown id, logs out, and tries calls without a live session. It prints one JSON
+creates, lists, prepares and reads its files), reads a library and an item model when
+asked to, asks for an unknown id, logs out, and tries calls without a live session. It prints one JSON
 object saying what the SDK returned or raised at each step; the Rust test that runs
 it (tests/it/interop_python.rs) checks it. dsvcr's CA comes from REQUESTS_CA_BUNDLE.
 """
@@ -47,6 +48,8 @@ def main():
     parser.add_argument("--session", help="a recorded download session id")
     parser.add_argument("--create", metavar="ITEM", help="create a session for ITEM first")
     parser.add_argument("--unknown", required=True, help="an id nothing recorded")
+    parser.add_argument("--library", help="a library id to read with Library.get")
+    parser.add_argument("--item", help="a library item id to read with Item.get")
     args = parser.parse_args()
 
     http = requests.Session()
@@ -73,6 +76,10 @@ def main():
         report["files"] = outcome(lambda: files.list(session_id))
         report["prepare"] = outcome(lambda: files.prepare(session_id, "disk.iso"))
         report["file"] = outcome(lambda: files.get(session_id, "disk.iso"))
+    if args.library:
+        report["library"] = outcome(lambda: client.content.Library.get(args.library))
+    if args.item:
+        report["item"] = outcome(lambda: client.content.library.Item.get(args.item))
     report["unknown"] = outcome(lambda: sessions.get(args.unknown))
     client.session_svc.delete()
     report["after_logout"] = outcome(lambda: sessions.get(session_id))

@@ -133,16 +133,25 @@ fn optional(value: Option<Value>) -> Value {
     json!({ "OPTIONAL": value })
 }
 
-/// Every field of a plain model, each `OPTIONAL`.
-fn all_optional(name: &str, plain: &Value) -> Value {
-    let fields: Map<String, Value> = plain
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(key, value)| (key.clone(), optional(Some(value.clone()))))
+/// Every field of a plain model, each `OPTIONAL`, and the `unset` ones as
+/// `{"OPTIONAL": null}`, as the vAPI runtime's own server writes them.
+fn all_optional(name: &str, plain: &Value, unset: &[&str]) -> Value {
+    let mut fields: Map<String, Value> = unset
+        .iter()
+        .map(|field| ((*field).to_owned(), optional(None)))
         .collect();
+    fields.extend(
+        plain
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| (key.clone(), optional(Some(value.clone())))),
+    );
     structure(name, Value::Object(fields))
 }
+
+const UNSET_LIBRARY_FIELDS: &[&str] = &["description", "last_sync_time", "version"];
+const UNSET_ITEM_FIELDS: &[&str] = &["cached", "description", "size", "version"];
 
 fn typed(output: &Output) -> Value {
     match output {
@@ -151,8 +160,16 @@ fn typed(output: &Output) -> Value {
         Output::Session(model) => typed_session(model),
         Output::File(info) => typed_file(info),
         Output::Files(infos) => Value::Array(infos.iter().map(typed_file).collect()),
-        Output::Library(model) => all_optional("com.vmware.content.library_model", model),
-        Output::Item(model) => all_optional("com.vmware.content.library.item_model", model),
+        Output::Library(model) => all_optional(
+            "com.vmware.content.library_model",
+            model,
+            UNSET_LIBRARY_FIELDS,
+        ),
+        Output::Item(model) => all_optional(
+            "com.vmware.content.library.item_model",
+            model,
+            UNSET_ITEM_FIELDS,
+        ),
         Output::Void => Value::Null,
     }
 }
