@@ -1000,6 +1000,7 @@ def targets(res):
     cpu_row("jsonrpc", "JSON-RPC hit", 1.5)
     a = field("A", "dsvcr", "cpu_us_per_req", "c32")
     for name, label, limit in [("jsonrpc-item", "typed JSON-RPC library.item.get", 1.5),
+                               ("derived", "derived lookup (library.item.find by name alone)", 1.5),
                                ("soap-hit", "SOAP tape hit", 2), ("soap-login", "offline SOAP login", 2)]:
         d = field(name, "dsvcr", "cpu_us_per_req", "c32")
         r = paired(d, a)
