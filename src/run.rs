@@ -197,7 +197,9 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let budget = fit_to_open_files(&mut args.listen, Usage::REPLAY);
     let bytes =
         Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone()).with_budget(budget);
-    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let volatile = args.ignore.volatile();
+    cassettes.tapes = volatile.rekeyed(std::mem::take(&mut cassettes.tapes));
+    let redactor = Arc::new(Redactor::new(&args.redact.names).ignoring(volatile));
     let replay = Replay::new(cassettes, options, Stats::new())
         .with_bytes(bytes)
         .with_redactor(redactor);
@@ -278,7 +280,12 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         (Some(RerecordMode::Keep), _) => Rerecord::Keep,
         (Some(RerecordMode::Replace), _) | (None, false) => Rerecord::Replace,
     };
-    let known = args.new_episodes.then(|| Timelines::new(cassettes.clone()));
+    let volatile = args.ignore.volatile();
+    let known = args.new_episodes.then(|| {
+        let mut known = cassettes.clone();
+        known.tapes = volatile.rekeyed(known.tapes);
+        Timelines::new(known)
+    });
     info!(
         cassettes = cassettes.sessions.len(),
         folder = %args.cassettes.display(),
@@ -286,7 +293,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         mode = if args.new_episodes { "new-episodes" } else { "all" },
         "recording"
     );
-    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let redactor = Arc::new(Redactor::new(&args.redact.names).ignoring(volatile));
     let store = Store::new(&args.cassettes, rerecord, cassettes).with_redactor(redactor.clone());
     let (tls, listener) = listener_tls(&args.listen)?;
     let budget = fit_to_open_files(&mut args.listen, Usage::RECORD);

@@ -36,6 +36,7 @@ mod soak;
 mod soap;
 mod support;
 mod tape;
+mod tape_ignore;
 mod tool;
 mod trust;
 mod write_gate;
