@@ -15,7 +15,8 @@ use crate::admin::Observable;
 use crate::browsers;
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder_with, load_folder_within, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_with, load_folder_within, rekeyed, write_atomically, Cassette, LoadError,
+    Rerecord, Store,
 };
 use crate::cli::{
     CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, RerecordMode, SummaryArgs,
@@ -198,7 +199,10 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let bytes =
         Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone()).with_budget(budget);
     let volatile = args.ignore.volatile();
-    cassettes.tapes = volatile.rekeyed(std::mem::take(&mut cassettes.tapes));
+    if !volatile.is_empty() {
+        let tapes = std::mem::take(&mut cassettes.tapes);
+        cassettes.tapes = rekeyed(tapes, |key| volatile.apply(key));
+    }
     let redactor = Arc::new(Redactor::new(&args.redact.names).ignoring(volatile));
     let replay = Replay::new(cassettes, options, Stats::new())
         .with_bytes(bytes)
@@ -283,7 +287,9 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let volatile = args.ignore.volatile();
     let known = args.new_episodes.then(|| {
         let mut known = cassettes.clone();
-        known.tapes = volatile.rekeyed(known.tapes);
+        if !volatile.is_empty() {
+            known.tapes = rekeyed(known.tapes, |key| volatile.apply(key));
+        }
         Timelines::new(known)
     });
     info!(

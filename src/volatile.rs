@@ -8,15 +8,12 @@
 //! call alone and is left as it is.
 //!
 //! Record keys what it tapes without them; replay keys both the request and the recorded
-//! keys without them, so a tape recorded before a name was ignored matches too. Recorded
-//! keys that become the same are one timeline, their answers in recording order.
-
-use std::collections::BTreeMap;
+//! keys without them (the cassette module's `rekeyed`), so a tape recorded before a name was
+//! ignored matches too. Recorded keys that become the same are one timeline, their
+//! answers in recording order.
 
 use serde_json::Value;
-use tracing::info;
 
-use crate::cassette::TapeCassette;
 use crate::exchange::TapeKey;
 
 /// A JSON body field to leave out of tape keys.
@@ -77,7 +74,8 @@ impl Volatile {
         Volatile { fields, query }
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether nothing is left out.
+    pub(crate) fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.query.is_empty()
     }
 
@@ -96,37 +94,6 @@ impl Volatile {
             }
         }
     }
-
-    /// The recorded tapes keyed without the named inputs: tapes whose keys become the
-    /// same are merged into one, their answers in recording order (then file name).
-    pub(crate) fn rekeyed(&self, tapes: Vec<TapeCassette>) -> Vec<TapeCassette> {
-        if self.is_empty() {
-            return tapes;
-        }
-        let mut by_key: BTreeMap<String, Vec<(String, String, TapeCassette)>> = BTreeMap::new();
-        for mut tape in tapes {
-            let file = tape.request.file_name();
-            self.apply(&mut tape.request);
-            let order = tape.recorded.at.clone();
-            by_key
-                .entry(tape.request.canonical())
-                .or_default()
-                .push((order, file, tape));
-        }
-        by_key
-            .into_values()
-            .map(|mut same| {
-                same.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-                let mut same = same.into_iter().map(|(_, _, tape)| tape);
-                let mut first = same.next().expect("every key has a tape");
-                for later in same {
-                    info!(request = %first.request, "taped requests that differ only in ignored inputs answer as one, in recording order");
-                    first.responses.extend(later.responses);
-                }
-                first
-            })
-            .collect()
-    }
 }
 
 fn remove_anywhere(value: &mut Value, name: &str) {
@@ -137,7 +104,9 @@ fn remove_anywhere(value: &mut Value, name: &str) {
                 .values_mut()
                 .for_each(|field| remove_anywhere(field, name));
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| remove_anywhere(item, name)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| remove_anywhere(item, name)),
         _ => {}
     }
 }

@@ -15,9 +15,7 @@ use crate::vapi::{Answer, Call, Style};
 pub(crate) fn reply(found: Found<'_>, call: &Call) -> Result<Response<Body>, Unencodable> {
     let (style, encoding) = (call.style, call.style.encoding());
     Ok(match &found {
-        Found::Played(played) => {
-            reply_with(&played.answer, played.body(call.op, encoding)?, style)
-        }
+        Found::Played(played) => reply_with(&played.answer, played.body(call.op, encoding)?, style),
         Found::Made(answer) => {
             reply_with(answer, protocol::answer(call.op, answer, encoding)?, style)
         }

@@ -1,21 +1,22 @@
 use serde_json::json;
 
 use super::*;
-use crate::cassette::Recorded;
-use crate::exchange::{SoapKey, TapeAnswer, TapeBody};
+use crate::exchange::SoapKey;
 
 fn key(uri: &str, body: &str) -> TapeKey {
-    TapeKey::of(
-        &http::Method::POST,
-        &uri.parse().unwrap(),
-        body.as_bytes(),
-    )
+    TapeKey::of(&http::Method::POST, &uri.parse().unwrap(), body.as_bytes())
 }
 
 fn volatile(fields: &[&str], query: &[&str]) -> Volatile {
     Volatile::new(
-        fields.iter().map(|name| parse_field(name).unwrap()).collect(),
-        query.iter().map(|name| parse_query(name).unwrap()).collect(),
+        fields
+            .iter()
+            .map(|name| parse_field(name).unwrap())
+            .collect(),
+        query
+            .iter()
+            .map(|name| parse_query(name).unwrap())
+            .collect(),
     )
 }
 
@@ -31,18 +32,28 @@ fn a_name_is_left_out_at_any_depth_and_a_path_only_there() {
     let anywhere = applied(&volatile(&["requestId"], &[]), key.clone());
     assert_eq!(
         anywhere.body,
-        Some(json!({"meta": {"timestamp": 1, "keep": true}, "items": [{"timestamp": 2}], "timestamp": 3}))
+        Some(
+            json!({"meta": {"timestamp": 1, "keep": true}, "items": [{"timestamp": 2}], "timestamp": 3})
+        )
     );
-    let path = applied(&volatile(&["meta.timestamp", "items.timestamp"], &[]), key.clone());
+    let path = applied(
+        &volatile(&["meta.timestamp", "items.timestamp"], &[]),
+        key.clone(),
+    );
     assert_eq!(
         path.body,
-        Some(json!({"requestId": "r1", "meta": {"requestId": "r2", "keep": true},
-            "items": [{"requestId": "r3"}], "timestamp": 3}))
+        Some(
+            json!({"requestId": "r1", "meta": {"requestId": "r2", "keep": true},
+            "items": [{"requestId": "r3"}], "timestamp": 3})
+        )
     );
     let query = applied(&volatile(&[], &["ts"]), key.clone());
     assert_eq!(query.query, vec![("a".to_owned(), "2".to_owned())]);
     assert_eq!(query.body, key.body, "the body is untouched");
-    let nothing = applied(&volatile(&["Timestamp", "meta.absent.x"], &["TS"]), key.clone());
+    let nothing = applied(
+        &volatile(&["Timestamp", "meta.absent.x"], &["TS"]),
+        key.clone(),
+    );
     assert_eq!(nothing, key, "names match exactly");
 }
 
@@ -84,7 +95,10 @@ fn bad_names_are_refused_with_the_rule() {
     }
     assert_eq!(
         parse_field("meta.time_stamp-2"),
-        Ok(Field::Path(vec!["meta".to_owned(), "time_stamp-2".to_owned()]))
+        Ok(Field::Path(vec![
+            "meta".to_owned(),
+            "time_stamp-2".to_owned()
+        ]))
     );
     assert_eq!(parse_field("$id"), Ok(Field::Anywhere("$id".to_owned())));
     for bad in ["", "a=b", "a&b", "a b", "a%20b", "a+b", "#", "é"] {
@@ -96,51 +110,4 @@ fn bad_names_are_refused_with_the_rule() {
     for good in ["~action", "filter.names", "a[]", "_"] {
         assert_eq!(parse_query(good).as_deref(), Ok(good));
     }
-}
-
-fn tape(body: &str, at: &str, answer: &str) -> TapeCassette {
-    let recorded = Recorded {
-        at: at.to_owned(),
-        upstream: None,
-        form: None,
-    };
-    let mut tape = TapeCassette::new(key("/rest/vcenter/vm", body), recorded);
-    tape.append(TapeAnswer {
-        status: 200,
-        content_type: None,
-        body: TapeBody::Text(answer.to_owned()),
-    });
-    tape
-}
-
-#[test]
-fn recorded_keys_that_become_the_same_are_one_timeline_in_recording_order() {
-    let tapes = vec![
-        tape(r#"{"ts":2,"v":1}"#, "2026-12-01T00:00:02Z", "second"),
-        tape(r#"{"ts":1,"v":1}"#, "2026-12-01T00:00:01Z", "first"),
-        tape(r#"{"ts":1,"v":2}"#, "2026-12-01T00:00:00Z", "other"),
-    ];
-    let untouched = Volatile::default().rekeyed(tapes.clone());
-    assert_eq!(untouched, tapes);
-    let rekeyed = volatile(&["ts"], &[]).rekeyed(tapes);
-    let answers: Vec<(Value, Vec<TapeBody>)> = rekeyed
-        .iter()
-        .map(|tape| {
-            let bodies = tape
-                .responses
-                .iter()
-                .map(|entry| entry.answer.body.clone())
-                .collect();
-            (tape.request.body.clone().unwrap(), bodies)
-        })
-        .collect();
-    let text = |text: &str| TapeBody::Text(text.to_owned());
-    assert_eq!(
-        answers,
-        vec![
-            (json!({"v": 1}), vec![text("first"), text("second")]),
-            (json!({"v": 2}), vec![text("other")]),
-        ]
-    );
-    assert_eq!(rekeyed[0].recorded.at, "2026-12-01T00:00:01Z");
 }

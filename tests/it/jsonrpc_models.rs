@@ -23,8 +23,16 @@ pub(crate) async fn recorded_over_rest() -> tempfile::TempDir {
     let token = login(&recorder).await;
     let find = json!({"spec": {"name": LIBRARY_NAME}}).to_string();
     for (method, path, body) in [
-        ("GET", format!("{REST_LIBRARY}/id:{LIBRARY_ID}"), String::new()),
-        ("GET", format!("{REST_LIBRARY}/item/id:{ITEM_ID}"), String::new()),
+        (
+            "GET",
+            format!("{REST_LIBRARY}/id:{LIBRARY_ID}"),
+            String::new(),
+        ),
+        (
+            "GET",
+            format!("{REST_LIBRARY}/item/id:{ITEM_ID}"),
+            String::new(),
+        ),
         (
             "GET",
             format!("{REST_LIBRARY}/item?library_id={LIBRARY_ID}"),
@@ -51,7 +59,10 @@ fn the_output(response: &TestResponse) -> Value {
     assert_eq!(response.header("x-dsvcr-synthetic"), None);
     assert_eq!(response.header("vapi-error"), None);
     let body = response.json();
-    assert_eq!((&body["jsonrpc"], &body["id"]), (&json!("2.0"), &json!("5")));
+    assert_eq!(
+        (&body["jsonrpc"], &body["id"]),
+        (&json!("2.0"), &json!("5"))
+    );
     body["result"]["output"].clone()
 }
 
@@ -93,7 +104,11 @@ async fn models_recorded_over_rest_are_answered_typed_to_jsonrpc() {
         "name": {"OPTIONAL": LIBRARY_NAME}, "type": {"OPTIONAL": null},
         "storage_backing": {"OPTIONAL": null}}}});
     let find = invoke(&replay, LIBRARY, "find", json!({"spec": spec}), Value::Null).await;
-    assert_eq!(the_output(&find), json!([LIBRARY_ID]), "a bare array of ids");
+    assert_eq!(
+        the_output(&find),
+        json!([LIBRARY_ID]),
+        "a bare array of ids"
+    );
     let health = replay.get("/__dsvcr/health").await.json();
     assert_eq!((&health["hits"], &health["misses"]), (&json!(4), &json!(0)));
 }

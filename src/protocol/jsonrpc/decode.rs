@@ -86,12 +86,14 @@ fn decode_output(op: Op, value: &Value) -> Result<Answer, RpcDecodeError> {
         )?),
         Output::File => Answer::File(typed(&FILE, value, "a file info")?),
         Output::Files => Answer::Files(typed(&Type::List(&FILE), value, "a list of file infos")?),
-        Output::Value => Answer::Value(models::plain(op, value).map_err(|err| {
-            RpcDecodeError::NotTheOutput {
-                expected: "a library or item model",
-                problem: err.to_string(),
-            }
-        })?),
+        Output::Value => {
+            Answer::Value(
+                models::plain(op, value).map_err(|err| RpcDecodeError::NotTheOutput {
+                    expected: "a library or item model",
+                    problem: err.to_string(),
+                })?,
+            )
+        }
         Output::Void if value.is_null() => Answer::Void,
         Output::Void => {
             return Err(RpcDecodeError::NotTheOutput {

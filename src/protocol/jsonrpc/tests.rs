@@ -460,11 +460,7 @@ fn every_answer_reads_back_as_written() {
     ];
     for (op, answer) in answers {
         let body = enveloped(&RpcId::default(), &result(op, &answer).unwrap());
-        assert_eq!(
-            decode_answer(op, &body),
-            Ok(answer.clone()),
-            "{op:?}"
-        );
+        assert_eq!(decode_answer(op, &body), Ok(answer.clone()), "{op:?}");
     }
 }
 

@@ -157,8 +157,10 @@ fn every_nested_structure_of_the_library_is_typed() {
     assert_eq!(fields["unset_security_policy_id"], optional(json!(false)));
     assert_eq!(
         fields["storage_backings"],
-        optional(json!([{"STRUCTURE": {"com.vmware.content.library.storage_backing": {
-            "type": {"OPTIONAL": "OTHER"}, "storage_uri": {"OPTIONAL": "nfs://x/y"}}}}]))
+        optional(
+            json!([{"STRUCTURE": {"com.vmware.content.library.storage_backing": {
+            "type": {"OPTIONAL": "OTHER"}, "storage_uri": {"OPTIONAL": "nfs://x/y"}}}}])
+        )
     );
     assert_eq!(
         fields["publish_info"],
@@ -270,7 +272,9 @@ fn models_that_do_not_fit_say_where() {
         "the recorded model does not fit com.vmware.content.library_model: expected a string such as DATASTORE or OTHER, not a number at storage_backings.0.type"
     );
     assert_eq!(
-        misfit(Op::LibraryGet, json!({"publish_info": "yes"})).1.as_deref(),
+        misfit(Op::LibraryGet, json!({"publish_info": "yes"}))
+            .1
+            .as_deref(),
         Some("publish_info")
     );
     assert_eq!(
@@ -281,12 +285,7 @@ fn models_that_do_not_fit_say_where() {
 
 #[test]
 fn lists_and_finds_are_bare_arrays_of_strings() {
-    for op in [
-        Op::LibraryList,
-        Op::LibraryFind,
-        Op::ItemList,
-        Op::ItemFind,
-    ] {
+    for op in [Op::LibraryList, Op::LibraryFind, Op::ItemList, Op::ItemFind] {
         let found = result(op, &Answer::Ids(vec![LIBRARY_ID.to_owned()])).unwrap();
         assert_eq!(
             std::str::from_utf8(&found).unwrap(),
