@@ -242,7 +242,11 @@ async fn new_episodes_ask_vcenter_for_a_model_the_recording_cannot_type() {
     let answer = invoke(&recorder, ITEM, "get", get_item, me).await;
     let fields = &the_output(&answer)["STRUCTURE"]["com.vmware.content.library.item_model"];
     assert_eq!(fields["name"], json!({"OPTIONAL": "harness-item"}));
-    assert_eq!(fields["cached"], json!({"OPTIONAL": null}), "the fake's own answer");
+    assert_eq!(
+        fields["cached"],
+        json!({"OPTIONAL": null}),
+        "the fake's own answer"
+    );
     assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
     fake.stop().await;
     let summary: Value = serde_json::from_slice(&std::fs::read(summary).unwrap()).unwrap();
