@@ -235,6 +235,24 @@ pub(crate) struct RedactArgs {
     pub(crate) names: Vec<String>,
 }
 
+/// Volatile inputs left out of tape keys (both modes).
+#[derive(Debug, Args)]
+pub(crate) struct IgnoreArgs {
+    /// Leave this JSON body field out of tape keys: a name matches it at any depth, a dotted path (meta.timestamp) only there; letters, digits, '_', '-', '$', '@', ':'; repeatable.
+    #[arg(long = "ignore-field", value_name = "NAME", value_parser = crate::volatile::parse_field)]
+    pub(crate) fields: Vec<crate::volatile::Field>,
+
+    /// Leave this query parameter (by its decoded name) out of tape keys; repeatable.
+    #[arg(long = "ignore-query", value_name = "NAME", value_parser = crate::volatile::parse_query)]
+    pub(crate) query: Vec<String>,
+}
+
+impl IgnoreArgs {
+    pub(crate) fn volatile(&self) -> crate::volatile::Volatile {
+        crate::volatile::Volatile::new(self.fields.clone(), self.query.clone())
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Cassette folder to check.
@@ -293,6 +311,9 @@ pub(crate) struct ReplayArgs {
     /// Answer only from recorded exchanges: a session id keeps the recorded session its create chose, and nothing is derived (no x-dsvcr-derived answers).
     #[arg(long)]
     pub(crate) strict: bool,
+
+    #[command(flatten)]
+    pub(crate) ignore: IgnoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +373,9 @@ pub(crate) struct RecordArgs {
 
     #[command(flatten)]
     pub(crate) redact: RedactArgs,
+
+    #[command(flatten)]
+    pub(crate) ignore: IgnoreArgs,
 }
 
 /// `--rerecord`'s choices.

@@ -44,6 +44,7 @@ mod timelines;
 mod timeshift;
 mod upstream;
 mod vapi;
+mod volatile;
 
 pub use cli::Cli;
 pub use logging::init_logging;

@@ -1,6 +1,8 @@
 //! Redaction: values under secret-named fields, and PEM private keys anywhere, become
 //! [`PLACEHOLDER`] before anything reaches a cassette, and requests are keyed by their
-//! redacted form so that a replayed request carrying another secret still matches.
+//! redacted form so that a replayed request carrying another secret still matches (and
+//! without the volatile inputs `--ignore-field` and `--ignore-query` name, see
+//! [`crate::volatile`]).
 //!
 //! A name is secret when, lowercased and without `_` and `-`, it equals one of
 //! [`SECRET_NAMES`] or a name given with `--redact`. Names are matched whole, so
@@ -16,6 +18,8 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde_json::Value;
+
+use crate::volatile::Volatile;
 
 pub(crate) use body::{Redacted, Unparseable};
 pub(crate) use check::unredacted;
@@ -53,6 +57,8 @@ pub(crate) struct Redactor {
     names: BTreeSet<String>,
     /// Finds any of `names` in normalized text.
     mentions: AhoCorasick,
+    /// The inputs tape keys leave out besides the secrets (`--ignore-field`, `--ignore-query`).
+    volatile: Volatile,
 }
 
 impl Default for Redactor {
@@ -76,7 +82,17 @@ impl Redactor {
         names.extend(extra.iter().map(|name| normalize(name)));
         names.retain(|name| !name.is_empty());
         let mentions = AhoCorasick::new(&names).expect("names of bounded size always build");
-        Redactor { names, mentions }
+        Redactor {
+            names,
+            mentions,
+            volatile: Volatile::default(),
+        }
+    }
+
+    /// The same names, with tape keys also leaving out `volatile`'s inputs.
+    pub(crate) fn ignoring(mut self, volatile: Volatile) -> Self {
+        self.volatile = volatile;
+        self
     }
 
     /// Whether values under `name` are secret.

@@ -15,7 +15,8 @@ use crate::admin::Observable;
 use crate::browsers;
 use crate::cassette::blobs::{verify_present, BlobError};
 use crate::cassette::{
-    check_folder_with, load_folder_within, write_atomically, Cassette, LoadError, Rerecord, Store,
+    check_folder_with, load_folder_within, rekeyed, write_atomically, Cassette, LoadError,
+    Rerecord, Store,
 };
 use crate::cli::{
     CheckArgs, Cli, Command, ListenArgs, RecordArgs, ReplayArgs, RerecordMode, SummaryArgs,
@@ -198,7 +199,12 @@ async fn replay<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     let budget = fit_to_open_files(&mut args.listen, Usage::REPLAY);
     let bytes =
         Replayed::new(&args.cassettes, &cassettes.sessions, listener.clone()).with_budget(budget);
-    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let volatile = args.ignore.volatile();
+    if !volatile.is_empty() {
+        let tapes = std::mem::take(&mut cassettes.tapes);
+        cassettes.tapes = rekeyed(tapes, |key| volatile.apply(key));
+    }
+    let redactor = Arc::new(Redactor::new(&args.redact.names).ignoring(volatile));
     let replay = Replay::new(cassettes, options, Stats::new())
         .with_bytes(bytes)
         .with_redactor(redactor);
@@ -279,7 +285,14 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         (Some(RerecordMode::Keep), _) => Rerecord::Keep,
         (Some(RerecordMode::Replace), _) | (None, false) => Rerecord::Replace,
     };
-    let known = args.new_episodes.then(|| Timelines::new(cassettes.clone()));
+    let volatile = args.ignore.volatile();
+    let known = args.new_episodes.then(|| {
+        let mut known = cassettes.clone();
+        if !volatile.is_empty() {
+            known.tapes = rekeyed(known.tapes, |key| volatile.apply(key));
+        }
+        Timelines::new(known)
+    });
     info!(
         cassettes = cassettes.sessions.len(),
         folder = %args.cassettes.display(),
@@ -287,7 +300,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         mode = if args.new_episodes { "new-episodes" } else { "all" },
         "recording"
     );
-    let redactor = Arc::new(Redactor::new(&args.redact.names));
+    let redactor = Arc::new(Redactor::new(&args.redact.names).ignoring(volatile));
     let store = Store::new(&args.cassettes, rerecord, cassettes).with_redactor(redactor.clone());
     let (tls, listener) = listener_tls(&args.listen)?;
     let budget = fit_to_open_files(&mut args.listen, Usage::RECORD);

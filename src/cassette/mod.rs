@@ -77,7 +77,7 @@ pub(crate) use folder::{
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };
-pub(crate) use tape_file::{TapeCassette, TAPE_SUBFOLDER};
+pub(crate) use tape_file::{rekeyed, TapeCassette, TAPE_SUBFOLDER};
 pub(crate) use write::write_atomically;
 
 /// The cassette format version this build writes.

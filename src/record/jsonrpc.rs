@@ -99,8 +99,8 @@ impl Record {
         call: Call,
         secrets: Secrets,
     ) -> Response<Body> {
+        self.stats.request(&call);
         if let Some(known) = self.known.as_ref().filter(|known| known.covers(&call)) {
-            self.stats.request(&call);
             if let Ok(found) = known.answer(&call, &Extra::default) {
                 match reply(found, &call) {
                     Ok(response) => {
@@ -114,7 +114,6 @@ impl Record {
                 }
             }
         }
-        self.stats.request(&call);
         let origin = self.bytes.listener.origin(&parts);
         // Ask for an identity-encoded answer, which can be decoded and recorded.
         parts.headers.remove(ACCEPT_ENCODING);

@@ -27,7 +27,7 @@ pub(crate) struct Redacted<T> {
 }
 
 impl Redactor {
-    /// The tape key of a request, made from its redacted form.
+    /// The tape key of a request, made from its redacted form without its volatile inputs.
     pub(crate) fn tape_key(
         &self,
         method: &Method,
@@ -46,6 +46,7 @@ impl Redactor {
                 count += redacted.count;
             }
         }
+        self.volatile.apply(&mut key);
         Ok(Redacted { value: key, count })
     }
 

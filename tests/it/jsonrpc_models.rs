@@ -224,3 +224,57 @@ async fn typed_models_recorded_over_jsonrpc_are_stored_as_rest_stores_them() {
     assert_eq!(calls(folder.path()), calls(over_rest.path()));
     assert_eq!(calls(folder.path()).len(), 4);
 }
+
+/// Record with `--new-episodes` does not answer a JSON-RPC caller from a recorded model it
+/// cannot type: vCenter is asked, and its answer is recorded after the old one.
+#[tokio::test]
+async fn new_episodes_ask_vcenter_for_a_model_the_recording_cannot_type() {
+    let folder = recorded_over_rest().await;
+    without_required_status(folder.path());
+    let fake = FakeVcenter::http().await;
+    let summary = folder.path().join("summary.json");
+    let mut setup = RecordSetup::to(&fake.url()).flag("--summary", summary.to_str().unwrap());
+    setup.new_episodes = true;
+    let recorder = setup.start(folder.path()).await;
+    let token = crate::jsonrpc::login(&recorder).await;
+    let me = json!({"schemeId": "com.vmware.vapi.std.security.session_id", "sessionId": token});
+    let get_item = json!({"library_item_id": ITEM_ID});
+    let answer = invoke(&recorder, ITEM, "get", get_item, me).await;
+    let fields = &the_output(&answer)["STRUCTURE"]["com.vmware.content.library.item_model"];
+    assert_eq!(fields["name"], json!({"OPTIONAL": "harness-item"}));
+    assert_eq!(
+        fields["cached"],
+        json!({"OPTIONAL": null}),
+        "the fake's own answer"
+    );
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+    fake.stop().await;
+    let summary: Value = serde_json::from_slice(&std::fs::read(summary).unwrap()).unwrap();
+    assert_eq!(
+        (
+            &summary["hits"],
+            &summary["recordings"],
+            &summary["requests_by_operation"]["library.item.get"]
+        ),
+        (&json!(0), &json!(1), &json!(1)),
+        "{summary}"
+    );
+    let (_, item) = calls(folder.path())
+        .into_iter()
+        .find(|(name, _)| name.starts_with("library.item.get-"))
+        .unwrap();
+    let values: Vec<&Value> = item["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| &entry["value"])
+        .collect();
+    assert_eq!(
+        values,
+        [
+            &json!({"id": ITEM_ID, "library_id": LIBRARY_ID, "name": "harness-item", "type": "iso",
+                "certificate_verification_info": {"cert_chain": ["PEM"]}}),
+            &json!({"id": ITEM_ID, "library_id": LIBRARY_ID, "name": "harness-item", "type": "iso"}),
+        ]
+    );
+}

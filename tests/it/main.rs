@@ -38,6 +38,7 @@ mod soak;
 mod soap;
 mod support;
 mod tape;
+mod tape_ignore;
 mod tool;
 mod trust;
 mod write_gate;

@@ -214,6 +214,12 @@ fn every_documented_example_is_run_by_a_test() {
             "the_console_examples (trycmd)",
         ),
         (
+            "docs/operations.md",
+            "### Volatile inputs",
+            "sh",
+            "tape_ignore::the_volatile_inputs_example",
+        ),
+        (
             "docs/protocols.md",
             "## vAPI JSON-RPC",
             "text",
