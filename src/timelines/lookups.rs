@@ -4,7 +4,8 @@
 //! `library.item.find`. When the recorded facts do not settle an answer (a find on a
 //! field some recorded model does not carry, a library nobody recorded), there is none.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
@@ -22,7 +23,14 @@ pub(super) struct Facts {
     listed_libraries: BTreeSet<String>,
     /// Item ids recorded item lists and finds answered, by the library they named.
     listed_items: BTreeMap<String, BTreeSet<String>>,
+    /// Lookups already derived, by operation and key: the facts never change, so each is
+    /// derived once. At most [`MAX_REMEMBERED`], keys of at most [`MAX_REMEMBERED_KEY_BYTES`]
+    /// (a find's key is the client's body).
+    derived: Mutex<HashMap<Op, HashMap<String, Option<Answer>>>>,
 }
+
+const MAX_REMEMBERED: usize = 1024;
+const MAX_REMEMBERED_KEY_BYTES: usize = 1024;
 
 /// The find spec fields each find takes, and the model field each one is compared with.
 const LIBRARY_FIND: &[(&str, &str)] = &[
@@ -80,6 +88,22 @@ impl Facts {
 
     /// The answer to a lookup the cassettes settle, if they do.
     pub(super) fn answer(&self, op: Op, key: &str) -> Option<Answer> {
+        let mut derived = self.derived.lock().expect("never poisoned");
+        if let Some(answer) = derived.get(&op).and_then(|by_key| by_key.get(key)) {
+            return answer.clone();
+        }
+        let answer = self.derive(op, key);
+        let remembered: usize = derived.values().map(HashMap::len).sum();
+        if remembered < MAX_REMEMBERED && key.len() <= MAX_REMEMBERED_KEY_BYTES {
+            derived
+                .entry(op)
+                .or_default()
+                .insert(key.to_owned(), answer.clone());
+        }
+        answer
+    }
+
+    fn derive(&self, op: Op, key: &str) -> Option<Answer> {
         let input: Value = serde_json::from_str(key).ok()?;
         match op {
             Op::LibraryList => self.library_ids().map(Answer::Ids),

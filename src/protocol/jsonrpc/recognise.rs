@@ -3,6 +3,8 @@
 //! (`serviceId` + `.` + `operationId`); its key fields are read from
 //! `input.STRUCTURE["operation-input"]`.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::envelope::{Fault, Invoke, INVALID_PARAMS};
@@ -54,9 +56,23 @@ pub(crate) fn recognise(invoke: &Invoke) -> Result<Target, Fault> {
 
 /// The catalogued operation `service`.`operation`.
 pub(crate) fn op_named(service: &str, operation: &str) -> Option<Op> {
-    Op::ALL
-        .into_iter()
-        .find(|op| op.full_name().rsplit_once('.') == Some((service, operation)))
+    // Split once: every invoke looks its operation up.
+    static NAMES: OnceLock<Vec<(&'static str, &'static str, Op)>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Op::ALL
+            .into_iter()
+            .filter_map(|op| {
+                let (service, operation) = op.full_name().rsplit_once('.')?;
+                Some((service, operation, op))
+            })
+            .collect()
+    });
+    names
+        .iter()
+        .find(|(known_service, known_operation, _)| {
+            *known_operation == operation && *known_service == service
+        })
+        .map(|(_, _, op)| *op)
 }
 
 /// The input's fields as plain values; no input is an empty one.
