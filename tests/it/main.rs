@@ -18,6 +18,7 @@ mod interop_govc_trace;
 mod interop_python;
 mod interop_pyvmomi;
 mod interop_soap;
+mod journal;
 mod jsonrpc;
 mod limits;
 mod operations;
