@@ -19,7 +19,6 @@ use crate::front::{read_invoke, RpcRead};
 use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
 use crate::protocol::jsonrpc::{Invoke, RpcId, Security, Target};
 use crate::secrets::Secrets;
-use crate::upstream::response_from;
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call};
 
@@ -81,7 +80,7 @@ impl Record {
                     learnt.add(&token, "session token");
                     self.remember(&learnt);
                 }
-                response_from(answer, body)
+                rpc::forwarded(id, answer, body)
             }
             Err(err) => {
                 warn!("forwarding a JSON-RPC call failed: {err}");
@@ -130,7 +129,7 @@ impl Record {
             }
             Err(not) => self.not_recorded(&call, not),
         }
-        response_from(answer, body)
+        rpc::forwarded(id, answer, body)
     }
 }
 
