@@ -317,3 +317,6 @@ fn statuses(entries: &[Entry]) -> Vec<u16> {
     }
     statuses
 }
+
+#[cfg(test)]
+mod tests;

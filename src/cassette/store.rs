@@ -277,8 +277,10 @@ impl Store {
         slots.entry(path.to_owned()).or_default().clone()
     }
 
-    /// Adds `recording` to its cassette and makes it durable before returning. An answer
-    /// equal to the last one of its timeline raises that entry's repeat count instead.
+    /// Adds `recording` to its cassette and makes it durable before returning: the first
+    /// recording of the run into a file rewrites it whole; a later answer is appended to its
+    /// journal (`store/journal.rs`). An answer equal to the last one of its timeline raises
+    /// that entry's repeat count instead (when loaded, for a journal's).
     /// Nothing is written if the file would contain one of `secrets` or would not load.
     ///
     /// Not cancellation safe: a future dropped while the file is being replaced leaves

@@ -357,23 +357,3 @@ fn one_get_file(dir: &Path) -> (PathBuf, Vec<u8>) {
     fs::write(&path, &bytes).unwrap();
     (path, bytes)
 }
-
-/// `inspect` counts a journal's answers with its file's and names the journal.
-#[test]
-fn inspect_shows_a_journal_and_the_answers_it_adds() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, file) = one_get_file(dir.path());
-    let line = br#"{"operation":"com.vmware.content.library.item.download_session.get","response":{"status":200,"session":{"client_progress":20,"id":"obj-1","library_item_id":"item-1","state":"ACTIVE"}}}"#;
-    let mut journal = header_line(&file);
-    journal.extend_from_slice(line);
-    journal.push(b'\n');
-    fs::write(journal_path(&path), &journal).unwrap();
-    let inspection = crate::inspect::inspect(dir.path()).unwrap();
-    let session = serde_json::to_value(&inspection.sessions[0]).unwrap();
-    assert_eq!(
-        session["journal"],
-        serde_json::json!({"file": "download-session/obj-1.json.journal", "answers": 1})
-    );
-    assert_eq!(session["operations"][0]["answers"], 2);
-    assert!(inspection.problems.is_empty(), "{:?}", inspection.problems);
-}
