@@ -16,9 +16,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cassette::blobs::{blob_folder, blob_path, is_digest};
+use crate::cassette::journal::{self, Applied, Journaled};
 use crate::cassette::{
-    call_files, cassette_files, check_folder_with, tape_files, CallCassette, Cassette,
-    CassetteError, Entry, LoadError, TapeCassette,
+    call_files, cassette_files, check_folder_with, tape_files, CallCassette, Cassette, Entry,
+    LoadError, TapeCassette, MAX_CASSETTE_BYTES,
 };
 use crate::cli::InspectArgs;
 use crate::vapi::{Answer, Flavour};
@@ -39,6 +40,8 @@ pub(crate) struct Inspection {
 pub(crate) struct SessionView {
     pub(crate) id: String,
     pub(crate) file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) journal: Option<JournalView>,
     pub(crate) library_item: Option<String>,
     pub(crate) recorded_at: String,
     pub(crate) operations: Vec<OperationView>,
@@ -68,6 +71,8 @@ pub(crate) struct FileView {
 #[derive(Debug, Serialize)]
 pub(crate) struct CallView {
     pub(crate) file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) journal: Option<JournalView>,
     pub(crate) operation: &'static str,
     pub(crate) key: String,
     pub(crate) answers: u64,
@@ -77,10 +82,20 @@ pub(crate) struct CallView {
 #[derive(Debug, Serialize)]
 pub(crate) struct TapeView {
     pub(crate) file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) journal: Option<JournalView>,
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) answers: u64,
     pub(crate) statuses: Vec<u16>,
+}
+
+/// A journal (answers recorded since the file was last written whole, by a run that did
+/// not end cleanly) and how many answers it adds to its file.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct JournalView {
+    pub(crate) file: PathBuf,
+    pub(crate) answers: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -118,14 +133,13 @@ pub(crate) fn inspect(folder: &Path) -> Result<Inspection, LoadError> {
         &crate::redact::Redactor::default(),
         crate::cassette::MAX_CASSETTE_BYTES,
     )?;
-    let sessions: Vec<(PathBuf, Cassette)> =
-        loaded(cassette_files(folder)?, Cassette::from_file_bytes);
-    let calls = loaded(call_files(folder)?, CallCassette::from_file_bytes);
-    let tapes = loaded(tape_files(folder)?, TapeCassette::from_file_bytes);
+    let sessions: Vec<Loaded<Cassette>> = loaded(folder, cassette_files(folder)?);
+    let calls: Vec<Loaded<CallCassette>> = loaded(folder, call_files(folder)?);
+    let tapes: Vec<Loaded<TapeCassette>> = loaded(folder, tape_files(folder)?);
     let blobs = blobs_in(folder);
     let referenced: BTreeSet<&str> = sessions
         .iter()
-        .flat_map(|(_, cassette)| &cassette.downloads)
+        .flat_map(|(_, cassette, _)| &cassette.downloads)
         .map(|download| download.sha256.as_str())
         .collect();
     let orphans = blobs
@@ -137,15 +151,15 @@ pub(crate) fn inspect(folder: &Path) -> Result<Inspection, LoadError> {
         folder: folder.to_owned(),
         sessions: sessions
             .iter()
-            .map(|(path, cassette)| session_view(folder, path, cassette))
+            .map(|(path, cassette, journal)| session_view(folder, path, cassette, journal))
             .collect(),
         calls: calls
             .iter()
-            .map(|(path, call)| call_view(folder, path, call))
+            .map(|(path, call, journal)| call_view(folder, path, call, journal))
             .collect(),
         tapes: tapes
             .iter()
-            .map(|(path, tape)| tape_view(folder, path, tape))
+            .map(|(path, tape, journal)| tape_view(folder, path, tape, journal))
             .collect(),
         blobs: BlobsView {
             count: blobs.len(),
@@ -156,17 +170,26 @@ pub(crate) fn inspect(folder: &Path) -> Result<Inspection, LoadError> {
     })
 }
 
-/// The files that load, each with its path; the others are `check`'s to report.
-fn loaded<T>(
-    paths: Vec<PathBuf>,
-    parse: fn(&Path, &[u8]) -> Result<T, CassetteError>,
-) -> Vec<(PathBuf, T)> {
+/// A cassette that loads: its file, the cassette (its journal applied) and the journal.
+type Loaded<T> = (PathBuf, T, Option<JournalView>);
+
+/// The files that load (with their journals, as replay loads them), each with its path;
+/// the others are `check`'s to report.
+fn loaded<T: Journaled>(folder: &Path, paths: Vec<PathBuf>) -> Vec<Loaded<T>> {
     paths
         .into_iter()
         .filter_map(|path| {
             let bytes = fs::read(&path).ok()?;
-            let cassette = parse(&path, &bytes).ok()?;
-            Some((path, cassette))
+            let (cassette, applied) =
+                journal::load_noting::<T>(&path, &bytes, MAX_CASSETTE_BYTES).ok()?;
+            let journal = match applied {
+                Applied::Answers(answers) if answers > 0 => Some(JournalView {
+                    file: relative(folder, &journal::journal_path(&path)),
+                    answers,
+                }),
+                _ => None,
+            };
+            Some((path, cassette, journal))
         })
         .collect()
 }
@@ -191,7 +214,12 @@ fn relative(folder: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(folder).unwrap_or(path).to_owned()
 }
 
-fn session_view(folder: &Path, path: &Path, cassette: &Cassette) -> SessionView {
+fn session_view(
+    folder: &Path,
+    path: &Path,
+    cassette: &Cassette,
+    journal: &Option<JournalView>,
+) -> SessionView {
     let library_item = cassette
         .create
         .as_ref()
@@ -206,6 +234,7 @@ fn session_view(folder: &Path, path: &Path, cassette: &Cassette) -> SessionView 
     SessionView {
         id: cassette.id.to_string(),
         file: relative(folder, path),
+        journal: journal.clone(),
         library_item,
         recorded_at: cassette.recorded.at.clone(),
         operations: cassette
@@ -231,9 +260,15 @@ fn session_view(folder: &Path, path: &Path, cassette: &Cassette) -> SessionView 
     }
 }
 
-fn call_view(folder: &Path, path: &Path, call: &CallCassette) -> CallView {
+fn call_view(
+    folder: &Path,
+    path: &Path,
+    call: &CallCassette,
+    journal: &Option<JournalView>,
+) -> CallView {
     CallView {
         file: relative(folder, path),
+        journal: journal.clone(),
         operation: call.op.label(),
         key: call.key.to_string(),
         answers: answers(&call.responses),
@@ -241,7 +276,12 @@ fn call_view(folder: &Path, path: &Path, call: &CallCassette) -> CallView {
     }
 }
 
-fn tape_view(folder: &Path, path: &Path, tape: &TapeCassette) -> TapeView {
+fn tape_view(
+    folder: &Path,
+    path: &Path,
+    tape: &TapeCassette,
+    journal: &Option<JournalView>,
+) -> TapeView {
     let mut statuses = Vec::new();
     for entry in &tape.responses {
         if !statuses.contains(&entry.answer.status) {
@@ -250,6 +290,7 @@ fn tape_view(folder: &Path, path: &Path, tape: &TapeCassette) -> TapeView {
     }
     TapeView {
         file: relative(folder, path),
+        journal: journal.clone(),
         method: tape.request.method.clone(),
         path: tape.request.path.clone(),
         answers: tape
@@ -276,3 +317,6 @@ fn statuses(entries: &[Entry]) -> Vec<u16> {
     }
     statuses
 }
+
+#[cfg(test)]
+mod tests;

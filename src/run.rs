@@ -264,7 +264,19 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
             "removed temp files an interrupted earlier run left behind"
         );
     }
-    let cassettes = load_folder_within(&args.cassettes, args.cassette_limit.max_cassette_bytes)?;
+    let limit = args.cassette_limit.max_cassette_bytes;
+    let leftovers = crate::cassette::journal::fold_leftover_journals(&args.cassettes, limit)
+        .map_err(|source| Failure::CassetteFolder {
+            path: args.cassettes.clone(),
+            source,
+        })?;
+    if leftovers.folded > 0 {
+        info!(
+            folded = leftovers.folded,
+            "folded the journals an interrupted earlier run left into their cassettes"
+        );
+    }
+    let cassettes = load_folder_within(&args.cassettes, limit)?;
     let trust = trust_of(&args);
     if trust == Trust::Insecure {
         warn!(
@@ -317,6 +329,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     {
         warn!("recordings still being written after {FINISH_WRITES:?}; not waiting for them");
     }
+    fold_journals(&record).await;
     let summary = finish(record.as_ref(), &args.summary)?;
     let failed = &summary.health.upstream_failures;
     if failed.count > 0 {
@@ -342,6 +355,29 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         return Ok(ExitCode::from(EXIT_NOT_RECORDED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long record spends folding journals at the end of a run, on top of the 8 s
+/// connections get and [`FINISH_WRITES`], within the 10 s a signal may take.
+const FOLD_JOURNALS: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Folds the run's journals into their cassettes, so that a finished recording leaves
+/// plain cassette files; one still folding after [`FOLD_JOURNALS`] is left (loading and
+/// the next record run apply it).
+async fn fold_journals(record: &Record) {
+    let deadline = tokio::time::Instant::now() + FOLD_JOURNALS;
+    match tokio::time::timeout(FOLD_JOURNALS, record.fold_journals(deadline)).await {
+        Ok((_, 0)) => {}
+        Ok((_, left)) => {
+            warn!(
+                left,
+                "journals not folded into their cassettes; loading applies them"
+            )
+        }
+        Err(_) => warn!(
+            "journals still being folded after {FOLD_JOURNALS:?}; loading applies what is left"
+        ),
+    }
 }
 
 /// The download budgets, and the connection limit, cut to what the open-file limit holds.

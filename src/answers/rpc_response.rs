@@ -9,7 +9,7 @@ use tracing::warn;
 
 use super::{body_response, ApiError, SYNTHETIC_HEADER};
 use crate::body::{full, Body};
-use crate::protocol::jsonrpc::envelope::{enveloped as envelope_bytes, INVALID_REQUEST};
+use crate::protocol::jsonrpc::envelope::{enveloped as envelope_bytes, with_id, INVALID_REQUEST};
 use crate::protocol::jsonrpc::recognise::STYLE;
 use crate::protocol::jsonrpc::{Fault, RpcId};
 
@@ -48,6 +48,26 @@ pub(crate) fn refused(id: &RpcId, error: ApiError) -> Response<Body> {
     let reason = HeaderValue::from_static(error.reason);
     response.headers_mut().insert(SYNTHETIC_HEADER, reason);
     response
+}
+
+/// An upstream's answer to a JSON-RPC call, passed on with the request's id as the client
+/// wrote it (an upstream that reads `1E2` as a number echoes `100.0`); an answer that is
+/// content-encoded or not a JSON-RPC response passes unchanged, and so does every answer
+/// when the request's id could not be read.
+pub(crate) fn forwarded(
+    id: &RpcId,
+    answer: http::response::Parts,
+    body: bytes::Bytes,
+) -> Response<Body> {
+    let encoded = answer
+        .headers
+        .get(http::header::CONTENT_ENCODING)
+        .is_some_and(|encoding| encoding != "identity");
+    let body = match (encoded, *id == RpcId::NULL) {
+        (false, false) => with_id(&body, id).unwrap_or(body),
+        _ => body,
+    };
+    crate::upstream::response_from(answer, body)
 }
 
 /// Puts the `result` a response holds into the JSON-RPC envelope with the request's id.

@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::journal;
 use super::{CallCassette, Cassette, CassetteError, TapeCassette, CALLS_SUBFOLDER, TAPE_SUBFOLDER};
 use crate::vapi::SessionId;
 
@@ -84,13 +85,14 @@ pub(crate) fn load_folder(folder: &Path) -> Result<Cassettes, LoadError> {
 pub(crate) const MAX_CASSETTE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// As [`load_folder`], refusing any file over `max_file_bytes` before reading it whole.
+/// Each cassette is loaded with its journal, if it has one ([`journal::load`]).
 pub(crate) fn load_folder_within(
     folder: &Path,
     max_file_bytes: u64,
 ) -> Result<Cassettes, LoadError> {
     let limit = max_file_bytes;
     // File names are checked against ids, so two files can never hold one id.
-    let mut sessions = load_files(&cassette_files(folder)?, Cassette::from_file_bytes, limit)?;
+    let mut sessions = load_files(&cassette_files(folder)?, journal::load::<Cassette>, limit)?;
     sessions.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = sessions.windows(2).find(|pair| pair[0].id == pair[1].id) {
         return Err(LoadError::DuplicateId {
@@ -98,8 +100,8 @@ pub(crate) fn load_folder_within(
             id: pair[0].id.to_string(),
         });
     }
-    let calls = load_files(&call_files(folder)?, CallCassette::from_file_bytes, limit)?;
-    let tapes = load_files(&tape_files(folder)?, TapeCassette::from_file_bytes, limit)?;
+    let calls = load_files(&call_files(folder)?, journal::load::<CallCassette>, limit)?;
+    let tapes = load_files(&tape_files(folder)?, journal::load::<TapeCassette>, limit)?;
     Ok(Cassettes {
         sessions,
         calls,
@@ -158,8 +160,8 @@ fn load_files<T: Send>(
     })
 }
 
-/// How a kind of cassette file is read from its bytes.
-type Parser<T> = fn(&Path, &[u8]) -> Result<T, CassetteError>;
+/// How a kind of cassette file is read from its bytes (and its journal, within the limit).
+type Parser<T> = fn(&Path, &[u8], u64) -> Result<T, LoadError>;
 
 /// Loads a run of files that starts at index `start` of all files, stopping early when
 /// a file before the current one is known to fail.
@@ -177,8 +179,8 @@ fn load_run<T>(
             // Some earlier file's error is the one reported; this run's files do not matter.
             break;
         }
-        let parsed = read_into(path, &mut buffer, limit)
-            .and_then(|bytes| parse(path, bytes).map_err(LoadError::from));
+        let parsed =
+            read_into(path, &mut buffer, limit).and_then(|bytes| parse(path, bytes, limit));
         match parsed {
             Ok(cassette) => loaded.push(cassette),
             Err(err) => {

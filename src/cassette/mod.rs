@@ -34,6 +34,9 @@
 //! A **call cassette** under `<folder>/calls/` holds an operation that is not about one
 //! session (a list, a create that failed, a library or item lookup), keyed by its
 //! canonical input.
+//!
+//! Any cassette file may have a **journal** next to it, `<file>.journal`: the answers
+//! recorded into it since it was last written whole, one JSON line each (`journal`).
 
 pub(crate) mod blob_file;
 pub(crate) mod blobs;
@@ -44,6 +47,7 @@ mod entry;
 mod error;
 mod folder;
 mod format;
+pub(crate) mod journal;
 mod oversized;
 mod references;
 mod report;

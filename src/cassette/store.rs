@@ -1,5 +1,8 @@
 //! The write path: adding recorded answers to cassettes, one file at a time, durably,
-//! and only when the result is a file the loader accepts.
+//! and only when the result is a file the loader accepts. The first write of a cassette in
+//! a run writes its file whole; later answers go to its journal (`store/journal.rs`).
+
+mod journal;
 
 use std::collections::HashMap;
 use std::io;
@@ -16,6 +19,8 @@ use crate::exchange::{TapeAnswer, TapeKey};
 use crate::redact::Redactor;
 use crate::secrets::Secrets;
 use crate::vapi::{Answer, CallKey, Form, Op, SessionId};
+use journal::Journal;
+use tracing::warn;
 
 /// What a later recording of a key that already has a cassette does to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +105,53 @@ enum Doc {
     Tape(TapeCassette),
 }
 
+/// Which kind of cassette a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Session,
+    Call,
+    Tape,
+}
+
+impl Kind {
+    fn of(recording: &Recording) -> Kind {
+        match recording {
+            Recording::Session { .. } | Recording::Created { .. } | Recording::Download { .. } => {
+                Kind::Session
+            }
+            Recording::Call { .. } => Kind::Call,
+            Recording::Tape { .. } => Kind::Tape,
+        }
+    }
+}
+
 impl Doc {
+    fn kind(&self) -> Kind {
+        match self {
+            Doc::Session(_) => Kind::Session,
+            Doc::Call(_) => Kind::Call,
+            Doc::Tape(_) => Kind::Tape,
+        }
+    }
+
+    fn apply_line(&mut self, line: &[u8]) -> Result<(), String> {
+        use super::journal::Journaled;
+        match self {
+            Doc::Session(cassette) => cassette.apply_line(line),
+            Doc::Call(cassette) => cassette.apply_line(line),
+            Doc::Tape(cassette) => cassette.apply_line(line),
+        }
+    }
+
+    fn only_answer_line(&self) -> Option<Vec<u8>> {
+        use super::journal::Journaled;
+        match self {
+            Doc::Session(cassette) => cassette.only_answer_line(),
+            Doc::Call(cassette) => cassette.only_answer_line(),
+            Doc::Tape(cassette) => cassette.only_answer_line(),
+        }
+    }
+
     fn to_file_bytes(&self) -> Vec<u8> {
         match self {
             Doc::Session(cassette) => cassette.to_file_bytes(),
@@ -127,6 +178,8 @@ struct Slot {
     /// The file exists (it did at start, or this run wrote it).
     on_disk: bool,
     written_this_run: bool,
+    /// Set once this run wrote the file whole: later answers go to its journal.
+    journal: Option<Journal>,
 }
 
 /// The cassette folder being recorded into. Writes to one file are serialised; writes
@@ -224,8 +277,10 @@ impl Store {
         slots.entry(path.to_owned()).or_default().clone()
     }
 
-    /// Adds `recording` to its cassette and makes it durable before returning. An answer
-    /// equal to the last one of its timeline raises that entry's repeat count instead.
+    /// Adds `recording` to its cassette and makes it durable before returning: the first
+    /// recording of the run into a file rewrites it whole; a later answer is appended to its
+    /// journal (`store/journal.rs`). An answer equal to the last one of its timeline raises
+    /// that entry's repeat count instead (when loaded, for a journal's).
     /// Nothing is written if the file would contain one of `secrets` or would not load.
     ///
     /// Not cancellation safe: a future dropped while the file is being replaced leaves
@@ -247,9 +302,15 @@ impl Store {
             }
             return Err(StoreError::Kept { path });
         }
+        if slot.journal.is_some() && journaled(&recording) {
+            return self
+                .add_to_journal(&mut slot, path, recording, provenance, secrets)
+                .await;
+        }
         let restart = self.rerecord == Rerecord::Replace && !slot.written_this_run;
+        let trust = Journal::trust(slot.journal.as_ref());
         let before = if slot.on_disk {
-            read_doc(&path, &recording).await?
+            read_doc(&path, Kind::of(&recording), trust).await?
         } else {
             None
         };
@@ -271,14 +332,7 @@ impl Store {
             })?;
         // What the file holds is what later answers are added to.
         let doc = if redacted > 0 { reloaded } else { doc };
-        let target = path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
-            .await
-            .expect("the write task does not panic")
-            .map_err(|source| StoreError::Write {
-                path: path.clone(),
-                source,
-            })?;
+        self.write_whole(&mut slot, &path, &bytes, &doc).await?;
         if let Doc::Session(after) = &doc {
             self.blobs.replaced(&named_before, &after.downloads);
         }
@@ -385,12 +439,25 @@ fn existing_slot() -> Arc<tokio::sync::Mutex<Slot>> {
     Arc::new(tokio::sync::Mutex::new(Slot {
         on_disk: true,
         written_this_run: false,
+        journal: None,
     }))
 }
 
-/// The cassette at `path` as `recording` will extend it, read back from its file (`None`
-/// when the file has gone since).
-async fn read_doc(path: &Path, recording: &Recording) -> Result<Option<Doc>, StoreError> {
+/// Whether a recording is one answer, which a journal can hold.
+fn journaled(recording: &Recording) -> bool {
+    matches!(
+        recording,
+        Recording::Session { .. } | Recording::Call { .. } | Recording::Tape { .. }
+    )
+}
+
+/// The cassette of `kind` at `path` with its journal applied, read back from its files
+/// (`None` when the file has gone since).
+async fn read_doc(
+    path: &Path,
+    kind: Kind,
+    trust: super::journal::Trust,
+) -> Result<Option<Doc>, StoreError> {
     let unreadable = |source| StoreError::Write {
         path: path.to_owned(),
         source,
@@ -400,17 +467,41 @@ async fn read_doc(path: &Path, recording: &Recording) -> Result<Option<Doc>, Sto
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(unreadable(err)),
     };
-    let doc = match recording {
-        Recording::Session { .. } | Recording::Created { .. } | Recording::Download { .. } => {
-            Cassette::from_file_bytes(path, &bytes).map(Doc::Session)
-        }
-        Recording::Call { .. } => CallCassette::from_file_bytes(path, &bytes).map(Doc::Call),
-        Recording::Tape { .. } => TapeCassette::from_file_bytes(path, &bytes).map(Doc::Tape),
+    let journal_path = super::journal::journal_path(path);
+    let journal = match tokio::fs::read(&journal_path).await {
+        Ok(journal) => Some(journal),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(unreadable(err)),
+    };
+    let doc = match kind {
+        Kind::Session => with_journal(path, &bytes, journal.as_deref(), trust).map(Doc::Session),
+        Kind::Call => with_journal(path, &bytes, journal.as_deref(), trust).map(Doc::Call),
+        Kind::Tape => with_journal(path, &bytes, journal.as_deref(), trust).map(Doc::Tape),
     };
     doc.map(Some).map_err(|err| {
-        let reason = format!("it no longer loads: {}", err.reason);
+        let problem = if err.path == path {
+            err.reason
+        } else {
+            err.to_string()
+        };
+        let reason = format!("it no longer loads: {problem}");
         unreadable(io::Error::new(io::ErrorKind::InvalidData, reason))
     })
+}
+
+/// The cassette in `bytes` (the file at `path`) with `journal` applied.
+fn with_journal<T: super::journal::Journaled>(
+    path: &Path,
+    bytes: &[u8],
+    journal: Option<&[u8]>,
+    trust: super::journal::Trust,
+) -> Result<T, super::CassetteError> {
+    let mut doc = T::from_file_bytes(path, bytes)?;
+    if let Some(journal) = journal {
+        let journal_path = super::journal::journal_path(path);
+        super::journal::apply(&mut doc, bytes, journal, &journal_path, trust)?;
+    }
+    Ok(doc)
 }
 
 /// Where a session's cassette is written: where it already is, when an earlier dsvcr named

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Inspection, OperationView, SessionView};
+use super::{Inspection, JournalView, OperationView, SessionView};
 
 pub(super) fn render(inspection: &Inspection) -> String {
     let mut out = String::new();
@@ -38,7 +38,7 @@ pub(super) fn render(inspection: &Inspection) -> String {
                     "answer",
                 ),
                 joined(&call.statuses),
-                call.file.display().to_string(),
+                file_and_journal(&call.file, call.journal.as_ref()),
             ]
         })
         .collect();
@@ -55,7 +55,7 @@ pub(super) fn render(inspection: &Inspection) -> String {
                     "answer",
                 ),
                 joined(&tape.statuses),
-                tape.file.display().to_string(),
+                file_and_journal(&tape.file, tape.journal.as_ref()),
             ]
         })
         .collect();
@@ -88,7 +88,7 @@ fn session_block(out: &mut String, session: &SessionView) {
         "  {}  library item {item}  recorded {}  ({})",
         session.id,
         session.recorded_at,
-        session.file.display()
+        file_and_journal(&session.file, session.journal.as_ref())
     );
     let rows: Vec<[String; 4]> = session
         .operations
@@ -162,4 +162,17 @@ fn joined(statuses: &[u16]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A cassette's file, and its journal when one adds answers to it.
+fn file_and_journal(file: &std::path::Path, journal: Option<&JournalView>) -> String {
+    match journal {
+        None => file.display().to_string(),
+        Some(journal) => format!(
+            "{} + {}: {}",
+            file.display(),
+            journal.file.display(),
+            count(journal.answers, "answer")
+        ),
+    }
 }

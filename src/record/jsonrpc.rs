@@ -20,7 +20,6 @@ use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
 use crate::protocol::jsonrpc::{Invoke, RpcId, Security, Target};
 use crate::secrets::Secrets;
 use crate::timelines::Extra;
-use crate::upstream::response_from;
 use crate::vapi::SessionOp;
 use crate::vapi::{Answer, Call};
 
@@ -82,7 +81,7 @@ impl Record {
                     learnt.add(&token, "session token");
                     self.remember(&learnt);
                 }
-                response_from(answer, body)
+                rpc::forwarded(id, answer, body)
             }
             Err(err) => {
                 warn!("forwarding a JSON-RPC call failed: {err}");
@@ -138,7 +137,7 @@ impl Record {
             }
             Err(not) => self.not_recorded(&call, not),
         }
-        response_from(answer, body)
+        rpc::forwarded(id, answer, body)
     }
 }
 

@@ -442,3 +442,55 @@ async fn a_jsonrpc_login_password_is_kept_out_of_later_cassettes() {
     assert!(cassette_files(folder.path()).is_empty(), "nothing written");
     fake.stop().await;
 }
+
+/// An `invoke` whose id is written as `id` (JSON text), byte for byte.
+fn invoke_with_raw_id(id: &str, operation: &str, input: Value, security: Value) -> String {
+    let body = invoke_body("@ID@", SESSION, operation, input, security);
+    assert!(body.contains(r#""id":"@ID@""#), "{body}");
+    body.replace(r#""id":"@ID@""#, &format!(r#""id":{id}"#))
+}
+
+/// Found by a hostile review: a request id was read as a JSON value and written back, so
+/// `1E2` came back `100.0`. Replay echoes each id as sent; so does record, in the
+/// upstream's answer it passes on (the fake vCenter, like any JSON reader, would echo
+/// `1E2` as `100.0`, a big integer rounded, `"a\u0041"` as `"aA"`).
+#[tokio::test]
+async fn ids_come_back_exactly_as_sent_in_replay_and_record() {
+    let ids = [
+        "1E2",
+        "-0",
+        "1.50",
+        "12345678901234567890123",
+        r#""a\u0041""#,
+        "null",
+    ];
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let me = with_token(&login(&recorder).await);
+    let replay = TestServer::replay(&shipped_cassettes()).await;
+    for id in ids {
+        let echoed = format!(r#""id":{id},"#);
+        for (server, session, security) in [
+            (&recorder, "obj-1", me.clone()),
+            (&replay, "obj-103", Value::Null),
+        ] {
+            let get = json!({"download_session_id": session});
+            let response = server
+                .request("POST", "/api")
+                .header("content-type", "application/json")
+                .body(invoke_with_raw_id(id, "get", get, security))
+                .send()
+                .await;
+            assert_eq!(response.status, 200, "{}", response.text());
+            assert!(
+                response.text().contains(&echoed),
+                "{id} on {}: {}",
+                server.base,
+                response.text()
+            );
+            assert!(response.json()["result"]["output"]["STRUCTURE"].is_object());
+        }
+    }
+    assert_eq!(recorder.shut_down().await, ExitCode::SUCCESS);
+}

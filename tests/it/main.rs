@@ -19,6 +19,7 @@ mod interop_python;
 mod interop_pyvmomi;
 mod interop_recorded_world;
 mod interop_soap;
+mod journal;
 mod jsonrpc;
 mod jsonrpc_models;
 mod limits;

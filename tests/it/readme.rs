@@ -137,6 +137,12 @@ fn every_documented_example_is_run_by_a_test() {
         ),
         (
             "docs/cassettes.md",
+            "## Journals",
+            "text",
+            "journal::the_documented_journal_is_what_record_writes",
+        ),
+        (
+            "docs/cassettes.md",
             "## Checking cassettes",
             "console",
             "the_console_examples (trycmd)",

@@ -5,10 +5,13 @@
 //! against their digests and references (see `blobs::check`); the secret rules read only
 //! cassette text, never blob bytes.
 
+mod journal;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::folder::{call_files, cassette_files, tape_files};
+use super::journal::load;
 use super::oversized::{within, Files};
 pub(crate) use super::report::{CheckReport, Problem};
 use super::{CallCassette, Cassette, LoadError, TapeCassette};
@@ -35,7 +38,7 @@ pub(crate) fn check_folder_with(
         tape_files(folder)?,
         max_file_bytes,
     );
-    let mut report = check_files(folder, sessions, calls, tapes, redactor);
+    let mut report = check_files(folder, (sessions, calls, tapes), redactor, max_file_bytes);
     report.checked += oversized.len();
     report.problems.extend(oversized);
     let skipped = super::folder::non_utf8_names(folder);
@@ -54,10 +57,9 @@ pub(crate) fn check_folder_with(
 
 fn check_files(
     folder: &Path,
-    sessions: Files,
-    calls: Files,
-    tapes: Files,
+    (sessions, calls, tapes): (Files, Files, Files),
     redactor: &Redactor,
+    limit: u64,
 ) -> CheckReport {
     let mut report = CheckReport {
         checked: sessions.len() + calls.len() + tapes.len(),
@@ -69,8 +71,8 @@ fn check_files(
     for path in sessions {
         report
             .problems
-            .extend(check_file(&path, Kind::Session, redactor));
-        if let Some(cassette) = loaded_session(&path) {
+            .extend(check_file(&path, Kind::Session, redactor, limit));
+        if let Some(cassette) = loaded_session(&path, limit) {
             ids.push((cassette.id.to_string(), path.clone()));
             downloads.extend(cassette.downloads.into_iter().map(|d| (path.clone(), d)));
         }
@@ -84,12 +86,12 @@ fn check_files(
     for path in calls {
         report
             .problems
-            .extend(check_file(&path, Kind::Call, redactor));
+            .extend(check_file(&path, Kind::Call, redactor, limit));
     }
     for path in tapes {
         report
             .problems
-            .extend(check_file(&path, Kind::Tape, redactor));
+            .extend(check_file(&path, Kind::Tape, redactor, limit));
     }
     report
 }
@@ -130,7 +132,9 @@ pub(crate) fn check_folder(folder: &Path) -> Result<CheckReport, LoadError> {
     check_folder_with(folder, &Redactor::default(), super::MAX_CASSETTE_BYTES)
 }
 
-fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
+/// Every problem of one cassette file and its journal: loaded as replay loads them (the
+/// journal applied), and both read by the secret rules.
+fn check_file(path: &Path, kind: Kind, redactor: &Redactor, limit: u64) -> Vec<Problem> {
     let problem = |reason: String| Problem {
         path: path.to_owned(),
         reason,
@@ -141,13 +145,14 @@ fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
     };
     let mut problems = Vec::new();
     let loaded = match kind {
-        Kind::Session => Cassette::from_file_bytes(path, &bytes).map(drop),
-        Kind::Call => CallCassette::from_file_bytes(path, &bytes).map(drop),
-        Kind::Tape => TapeCassette::from_file_bytes(path, &bytes).map(drop),
+        Kind::Session => load::<Cassette>(path, &bytes, limit).map(drop),
+        Kind::Call => load::<CallCassette>(path, &bytes, limit).map(drop),
+        Kind::Tape => load::<TapeCassette>(path, &bytes, limit).map(drop),
     };
     if let Err(err) = loaded {
-        problems.push(problem(err.reason));
+        problems.push(journal::load_problem(err, path));
     }
+    problems.extend(journal::secrets_in_journal(path, redactor, limit));
     let text = String::from_utf8_lossy(&bytes);
     problems.extend(secret_reasons(&text).into_iter().map(problem));
     if let Ok(value) = serde_json::from_slice(&bytes) {
@@ -157,11 +162,11 @@ fn check_file(path: &Path, kind: Kind, redactor: &Redactor) -> Vec<Problem> {
     problems
 }
 
-/// The session cassette at `path`, if it loads.
-fn loaded_session(path: &Path) -> Option<Cassette> {
+/// The session cassette at `path` with its journal, if they load.
+fn loaded_session(path: &Path, limit: u64) -> Option<Cassette> {
     fs::read(path)
         .ok()
-        .and_then(|bytes| Cassette::from_file_bytes(path, &bytes).ok())
+        .and_then(|bytes| load::<Cassette>(path, &bytes, limit).ok())
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! transport fault around it.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::typed::untyped;
 
@@ -18,21 +20,61 @@ pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 /// -32602: an input without the operation's key fields.
 pub(crate) const INVALID_PARAMS: i64 = -32602;
 
-/// A request id: a string, a number or null, echoed with its JSON type (the SDK matches
-/// the string `"0"`, not the number `0`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RpcId(Value);
+/// A request id: a string, a number or null, kept as the JSON text the client wrote and
+/// echoed byte for byte (the SDK matches the string `"0"`, not the number `0`; an id
+/// `1E2` read as a number would come back `100.0`, a big integer rounded, an escaped
+/// string unescaped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RpcId(Cow<'static, str>);
+
+impl Default for RpcId {
+    fn default() -> Self {
+        RpcId::NULL
+    }
+}
 
 impl RpcId {
     /// The id of a request that has none, or could not be read.
-    pub(crate) const NULL: RpcId = RpcId(Value::Null);
+    pub(crate) const NULL: RpcId = RpcId(Cow::Borrowed("null"));
 
-    fn of(request: &Map<String, Value>) -> Result<RpcId, &'static str> {
+    /// The id written as `raw`, when it is a string, a number or null.
+    fn from_raw(raw: &RawValue) -> Option<RpcId> {
+        let text = raw.get();
+        let plain = match text.as_bytes().first() {
+            Some(b'"') => true,
+            // As a JSON value reads it: `1e400` is out of range there, so a fault.
+            Some(b'-' | b'0'..=b'9') => serde_json::from_str::<serde_json::Number>(text).is_ok(),
+            _ => text == "null",
+        };
+        plain.then(|| RpcId(Cow::Owned(text.to_owned())))
+    }
+
+    /// The id of a request read as a JSON object, `raw` being the same object's members
+    /// as written (a repeated member counts as its last, as in `request`).
+    fn of(
+        request: &Map<String, Value>,
+        raw: Option<&BTreeMap<String, Box<RawValue>>>,
+    ) -> Result<RpcId, &'static str> {
+        let written = || {
+            raw.and_then(|raw| raw.get("id"))
+                .and_then(|id| RpcId::from_raw(id))
+        };
         match request.get("id") {
             None => Ok(RpcId::NULL),
-            Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => Ok(RpcId(id.clone())),
+            Some(Value::String(_) | Value::Number(_) | Value::Null) => {
+                Ok(written().unwrap_or(RpcId::NULL))
+            }
             Some(_) => Err("the id must be a string, a number or null"),
         }
+    }
+
+    /// The id's JSON text, as the client wrote it.
+    pub(crate) fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    fn raw(&self) -> &RawValue {
+        serde_json::from_str(&self.0).expect("an id is the JSON text of a value")
     }
 }
 
@@ -77,14 +119,29 @@ impl Fault {
         }
     }
 
-    /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…}}`.
+    /// `{"error":{"code":…,"message":…},"id":…,"jsonrpc":"2.0"}`, the id as the client
+    /// wrote it.
     pub(crate) fn body(&self) -> Bytes {
-        let body = json!({
-            "jsonrpc": "2.0",
-            "id": self.id.0,
-            "error": {"code": self.code, "message": self.message},
-        });
-        Bytes::from(body.to_string())
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Error<'a>,
+            id: &'a RawValue,
+            jsonrpc: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Error<'a> {
+            code: i64,
+            message: &'a str,
+        }
+        let body = Body {
+            error: Error {
+                code: self.code,
+                message: &self.message,
+            },
+            id: self.id.raw(),
+            jsonrpc: "2.0",
+        };
+        Bytes::from(serde_json::to_vec(&body).expect("faults serialise"))
     }
 }
 
@@ -106,8 +163,8 @@ struct Plain<'a> {
     jsonrpc: Cow<'a, str>,
     #[serde(borrow)]
     method: Cow<'a, str>,
-    #[serde(default)]
-    id: Value,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
     #[serde(borrow)]
     params: PlainParams<'a>,
 }
@@ -133,13 +190,17 @@ struct PlainContext {
 impl Plain<'_> {
     /// The invoke, when it is one the general path would accept as it is.
     fn invoke(self) -> Option<Invoke> {
-        let id_is_plain = matches!(self.id, Value::String(_) | Value::Number(_) | Value::Null);
-        if self.jsonrpc != "2.0" || self.method != "invoke" || !id_is_plain {
+        // `null` reads as no id.
+        let id = match self.id {
+            None => RpcId::NULL,
+            Some(raw) => RpcId::from_raw(raw)?,
+        };
+        if self.jsonrpc != "2.0" || self.method != "invoke" {
             return None;
         }
         let context = self.params.ctx.and_then(|ctx| ctx.security);
         Some(Invoke {
-            id: RpcId(self.id),
+            id,
             service: self.params.service.into_owned(),
             operation: self.params.operation.into_owned(),
             input: self.params.input,
@@ -160,7 +221,9 @@ fn parse_value(body: &[u8]) -> Result<Invoke, Fault> {
     let Value::Object(request) = request else {
         return Err(invalid(RpcId::NULL, "the request must be a JSON object"));
     };
-    let id = RpcId::of(&request).map_err(|problem| invalid(RpcId::NULL, problem))?;
+    let written: Option<BTreeMap<String, Box<RawValue>>> = serde_json::from_slice(body).ok();
+    let id =
+        RpcId::of(&request, written.as_ref()).map_err(|problem| invalid(RpcId::NULL, problem))?;
     if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
     }
@@ -225,21 +288,57 @@ fn security_of(context: Option<&Value>) -> Security {
     }
 }
 
-/// `{"jsonrpc":"2.0","id":…,"result":RESULT}` around an already written result.
+/// `{"jsonrpc":"2.0","id":…,"result":RESULT}` around an already written result, the id
+/// as the client wrote it.
 pub(crate) fn enveloped(id: &RpcId, result: &[u8]) -> Bytes {
-    let id = serde_json::to_vec(&id.0).expect("ids serialise");
+    let id = id.as_json().as_bytes();
     let mut body = Vec::with_capacity(result.len() + id.len() + 32);
     body.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    body.extend_from_slice(&id);
+    body.extend_from_slice(id);
     body.extend_from_slice(b",\"result\":");
     body.extend_from_slice(result);
     body.push(b'}');
     Bytes::from(body)
 }
 
+/// An upstream's JSON-RPC response `answer` with its `id` member replaced by `id` as the
+/// client wrote it, every other byte kept; `None` when `answer` is not a response object
+/// with one `id` and a `jsonrpc` member, or already holds that id.
+pub(crate) fn with_id(answer: &[u8], id: &RpcId) -> Option<Bytes> {
+    #[derive(Deserialize)]
+    struct Response<'a> {
+        #[serde(borrow)]
+        id: &'a RawValue,
+        #[allow(dead_code)]
+        jsonrpc: serde::de::IgnoredAny,
+    }
+    let response: Response<'_> = serde_json::from_slice(answer).ok()?;
+    let written = response.id.get();
+    if written == id.as_json() {
+        return None;
+    }
+    // The id's text lies inside `answer`, which it was read from without a copy.
+    let start = (written.as_ptr() as usize).checked_sub(answer.as_ptr() as usize)?;
+    let end = start + written.len();
+    if answer.get(start..end)? != written.as_bytes() {
+        return None;
+    }
+    let mut body = Vec::with_capacity(answer.len() + id.as_json().len());
+    body.extend_from_slice(&answer[..start]);
+    body.extend_from_slice(id.as_json().as_bytes());
+    body.extend_from_slice(&answer[end..]);
+    Some(Bytes::from(body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The id written as `text`.
+    fn id(text: &'static str) -> RpcId {
+        RpcId(Cow::Borrowed(text))
+    }
 
     fn invoke(ctx: Value) -> Vec<u8> {
         json!({"jsonrpc":"2.0","method":"invoke","id":"7","params":{
@@ -287,7 +386,7 @@ mod tests {
     #[test]
     fn an_invoke_is_read_with_its_security_context() {
         let login = parse(&invoke(json!({"securityCtx":{"schemeId":"com.vmware.vapi.std.security.user_pass","userName":"u","password":"p"}}))).unwrap();
-        assert_eq!(login.id, RpcId(json!("7")));
+        assert_eq!(login.id, id("\"7\""));
         assert_eq!(
             (login.service.as_str(), login.operation.as_str()),
             ("s", "o")
@@ -314,11 +413,11 @@ mod tests {
             (b"{not json", RpcId::NULL, PARSE_ERROR, "the body is not JSON: key must be a string at line 1 column 2"),
             (b"[1]", RpcId::NULL, INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: the request must be a JSON object"),
             (br#"{"jsonrpc":"2.0","id":{},"method":"invoke"}"#, RpcId::NULL, INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: the id must be a string, a number or null"),
-            (br#"{"jsonrpc":"1.0","id":3,"method":"invoke"}"#, RpcId(json!(3)), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"jsonrpc\" must be \"2.0\""),
-            (br#"{"jsonrpc":"2.0","id":"1","method":7}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"method\" must be a string"),
-            (br#"{"jsonrpc":"2.0","id":"1","method":"call"}"#, RpcId(json!("1")), METHOD_NOT_FOUND, "unknown method \"call\": vAPI calls use \"invoke\""),
-            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke"}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
-            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke","params":{"serviceId":"s","operationId":5}}"#, RpcId(json!("1")), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
+            (br#"{"jsonrpc":"1.0","id":3,"method":"invoke"}"#, id("3"), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"jsonrpc\" must be \"2.0\""),
+            (br#"{"jsonrpc":"2.0","id":"1","method":7}"#, id("\"1\""), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: \"method\" must be a string"),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"call"}"#, id("\"1\""), METHOD_NOT_FOUND, "unknown method \"call\": vAPI calls use \"invoke\""),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke"}"#, id("\"1\""), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
+            (br#"{"jsonrpc":"2.0","id":"1","method":"invoke","params":{"serviceId":"s","operationId":5}}"#, id("\"1\""), INVALID_REQUEST, "not a JSON-RPC 2.0 invoke request: params must name the serviceId and operationId as strings"),
         ];
         for (body, id, code, message) in cases {
             assert_eq!(
@@ -330,14 +429,73 @@ mod tests {
         }
     }
 
+    /// Found by a hostile review: an id was read as a JSON value and written back, so
+    /// `1E2` came back `100.0` (a big integer rounded, an escaped string unescaped). Each
+    /// is echoed as written, by an answer, by a fault, and in an upstream's answer.
+    #[test]
+    fn ids_are_echoed_exactly_as_written() {
+        let ids = [
+            "1E2",
+            "-0",
+            "1.50",
+            "12345678901234567890123",
+            r#""a\u0041""#,
+            "null",
+            r#""0""#,
+            "7",
+        ];
+        for written in ids {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","method":"invoke","id" : {written} ,"params":{{"serviceId":"s","operationId":"o"}}}}"#
+            );
+            let invoke = parse(body.as_bytes()).unwrap();
+            assert_eq!(invoke, parse_value(body.as_bytes()).unwrap(), "{written}");
+            assert_eq!(invoke.id.as_json(), written);
+            assert_eq!(
+                enveloped(&invoke.id, b"{}"),
+                format!(r#"{{"jsonrpc":"2.0","id":{written},"result":{{}}}}"#)
+            );
+            let call = format!(r#"{{"jsonrpc":"2.0","method":"call","id":{written}}}"#);
+            let fault = parse(call.as_bytes()).unwrap_err();
+            assert_eq!(
+                fault.body(),
+                format!(
+                    r#"{{"error":{{"code":-32601,"message":"unknown method \"call\": vAPI calls use \"invoke\""}},"id":{written},"jsonrpc":"2.0"}}"#
+                )
+            );
+            let upstream = br#"{"jsonrpc":"2.0", "id" : 100.0,"result":{"output":1.0}}"#;
+            let expected =
+                format!(r#"{{"jsonrpc":"2.0", "id" : {written},"result":{{"output":1.0}}}}"#);
+            assert_eq!(with_id(upstream, &invoke.id).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn only_an_upstream_response_with_one_id_gets_the_callers() {
+        let caller = id("1E2");
+        for answer in [
+            &br#"{"jsonrpc":"2.0","id":1E2,"result":{}}"#[..],
+            br#"{"id":3,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":3,"id":4,"result":{}}"#,
+            br#"[{"jsonrpc":"2.0","id":3}]"#,
+            b"<html>",
+        ] {
+            assert_eq!(with_id(answer, &caller), None, "{answer:?}");
+        }
+        // Out of range as a number: not an id a JSON value can hold.
+        let huge = br#"{"jsonrpc":"2.0","method":"invoke","id":1e400,"params":{"serviceId":"s","operationId":"o"}}"#;
+        assert_eq!(parse(huge), parse_value(huge));
+        assert_eq!(parse(huge).unwrap_err().code, PARSE_ERROR);
+    }
+
     #[test]
     fn ids_are_echoed_with_their_type() {
         assert_eq!(
-            enveloped(&RpcId(json!("0")), b"{\"output\":null}"),
+            enveloped(&id("\"0\""), b"{\"output\":null}"),
             r#"{"jsonrpc":"2.0","id":"0","result":{"output":null}}"#
         );
         assert_eq!(
-            enveloped(&RpcId(json!(0)), b"{}"),
+            enveloped(&id("0"), b"{}"),
             r#"{"jsonrpc":"2.0","id":0,"result":{}}"#
         );
         assert_eq!(
