@@ -58,7 +58,7 @@ build-aux:
 ci:
     bash .ci/run
 
-# Kill -9 dsvcr while it records, KILLS times; every cassette must parse and hold what clients got.
+# Kill -9 dsvcr while it records, KILLS times; check must pass and replay serve every answer clients got.
 crash-test KILLS="200":
     DSVCR_CRASH_KILLS={{KILLS}} cargo test --release --test it kill_9 -- --nocapture
 

@@ -273,7 +273,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     if leftovers.folded > 0 {
         info!(
             folded = leftovers.folded,
-            "folded the journals an interrupted earlier run left into their cassettes"
+            "folded the journals an earlier run left (killed, or out of time at its end) into their cassettes"
         );
     }
     let cassettes = load_folder_within(&args.cassettes, limit)?;
@@ -321,6 +321,18 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
         .with_bytes(fetcher)
         .with_redactor(redactor);
     let record = Arc::new(record);
+    let stopped = Arc::new(std::sync::OnceLock::new());
+    let launch = Launch {
+        listener: launch.listener,
+        ready: launch.ready,
+        shutdown: {
+            let stopped = stopped.clone();
+            async move {
+                launch.shutdown.await;
+                let _ = stopped.set(tokio::time::Instant::now());
+            }
+        },
+    };
     serve(&args.listen, (tls, listener), record.clone(), launch).await?;
     // The cut connections' recordings end at once; a cassette write in flight is short.
     if tokio::time::timeout(FINISH_WRITES, record.finish_writes())
@@ -329,7 +341,7 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     {
         warn!("recordings still being written after {FINISH_WRITES:?}; not waiting for them");
     }
-    fold_journals(&record).await;
+    fold_journals(&record, stopped.get().copied()).await;
     let summary = finish(record.as_ref(), &args.summary)?;
     let failed = &summary.health.upstream_failures;
     if failed.count > 0 {
@@ -357,26 +369,25 @@ async fn record<R: FnOnce(&str) + Send, F: Future<Output = ()> + Send>(
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long record spends folding journals at the end of a run, on top of the 8 s
-/// connections get and [`FINISH_WRITES`], within the 10 s a signal may take.
-const FOLD_JOURNALS: std::time::Duration = std::time::Duration::from_millis(500);
+/// Record folds journals at the end of a run until this long after the signal (or other
+/// shutdown) that ended it, within the 10 s a signal may take: what the 8 s grace for
+/// requests in flight and [`FINISH_WRITES`] left of it, and at least [`MIN_FOLDING`].
+const FOLD_UNTIL: std::time::Duration = std::time::Duration::from_millis(9_000);
+
+/// The least time given to folding journals, however long the shutdown took.
+const MIN_FOLDING: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Folds the run's journals into their cassettes, so that a finished recording leaves
-/// plain cassette files; one still folding after [`FOLD_JOURNALS`] is left (loading and
-/// the next record run apply it).
-async fn fold_journals(record: &Record) {
-    let deadline = tokio::time::Instant::now() + FOLD_JOURNALS;
-    match tokio::time::timeout(FOLD_JOURNALS, record.fold_journals(deadline)).await {
-        Ok((_, 0)) => {}
-        Ok((_, left)) => {
-            warn!(
-                left,
-                "journals not folded into their cassettes; loading applies them"
-            )
-        }
-        Err(_) => warn!(
-            "journals still being folded after {FOLD_JOURNALS:?}; loading applies what is left"
-        ),
+/// plain cassette files; those not folded by the deadline are left (loading and the next
+/// record run apply them).
+async fn fold_journals(record: &Record, stopped: Option<tokio::time::Instant>) {
+    let now = tokio::time::Instant::now();
+    let deadline = stopped
+        .map_or(now, |stopped| stopped + FOLD_UNTIL)
+        .max(now + MIN_FOLDING);
+    let (folded, left) = record.fold_journals(deadline).await;
+    if left > 0 {
+        warn!(folded, left, "journals not folded into their cassettes by the deadline; loading applies them, and the next record run folds them");
     }
 }
 

@@ -117,7 +117,7 @@ impl Record {
     /// Folds the journals of this run into their cassettes, until `deadline`; returns
     /// how many were folded and how many are left (loading applies those).
     pub(crate) async fn fold_journals(&self, deadline: tokio::time::Instant) -> (usize, usize) {
-        self.store.fold_journals(deadline).await
+        self.store.clone().fold_journals(deadline).await
     }
 
     /// Answers not recorded for a reason other than "not recordable by design".

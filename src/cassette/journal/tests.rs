@@ -84,7 +84,7 @@ fn far_deadline() -> tokio::time::Instant {
 #[tokio::test]
 async fn later_answers_are_appended_to_a_journal_that_loads_and_folds_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
+    let store = std::sync::Arc::new(store(dir.path()));
     let sizes = record_all(&store, &[10, 20, 20, 30]).await;
     assert_eq!(sizes, [(1, 1), (2, 2), (2, 3), (3, 4)]);
     let file = fs::read(base(dir.path())).unwrap();
@@ -109,7 +109,7 @@ async fn later_answers_are_appended_to_a_journal_that_loads_and_folds_back() {
         .unwrap()
         .is_clean());
 
-    assert_eq!(store.fold_journals(far_deadline()).await, (1, 0));
+    assert_eq!(store.clone().fold_journals(far_deadline()).await, (1, 0));
     assert!(!journal_path(&base(dir.path())).exists());
     assert_eq!(gets(dir.path()), [(1, 10), (2, 20), (1, 30)]);
     // Recording goes on after a fold, into a new journal.
@@ -164,7 +164,7 @@ async fn an_edit_to_the_file_while_its_journal_is_open_keeps_both() {
 #[tokio::test]
 async fn tape_answers_are_journaled_too() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
+    let store = std::sync::Arc::new(store(dir.path()));
     let key = TapeKey {
         method: "GET".to_owned(),
         path: "/rest/thing".to_owned(),
@@ -198,7 +198,7 @@ async fn tape_answers_are_journaled_too() {
         .collect();
     let (a, b) = (TapeBody::Text("a".into()), TapeBody::Text("b".into()));
     assert_eq!(answers, [(1, &a), (2, &b)]);
-    store.fold_journals(far_deadline()).await;
+    store.clone().fold_journals(far_deadline()).await;
     assert!(!journal_path(&path).exists());
     assert_eq!(load_folder(dir.path()).unwrap().tapes, tapes);
 }

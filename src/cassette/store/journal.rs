@@ -246,9 +246,13 @@ impl Store {
         Ok(())
     }
 
-    /// Folds every journal this run wrote into its file (at the end of a run), giving up
-    /// after `deadline`; returns how many were folded and how many are left.
-    pub(crate) async fn fold_journals(&self, deadline: tokio::time::Instant) -> (usize, usize) {
+    /// Folds every journal this run wrote into its file (at the end of a run), several at
+    /// a time (each waits on its own fsyncs), starting none after `deadline`; returns how
+    /// many were folded and how many are left.
+    pub(crate) async fn fold_journals(
+        self: Arc<Self>,
+        deadline: tokio::time::Instant,
+    ) -> (usize, usize) {
         let slots: Vec<(PathBuf, Arc<tokio::sync::Mutex<Slot>>)> = {
             let slots = self.slots.lock().expect("the slot map is never poisoned");
             slots
@@ -256,9 +260,37 @@ impl Store {
                 .map(|(path, slot)| (path.clone(), slot.clone()))
                 .collect()
         };
+        let queue = Arc::new(Mutex::new(slots.into_iter()));
+        let mut folders = tokio::task::JoinSet::new();
+        for _ in 0..FOLDS_AT_ONCE {
+            folders.spawn(self.clone().fold_from(queue.clone(), deadline));
+        }
         let (mut folded, mut left) = (0, 0);
-        for (path, slot) in slots {
-            let mut slot = slot.lock().await;
+        while let Some(counts) = folders.join_next().await {
+            let (done, not) = counts.expect("a fold task does not panic");
+            folded += done;
+            left += not;
+        }
+        (folded, left)
+    }
+
+    /// Folds the journals of the cassettes taken from `queue` until it is empty.
+    async fn fold_from(
+        self: Arc<Self>,
+        queue: Queue,
+        deadline: tokio::time::Instant,
+    ) -> (usize, usize) {
+        let (mut folded, mut left) = (0, 0);
+        loop {
+            let next = queue.lock().expect("the queue is never poisoned").next();
+            let Some((path, slot)) = next else {
+                return (folded, left);
+            };
+            // A write still running holds its slot: its journal is left to loading.
+            let Ok(mut slot) = tokio::time::timeout_at(deadline, slot.lock_owned()).await else {
+                left += 1;
+                continue;
+            };
             if slot.journal.as_ref().is_none_or(|journal| journal.len == 0) {
                 continue;
             }
@@ -275,9 +307,14 @@ impl Store {
                 }
             }
         }
-        (folded, left)
     }
 }
+
+/// How many journals are folded at once at the end of a run.
+const FOLDS_AT_ONCE: usize = 8;
+
+/// The cassettes whose journals are still to be folded.
+type Queue = Arc<Mutex<std::vec::IntoIter<(PathBuf, Arc<tokio::sync::Mutex<Slot>>)>>>;
 
 /// Appends `line` to the journal (creating it after a whole write), unless the journal
 /// would outgrow its file or the file is no longer the one written.
