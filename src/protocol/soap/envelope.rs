@@ -167,8 +167,9 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     // quick-xml passes the bytes of names it does not decode through unchecked.
     let text = std::str::from_utf8(xml)
         .map_err(|err| EnvelopeError::Syntax(format!("not UTF-8: {err}")))?;
-    // Comments, instructions and the declaration too hold only characters XML allows
-    // (references are checked where they are unescaped).
+    // Every character of the document, comments, instructions and the declaration
+    // included, is checked here once; only what unescaping a reference makes (an owned
+    // text or attribute value) is checked again where it is made.
     check_characters(text)?;
     let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
@@ -210,7 +211,9 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
                 let text = text
                     .unescape()
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-                check_unescaped(&text)?;
+                if let Cow::Owned(made) = &text {
+                    check_characters(made)?;
+                }
                 add_text(&mut stack, &text)?;
             }
             Event::CData(data) => {
@@ -435,7 +438,9 @@ fn open(
         let value = attribute
             .unescape_value()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-        check_unescaped(&value)?;
+        if let Cow::Owned(made) = &value {
+            check_characters(made)?;
+        }
         let key = attribute.key.into_inner();
         match split_name(key)? {
             ("", "xmlns") => scope.declare("", &value, depth),
@@ -538,14 +543,5 @@ fn check_characters(text: &str) -> Result<(), EnvelopeError> {
     {
         Some(c) => Err(EnvelopeError::IllegalCharacter(c)),
         None => Ok(()),
-    }
-}
-
-/// The characters of a text or attribute value after unescaping: the document's own were
-/// checked as a whole, so only what a character reference made needs a look.
-fn check_unescaped(text: &std::borrow::Cow<'_, str>) -> Result<(), EnvelopeError> {
-    match text {
-        std::borrow::Cow::Borrowed(_) => Ok(()),
-        std::borrow::Cow::Owned(text) => check_characters(text),
     }
 }
