@@ -27,11 +27,11 @@ impl Replay {
     /// Answers one `POST /sdk`.
     pub(super) async fn soap(
         &self,
-        parts: Parts,
+        parts: &Parts,
         body: Incoming,
         client: SocketAddr,
     ) -> Response<Body> {
-        let (request, _) = match read_soap(&parts, body).await {
+        let (request, _) = match read_soap(parts, body).await {
             Ok(read) => read,
             Err(fault) => return soap_answers::fault(&fault),
         };
@@ -43,7 +43,7 @@ impl Replay {
         if self.options.require_session && caller.is_none() && !needs_no_session(&request) {
             return soap_answers::fault(&Fault::not_authenticated());
         }
-        self.soap_taped(&parts, &request, caller.as_ref())
+        self.soap_taped(parts, &request, caller.as_ref())
     }
 
     fn soap_taped(
