@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use futures_util::future::{Either, FutureExt};
 use http::{Request, Response};
 use tracing::{info, Level};
 
@@ -80,34 +81,49 @@ pub(crate) fn mark_unless_marked(outcome: Outcome) {
     });
 }
 
-/// Answers `request` with `answer` and logs its line when the access log is on.
-pub(crate) async fn logged<R, B, F>(
+/// Answers `request` with `answer` and logs its line when the access log is on. With
+/// the log off, the answer's own future is the whole of it.
+pub(crate) fn logged<R, B, F>(
     request: Request<R>,
     answer: impl FnOnce(Request<R>) -> F,
-) -> Response<B>
+) -> impl Future<Output = Response<B>>
 where
     F: Future<Output = Response<B>>,
 {
     if !tracing::enabled!(target: TARGET, Level::INFO) {
-        return answer(request).await;
+        return Either::Left(answer(request));
     }
     // Cheap copies: the method is inline, the URI's parts are reference-counted.
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let started = Instant::now();
-    let (response, outcome) = OUTCOME
-        .scope(Cell::new(None), async {
-            let response = answer(request).await;
-            (response, OUTCOME.with(Cell::get))
-        })
-        .await;
+    // The answer is made and polled in the cell's scope, and its mark read there.
+    let answered = async move {
+        let response = answer(request).await;
+        (response, OUTCOME.with(Cell::get))
+    };
+    let logged = OUTCOME
+        .scope(Cell::new(None), answered)
+        .map(move |(response, outcome)| {
+            log(&method, &uri, started, response.status(), outcome);
+            response
+        });
+    Either::Right(logged)
+}
+
+fn log(
+    method: &http::Method,
+    uri: &http::Uri,
+    started: Instant,
+    status: http::StatusCode,
+    outcome: Option<Outcome>,
+) {
     let micros = started.elapsed().as_micros();
     let path = uri.path_and_query().map_or("/", |path| path.as_str());
-    let status = response.status().as_u16();
+    let status = status.as_u16();
     let outcome = outcome.map_or("-", Outcome::as_str);
     if JSON.load(Ordering::Relaxed) {
         info!(target: TARGET, method = %method, path, status, outcome, duration_us = micros as u64, "request");
     } else {
         info!(target: TARGET, "{method} {path} {status} {outcome} {}.{:03} ms", micros / 1000, micros % 1000);
     }
-    response
 }

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::future::{ready, Either, FutureExt};
 use http::request::Parts;
 use http::Response;
 use hyper::body::Incoming;
@@ -89,9 +90,13 @@ fn classify(parts: &Parts) -> Kind {
     }
 }
 
-/// A mode: what answers the requests the front door classified.
+/// A mode: what answers the requests the front door classified (its answer's future
+/// owns the mode's `Arc`, as the listener's [`Handler`] asks).
 pub(crate) trait Mode: Observable + Send + Sync + 'static {
-    fn answer(&self, request: Request) -> impl Future<Output = Response<Body>> + Send;
+    fn answer(
+        self: Arc<Self>,
+        request: Request,
+    ) -> impl Future<Output = Response<Body>> + Send + 'static;
 }
 
 /// How the front door treats what it sees before any mode does.
@@ -124,48 +129,77 @@ impl<M> FrontDoor<M> {
 }
 
 /// Counts one request in flight while it lives (a dropped, cancelled request included).
-struct InFlight<'a>(&'a AtomicU64);
+struct InFlight<M>(Arc<FrontDoor<M>>);
 
-impl<'a> InFlight<'a> {
-    fn enter(count: &'a AtomicU64) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        InFlight(count)
+impl<M> InFlight<M> {
+    fn enter(door: Arc<FrontDoor<M>>) -> Self {
+        door.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(door)
     }
 }
 
-impl Drop for InFlight<'_> {
+impl<M> Drop for InFlight<M> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-impl<M: Mode> Handler for FrontDoor<M> {
-    async fn handle(&self, request: http::Request<Incoming>, client: SocketAddr) -> Response<Body> {
+/// What the front door makes of a request.
+enum Admitted {
+    /// Classified, for the mode to answer.
+    ForMode(Request),
+    /// Answered by the front door itself (a refusal, an admin endpoint).
+    Answered(Response<Body>),
+}
+
+impl<M: Mode> FrontDoor<M> {
+    fn admit(&self, request: http::Request<Incoming>, client: SocketAddr) -> Admitted {
         let max_headers = self.options.max_headers;
         if request.headers().len() > max_headers {
             let style = Style::json(Flavour::of_path(request.uri().path()));
             access::mark(Outcome::Refused);
-            return ApiError::too_many_headers(max_headers).into_response(style);
+            let answer = ApiError::too_many_headers(max_headers).into_response(style);
+            return Admitted::Answered(answer);
         }
         if let Some(refused) = self.options.browsers.refusal(&request) {
             access::mark(Outcome::Refused);
-            return refused.into_response(Style::REST_JSON);
+            return Admitted::Answered(refused.into_response(Style::REST_JSON));
         }
         if let Some(endpoint) = admin::endpoint(request.uri().path()) {
             let allowed = admin::allowed(client, self.options.admin_from_anywhere);
             let in_flight = self.in_flight.load(Ordering::SeqCst);
-            return admin::answer(endpoint, &request, allowed, &*self.mode, in_flight);
+            let answer = admin::answer(endpoint, &request, allowed, &*self.mode, in_flight);
+            return Admitted::Answered(answer);
         }
-        let _counted = InFlight::enter(&self.in_flight);
         let (parts, body) = request.into_parts();
         let kind = classify(&parts);
-        self.mode
-            .answer(Request {
-                parts,
-                body,
-                kind,
-                client,
-            })
-            .await
+        Admitted::ForMode(Request {
+            parts,
+            body,
+            kind,
+            client,
+        })
+    }
+}
+
+impl<M: Mode> Handler for FrontDoor<M> {
+    /// The front door's work is done when it is called; what is left to poll is the
+    /// mode's future, counted in flight while it lives.
+    fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+        client: SocketAddr,
+    ) -> impl Future<Output = Response<Body>> + Send + 'static {
+        match self.admit(request, client) {
+            Admitted::Answered(answer) => Either::Left(ready(answer)),
+            Admitted::ForMode(request) => {
+                let mode = Arc::clone(&self.mode);
+                let counted = InFlight::enter(self);
+                Either::Right(mode.answer(request).map(move |response| {
+                    drop(counted);
+                    response
+                }))
+            }
+        }
     }
 }

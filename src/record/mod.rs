@@ -466,7 +466,7 @@ impl Record {
 }
 
 impl Mode for Record {
-    async fn answer(&self, request: Request) -> Response<Body> {
+    async fn answer(self: Arc<Self>, request: Request) -> Response<Body> {
         let Request {
             parts, body, kind, ..
         } = request;

@@ -20,14 +20,14 @@ use crate::vapi::SessionOp;
 
 impl Replay {
     /// Answers one `POST /api`.
-    pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let (invoke, target) = match read_invoke(&parts, body).await {
+    pub(super) async fn jsonrpc(&self, parts: &Parts, body: Incoming) -> Response<Body> {
+        let (invoke, target) = match read_invoke(parts, body).await {
             RpcRead::Parsed { invoke, target, .. } => (invoke, target),
             RpcRead::Unparsed { fault, .. } => return rpc::fault(&fault),
             RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
         };
         let result = match target {
-            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke, &parts),
+            Ok(Target::Call(call)) => self.rpc_call(&call, &invoke, parts),
             Ok(Target::Session(op)) => self.rpc_session(op, &invoke.security),
             Ok(Target::Unknown) => self.rpc_unrecorded(&invoke),
             Err(fault) => return rpc::fault(&fault),

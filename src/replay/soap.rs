@@ -2,7 +2,7 @@
 //! (any credentials log in), everything else from the tape under its canonical key,
 //! with session-scoped ids made to fit the caller's session.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::header::{HeaderValue, AUTHORIZATION, SET_COOKIE, USER_AGENT};
 use http::request::Parts;
@@ -27,11 +27,11 @@ impl Replay {
     /// Answers one `POST /sdk`.
     pub(super) async fn soap(
         &self,
-        parts: Parts,
+        parts: &Parts,
         body: Incoming,
         client: SocketAddr,
     ) -> Response<Body> {
-        let (request, _) = match read_soap(&parts, body).await {
+        let (request, _) = match read_soap(parts, body).await {
             Ok(read) => read,
             Err(fault) => return soap_answers::fault(&fault),
         };
@@ -43,7 +43,7 @@ impl Replay {
         if self.options.require_session && caller.is_none() && !needs_no_session(&request) {
             return soap_answers::fault(&Fault::not_authenticated());
         }
-        self.soap_taped(&parts, &request, caller.as_ref())
+        self.soap_taped(parts, &request, caller.as_ref())
     }
 
     fn soap_taped(
@@ -110,13 +110,15 @@ impl Replay {
                 let Some(user) = user else {
                     return soap_answers::fault(&Fault::invalid_login());
                 };
-                let session = self.sessions.soap_login(SoapLogin {
+                let login = SoapLogin {
                     user,
                     locale: request.argument("locale").map(str::to_owned),
-                    ip_address: client.ip().to_canonical().to_string(),
+                    ip_address: ip_text(client.ip().to_canonical()),
                     user_agent: header_text(headers, USER_AGENT.as_str()),
-                });
-                with_cookie(soap::login(&request.operation, &session), &session.key)
+                };
+                self.sessions.soap_login(login, |session| {
+                    with_cookie(soap::login(&request.operation, session), &session.key)
+                })
             }
             SessionCall::Logout => match cookie {
                 Some(key) if self.sessions.soap_logout(key) => soap::success("Logout", None),
@@ -184,8 +186,54 @@ fn header_text(headers: &HeaderMap, name: &str) -> String {
 /// `response` setting the session cookie, as the simulator does (no `Secure`: clients
 /// reach dsvcr over plain HTTP too, where a secure cookie is never sent back).
 fn with_cookie(mut response: Response<Body>, key: &str) -> Response<Body> {
-    let cookie = format!("{SOAP_COOKIE}={key}; Path=/; HttpOnly");
-    let cookie = HeaderValue::from_str(&cookie).expect("session keys are valid header text");
+    const ATTRIBUTES: &str = "; Path=/; HttpOnly";
+    let mut cookie = String::with_capacity(SOAP_COOKIE.len() + 1 + key.len() + ATTRIBUTES.len());
+    for part in [SOAP_COOKIE, "=", key, ATTRIBUTES] {
+        cookie.push_str(part);
+    }
+    let cookie = HeaderValue::try_from(cookie).expect("session keys are valid header text");
     response.headers_mut().insert(SET_COOKIE, cookie);
     response
+}
+
+/// An address as `UserSession.ipAddress` shows it; an IPv4 one written without the
+/// formatting machinery (a login's most expensive field).
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(ip) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (at, octet) in ip.octets().into_iter().enumerate() {
+        if at > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_written_as_std_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.199.255",
+            "9.99.100.101",
+            "::1",
+            "fe80::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
 }

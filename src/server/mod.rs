@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -36,13 +37,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// How long shutdown waits for cut connections to be dropped.
 const CUT_GRACE: Duration = Duration::from_millis(500);
 
-/// Something that answers requests, told which client sent each.
+/// Something that answers requests, told which client sent each. The answer's future
+/// owns what it uses (the handler's `Arc` included), so the listener hands it to hyper
+/// as it is: an `async` block around it would keep another copy of the request, and
+/// hyper copies the whole future of every request once.
 pub(crate) trait Handler: Send + Sync + 'static {
     fn handle(
-        &self,
+        self: Arc<Self>,
         request: Request<Incoming>,
         client: SocketAddr,
-    ) -> impl Future<Output = Response<Body>> + Send;
+    ) -> impl Future<Output = Response<Body>> + Send + 'static;
 }
 
 pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -200,11 +204,9 @@ impl<H: Handler> Connection<H> {
             if let Some(body_limit) = &body_limit {
                 request.extensions_mut().insert(body_limit.clone());
             }
-            async move {
-                let response =
-                    access::logged(request, |request| handler.handle(request, peer)).await;
-                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
-            }
+            access::logged(request, move |request| handler.handle(request, peer)).map(
+                move |response| Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard))),
+            )
         });
         let connection = self.builder.serve_connection(io, service);
         if let Err(err) = self.watcher.watch(connection).await {

@@ -13,6 +13,7 @@ use http::header::{HeaderValue, AUTHORIZATION, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::answers::{body_response, ApiError};
 use crate::body::{full, Body};
@@ -51,15 +52,31 @@ impl Default for SessionLimits {
 pub(crate) struct Sessions {
     live: Mutex<ByAge<Live>>,
     limits: SessionLimits,
-    random: SystemRandom,
+    random: Mutex<RandomPool>,
 }
 
 struct Live {
-    info: SessionInfo,
+    user: String,
     last_used: Instant,
-    /// What a vim25 SOAP session adds; `None` for an API (REST, JSON-RPC) session. A
-    /// session is used only by the protocol that opened it, as on vCenter.
-    soap: Option<SoapState>,
+    /// A session is used only by the protocol that opened it, as on vCenter.
+    protocol: Protocol,
+}
+
+/// What a session shows beyond its user, by the protocol that opened it.
+enum Protocol {
+    /// REST or JSON-RPC: what session info shows.
+    Api {
+        created_time: String,
+        last_accessed_time: String,
+    },
+    /// vim25 SOAP: what its `UserSession` shows.
+    Soap(SoapState),
+}
+
+impl Protocol {
+    fn is_soap(&self) -> bool {
+        matches!(self, Protocol::Soap(_))
+    }
 }
 
 impl LastUsed for Live {
@@ -68,11 +85,11 @@ impl LastUsed for Live {
     }
 }
 
-/// What a SOAP session's `UserSession` shows beyond its user.
+/// What a SOAP session's `UserSession` shows beyond its user and key.
 #[derive(Clone, Debug)]
 struct SoapState {
-    login_time: String,
-    last_active_time: String,
+    login_time: OffsetDateTime,
+    last_active_time: OffsetDateTime,
     locale: String,
     ip_address: String,
     user_agent: String,
@@ -107,7 +124,7 @@ impl Sessions {
         Sessions {
             live: Mutex::new(ByAge::default()),
             limits,
-            random: SystemRandom::new(),
+            random: Mutex::new(RandomPool::default()),
         }
     }
 
@@ -147,20 +164,34 @@ impl Sessions {
     /// The session of `token` if it has not expired, marked as used at `now`; an expired
     /// one is dropped.
     fn touch(&self, token: &str, now: Instant) -> Option<SessionInfo> {
-        self.touch_kind(token, now, false).map(|(info, _)| info)
+        self.touch_kind(token, now, false, |user, protocol| match protocol {
+            Protocol::Api {
+                created_time,
+                last_accessed_time,
+            } => {
+                *last_accessed_time = now_timestamp();
+                Some(SessionInfo {
+                    created_time: created_time.clone(),
+                    last_accessed_time: last_accessed_time.clone(),
+                    user: user.to_owned(),
+                })
+            }
+            Protocol::Soap(_) => None,
+        })
     }
 
-    /// [`Self::touch`] for a session of the given protocol (SOAP or not); a SOAP
-    /// session's use is counted.
-    fn touch_kind(
+    /// Uses the live session of `token` opened by the given protocol (SOAP or not): marks
+    /// it as used at `now` and reads it with `read`; an expired one is dropped.
+    fn touch_kind<R>(
         &self,
         token: &str,
         now: Instant,
         soap: bool,
-    ) -> Option<(SessionInfo, Option<SoapState>)> {
+        read: impl FnOnce(&str, &mut Protocol) -> Option<R>,
+    ) -> Option<R> {
         let mut live = self.live();
         let session = live.get_mut(token)?;
-        if session.soap.is_some() != soap {
+        if session.protocol.is_soap() != soap {
             return None;
         }
         if now.saturating_duration_since(session.last_used) >= self.limits.idle_expiry {
@@ -168,42 +199,30 @@ impl Sessions {
             return None;
         }
         session.last_used = now;
-        session.info.last_accessed_time = now_timestamp();
-        if let Some(state) = &mut session.soap {
-            state.call_count += 1;
-            state.last_active_time = soap_timestamp();
-        }
-        Some((session.info.clone(), session.soap.clone()))
+        read(&session.user, &mut session.protocol)
     }
 
     /// Adds a session for `user`, dropping expired ones, and the least recently used one
     /// if still at the bound.
     fn open(&self, token: String, user: String, now: Instant) {
-        self.open_kind(token, user, now, now_timestamp(), None);
-    }
-
-    /// Adds a session made at `created` (as its protocol writes times).
-    fn open_kind(
-        &self,
-        token: String,
-        user: String,
-        now: Instant,
-        created: String,
-        soap: Option<SoapState>,
-    ) {
-        let mut live = self.live();
-        live.make_room(self.limits.max_sessions);
-        let info = SessionInfo {
+        let created = now_timestamp();
+        let protocol = Protocol::Api {
             created_time: created.clone(),
             last_accessed_time: created,
-            user,
         };
+        self.open_kind(token, user, now, protocol);
+    }
+
+    /// Adds a session of the given protocol.
+    fn open_kind(&self, token: String, user: String, now: Instant, protocol: Protocol) {
+        let mut live = self.live();
+        live.make_room(self.limits.max_sessions);
         live.insert(
             token,
             Live {
-                info,
+                user,
                 last_used: now,
-                soap,
+                protocol,
             },
         );
     }
@@ -275,48 +294,76 @@ impl Sessions {
         self.touch(token, Instant::now()).is_some()
     }
 
-    /// Opens a SOAP session (`Login`, `LoginByToken`) and returns it as its
-    /// `UserSession` shows it; its key is the cookie's value.
-    pub(crate) fn soap_login(&self, login: SoapLogin) -> UserSession {
-        let key = self.new_uuid();
-        let now = soap_timestamp();
-        let state = SoapState {
-            login_time: now.clone(),
+    /// Opens a SOAP session (`Login`, `LoginByToken`) and hands it, as its `UserSession`
+    /// shows it, to `answer`, which writes the login's answer from it (its key is the
+    /// cookie's value); the store then keeps what `answer` read, without a copy.
+    pub(crate) fn soap_login<R>(
+        &self,
+        login: SoapLogin,
+        answer: impl FnOnce(&UserSession) -> R,
+    ) -> R {
+        let now = OffsetDateTime::now_utc();
+        let session = UserSession {
+            key: self.new_uuid(),
+            user_name: login.user,
+            login_time: now,
             last_active_time: now,
             locale: login.locale.unwrap_or_else(|| "en_US".to_owned()),
             ip_address: login.ip_address,
             user_agent: login.user_agent,
             call_count: 1,
         };
-        let created = state.login_time.clone();
-        self.open_kind(
-            key.clone(),
-            login.user.clone(),
-            Instant::now(),
-            created,
-            Some(state.clone()),
-        );
-        user_session(key, login.user, state)
+        let answered = answer(&session);
+        let UserSession {
+            key,
+            user_name,
+            login_time,
+            last_active_time,
+            locale,
+            ip_address,
+            user_agent,
+            call_count,
+        } = session;
+        let state = SoapState {
+            login_time,
+            last_active_time,
+            locale,
+            ip_address,
+            user_agent,
+            call_count,
+        };
+        self.open_kind(key, user_name, Instant::now(), Protocol::Soap(state));
+        answered
     }
 
     /// The live SOAP session whose key is `key`, counting this call; `None` if it is not
     /// live.
     pub(crate) fn soap_session(&self, key: &str) -> Option<UserSession> {
-        let (info, state) = self.touch_kind(key, Instant::now(), true)?;
-        Some(user_session(key.to_owned(), info.user, state?))
+        self.touch_kind(key, Instant::now(), true, |user, protocol| match protocol {
+            Protocol::Soap(state) => {
+                state.call_count += 1;
+                state.last_active_time = OffsetDateTime::now_utc();
+                Some(user_session(key, user, state))
+            }
+            Protocol::Api { .. } => None,
+        })
     }
 
     /// Ends a live SOAP session; false if `key` is not live.
     pub(crate) fn soap_logout(&self, key: &str) -> bool {
-        self.touch_kind(key, Instant::now(), true).is_some() && self.live().remove(key).is_some()
+        self.touch_kind(key, Instant::now(), true, |_, _| Some(()))
+            .is_some()
+            && self.live().remove(key).is_some()
+    }
+
+    fn random(&self, bytes: &mut [u8; 16]) {
+        self.random.lock().expect("never poisoned").fill(bytes);
     }
 
     /// A fresh random UUID (version 4), the form of the simulator's session keys.
     fn new_uuid(&self) -> String {
         let mut bytes = [0u8; 16];
-        self.random
-            .fill(&mut bytes)
-            .expect("the system random source works");
+        self.random(&mut bytes);
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
         let hex = hex(&bytes);
@@ -333,9 +380,7 @@ impl Sessions {
     /// 32 lowercase hex digits, like vCenter's tokens.
     fn new_token(&self) -> String {
         let mut bytes = [0u8; 16];
-        self.random
-            .fill(&mut bytes)
-            .expect("the system random source works");
+        self.random(&mut bytes);
         hex(&bytes)
     }
 }
@@ -351,24 +396,51 @@ fn hex(bytes: &[u8]) -> String {
     text
 }
 
-fn user_session(key: String, user: String, state: SoapState) -> UserSession {
+fn user_session(key: &str, user: &str, state: &SoapState) -> UserSession {
     UserSession {
-        key,
-        user_name: user,
+        key: key.to_owned(),
+        user_name: user.to_owned(),
         login_time: state.login_time,
         last_active_time: state.last_active_time,
-        locale: state.locale,
-        ip_address: state.ip_address,
-        user_agent: state.user_agent,
+        locale: state.locale.clone(),
+        ip_address: state.ip_address.clone(),
+        user_agent: state.user_agent.clone(),
         call_count: state.call_count,
     }
 }
 
-/// Now in UTC with nanoseconds, as vim25's `dateTime`s are written.
-fn soap_timestamp() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("UTC times format as RFC 3339")
+/// Random bytes for tokens and keys, read from the system's source a block at a time: a
+/// `getrandom` call per login was a syscall more than any other request makes. Bytes
+/// handed out are wiped from the block, so it holds only keys not yet made.
+struct RandomPool {
+    source: SystemRandom,
+    block: [u8; 512],
+    used: usize,
+}
+
+impl Default for RandomPool {
+    fn default() -> Self {
+        RandomPool {
+            source: SystemRandom::new(),
+            block: [0; 512],
+            used: 512,
+        }
+    }
+}
+
+impl RandomPool {
+    fn fill(&mut self, out: &mut [u8]) {
+        if self.block.len() - self.used < out.len() {
+            self.source
+                .fill(&mut self.block)
+                .expect("the system random source works");
+            self.used = 0;
+        }
+        let taken = &mut self.block[self.used..self.used + out.len()];
+        out.copy_from_slice(taken);
+        taken.fill(0);
+        self.used += out.len();
+    }
 }
 
 fn json_bytes(value: &serde_json::Value, flavour: Flavour) -> Bytes {
@@ -435,12 +507,13 @@ mod tests {
     #[test]
     fn soap_sessions_count_calls_and_stay_apart_from_api_tokens() {
         let sessions = tiny();
-        let session = sessions.soap_login(SoapLogin {
+        let login = SoapLogin {
             user: "ci@vsphere.local".into(),
             locale: None,
             ip_address: "127.0.0.1".into(),
             user_agent: "govc/0.24.0".into(),
-        });
+        };
+        let session = sessions.soap_login(login, UserSession::clone);
         assert_eq!(session.key.len(), 36, "{}", session.key);
         assert_eq!((session.call_count, session.locale.as_str()), (1, "en_US"));
         let again = sessions.soap_session(&session.key).unwrap();
@@ -453,6 +526,18 @@ mod tests {
         assert!(sessions.soap_logout(&session.key));
         assert!(sessions.soap_session(&session.key).is_none());
         assert!(!sessions.soap_logout(&session.key));
+    }
+
+    #[test]
+    fn keys_drawn_across_random_blocks_are_all_distinct() {
+        let sessions = tiny();
+        let mut keys: Vec<String> = (0..100).map(|_| sessions.new_uuid()).collect();
+        keys.extend((0..100).map(|_| sessions.new_token()));
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), 200);
+        assert!(keys
+            .iter()
+            .all(|key| key.bytes().any(|byte| byte != b'0' && byte != b'-')));
     }
 
     #[test]

@@ -5,6 +5,9 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use quick_xml::escape::escape;
+use time::OffsetDateTime;
+
+use super::date_time::push_date_time;
 
 use crate::body::{full, Body};
 
@@ -138,8 +141,8 @@ fn not_authenticated_detail(privilege: &str) -> String {
 pub(crate) struct UserSession {
     pub(crate) key: String,
     pub(crate) user_name: String,
-    pub(crate) login_time: String,
-    pub(crate) last_active_time: String,
+    pub(crate) login_time: OffsetDateTime,
+    pub(crate) last_active_time: OffsetDateTime,
     pub(crate) locale: String,
     pub(crate) ip_address: String,
     pub(crate) user_agent: String,
@@ -156,26 +159,61 @@ impl UserSession {
 
     /// Appends the session's fields to `xml`.
     fn write_fields(&self, xml: &mut String) {
-        let count = self.call_count.to_string();
-        let fields = [
-            ("key", self.key.as_str()),
-            ("userName", &self.user_name),
-            ("fullName", &self.user_name),
-            ("loginTime", &self.login_time),
-            ("lastActiveTime", &self.last_active_time),
-            ("locale", &self.locale),
-            ("messageLocale", &self.locale),
-            ("extensionSession", "false"),
-            ("ipAddress", &self.ip_address),
-            ("userAgent", &self.user_agent),
-            ("callCount", &count),
-        ];
-        for (name, value) in fields {
-            for part in ["<", name, ">", &escape(value), "</", name, ">"] {
-                xml.push_str(part);
+        xml.push_str("<key>");
+        push_escaped(xml, &self.key);
+        xml.push_str("</key><userName>");
+        push_escaped(xml, &self.user_name);
+        xml.push_str("</userName><fullName>");
+        push_escaped(xml, &self.user_name);
+        xml.push_str("</fullName><loginTime>");
+        push_date_time(xml, self.login_time);
+        xml.push_str("</loginTime><lastActiveTime>");
+        push_date_time(xml, self.last_active_time);
+        xml.push_str("</lastActiveTime><locale>");
+        push_escaped(xml, &self.locale);
+        xml.push_str("</locale><messageLocale>");
+        push_escaped(xml, &self.locale);
+        xml.push_str("</messageLocale><extensionSession>false</extensionSession><ipAddress>");
+        push_escaped(xml, &self.ip_address);
+        xml.push_str("</ipAddress><userAgent>");
+        push_escaped(xml, &self.user_agent);
+        xml.push_str("</userAgent><callCount>");
+        // A u64 in decimal, without the formatting machinery.
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = self.call_count;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
             }
         }
+        xml.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+        xml.push_str("</callCount>");
     }
+}
+
+/// Appends `text` escaped as quick-xml's `escape` escapes it (`<`, `>`, `&`, `'`, `"`),
+/// copying the runs between special characters whole.
+fn push_escaped(xml: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest
+        .bytes()
+        .position(|byte| matches!(byte, b'<' | b'>' | b'&' | b'\'' | b'"'))
+    {
+        xml.push_str(&rest[..at]);
+        xml.push_str(match rest.as_bytes()[at] {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\'' => "&apos;",
+            _ => "&quot;",
+        });
+        rest = &rest[at + 1..];
+    }
+    xml.push_str(rest);
 }
 
 const TYPED: &str = r#"xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance""#;
@@ -253,4 +291,26 @@ pub(crate) fn session_is_active(active: bool) -> Response<Body> {
         "SessionIsActive",
         Some(&format!("<returnval>{active}</returnval>")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_as_quick_xml_escapes_it() {
+        for text in [
+            "",
+            "plain",
+            "<a href='x'>&amp;\"</a>",
+            "é<ü>",
+            "&&",
+            "x\"",
+            "'",
+        ] {
+            let mut xml = String::from("<");
+            push_escaped(&mut xml, text);
+            assert_eq!(xml, format!("<{}", escape(text)), "{text}");
+        }
+    }
 }

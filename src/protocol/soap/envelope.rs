@@ -6,6 +6,8 @@
 //! compared as bytes. A DOCTYPE is refused outright (no entity can be declared or
 //! expanded), nesting is bounded, and the caller bounds the size.
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesDecl, BytesStart, Event};
 use quick_xml::Reader;
 
@@ -44,10 +46,10 @@ pub(crate) enum EnvelopeError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Element {
     pub(crate) name: String,
-    pub(crate) namespace: Option<String>,
+    pub(crate) namespace: Option<Cow<'static, str>>,
     /// `type` (a managed object's type) and `xsi:type` (a value's type), in that order;
     /// `versionId` (pyvmomi's) and namespace declarations are left out.
-    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) attributes: Vec<(&'static str, String)>,
     pub(crate) children: Vec<Element>,
     pub(crate) text: String,
 }
@@ -60,7 +62,7 @@ impl Element {
     pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(key, _)| key == name)
+            .find(|(key, _)| *key == name)
             .map(|(_, value)| value.as_str())
     }
 
@@ -91,7 +93,7 @@ impl std::fmt::Display for MoRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SoapRequest {
     pub(crate) operation: String,
-    pub(crate) namespace: Option<String>,
+    pub(crate) namespace: Option<Cow<'static, str>>,
     pub(crate) this: MoRef,
     /// The operation's children after `_this`, in order.
     pub(crate) arguments: Vec<Element>,
@@ -165,8 +167,9 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     // quick-xml passes the bytes of names it does not decode through unchecked.
     let text = std::str::from_utf8(xml)
         .map_err(|err| EnvelopeError::Syntax(format!("not UTF-8: {err}")))?;
-    // Comments, instructions and the declaration too hold only characters XML allows
-    // (references are checked where they are unescaped).
+    // Every character of the document, comments, instructions and the declaration
+    // included, is checked here once; only what unescaping a reference makes (an owned
+    // text or attribute value) is checked again where it is made.
     check_characters(text)?;
     let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
@@ -208,12 +211,15 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
                 let text = text
                     .unescape()
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
+                if let Cow::Owned(made) = &text {
+                    check_characters(made)?;
+                }
                 add_text(&mut stack, &text)?;
             }
             Event::CData(data) => {
-                let text = String::from_utf8(data.into_inner().into_owned())
+                let text = std::str::from_utf8(&data)
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-                add_text(&mut stack, &text)?;
+                add_text(&mut stack, text)?;
             }
         }
     }
@@ -275,32 +281,52 @@ const NAMESPACED_DEPTH: usize = 3;
 /// here costs a short scan, without the allocations of a general namespace reader.
 #[derive(Default)]
 struct Scope {
-    declared: Vec<(Vec<u8>, Vec<u8>, usize)>,
+    declared: Vec<(Cow<'static, str>, Cow<'static, str>, usize)>,
+}
+
+/// The prefixes and namespaces SOAP clients declare, kept without a copy.
+const KNOWN: [&str; 10] = [
+    "",
+    ENVELOPE_NS,
+    "urn:vim25",
+    XSI_NS,
+    "http://www.w3.org/2001/XMLSchema",
+    "http://schemas.xmlsoap.org/soap/encoding/",
+    "soapenv",
+    "xsi",
+    "xsd",
+    "soapenc",
+];
+
+fn kept(text: &str) -> Cow<'static, str> {
+    match KNOWN.iter().find(|known| **known == text) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(text.to_owned()),
+    }
 }
 
 impl Scope {
-    fn declare(&mut self, prefix: &[u8], namespace: &[u8], depth: usize) {
-        self.declared
-            .push((prefix.to_vec(), namespace.to_vec(), depth));
+    fn declare(&mut self, prefix: &str, namespace: &str, depth: usize) {
+        self.declared.push((kept(prefix), kept(namespace), depth));
     }
 
     /// The namespace `prefix` names (`None` for no namespace); a prefix nobody declared
     /// is an error, as it is for every conforming parser.
-    fn resolve(&self, prefix: &[u8]) -> Result<Option<&[u8]>, EnvelopeError> {
+    fn resolve(&self, prefix: &str) -> Result<Option<&Cow<'static, str>>, EnvelopeError> {
+        static XML_NS: Cow<'static, str> = Cow::Borrowed("http://www.w3.org/XML/1998/namespace");
         let found = self
             .declared
             .iter()
             .rev()
             .find(|(declared, _, _)| declared == prefix)
-            .map(|(_, namespace, _)| namespace.as_slice());
+            .map(|(_, namespace, _)| namespace);
         match found {
-            Some([]) => Ok(None),
+            Some(namespace) if namespace.is_empty() => Ok(None),
             Some(namespace) => Ok(Some(namespace)),
             None if prefix.is_empty() => Ok(None),
-            None if prefix == b"xml" => Ok(Some(b"http://www.w3.org/XML/1998/namespace")),
+            None if prefix == "xml" => Ok(Some(&XML_NS)),
             None => Err(EnvelopeError::Syntax(format!(
-                "unknown namespace prefix {:?}",
-                String::from_utf8_lossy(prefix)
+                "unknown namespace prefix {prefix:?}"
             ))),
         }
     }
@@ -338,24 +364,35 @@ fn attributes_separated(raw: &[u8]) -> bool {
 
 /// A qualified name's prefix (empty when it has none) and local part, each an XML name
 /// without a colon (quick-xml does not check names; a conforming parser does).
-fn split_name(name: &[u8]) -> Result<(&[u8], &[u8]), EnvelopeError> {
-    let (prefix, local) = match name.iter().position(|byte| *byte == b':') {
-        Some(at) => (&name[..at], &name[at + 1..]),
-        None => (&[][..], name),
-    };
-    let valid = |part: &[u8]| std::str::from_utf8(part).is_ok_and(is_ncname);
-    if valid(local) && (prefix.is_empty() || valid(prefix)) {
-        Ok((prefix, local))
-    } else {
-        Err(EnvelopeError::Syntax(format!(
+fn split_name(name: &[u8]) -> Result<(&str, &str), EnvelopeError> {
+    let not_a_name = || {
+        EnvelopeError::Syntax(format!(
             "{:?} is not an XML name",
             String::from_utf8_lossy(name)
-        )))
+        ))
+    };
+    let text = std::str::from_utf8(name).map_err(|_| not_a_name())?;
+    let (prefix, local) = match name.iter().position(|byte| *byte == b':') {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => ("", text),
+    };
+    if is_ncname(local) && (prefix.is_empty() || is_ncname(prefix)) {
+        Ok((prefix, local))
+    } else {
+        Err(not_a_name())
     }
 }
 
 /// XML 1.0's `Name` without a colon (`NCName`).
 fn is_ncname(name: &str) -> bool {
+    if let [first, rest @ ..] = name.as_bytes() {
+        if name.is_ascii() {
+            return (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|byte| {
+                    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.')
+                });
+        }
+    }
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start) && chars.all(|c| is_name_start(c) || is_name_rest(c))
 }
@@ -388,8 +425,8 @@ fn open(
             "attributes not separated by whitespace".to_owned(),
         ));
     }
-    let mut typed: Vec<(&[u8], String)> = Vec::new();
-    let mut prefixed: Vec<&[u8]> = Vec::new();
+    let mut typed: Vec<(&str, String)> = Vec::new();
+    let mut prefixed: Vec<&str> = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         // XML forbids a literal `<` in an attribute value; quick-xml lets it through.
@@ -401,18 +438,20 @@ fn open(
         let value = attribute
             .unescape_value()
             .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
-        check_characters(&value)?;
+        if let Cow::Owned(made) = &value {
+            check_characters(made)?;
+        }
         let key = attribute.key.into_inner();
         match split_name(key)? {
-            (b"", b"xmlns") => scope.declare(b"", value.as_bytes(), depth),
-            (b"xmlns", _) if value.is_empty() => {
+            ("", "xmlns") => scope.declare("", &value, depth),
+            ("xmlns", _) if value.is_empty() => {
                 return Err(EnvelopeError::Syntax(
                     "a namespace prefix declared empty".to_owned(),
                 ))
             }
-            (b"xmlns", prefix) => scope.declare(prefix, value.as_bytes(), depth),
-            (prefix, b"type") => typed.push((prefix, value.into_owned())),
-            (b"", _) => {}
+            ("xmlns", prefix) => scope.declare(prefix, &value, depth),
+            (prefix, "type") => typed.push((prefix, value.into_owned())),
+            ("", _) => {}
             (prefix, _) => prefixed.push(prefix),
         }
     }
@@ -423,25 +462,23 @@ fn open(
     let mut xsi_type = None;
     for (prefix, value) in typed {
         if prefix.is_empty() {
-            attributes.push(("type".to_owned(), value));
-        } else if scope.resolve(prefix)? == Some(XSI_NS.as_bytes()) {
+            attributes.push(("type", value));
+        } else if scope
+            .resolve(prefix)?
+            .is_some_and(|namespace| namespace == XSI_NS)
+        {
             xsi_type = Some(value);
         }
     }
     if let Some(xsi_type) = xsi_type {
-        attributes.push(("xsi:type".to_owned(), xsi_type));
+        attributes.push(("xsi:type", xsi_type));
     }
     let (prefix, local) = split_name(start.name().into_inner())?;
-    let namespace = scope.resolve(prefix)?;
-    let namespace = match namespace {
-        Some(namespace) if depth < NAMESPACED_DEPTH => {
-            Some(String::from_utf8_lossy(namespace).into_owned())
-        }
+    let namespace = match scope.resolve(prefix)? {
+        Some(namespace) if depth < NAMESPACED_DEPTH => Some(namespace.clone()),
         _ => None,
     };
-    let name = std::str::from_utf8(local)
-        .map_err(|err| EnvelopeError::Syntax(err.to_string()))?
-        .to_owned();
+    let name = local.to_owned();
     Ok(Element {
         name,
         namespace,
@@ -474,7 +511,6 @@ fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
 }
 
 fn add_text(stack: &mut [Element], text: &str) -> Result<(), EnvelopeError> {
-    check_characters(text)?;
     match stack.last_mut() {
         Some(element) => element.text.push_str(text),
         None if text.trim().is_empty() => {}
@@ -487,7 +523,20 @@ fn add_text(stack: &mut [Element], text: &str) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
+/// Every character of `text` is one XML allows.
 fn check_characters(text: &str) -> Result<(), EnvelopeError> {
+    // A valid UTF-8 text holds a character XML refuses only as a control byte other than
+    // tab, line feed and carriage return, or as U+FFFE or U+FFFF (which start with 0xEF):
+    // a text without either is checked a block at a time, without decoding.
+    let suspect =
+        |byte: u8| (byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')) || byte == 0xEF;
+    let plain = text
+        .as_bytes()
+        .chunks(32)
+        .all(|block| !block.iter().fold(false, |seen, byte| seen | suspect(*byte)));
+    if plain {
+        return Ok(());
+    }
     match text
         .chars()
         .find(|c| !crate::protocol::rest::xml::is_xml_char(*c))

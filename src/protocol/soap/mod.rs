@@ -3,6 +3,7 @@
 //! the session manager's answers in replay).
 
 mod answer;
+mod date_time;
 mod envelope;
 mod key;
 
