@@ -201,6 +201,23 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
                 close(&mut stack, &mut root);
                 scope.leave(stack.len());
             }
+            Event::Text(text) if stack.is_empty() => {
+                // Outside the root element XML allows only white space, written as itself
+                // (a reference such as `&#13;` is content).
+                if !text
+                    .iter()
+                    .all(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+                {
+                    return Err(EnvelopeError::Syntax(
+                        "text outside the root element".to_owned(),
+                    ));
+                }
+            }
+            Event::CData(_) if stack.is_empty() => {
+                return Err(EnvelopeError::Syntax(
+                    "a CDATA section outside the root element".to_owned(),
+                ))
+            }
             Event::Text(text) => {
                 // XML forbids `]]>` in character data outside a CDATA section.
                 if text.windows(3).any(|window| window == b"]]>") {
