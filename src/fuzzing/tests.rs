@@ -417,6 +417,13 @@ fn soap_seeds_are_read_as_they_are_named_for() {
             Some(("LoginByToken", "SessionManager:SessionManager")),
         ),
         ("reference-after-root", None),
+        (
+            "session-key-in-type",
+            Some((
+                "CreateFilter",
+                "PropertyCollector]>session[]]>iiropertyCollector:session[9df7d44c-3b1b-4446-908iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiid xmlns=\"urn:http://ssoa-56e8b8199aht]tp://www.w3.org/2001/XMLSc$emac61c933",
+            )),
+        ),
     ];
     assert_eq!(names("seeds/soap"), expected.map(|(name, _)| name));
     for (name, read_as) in expected {

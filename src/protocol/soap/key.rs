@@ -23,9 +23,10 @@ pub(crate) const REDACTED: &str = "<redacted>";
 pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
     SoapKey {
         operation: request.operation.clone(),
+        // A session key is left out wherever it stands, the type attribute included.
         this: format!(
             "{}:{}",
-            request.this.kind,
+            without_session_keys(&request.this.kind),
             without_session_keys(&request.this.value)
         ),
         arguments: request.arguments.iter().map(named).collect(),
@@ -48,7 +49,10 @@ fn canonical(element: &Element) -> Value {
     }
     let mut attributes = Map::new();
     for (name, value) in &element.attributes {
-        attributes.insert(format!("@{name}"), Value::String(value.clone()));
+        attributes.insert(
+            format!("@{name}"),
+            Value::String(without_session_keys(value)),
+        );
     }
     if element.children.is_empty() {
         attributes.insert("#text".to_owned(), text);
@@ -133,6 +137,22 @@ mod tests {
         let first = key(&call("9df7d44c-3b1b-4446-908d-56e8b8199a0f"));
         assert_eq!(first, key(&call("52b1e7a0-0000-4446-908d-56e8b8199a0f")));
         assert_eq!(first.this, "PropertyCollector:session[]c321862c");
+    }
+
+    #[test]
+    fn session_keys_in_attributes_are_left_out_too() {
+        let call = |session: &str| {
+            format!(
+                r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><Destroy xmlns="urn:vim25"><_this type="session[{session}]View">session[{session}]52b1</_this><view type="session[{session}]ContainerView">x</view></Destroy></Body></Envelope>"#
+            )
+        };
+        let first = key(&call("9df7d44c-3b1b-4446-908d-56e8b8199a0f"));
+        assert_eq!(first, key(&call("52b1e7a0-0000-4446-908d-56e8b8199a0f")));
+        assert_eq!(first.this, "session[]View:session[]52b1");
+        assert_eq!(
+            first.arguments,
+            vec![serde_json::json!({"view": {"@type": "session[]ContainerView", "#text": "x"}})]
+        );
     }
 
     #[test]
