@@ -22,7 +22,7 @@ pub(crate) const REDACTED: &str = "<redacted>";
 /// The canonical key of `request`, as the tape keeps it.
 pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
     SoapKey {
-        operation: request.operation.clone(),
+        operation: request.operation.to_string(),
         this: format!(
             "{}:{}",
             request.this.kind,
@@ -34,7 +34,7 @@ pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
 
 fn named(element: &Element) -> Value {
     let mut entry = Map::with_capacity(1);
-    entry.insert(element.name.clone(), canonical(element));
+    entry.insert(element.name.to_string(), canonical(element));
     Value::Object(entry)
 }
 
@@ -48,7 +48,7 @@ fn canonical(element: &Element) -> Value {
     }
     let mut attributes = Map::new();
     for (name, value) in &element.attributes {
-        attributes.insert(format!("@{name}"), Value::String(value.clone()));
+        attributes.insert(format!("@{name}"), Value::String(value.to_string()));
     }
     if element.children.is_empty() {
         attributes.insert("#text".to_owned(), text);
