@@ -82,11 +82,11 @@ impl Policy {
                 message,
             ));
         }
-        let origin = request.headers().get(ORIGIN)?;
         let safe = request.method() == Method::GET || request.method() == Method::HEAD;
         if safe && !request.uri().path().starts_with(crate::admin::PREFIX) {
             return None;
         }
+        let origin = request.headers().get(ORIGIN)?;
         let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
         if self.origins.contains(&origin) {
             return None;
@@ -103,6 +103,9 @@ impl Policy {
 
     /// Checked on every request, so without allocating.
     fn host_allowed(&self, host: &[u8]) -> bool {
+        if is_plain_loopback(host) {
+            return true;
+        }
         let Some(name) = std::str::from_utf8(host).ok().and_then(host_name) else {
             return false;
         };
@@ -124,6 +127,19 @@ impl Policy {
                 .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"))
             || name.parse::<IpAddr>().is_ok_and(is_loopback);
         loopback || (!self.loopback_listener && self.hosts.is_empty())
+    }
+}
+
+/// Whether an authority is `127.0.0.1` or `localhost`, with a port or without, spelled as
+/// clients send it: a loopback name every listener answers, recognised without parsing.
+fn is_plain_loopback(authority: &[u8]) -> bool {
+    let port = authority
+        .strip_prefix(b"127.0.0.1")
+        .or_else(|| authority.strip_prefix(b"localhost"));
+    match port {
+        Some([]) => true,
+        Some([b':', digits @ ..]) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
     }
 }
 

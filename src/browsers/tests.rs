@@ -32,6 +32,9 @@ fn a_loopback_listener_answers_loopback_hosts_only_unless_allowed() {
         "127.0.0.2",
         "dsvcr.localhost:1",
         "localhost.:80",
+        "127.0.0.1",
+        "localhost",
+        "localhost:1",
     ] {
         assert_eq!(
             status(&policy, "GET", "/api", &[("host", host)]),
@@ -45,6 +48,11 @@ fn a_loopback_listener_answers_loopback_hosts_only_unless_allowed() {
         "0.0.0.0",
         "",
         "a b",
+        "127.0.0.1:",
+        "127.0.0.1:80x",
+        "127.0.0.1.evil.example",
+        "localhost:",
+        "localhostx:80",
     ] {
         assert_eq!(
             status(&policy, "GET", "/api", &[("host", host)]),

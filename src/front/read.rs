@@ -91,22 +91,21 @@ pub(crate) async fn read_invoke(parts: &Parts, body: Incoming) -> RpcRead {
     }
 }
 
-/// Reads a SOAP call: its body (a body dsvcr refuses, as the `InvalidRequest` fault a
-/// SOAP client reads), then its envelope; the body is kept to be forwarded.
-pub(crate) async fn read_soap(
-    parts: &Parts,
-    body: Incoming,
-) -> Result<(SoapRequest, Bytes), soap::Fault> {
-    let bytes = read_body(body, parts)
+/// Reads a SOAP call's body (a body dsvcr refuses, as the `InvalidRequest` fault a SOAP
+/// client reads); [`soap_request`] reads its envelope, which borrows from it.
+pub(crate) async fn read_soap(parts: &Parts, body: Incoming) -> Result<Bytes, soap::Fault> {
+    read_body(body, parts)
         .await
-        .map_err(|error| crate::answers::soap::refused(&error))?;
-    match soap::parse_request(&bytes) {
-        Ok(request) => Ok((request, bytes)),
-        Err(problem) => {
-            debug!("refused a SOAP request: {problem}");
-            Err(soap::Fault::invalid_request(&problem.to_string()))
-        }
-    }
+        .map_err(|error| crate::answers::soap::refused(&error))
+}
+
+/// The SOAP call a body read with [`read_soap`] makes (an envelope dsvcr cannot read, as
+/// the `InvalidRequest` fault a SOAP client reads).
+pub(crate) fn soap_request(bytes: &[u8]) -> Result<SoapRequest<'_>, soap::Fault> {
+    soap::parse_request(bytes).map_err(|problem| {
+        debug!("refused a SOAP request: {problem}");
+        soap::Fault::invalid_request(&problem.to_string())
+    })
 }
 
 /// The request's `Content-Length`, if it declares one.

@@ -14,11 +14,11 @@ use crate::protocol::soap::{parse_request, soap_key, SoapRequest};
 // Read by the seed tests; the fuzz targets only need the checks.
 #[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Default)]
-pub(super) struct Read {
-    pub(super) request: Option<SoapRequest>,
+pub(super) struct Read<'a> {
+    pub(super) request: Option<SoapRequest<'a>>,
 }
 
-pub(super) fn check(data: &[u8]) -> Read {
+pub(super) fn check(data: &[u8]) -> Read<'_> {
     let request = parse_request(data).ok();
     if let Some(request) = &request {
         check_against_a_conforming_parser(data, request);
@@ -27,7 +27,7 @@ pub(super) fn check(data: &[u8]) -> Read {
     Read { request }
 }
 
-fn check_against_a_conforming_parser(data: &[u8], request: &SoapRequest) {
+fn check_against_a_conforming_parser(data: &[u8], request: &SoapRequest<'_>) {
     let text = std::str::from_utf8(data).expect("dsvcr reads UTF-8 SOAP only");
     let document = Document::parse(text).expect("a strict parser accepts what dsvcr reads");
     let root = document.root_element();
@@ -43,7 +43,7 @@ fn check_against_a_conforming_parser(data: &[u8], request: &SoapRequest) {
     assert_eq!(operation.tag_name().name(), request.operation);
 }
 
-fn check_key(request: &SoapRequest) {
+fn check_key(request: &SoapRequest<'_>) {
     let key = soap_key(request);
     let text = serde_json::to_string(&key).expect("keys serialise");
     let back: SoapKey = serde_json::from_str(&text).expect("keys read back");

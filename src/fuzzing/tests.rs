@@ -427,7 +427,8 @@ fn soap_seeds_are_read_as_they_are_named_for() {
     ];
     assert_eq!(names("seeds/soap"), expected.map(|(name, _)| name));
     for (name, read_as) in expected {
-        let read = super::soap::check(&seed("soap", name));
+        let data = seed("soap", name);
+        let read = super::soap::check(&data);
         let key = read.request.as_ref().map(crate::protocol::soap::soap_key);
         let found = key
             .as_ref()

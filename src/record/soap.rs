@@ -13,7 +13,7 @@ use super::{upstream_failure, Record, Taping};
 use crate::answers::soap as soap_answers;
 use crate::body::Body;
 use crate::exchange::{without_session_keys, TapeKey};
-use crate::front::read_soap;
+use crate::front::{read_soap, soap_request};
 use crate::protocol::soap::{self, soap_key, SessionCall, SoapRequest};
 use crate::secrets::credentials::soap_cookie;
 use crate::secrets::{login_secrets, Secrets};
@@ -23,12 +23,19 @@ use crate::vapi::Style;
 impl Record {
     /// Forwards one `POST /sdk`, taping it unless the session manager answers it.
     pub(super) async fn soap(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let (request, bytes) = match read_soap(&parts, body).await {
-            Ok(read) => read,
+        let bytes = match read_soap(&parts, body).await {
+            Ok(bytes) => bytes,
+            Err(fault) => return soap_answers::fault(&fault),
+        };
+        let request = match soap_request(&bytes) {
+            Ok(request) => request,
             Err(fault) => return soap_answers::fault(&fault),
         };
         if let Some(call) = SessionCall::of(&request) {
-            return self.soap_session(parts, bytes, &request, call).await;
+            // The request borrows the body; the upstream gets a handle on the same bytes.
+            return self
+                .soap_session(parts, bytes.clone(), &request, call)
+                .await;
         }
         let style = Style::REST_JSON;
         if !self.tape {
@@ -59,7 +66,7 @@ impl Record {
         &self,
         parts: Parts,
         bytes: Bytes,
-        request: &SoapRequest,
+        request: &SoapRequest<'_>,
         call: SessionCall,
     ) -> Response<Body> {
         debug!(

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use futures_util::FutureExt;
 use http::request::Parts;
 use hyper::body::Incoming;
 
@@ -252,47 +251,59 @@ impl Replay {
         body: Incoming,
         kind: Kind,
         client: SocketAddr,
-    ) -> impl Future<Output = Result<Response<Body>, Refusal>> + Send + 'static {
+    ) -> impl Future<Output = Response<Body>> + Send + 'static {
         async move {
             let replay: &Replay = &self;
-            match kind {
-                Kind::Download(file) => replay.download(&parts, file).await,
-                Kind::JsonRpc => Ok(replay.jsonrpc(&parts, body).await),
-                Kind::Soap => Ok(replay.soap(&parts, body, client).await),
-                Kind::Call(pending) => {
-                    let (call, body) = read_call(pending, &parts, body, true).await?;
-                    if replay.options.require_session && !replay.sessions.is_live(&parts.headers) {
-                        return Err((ApiError::unauthenticated(), call.style));
+            // A labelled block rather than `?`: the refusal is rendered here, in this
+            // future, not by a layer around it.
+            let answered: Result<Response<Body>, Refusal> = 'answered: {
+                match kind {
+                    Kind::Download(file) => replay.download(&parts, file).await,
+                    Kind::JsonRpc => Ok(replay.jsonrpc(&parts, body).await),
+                    Kind::Soap => Ok(replay.soap(&parts, body, client).await),
+                    Kind::Call(pending) => {
+                        let (call, body) = match read_call(pending, &parts, body, true).await {
+                            Ok(read) => read,
+                            Err(refused) => break 'answered Err(refused),
+                        };
+                        if replay.options.require_session
+                            && !replay.sessions.is_live(&parts.headers)
+                        {
+                            break 'answered Err((ApiError::unauthenticated(), call.style));
+                        }
+                        Ok(replay.answer(&call, &parts, &|| Extra::of_json_body(&body)))
                     }
-                    Ok(replay.answer(&call, &parts, &|| Extra::of_json_body(&body)))
-                }
-                Kind::Session { op, flavour } => {
-                    read_body(body, &parts)
-                        .await
-                        .map_err(|error| (error, Style::json(flavour)))?;
-                    access::mark(Outcome::Session);
-                    Ok(replay.sessions.handle(op, flavour, &parts.headers))
-                }
-                Kind::NotAllowed { allow, flavour } => {
-                    let bytes = read_body(body, &parts).await;
-                    if let Some(taped) = replay.taped(&parts, bytes.as_deref().ok()) {
-                        return Ok(taped);
+                    Kind::Session { op, flavour } => {
+                        if let Err(error) = read_body(body, &parts).await {
+                            break 'answered Err((error, Style::json(flavour)));
+                        }
+                        access::mark(Outcome::Session);
+                        Ok(replay.sessions.handle(op, flavour, &parts.headers))
                     }
-                    let error = ApiError::method_not_allowed(&parts.method, allow);
-                    Err((error, Style::json(flavour)))
-                }
-                Kind::Other => {
-                    let bytes = read_body(body, &parts).await;
-                    if let Some(taped) = replay.taped(&parts, bytes.as_deref().ok()) {
-                        return Ok(taped);
+                    Kind::NotAllowed { allow, flavour } => {
+                        let bytes = read_body(body, &parts).await;
+                        match replay.taped(&parts, bytes.as_deref().ok()) {
+                            Some(taped) => Ok(taped),
+                            None => Err((
+                                ApiError::method_not_allowed(&parts.method, allow),
+                                Style::json(flavour),
+                            )),
+                        }
                     }
-                    Err(replay.unrecorded(&parts))
+                    Kind::Other => {
+                        let bytes = read_body(body, &parts).await;
+                        match replay.taped(&parts, bytes.as_deref().ok()) {
+                            Some(taped) => Ok(taped),
+                            None => Err(replay.unrecorded(&parts)),
+                        }
+                    }
+                    Kind::Rejected(rejection) => {
+                        let _ = read_body(body, &parts).await;
+                        Err(refusal(rejection))
+                    }
                 }
-                Kind::Rejected(rejection) => {
-                    let _ = read_body(body, &parts).await;
-                    Err(refusal(rejection))
-                }
-            }
+            };
+            rendered(answered)
         }
     }
 
@@ -325,8 +336,8 @@ impl Replay {
 }
 
 impl Mode for Replay {
-    /// Not an `async fn`: the answer is `respond`'s future with its refusals rendered,
-    /// without a layer holding another copy of the request.
+    /// Not an `async fn`: the answer is `respond`'s future, without a layer holding
+    /// another copy of the request.
     fn answer(
         self: Arc<Self>,
         request: Request,
@@ -337,21 +348,24 @@ impl Mode for Replay {
             kind,
             client,
         } = request;
-        self.respond(parts, body, kind, client).map(|answered| {
-            // What was not answered from a recording, a miss or a session, dsvcr refused.
-            access::mark_unless_marked(Outcome::Refused);
-            match answered {
-                Ok(response) => response,
-                Err((error, style)) => {
-                    debug!(
-                        status = error.status.as_u16(),
-                        reason = error.reason,
-                        "refused"
-                    );
-                    error.into_response(style)
-                }
-            }
-        })
+        self.respond(parts, body, kind, client)
+    }
+}
+
+/// The answer, a refusal rendered.
+fn rendered(answered: Result<Response<Body>, Refusal>) -> Response<Body> {
+    // What was not answered from a recording, a miss or a session, dsvcr refused.
+    access::mark_unless_marked(Outcome::Refused);
+    match answered {
+        Ok(response) => response,
+        Err((error, style)) => {
+            debug!(
+                status = error.status.as_u16(),
+                reason = error.reason,
+                "refused"
+            );
+            error.into_response(style)
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::access::{self, Outcome};
 use crate::answers::soap as soap_answers;
 use crate::body::Body;
 use crate::exchange::TapeKey;
-use crate::front::read_soap;
+use crate::front::{read_soap, soap_request};
 use crate::protocol::soap::{
     self, current_session, session_is_active, soap_key, Fault, SessionCall, SoapRequest,
     UserSession,
@@ -31,8 +31,12 @@ impl Replay {
         body: Incoming,
         client: SocketAddr,
     ) -> Response<Body> {
-        let (request, _) = match read_soap(parts, body).await {
-            Ok(read) => read,
+        let bytes = match read_soap(parts, body).await {
+            Ok(bytes) => bytes,
+            Err(fault) => return soap_answers::fault(&fault),
+        };
+        let request = match soap_request(&bytes) {
+            Ok(request) => request,
             Err(fault) => return soap_answers::fault(&fault),
         };
         let cookie = soap_cookie(&parts.headers);
@@ -49,7 +53,7 @@ impl Replay {
     fn soap_taped(
         &self,
         parts: &Parts,
-        request: &SoapRequest,
+        request: &SoapRequest<'_>,
         caller: Option<&UserSession>,
     ) -> Response<Body> {
         let mut soap = soap_key(request);
@@ -73,9 +77,12 @@ impl Replay {
             None => {
                 let route = format!("{} {}", parts.uri.path(), request.operation);
                 if self.stats.unrecorded_route(&Method::POST, &route) {
-                    warn!(operation = request.operation, this = %request.this, "no cassette covers this SOAP call");
+                    warn!(operation = &*request.operation, this = %request.this, "no cassette covers this SOAP call");
                 } else {
-                    debug!(operation = request.operation, "unrecorded SOAP call again");
+                    debug!(
+                        operation = &*request.operation,
+                        "unrecorded SOAP call again"
+                    );
                 }
                 soap_answers::fault(&Fault::not_recorded(
                     &request.operation,
@@ -89,7 +96,7 @@ impl Replay {
     fn soap_session(
         &self,
         call: SessionCall,
-        request: &SoapRequest,
+        request: &SoapRequest<'_>,
         headers: &HeaderMap,
         cookie: Option<&str>,
         client: SocketAddr,
@@ -150,12 +157,12 @@ impl Replay {
 
 /// Calls vCenter serves before a login: reading the service content (what every client
 /// asks first).
-fn needs_no_session(request: &SoapRequest) -> bool {
+fn needs_no_session(request: &SoapRequest<'_>) -> bool {
     request.operation == "RetrieveServiceContent"
 }
 
 /// The user of a `Login`: any user name with a non-empty password logs in offline.
-fn password_user(request: &SoapRequest) -> Option<String> {
+fn password_user(request: &SoapRequest<'_>) -> Option<String> {
     let user = request.argument("userName")?;
     let password = request.argument("password")?;
     let fits =
@@ -164,7 +171,7 @@ fn password_user(request: &SoapRequest) -> Option<String> {
 }
 
 /// The user of a `LoginByToken`: the SAML assertion's subject, or a bearer JWT's `sub`.
-fn token_user(request: &SoapRequest, headers: &HeaderMap) -> Option<String> {
+fn token_user(request: &SoapRequest<'_>, headers: &HeaderMap) -> Option<String> {
     let user = soap::token_subject(request).or_else(|| {
         let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.trim().split_once(' ')?;

@@ -159,8 +159,9 @@ impl UserSession {
 
     /// Appends the session's fields to `xml`.
     fn write_fields(&self, xml: &mut String) {
+        // The key (a UUID) and the address are dsvcr's own text: nothing to escape.
         xml.push_str("<key>");
-        push_escaped(xml, &self.key);
+        xml.push_str(&self.key);
         xml.push_str("</key><userName>");
         push_escaped(xml, &self.user_name);
         xml.push_str("</userName><fullName>");
@@ -174,7 +175,7 @@ impl UserSession {
         xml.push_str("</locale><messageLocale>");
         push_escaped(xml, &self.locale);
         xml.push_str("</messageLocale><extensionSession>false</extensionSession><ipAddress>");
-        push_escaped(xml, &self.ip_address);
+        xml.push_str(&self.ip_address);
         xml.push_str("</ipAddress><userAgent>");
         push_escaped(xml, &self.user_agent);
         xml.push_str("</userAgent><callCount>");
@@ -198,11 +199,13 @@ impl UserSession {
 /// Appends `text` escaped as quick-xml's `escape` escapes it (`<`, `>`, `&`, `'`, `"`),
 /// copying the runs between special characters whole.
 fn push_escaped(xml: &mut String, text: &str) {
+    let special = |byte: u8| matches!(byte, b'<' | b'>' | b'&' | b'\'' | b'"');
+    if !text.bytes().fold(false, |seen, byte| seen | special(byte)) {
+        xml.push_str(text);
+        return;
+    }
     let mut rest = text;
-    while let Some(at) = rest
-        .bytes()
-        .position(|byte| matches!(byte, b'<' | b'>' | b'&' | b'\'' | b'"'))
-    {
+    while let Some(at) = rest.bytes().position(special) {
         xml.push_str(&rest[..at]);
         xml.push_str(match rest.as_bytes()[at] {
             b'<' => "&lt;",

@@ -43,19 +43,22 @@ pub(crate) enum EnvelopeError {
 
 /// An element with its namespace-resolved name, the attributes that carry meaning, and
 /// either text or child elements.
+///
+/// Names, values and text borrow from the document where they are its own bytes (the
+/// usual case): reading a request allocates for its structure, not for its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Element {
-    pub(crate) name: String,
+pub(crate) struct Element<'a> {
+    pub(crate) name: Cow<'a, str>,
     pub(crate) namespace: Option<Cow<'static, str>>,
     /// `type` (a managed object's type) and `xsi:type` (a value's type), in that order;
     /// `versionId` (pyvmomi's) and namespace declarations are left out.
-    pub(crate) attributes: Vec<(&'static str, String)>,
-    pub(crate) children: Vec<Element>,
-    pub(crate) text: String,
+    pub(crate) attributes: Vec<(&'static str, Cow<'a, str>)>,
+    pub(crate) children: Vec<Element<'a>>,
+    pub(crate) text: Cow<'a, str>,
 }
 
-impl Element {
-    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
+impl<'a> Element<'a> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|child| child.name == name)
     }
 
@@ -63,7 +66,7 @@ impl Element {
         self.attributes
             .iter()
             .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value.as_ref())
     }
 
     /// The element's text, or a descendant's text along `path`.
@@ -72,18 +75,33 @@ impl Element {
         for name in path {
             element = element.child(name)?;
         }
-        Some(element.text.as_str())
+        Some(element.text.as_ref())
+    }
+
+    /// The element owning all it holds.
+    fn into_owned(self) -> Element<'static> {
+        Element {
+            name: Cow::Owned(self.name.into_owned()),
+            namespace: self.namespace,
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(|(key, value)| (key, Cow::Owned(value.into_owned())))
+                .collect(),
+            children: self.children.into_iter().map(Element::into_owned).collect(),
+            text: Cow::Owned(self.text.into_owned()),
+        }
     }
 }
 
 /// A managed object reference: `<_this type="SessionManager">SessionManager</_this>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct MoRef {
-    pub(crate) kind: String,
-    pub(crate) value: String,
+pub(crate) struct MoRef<'a> {
+    pub(crate) kind: Cow<'a, str>,
+    pub(crate) value: Cow<'a, str>,
 }
 
-impl std::fmt::Display for MoRef {
+impl std::fmt::Display for MoRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.kind, self.value)
     }
@@ -91,32 +109,32 @@ impl std::fmt::Display for MoRef {
 
 /// A SOAP request: its operation, the object it acts on and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SoapRequest {
-    pub(crate) operation: String,
+pub(crate) struct SoapRequest<'a> {
+    pub(crate) operation: Cow<'a, str>,
     pub(crate) namespace: Option<Cow<'static, str>>,
-    pub(crate) this: MoRef,
+    pub(crate) this: MoRef<'a>,
     /// The operation's children after `_this`, in order.
-    pub(crate) arguments: Vec<Element>,
+    pub(crate) arguments: Vec<Element<'a>>,
     /// The `Header`, when the client sent one (a SAML token, an operation id).
-    pub(crate) header: Option<Element>,
+    pub(crate) header: Option<Element<'a>>,
 }
 
-impl SoapRequest {
+impl SoapRequest<'_> {
     pub(crate) fn argument(&self, name: &str) -> Option<&str> {
         self.arguments
             .iter()
             .find(|argument| argument.name == name)
-            .map(|argument| argument.text.as_str())
+            .map(|argument| argument.text.as_ref())
     }
 }
 
 /// Reads a SOAP request.
-pub(crate) fn parse_request(xml: &[u8]) -> Result<SoapRequest, EnvelopeError> {
+pub(crate) fn parse_request(xml: &[u8]) -> Result<SoapRequest<'_>, EnvelopeError> {
     let root = parse_tree(xml)?;
     if root.name != "Envelope" || root.namespace.as_deref() != Some(ENVELOPE_NS) {
         return Err(EnvelopeError::NotAnEnvelope(qualified(&root)));
     }
-    let is = |child: &Element, name: &str| {
+    let is = |child: &Element<'_>, name: &str| {
         child.name == name && child.namespace.as_deref() == Some(ENVELOPE_NS)
     };
     let mut body = None;
@@ -139,30 +157,35 @@ pub(crate) fn parse_request(xml: &[u8]) -> Result<SoapRequest, EnvelopeError> {
         .iter()
         .position(|argument| argument.name == "_this")
     else {
-        return Err(EnvelopeError::NoThis(operation.name));
+        return Err(EnvelopeError::NoThis(operation.name.into_owned()));
     };
-    let this = arguments.remove(this_at);
+    let Element {
+        attributes, text, ..
+    } = arguments.remove(this_at);
+    let kind = attributes
+        .into_iter()
+        .find(|(key, _)| *key == "type")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
     Ok(SoapRequest {
         operation: operation.name,
         namespace: operation.namespace,
-        this: MoRef {
-            kind: this.attribute("type").unwrap_or_default().to_owned(),
-            value: this.text,
-        },
+        this: MoRef { kind, value: text },
         arguments,
         header,
     })
 }
 
-fn qualified(element: &Element) -> String {
+fn qualified(element: &Element<'_>) -> String {
     match &element.namespace {
         Some(namespace) => format!("{{{namespace}}}{}", element.name),
-        None => element.name.clone(),
+        None => element.name.to_string(),
     }
 }
 
-/// Reads a whole document into its root element.
-pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
+/// Reads a whole document into its root element: the usual document in one pass
+/// ([`super::plain`]), any other with quick-xml.
+pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
     // Only UTF-8 is read (the declaration may name no other), anywhere in the document:
     // quick-xml passes the bytes of names it does not decode through unchecked.
     let text = std::str::from_utf8(xml)
@@ -171,9 +194,18 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element, EnvelopeError> {
     // included, is checked here once; only what unescaping a reference makes (an owned
     // text or attribute value) is checked again where it is made.
     check_characters(text)?;
+    match super::plain::tree(text) {
+        Some(root) => Ok(root),
+        None => read(xml),
+    }
+}
+
+/// Reads a whole document, checked as UTF-8 of characters XML allows, with quick-xml:
+/// every document the plain reader leaves, and what is wrong with it.
+pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
     let mut reader = Reader::from_reader(xml);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Element<'_>> = Vec::new();
+    let mut root: Option<Element<'_>> = None;
     let mut scope = Scope::default();
     let mut first = true;
     loop {
@@ -297,7 +329,7 @@ const NAMESPACED_DEPTH: usize = 3;
 /// element that made it. A request declares a handful, on its envelope: resolving a name
 /// here costs a short scan, without the allocations of a general namespace reader.
 #[derive(Default)]
-struct Scope {
+pub(super) struct Scope {
     declared: Vec<(Cow<'static, str>, Cow<'static, str>, usize)>,
 }
 
@@ -349,7 +381,7 @@ impl Scope {
     }
 
     /// Forgets the declarations made at `depth` and deeper, as their element closes.
-    fn leave(&mut self, depth: usize) {
+    pub(super) fn leave(&mut self, depth: usize) {
         while self.declared.last().is_some_and(|(_, _, at)| *at >= depth) {
             self.declared.pop();
         }
@@ -381,23 +413,28 @@ fn attributes_separated(raw: &[u8]) -> bool {
 
 /// A qualified name's prefix (empty when it has none) and local part, each an XML name
 /// without a colon (quick-xml does not check names; a conforming parser does).
-fn split_name(name: &[u8]) -> Result<(&str, &str), EnvelopeError> {
-    let not_a_name = || {
-        EnvelopeError::Syntax(format!(
-            "{:?} is not an XML name",
-            String::from_utf8_lossy(name)
-        ))
-    };
-    let text = std::str::from_utf8(name).map_err(|_| not_a_name())?;
-    let (prefix, local) = match name.iter().position(|byte| *byte == b':') {
-        Some(at) => (&text[..at], &text[at + 1..]),
-        None => ("", text),
+fn split_name(name: &str) -> Result<(&str, &str), EnvelopeError> {
+    let (prefix, local) = match name.bytes().position(|byte| byte == b':') {
+        Some(at) => (&name[..at], &name[at + 1..]),
+        None => ("", name),
     };
     if is_ncname(local) && (prefix.is_empty() || is_ncname(prefix)) {
         Ok((prefix, local))
     } else {
-        Err(not_a_name())
+        Err(not_a_name(name.as_bytes()))
     }
+}
+
+/// A raw name as text (a name that is not UTF-8 is no XML name).
+fn name_text(name: &[u8]) -> Result<&str, EnvelopeError> {
+    std::str::from_utf8(name).map_err(|_| not_a_name(name))
+}
+
+fn not_a_name(name: &[u8]) -> EnvelopeError {
+    EnvelopeError::Syntax(format!(
+        "{:?} is not an XML name",
+        String::from_utf8_lossy(name)
+    ))
 }
 
 /// XML 1.0's `Name` without a colon (`NCName`).
@@ -430,8 +467,8 @@ fn open(
     scope: &mut Scope,
     start: &BytesStart<'_>,
     depth: usize,
-    root: &Option<Element>,
-) -> Result<Element, EnvelopeError> {
+    root: &Option<Element<'_>>,
+) -> Result<Element<'static>, EnvelopeError> {
     if root.is_some() {
         return Err(EnvelopeError::Syntax(
             "content after the root element".to_owned(),
@@ -442,8 +479,7 @@ fn open(
             "attributes not separated by whitespace".to_owned(),
         ));
     }
-    let mut typed: Vec<(&str, String)> = Vec::new();
-    let mut prefixed: Vec<&str> = Vec::new();
+    let mut attributes = Attributes::default();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
         // XML forbids a literal `<` in an attribute value; quick-xml lets it through.
@@ -458,7 +494,30 @@ fn open(
         if let Cow::Owned(made) = &value {
             check_characters(made)?;
         }
-        let key = attribute.key.into_inner();
+        let key = name_text(attribute.key.into_inner())?;
+        attributes.take(scope, depth, key, value)?;
+    }
+    let name = name_text(start.name().into_inner())?;
+    element(scope, depth, name, attributes).map(Element::into_owned)
+}
+
+/// The attributes of an element being read that matter: namespace declarations go to
+/// the scope as they come, types are kept, other prefixes must resolve.
+#[derive(Default)]
+pub(super) struct Attributes<'a> {
+    typed: Vec<(&'a str, Cow<'a, str>)>,
+    prefixed: Vec<&'a str>,
+}
+
+impl<'a> Attributes<'a> {
+    /// Takes one attribute, its value unescaped.
+    pub(super) fn take(
+        &mut self,
+        scope: &mut Scope,
+        depth: usize,
+        key: &'a str,
+        value: Cow<'a, str>,
+    ) -> Result<(), EnvelopeError> {
         match split_name(key)? {
             ("", "xmlns") => scope.declare("", &value, depth),
             ("xmlns", _) if value.is_empty() => {
@@ -467,19 +526,29 @@ fn open(
                 ))
             }
             ("xmlns", prefix) => scope.declare(prefix, &value, depth),
-            (prefix, "type") => typed.push((prefix, value.into_owned())),
+            (prefix, "type") => self.typed.push((prefix, value)),
             ("", _) => {}
-            (prefix, _) => prefixed.push(prefix),
+            (prefix, _) => self.prefixed.push(prefix),
         }
+        Ok(())
     }
-    for prefix in prefixed {
+}
+
+/// The element `name` names (its namespace kept near the top), with `attributes` taken.
+pub(super) fn element<'a>(
+    scope: &Scope,
+    depth: usize,
+    name: &'a str,
+    attributes: Attributes<'a>,
+) -> Result<Element<'a>, EnvelopeError> {
+    for prefix in attributes.prefixed {
         scope.resolve(prefix)?;
     }
-    let mut attributes = Vec::new();
+    let mut kept = Vec::new();
     let mut xsi_type = None;
-    for (prefix, value) in typed {
+    for (prefix, value) in attributes.typed {
         if prefix.is_empty() {
-            attributes.push(("type", value));
+            kept.push(("type", value));
         } else if scope
             .resolve(prefix)?
             .is_some_and(|namespace| namespace == XSI_NS)
@@ -488,24 +557,23 @@ fn open(
         }
     }
     if let Some(xsi_type) = xsi_type {
-        attributes.push(("xsi:type", xsi_type));
+        kept.push(("xsi:type", xsi_type));
     }
-    let (prefix, local) = split_name(start.name().into_inner())?;
+    let (prefix, local) = split_name(name)?;
     let namespace = match scope.resolve(prefix)? {
         Some(namespace) if depth < NAMESPACED_DEPTH => Some(namespace.clone()),
         _ => None,
     };
-    let name = local.to_owned();
     Ok(Element {
-        name,
+        name: Cow::Borrowed(local),
         namespace,
-        attributes,
+        attributes: kept,
         children: Vec::new(),
-        text: String::new(),
+        text: Cow::Borrowed(""),
     })
 }
 
-fn push(stack: &mut Vec<Element>, element: Element) -> Result<(), EnvelopeError> {
+fn push<'a>(stack: &mut Vec<Element<'a>>, element: Element<'a>) -> Result<(), EnvelopeError> {
     if stack.len() >= MAX_DEPTH {
         return Err(EnvelopeError::TooDeep);
     }
@@ -513,13 +581,13 @@ fn push(stack: &mut Vec<Element>, element: Element) -> Result<(), EnvelopeError>
     Ok(())
 }
 
-fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
+pub(super) fn close<'a>(stack: &mut Vec<Element<'a>>, root: &mut Option<Element<'a>>) {
     let Some(mut element) = stack.pop() else {
         return;
     };
     if !element.children.is_empty() {
         // Whitespace between child elements is layout, not a value.
-        element.text.clear();
+        element.text = Cow::Borrowed("");
     }
     match stack.last_mut() {
         Some(parent) => parent.children.push(element),
@@ -527,9 +595,9 @@ fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
     }
 }
 
-fn add_text(stack: &mut [Element], text: &str) -> Result<(), EnvelopeError> {
+fn add_text(stack: &mut [Element<'_>], text: &str) -> Result<(), EnvelopeError> {
     match stack.last_mut() {
-        Some(element) => element.text.push_str(text),
+        Some(element) => element.text.to_mut().push_str(text),
         None if text.trim().is_empty() => {}
         None => {
             return Err(EnvelopeError::Syntax(

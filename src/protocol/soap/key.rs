@@ -22,7 +22,7 @@ pub(crate) const REDACTED: &str = "<redacted>";
 /// The canonical key of `request`, as the tape keeps it.
 pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
     SoapKey {
-        operation: request.operation.clone(),
+        operation: request.operation.to_string(),
         // A session key is left out wherever it stands, the type attribute included.
         this: format!(
             "{}:{}",
@@ -35,7 +35,7 @@ pub(crate) fn soap_key(request: &SoapRequest) -> SoapKey {
 
 fn named(element: &Element) -> Value {
     let mut entry = Map::with_capacity(1);
-    entry.insert(element.name.clone(), canonical(element));
+    entry.insert(element.name.to_string(), canonical(element));
     Value::Object(entry)
 }
 

@@ -6,6 +6,7 @@ mod answer;
 mod date_time;
 mod envelope;
 mod key;
+mod plain;
 
 pub(crate) use answer::{
     current_session, login, session_is_active, success, xml_response, Fault, SessionRead,
@@ -44,7 +45,7 @@ impl SessionCall {
     /// The session manager's call `request` makes, if it makes one.
     pub(crate) fn of(request: &SoapRequest) -> Option<Self> {
         let on_session_manager = request.this.kind == "SessionManager";
-        match request.operation.as_str() {
+        match request.operation.as_ref() {
             "Login" if on_session_manager => Some(SessionCall::Login { by_token: false }),
             "LoginByToken" if on_session_manager => Some(SessionCall::Login { by_token: true }),
             "Logout" if on_session_manager => Some(SessionCall::Logout),
@@ -122,7 +123,7 @@ pub(crate) fn jwt_subject(token: &str) -> Option<String> {
 
 /// The user a `LoginByToken` names: a SAML assertion's subject, when the header holds one.
 pub(crate) fn token_subject(request: &SoapRequest) -> Option<String> {
-    fn find<'a>(element: &'a envelope::Element, name: &str) -> Option<&'a envelope::Element> {
+    fn find<'e, 'a>(element: &'e Element<'a>, name: &str) -> Option<&'e Element<'a>> {
         if element.name == name {
             return Some(element);
         }
