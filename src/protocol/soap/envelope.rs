@@ -240,6 +240,17 @@ pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
                         "character data holds ']]>'".to_owned(),
                     ));
                 }
+                // Outside the root element only layout may stand, as written: XML's
+                // whitespace, no reference (`&#13;`) and no other space (U+00A0).
+                if stack.is_empty() {
+                    if !text
+                        .iter()
+                        .all(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+                    {
+                        return Err(outside_the_root());
+                    }
+                    continue;
+                }
                 let text = text
                     .unescape()
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
@@ -249,6 +260,9 @@ pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
                 add_text(&mut stack, &text)?;
             }
             Event::CData(data) => {
+                if stack.is_empty() {
+                    return Err(outside_the_root());
+                }
                 let text = std::str::from_utf8(&data)
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
                 add_text(&mut stack, text)?;
@@ -580,19 +594,20 @@ pub(super) fn close<'a>(stack: &mut Vec<Element<'a>>, root: &mut Option<Element<
 
 fn add_text(stack: &mut [Element<'_>], text: &str) -> Result<(), EnvelopeError> {
     match stack.last_mut() {
-        Some(element) => element.text.to_mut().push_str(text),
-        None if text.trim().is_empty() => {}
-        None => {
-            return Err(EnvelopeError::Syntax(
-                "text outside the root element".to_owned(),
-            ))
+        Some(element) => {
+            element.text.to_mut().push_str(text);
+            Ok(())
         }
+        None => Err(outside_the_root()),
     }
-    Ok(())
+}
+
+fn outside_the_root() -> EnvelopeError {
+    EnvelopeError::Syntax("text outside the root element".to_owned())
 }
 
 /// Every character of `text` is one XML allows.
-fn check_characters(text: &str) -> Result<(), EnvelopeError> {
+pub(super) fn check_characters(text: &str) -> Result<(), EnvelopeError> {
     // A valid UTF-8 text holds a character XML refuses only as a control byte other than
     // tab, line feed and carriage return, or as U+FFFE or U+FFFF (which start with 0xEF):
     // a text without either is checked a block at a time, without decoding.
