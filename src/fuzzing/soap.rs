@@ -1,6 +1,7 @@
 //! `soap`: the vim25 SOAP request reader on arbitrary bytes.
 //!
-//! It may not panic. A request it reads is also well-formed XML to a strict XML 1.0
+//! It may not panic. Wherever the plain reader reads the input, quick-xml's reader reads
+//! the same tree. A request it reads is also well-formed XML to a strict XML 1.0
 //! parser, whose root is the SOAP envelope and whose `Body`'s first element is the
 //! operation dsvcr found; its canonical key serialises and reads back equal, names a
 //! safe tape file, and its session-scoped ids round-trip through the caller's key.
@@ -8,7 +9,7 @@
 use roxmltree::Document;
 
 use crate::exchange::{with_session_key, without_session_keys, SoapKey, TapeKey};
-use crate::protocol::soap::{parse_request, soap_key, SoapRequest};
+use crate::protocol::soap::{parse_request, plain_reads_alike, soap_key, SoapRequest};
 
 /// What dsvcr read from the input.
 // Read by the seed tests; the fuzz targets only need the checks.
@@ -19,6 +20,10 @@ pub(super) struct Read<'a> {
 }
 
 pub(super) fn check(data: &[u8]) -> Read<'_> {
+    assert!(
+        plain_reads_alike(data),
+        "the plain reader and quick-xml's read the document differently"
+    );
     let request = parse_request(data).ok();
     if let Some(request) = &request {
         check_against_a_conforming_parser(data, request);

@@ -417,6 +417,8 @@ fn soap_seeds_are_read_as_they_are_named_for() {
             Some(("LoginByToken", "SessionManager:SessionManager")),
         ),
         ("reference-after-root", None),
+        ("reference-outside-root", None),
+        ("reserved-namespace", None),
         (
             "session-key-in-type",
             Some((

@@ -233,29 +233,23 @@ pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
                 close(&mut stack, &mut root);
                 scope.leave(stack.len());
             }
-            Event::Text(text) if stack.is_empty() => {
-                // Outside the root element XML allows only white space, written as itself
-                // (a reference such as `&#13;` is content).
-                if !text
-                    .iter()
-                    .all(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
-                {
-                    return Err(EnvelopeError::Syntax(
-                        "text outside the root element".to_owned(),
-                    ));
-                }
-            }
-            Event::CData(_) if stack.is_empty() => {
-                return Err(EnvelopeError::Syntax(
-                    "a CDATA section outside the root element".to_owned(),
-                ))
-            }
             Event::Text(text) => {
                 // XML forbids `]]>` in character data outside a CDATA section.
                 if text.windows(3).any(|window| window == b"]]>") {
                     return Err(EnvelopeError::Syntax(
                         "character data holds ']]>'".to_owned(),
                     ));
+                }
+                // Outside the root element only layout may stand, as written: XML's
+                // whitespace, no reference (`&#13;`) and no other space (U+00A0).
+                if stack.is_empty() {
+                    if !text
+                        .iter()
+                        .all(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+                    {
+                        return Err(outside_the_root());
+                    }
+                    continue;
                 }
                 let text = text
                     .unescape()
@@ -266,6 +260,9 @@ pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
                 add_text(&mut stack, &text)?;
             }
             Event::CData(data) => {
+                if stack.is_empty() {
+                    return Err(outside_the_root());
+                }
                 let text = std::str::from_utf8(&data)
                     .map_err(|err| EnvelopeError::Syntax(err.to_string()))?;
                 add_text(&mut stack, text)?;
@@ -519,19 +516,42 @@ impl<'a> Attributes<'a> {
         value: Cow<'a, str>,
     ) -> Result<(), EnvelopeError> {
         match split_name(key)? {
-            ("", "xmlns") => scope.declare("", &value, depth),
+            ("", "xmlns") => {
+                check_binding("", &value)?;
+                scope.declare("", &value, depth)
+            }
             ("xmlns", _) if value.is_empty() => {
                 return Err(EnvelopeError::Syntax(
                     "a namespace prefix declared empty".to_owned(),
                 ))
             }
-            ("xmlns", prefix) => scope.declare(prefix, &value, depth),
+            ("xmlns", prefix) => {
+                check_binding(prefix, &value)?;
+                scope.declare(prefix, &value, depth)
+            }
             (prefix, "type") => self.typed.push((prefix, value)),
             ("", _) => {}
             (prefix, _) => self.prefixed.push(prefix),
         }
         Ok(())
     }
+}
+
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+
+/// Namespaces in XML's reserved bindings: `xml` only to its namespace and nothing else to
+/// it, `xmlns` never declared, and nothing bound to the `xmlns` namespace.
+fn check_binding(prefix: &str, namespace: &str) -> Result<(), EnvelopeError> {
+    let reserved = match (prefix, namespace) {
+        ("xml", XML_NAMESPACE) => return Ok(()),
+        ("xml", _) => "the prefix xml bound to another namespace",
+        ("xmlns", _) => "the prefix xmlns declared",
+        (_, XML_NAMESPACE) => "the xml namespace bound to another prefix",
+        (_, XMLNS_NAMESPACE) => "a prefix bound to the xmlns namespace",
+        _ => return Ok(()),
+    };
+    Err(EnvelopeError::Syntax(reserved.to_owned()))
 }
 
 /// The element `name` names (its namespace kept near the top), with `attributes` taken.
@@ -597,19 +617,20 @@ pub(super) fn close<'a>(stack: &mut Vec<Element<'a>>, root: &mut Option<Element<
 
 fn add_text(stack: &mut [Element<'_>], text: &str) -> Result<(), EnvelopeError> {
     match stack.last_mut() {
-        Some(element) => element.text.to_mut().push_str(text),
-        None if text.trim().is_empty() => {}
-        None => {
-            return Err(EnvelopeError::Syntax(
-                "text outside the root element".to_owned(),
-            ))
+        Some(element) => {
+            element.text.to_mut().push_str(text);
+            Ok(())
         }
+        None => Err(outside_the_root()),
     }
-    Ok(())
+}
+
+fn outside_the_root() -> EnvelopeError {
+    EnvelopeError::Syntax("text outside the root element".to_owned())
 }
 
 /// Every character of `text` is one XML allows.
-fn check_characters(text: &str) -> Result<(), EnvelopeError> {
+pub(super) fn check_characters(text: &str) -> Result<(), EnvelopeError> {
     // A valid UTF-8 text holds a character XML refuses only as a control byte other than
     // tab, line feed and carriage return, or as U+FFFE or U+FFFF (which start with 0xEF):
     // a text without either is checked a block at a time, without decoding.
@@ -628,5 +649,42 @@ fn check_characters(text: &str) -> Result<(), EnvelopeError> {
     {
         Some(c) => Err(EnvelopeError::IllegalCharacter(c)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login_with(declaration: &str) -> Result<(), EnvelopeError> {
+        let xml = format!(
+            r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" {declaration}><Body><Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></Login></Body></Envelope>"#
+        );
+        parse_request(xml.as_bytes()).map(|_| ())
+    }
+
+    #[test]
+    fn the_reserved_namespace_bindings_are_refused() {
+        assert!(login_with(r#"xmlns:xml="http://www.w3.org/XML/1998/namespace""#).is_ok());
+        for (declaration, problem) in [
+            (
+                r#"xmlns:xml="urn:other""#,
+                "the prefix xml bound to another namespace",
+            ),
+            (r#"xmlns:xmlns="urn:other""#, "the prefix xmlns declared"),
+            (
+                r#"xmlns:x="http://www.w3.org/XML/1998/namespace""#,
+                "the xml namespace bound to another prefix",
+            ),
+            (
+                r#"xmlns:x="http://www.w3.org/2000/xmlns/""#,
+                "a prefix bound to the xmlns namespace",
+            ),
+        ] {
+            match login_with(declaration) {
+                Err(EnvelopeError::Syntax(found)) => assert_eq!(found, problem, "{declaration}"),
+                other => panic!("{declaration}: {other:?}"),
+            }
+        }
     }
 }

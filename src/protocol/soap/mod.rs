@@ -14,6 +14,8 @@ pub(crate) use answer::{
 };
 pub(crate) use envelope::{parse_request, parse_tree, Element, SoapRequest};
 pub(crate) use key::soap_key;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use plain::reads_alike as plain_reads_alike;
 
 use http::Method;
 
