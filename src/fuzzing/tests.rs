@@ -394,6 +394,7 @@ fn soap_seeds_are_read_as_they_are_named_for() {
         ("cdata-end-in-text", None),
         ("control-character", None),
         ("doctype", None),
+        ("double-hyphen-in-comment", None),
         (
             "govc-create-filter",
             Some((

@@ -204,6 +204,9 @@ pub(crate) fn parse_tree(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
 /// every document the plain reader leaves, and what is wrong with it.
 pub(super) fn read(xml: &[u8]) -> Result<Element<'_>, EnvelopeError> {
     let mut reader = Reader::from_reader(xml);
+    // A comment may not hold `--` (nor end with `-`), which quick-xml checks only when
+    // asked to.
+    reader.config_mut().check_comments = true;
     let mut stack: Vec<Element<'_>> = Vec::new();
     let mut root: Option<Element<'_>> = None;
     let mut scope = Scope::default();
