@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use super::{Found, Missing, Played, Timeline, Timelines};
 use crate::cassette::Cassette;
+use crate::text::shorten_to;
 use crate::vapi::model::SessionState;
 use crate::vapi::{
     Answer, DownloadSession, ErrorKind, LocalizableMessage, Op, SessionId, VapiError,
@@ -85,10 +86,14 @@ impl Extra {
             client_error_message: fields
                 .get("client_error_message")
                 .and_then(serde_json::Value::as_str)
-                .map(str::to_owned),
+                .map(|message| shorten_to(message.to_owned(), MAX_CLIENT_MESSAGE_BYTES)),
         }
     }
 }
+
+/// The longest client error message a derived `fail` keeps, in bytes: every session
+/// created in this replay may hold one, so a client's 1 MiB bodies must not each stay.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 
 /// The message id of the error message a derived `fail` leaves on its session.
 const CLIENT_FAILED_ID: &str = "dsvcr.download_session.client_failed";

@@ -312,6 +312,15 @@ fn a_fail_leaves_the_clients_message_on_the_session() {
 }
 
 #[test]
+fn a_clients_error_message_is_kept_to_its_first_4_kib() {
+    let long = serde_json::json!({ "client_error_message": "x".repeat(1 << 20) });
+    let extra = Extra::of_json_body(long.to_string().as_bytes());
+    let kept = extra.client_error_message.unwrap();
+    assert!(kept.len() <= 4096 + '…'.len_utf8(), "{}", kept.len());
+    assert!(kept.starts_with("xxxx"));
+}
+
+#[test]
 fn a_deleted_session_is_gone_and_unlisted() {
     let timelines = Timelines::new(two_exports()).recorded_world();
     let whole = created(&timelines);
