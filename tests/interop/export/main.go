@@ -14,7 +14,7 @@
 //	`govc library.export LIB/ITEM/FILE` does)
 //	downloadsession.file.prepare for every file
 //	per file: downloadsession.file.get until PREPARED, [-download DIR] GET the bytes
-//	download_session.delete (govc lets the session expire instead)
+//	download_session.delete (not with -keep: govc lets the session expire instead)
 //	logout
 //
 // -find (look the item up by library and item name, as govc does) and -download are
@@ -86,6 +86,7 @@ func main() {
 	find := flag.String("find", "", "find the item by LIB/ITEM names instead of -item, as govc library.export does")
 	download := flag.String("download", "", "download every file's bytes into this folder (created if missing)")
 	only := flag.String("file", "", "export only this file, without listing the session's files")
+	keep := flag.Bool("keep", false, "leave the session to expire instead of deleting it, as govc 0.24 does")
 	poll := flag.Duration("poll", 200*time.Millisecond, "pause between file.get polls of a file that is not PREPARED yet (none before the first)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up waiting for a file to be PREPARED after this long")
 	flag.Parse()
@@ -113,13 +114,13 @@ func main() {
 		poll:    *poll,
 		timeout: *timeout,
 	}
-	if err := e.run(*user, *password, *itemID, *find, *download, *only); err != nil {
+	if err := e.run(*user, *password, *itemID, *find, *download, *only, *keep); err != nil {
 		fail("%s", err)
 	}
 }
 
 // run is the whole flow; it stops at the first error, which it has already printed.
-func (e *exporter) run(user, password, itemID, find, download, only string) error {
+func (e *exporter) run(user, password, itemID, find, download, only string, keep bool) error {
 	if err := e.rc.Login(e.ctx, url.UserPassword(user, password)); err != nil {
 		return e.failed("login", "", err)
 	}
@@ -174,10 +175,12 @@ func (e *exporter) run(user, password, itemID, find, download, only string) erro
 		}
 	}
 
-	if err := e.m.DeleteLibraryItemDownloadSession(e.ctx, session); err != nil {
-		return e.failed("download_session.delete", "", err)
+	if !keep {
+		if err := e.m.DeleteLibraryItemDownloadSession(e.ctx, session); err != nil {
+			return e.failed("download_session.delete", "", err)
+		}
+		e.print(line{Call: "download_session.delete"})
 	}
-	e.print(line{Call: "download_session.delete"})
 
 	if err := e.rc.Logout(e.ctx); err != nil {
 		return e.failed("logout", "", err)
