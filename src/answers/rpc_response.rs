@@ -4,7 +4,7 @@
 
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either};
 use tracing::warn;
 
 use super::{body_response, ApiError, SYNTHETIC_HEADER};
@@ -73,15 +73,18 @@ pub(crate) fn forwarded(
 /// Puts the `result` a response holds into the JSON-RPC envelope with the request's id.
 pub(crate) async fn enveloped(id: &RpcId, response: Response<Body>) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
-    match body.collect().await {
-        Ok(result) => {
-            parts.headers.remove(http::header::CONTENT_LENGTH);
-            Response::from_parts(parts, full(envelope_bytes(id, &result.to_bytes())))
-        }
-        Err(err) => {
-            warn!("a JSON-RPC answer could not be read: {err}");
-            let message = format!("the answer could not be read: {err}");
-            fault(&Fault::new(id.clone(), INTERNAL_ERROR, message))
-        }
-    }
+    let result = match body {
+        // Bytes dsvcr made are taken as they are, without collecting them as a stream.
+        Either::Left(made) => made.into_inner().unwrap_or_default(),
+        Either::Right(streamed) => match streamed.collect().await {
+            Ok(result) => result.to_bytes(),
+            Err(err) => {
+                warn!("a JSON-RPC answer could not be read: {err}");
+                let message = format!("the answer could not be read: {err}");
+                return fault(&Fault::new(id.clone(), INTERNAL_ERROR, message));
+            }
+        },
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, full(envelope_bytes(id, &result)))
 }

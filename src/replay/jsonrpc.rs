@@ -11,7 +11,7 @@ use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, ApiError};
 use crate::body::Body;
 use crate::front::{read_invoke, RpcRead};
-use crate::protocol::jsonrpc::recognise::{plain_input, STYLE};
+use crate::protocol::jsonrpc::recognise::STYLE;
 use crate::protocol::jsonrpc::{render, Invoke, RpcId, Security, Target, ENDPOINT};
 use crate::protocol::Unencodable;
 use crate::timelines::Extra;
@@ -43,8 +43,9 @@ impl Replay {
         if self.options.require_session && !live {
             return ApiError::unauthenticated().into_response(STYLE);
         }
-        self.answer(call, parts, &|| {
-            Extra::of_fields(&plain_input(&invoke.input))
+        self.answer(call, parts, &|| match &invoke.input {
+            Ok(fields) => Extra::of_fields(fields),
+            Err(_) => Extra::of_fields(&serde_json::Map::new()),
         })
     }
 

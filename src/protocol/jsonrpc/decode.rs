@@ -142,8 +142,8 @@ fn decode_error(error: &Value) -> Result<VapiError, RpcDecodeError> {
 /// The session token a login answer hands out (`result.output` as `{"SECRET": …}` or a
 /// plain string).
 pub(crate) fn login_token(body: &[u8]) -> Option<String> {
-    let reply: Value = serde_json::from_slice(body).ok()?;
-    match untyped(reply.get("result")?.get("output")?) {
+    let mut reply: Value = serde_json::from_slice(body).ok()?;
+    match untyped(reply.get_mut("result")?.get_mut("output")?.take()) {
         Value::String(token) => Some(token),
         _ => None,
     }

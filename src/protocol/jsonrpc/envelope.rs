@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::input::{self, Fields};
 use super::typed::untyped;
 
 /// -32700: the body is not JSON.
@@ -84,8 +85,9 @@ pub(crate) struct Invoke {
     pub(crate) id: RpcId,
     pub(crate) service: String,
     pub(crate) operation: String,
-    /// `params.input` as sent (typed); `Null` when absent.
-    pub(crate) input: Value,
+    /// `params.input`'s fields as plain values (none when it is absent or null), or what
+    /// is wrong with it.
+    pub(crate) input: Fields,
     pub(crate) security: Security,
 }
 
@@ -150,7 +152,11 @@ pub(crate) fn parse(body: &[u8]) -> Result<Invoke, Fault> {
     // A well-formed invoke is read into borrowed fields; anything else (a fault to
     // explain, duplicate keys, escaped names) takes the general path, whose answers are
     // the reference.
-    match serde_json::from_slice::<Plain<'_>>(body) {
+    // Checked once here, so that the reading borrows its strings without checking each.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return parse_value(body);
+    };
+    match serde_json::from_str::<Plain<'_>>(text) {
         Ok(plain) => plain.invoke().map_or_else(|| parse_value(body), Ok),
         Err(_) => parse_value(body),
     }
@@ -176,7 +182,7 @@ struct PlainParams<'a> {
     #[serde(rename = "operationId", borrow)]
     operation: Cow<'a, str>,
     #[serde(default)]
-    input: Value,
+    input: Option<input::Structure>,
     #[serde(default)]
     ctx: Option<PlainContext>,
 }
@@ -198,13 +204,18 @@ impl Plain<'_> {
         if self.jsonrpc != "2.0" || self.method != "invoke" {
             return None;
         }
+        let input = Ok(self
+            .params
+            .input
+            .map(input::Structure::into_fields)
+            .unwrap_or_default());
         let context = self.params.ctx.and_then(|ctx| ctx.security);
         Some(Invoke {
             id,
             service: self.params.service.into_owned(),
             operation: self.params.operation.into_owned(),
-            input: self.params.input,
-            security: security_of(context.as_ref()),
+            input,
+            security: security_of(context),
         })
     }
 }
@@ -256,7 +267,7 @@ fn parse_value(body: &[u8]) -> Result<Invoke, Fault> {
         id,
         service,
         operation,
-        input: params.get("input").cloned().unwrap_or(Value::Null),
+        input: input::of_value(params.get("input").unwrap_or(&Value::Null)),
         security: security(params),
     })
 }
@@ -270,11 +281,16 @@ fn invalid(id: RpcId, problem: &str) -> Fault {
 }
 
 fn security(params: &Map<String, Value>) -> Security {
-    security_of(params.get("ctx").and_then(|ctx| ctx.get("securityCtx")))
+    security_of(
+        params
+            .get("ctx")
+            .and_then(|ctx| ctx.get("securityCtx"))
+            .cloned(),
+    )
 }
 
 /// What a `securityCtx` holds.
-fn security_of(context: Option<&Value>) -> Security {
+fn security_of(context: Option<Value>) -> Security {
     let Some(context) = context.map(untyped) else {
         return Security::None;
     };
@@ -291,11 +307,13 @@ fn security_of(context: Option<&Value>) -> Security {
 /// `{"jsonrpc":"2.0","id":…,"result":RESULT}` around an already written result, the id
 /// as the client wrote it.
 pub(crate) fn enveloped(id: &RpcId, result: &[u8]) -> Bytes {
+    const HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"id\":";
+    const RESULT: &[u8] = b",\"result\":";
     let id = id.as_json().as_bytes();
-    let mut body = Vec::with_capacity(result.len() + id.len() + 32);
-    body.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    let mut body = Vec::with_capacity(HEAD.len() + id.len() + RESULT.len() + result.len() + 1);
+    body.extend_from_slice(HEAD);
     body.extend_from_slice(id);
-    body.extend_from_slice(b",\"result\":");
+    body.extend_from_slice(RESULT);
     body.extend_from_slice(result);
     body.push(b'}');
     Bytes::from(body)
@@ -381,6 +399,72 @@ mod tests {
         assert!(parse(bodies[0].as_bytes()).is_ok());
         assert!(parse(bodies[8].as_bytes()).is_ok(), "escaped names");
         assert!(parse(bodies[10].as_bytes()).is_err());
+    }
+
+    /// The operation input read from the body's text agrees with the input read as a JSON
+    /// value, on the usual shape and on every shape the direct reading leaves to it.
+    #[test]
+    fn the_direct_input_reading_agrees_with_the_general_one() {
+        let inputs = [
+            r#"{"STRUCTURE":{"operation-input":{"library_item_id":"item-1"}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"client_token":{"OPTIONAL":"t"},"create_spec":{"STRUCTURE":{"m":{"library_item_id":{"OPTIONAL":"i"}}}}}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"a":"1","a":{"SECRET":"2"}}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"list":[{"OPTIONAL":1},null,{"x":{"OPTIONAL":null}}]}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"f\u0069eld":"v"}}}"#,
+            r#"{"STRUC\u0054URE":{"operation-input":{"a":"b"}}}"#,
+            r#"{"STRUCTURE":{"opera\u0074ion-input":{"a":"b"}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"a":"b"}},"other":1}"#,
+            r#"{"other":1,"STRUCTURE":{"operation-input":{"a":"b"}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"a":"b"}},"STRUCTURE":{"o":{"c":"d"}}}"#,
+            r#"{"STRUCTURE":{"one":{"a":"b"},"two":{"c":"d"}}}"#,
+            r#"{"STRUCTURE":{"one":{"a":"b"},"one":{"c":"d"}}}"#,
+            r#"{"STRUCTURE":{}}"#,
+            r#"{"STRUCTURE":{"operation-input":"text"}}"#,
+            r#"{"STRUCTURE":[]}"#,
+            r#"{"OPTIONAL":{"a":"b"}}"#,
+            r#"{}"#,
+            r#"[]"#,
+            r#""text""#,
+            "7",
+            "null",
+            r#"{"STRUCTURE":{"operation-input":{"n":1e400}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"n":1.50,"m":-0,"big":12345678901234567890123}}}"#,
+        ];
+        for input in inputs {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","method":"invoke","id":"1","params":{{"serviceId":"s","operationId":"o","input":{input}}}}}"#
+            );
+            assert_eq!(
+                parse(body.as_bytes()),
+                parse_value(body.as_bytes()),
+                "{input}"
+            );
+        }
+        let body = |input: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","method":"invoke","id":"1","params":{{"serviceId":"s","operationId":"o","input":{input}}}}}"#
+            )
+        };
+        let input = |input: &str| parse(body(input).as_bytes()).map(|invoke| invoke.input);
+        assert_eq!(
+            input(inputs[1]),
+            Ok(Ok(
+                json!({"client_token": "t", "create_spec": {"library_item_id": "i"}})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            ))
+        );
+        assert_eq!(
+            input(inputs[22]).unwrap_err().code,
+            PARSE_ERROR,
+            "a number no JSON value holds"
+        );
+        assert_eq!(
+            input(inputs[14]).unwrap().unwrap_err(),
+            "the input must be {\"STRUCTURE\":{\"operation-input\":{…}}}: expected a STRUCTURE with one named object, not an object"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub(crate) mod decode;
 pub(crate) mod envelope;
+mod input;
 pub(crate) mod models;
 pub(crate) mod recognise;
 pub(crate) mod render;

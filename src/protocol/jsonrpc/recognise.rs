@@ -3,12 +3,13 @@
 //! (`serviceId` + `.` + `operationId`); its key fields are read from
 //! `input.STRUCTURE["operation-input"]`.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
 use super::envelope::{Fault, Invoke, INVALID_PARAMS};
-use super::typed::{structure_fields, untyped};
 use crate::vapi::call::{Call, CallKey};
 use crate::vapi::catalog::{Key, Op};
 use crate::vapi::id::SessionId;
@@ -44,8 +45,11 @@ pub(crate) fn recognise(invoke: &Invoke) -> Result<Target, Fault> {
         return Ok(Target::Unknown);
     };
     let invalid = |problem: String| Fault::new(invoke.id.clone(), INVALID_PARAMS, problem);
-    let input = operation_input(&invoke.input).map_err(invalid)?;
-    let key = key_of(op, &input).map_err(invalid)?;
+    let input = invoke
+        .input
+        .as_ref()
+        .map_err(|problem| invalid(problem.clone()))?;
+    let key = key_of(op, input).map_err(invalid)?;
     Ok(Target::Call(Call {
         op,
         key,
@@ -56,42 +60,25 @@ pub(crate) fn recognise(invoke: &Invoke) -> Result<Target, Fault> {
 
 /// The catalogued operation `service`.`operation`.
 pub(crate) fn op_named(service: &str, operation: &str) -> Option<Op> {
-    // Split once: every invoke looks its operation up.
+    // Split and sorted once: every invoke looks its operation up.
     static NAMES: OnceLock<Vec<(&'static str, &'static str, Op)>> = OnceLock::new();
     let names = NAMES.get_or_init(|| {
-        Op::ALL
+        let mut names: Vec<_> = Op::ALL
             .into_iter()
             .filter_map(|op| {
                 let (service, operation) = op.full_name().rsplit_once('.')?;
                 Some((service, operation, op))
             })
-            .collect()
+            .collect();
+        names.sort_unstable_by_key(|&(service, operation, _)| (service, operation));
+        names
     });
     names
-        .iter()
-        .find(|(known_service, known_operation, _)| {
-            *known_operation == operation && *known_service == service
+        .binary_search_by(|&(known_service, known_operation, _)| {
+            (known_service, known_operation).cmp(&(service, operation))
         })
-        .map(|(_, _, op)| *op)
-}
-
-/// The input's fields as plain values; no input is an empty one.
-fn operation_input(input: &Value) -> Result<Map<String, Value>, String> {
-    if input.is_null() {
-        return Ok(Map::new());
-    }
-    let fields = structure_fields(input).map_err(|err| {
-        format!("the input must be {{\"STRUCTURE\":{{\"operation-input\":{{…}}}}}}: {err}")
-    })?;
-    Ok(fields
-        .iter()
-        .map(|(name, value)| (name.clone(), untyped(value)))
-        .collect())
-}
-
-/// An invoke's input fields as plain values; none when it is not a structure.
-pub(crate) fn plain_input(input: &Value) -> Map<String, Value> {
-    operation_input(input).unwrap_or_default()
+        .ok()
+        .map(|at| names[at].2)
 }
 
 fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
@@ -122,23 +109,37 @@ fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
 /// A lookup's key: the inputs its REST routes key it by, without unset optional fields, in
 /// canonical JSON, so that a lookup recorded over REST answers the same one over JSON-RPC.
 fn lookup_key(op: Op, input: &Map<String, Value>) -> String {
+    // Sorted by name like a JSON object, the values borrowed unless a null is dropped.
     let names = op.row().rest.iter().flat_map(|route| route.inputs.lookup);
-    let key: Map<String, Value> = names
-        .filter_map(|(name, _)| Some(((*name).to_owned(), without_nulls(input.get(*name)?)?)))
+    let key: BTreeMap<&str, Cow<'_, Value>> = names
+        .filter_map(|(name, _)| Some((*name, without_nulls(input.get(*name)?)?)))
         .collect();
-    Value::Object(key).to_string()
+    serde_json::to_string(&key).expect("JSON values serialise")
 }
 
-fn without_nulls(value: &Value) -> Option<Value> {
+/// `value` without its null members at any depth; `None` when it is null itself.
+fn without_nulls(value: &Value) -> Option<Cow<'_, Value>> {
     match value {
         Value::Null => None,
-        Value::Object(fields) => Some(Value::Object(
-            fields
-                .iter()
-                .filter_map(|(name, value)| Some((name.clone(), without_nulls(value)?)))
-                .collect(),
-        )),
-        other => Some(other.clone()),
+        Value::Object(fields) if fields.values().any(holds_null) => {
+            Some(Cow::Owned(Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        Some((name.clone(), without_nulls(value)?.into_owned()))
+                    })
+                    .collect(),
+            )))
+        }
+        other => Some(Cow::Borrowed(other)),
+    }
+}
+
+fn holds_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(fields) => fields.values().any(holds_null),
+        _ => false,
     }
 }
 

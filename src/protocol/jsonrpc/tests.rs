@@ -273,6 +273,39 @@ fn every_operation_is_the_call_its_rest_forms_give() {
     }
 }
 
+/// A lookup's key is canonical JSON without unset fields, at any depth, whatever order and
+/// wrappers the input was written with.
+#[test]
+fn lookup_keys_leave_out_unset_fields() {
+    let find = |spec: Value| {
+        rpc_call(
+            "com.vmware.content.library.item",
+            "find",
+            json!({"spec": {"STRUCTURE": {"com.vmware.content.library.item.find_spec": spec}}}),
+        )
+        .key
+    };
+    let key = CallKey::Lookup(r#"{"spec":{"library_id":"L-1","name":"item"}}"#.to_owned());
+    assert_eq!(find(json!({"name": "item", "library_id": "L-1"})), key);
+    assert_eq!(
+        find(json!({"type": {"OPTIONAL": null}, "name": {"OPTIONAL": "item"}, "library_id": "L-1", "cached": null})),
+        key
+    );
+    assert_eq!(
+        find(json!({"name": "item", "nested": {"a": null, "b": {"c": null}}})),
+        CallKey::Lookup(r#"{"spec":{"name":"item","nested":{"b":{}}}}"#.to_owned())
+    );
+    let get = rpc_call(
+        "com.vmware.content.library.item",
+        "get",
+        json!({"library_item_id": "item-\"1"}),
+    );
+    assert_eq!(
+        get.key,
+        CallKey::Lookup(r#"{"library_item_id":"item-\"1"}"#.to_owned())
+    );
+}
+
 #[test]
 fn optional_inputs_may_be_left_out_or_null() {
     let all = rpc_call(

@@ -237,7 +237,7 @@ fn decode_struct(schema: &Struct, typed: &Value, unknown: Unknown) -> Result<Val
     if let Unknown::Keep = unknown {
         for (name, value) in fields {
             let known = schema.fields.iter().any(|(known, _)| known == name);
-            let value = untyped(value);
+            let value = untyped(value.clone());
             if !known && !value.is_null() {
                 plain.insert(name.clone(), value);
             }
@@ -265,30 +265,26 @@ pub(crate) fn structure_fields(typed: &Value) -> Result<&Map<String, Value>, Typ
 
 /// Plain values of an input whose schema dsvcr does not hold: `STRUCTURE`, `OPTIONAL`
 /// and `SECRET` wrappers removed.
-pub(crate) fn untyped(typed: &Value) -> Value {
+pub(crate) fn untyped(typed: Value) -> Value {
     match typed {
         Value::Object(map) if map.len() == 1 => {
-            let (key, inner) = map.iter().next().expect("one entry");
+            let (key, inner) = map.into_iter().next().expect("one entry");
             match (key.as_str(), inner) {
                 ("STRUCTURE", Value::Object(named)) if named.len() == 1 => {
-                    untyped(named.values().next().expect("one entry"))
+                    untyped(named.into_iter().next().expect("one entry").1)
                 }
                 ("OPTIONAL" | "SECRET", inner) => untyped(inner),
-                _ => untyped_object(map),
+                (_, inner) => Value::Object(Map::from_iter([(key, untyped(inner))])),
             }
         }
-        Value::Object(map) => untyped_object(map),
-        Value::Array(items) => Value::Array(items.iter().map(untyped).collect()),
-        other => other.clone(),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, untyped(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(untyped).collect()),
+        other => other,
     }
-}
-
-fn untyped_object(map: &Map<String, Value>) -> Value {
-    Value::Object(
-        map.iter()
-            .map(|(key, value)| (key.clone(), untyped(value)))
-            .collect(),
-    )
 }
 
 pub(super) fn kind(value: &Value) -> &'static str {
@@ -404,7 +400,7 @@ mod tests {
             "secret": {"SECRET": "s"},
         }}});
         assert_eq!(
-            untyped(&typed),
+            untyped(typed),
             json!({"client_token": "t", "create_spec": {"library_item_id": "i"}, "secret": "s"})
         );
     }

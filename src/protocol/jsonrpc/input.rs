@@ -1,0 +1,171 @@
+//! An invoke's operation input, `params.input`: `{"STRUCTURE":{"operation-input":{…}}}`,
+//! its fields as plain values (the `STRUCTURE`, `OPTIONAL` and `SECRET` wrappers removed).
+//!
+//! The usual input is read with the rest of the invoke, as a [`Structure`], without JSON
+//! values for its wrappers; any other (another member beside `STRUCTURE`, a structure name
+//! twice, an escaped member name) fails that reading, and the invoke is read as a JSON value
+//! first, the reading that is the reference ([`of_value`]).
+
+use std::fmt;
+
+use serde::de::{Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::typed::{structure_fields, untyped};
+
+/// The operation input's plain fields, or what is wrong with the input (the
+/// `invalid_params` message a catalogued operation gets).
+pub(crate) type Fields = Result<Map<String, Value>, String>;
+
+/// The fields of an input read as a JSON value (`Null` when absent).
+pub(crate) fn of_value(input: &Value) -> Fields {
+    if input.is_null() {
+        return Ok(Map::new());
+    }
+    let fields = structure_fields(input).map_err(|err| {
+        format!("the input must be {{\"STRUCTURE\":{{\"operation-input\":{{…}}}}}}: {err}")
+    })?;
+    Ok(fields
+        .iter()
+        .map(|(name, value)| (name.clone(), untyped(value.clone())))
+        .collect())
+}
+
+/// `{"STRUCTURE":{NAME:{FIELD:VALUE,…}}}` and no other member, each value plain.
+pub(crate) struct Structure(Map<String, Value>);
+
+impl Structure {
+    /// The fields, each a plain value.
+    pub(crate) fn into_fields(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// `{NAME:{FIELD:VALUE,…}}`: one structure name, its fields plain.
+struct Named(Map<String, Value>);
+
+/// `{FIELD:VALUE,…}`, each value plain (a field written twice counts as its last).
+struct PlainFields(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for Structure {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(OneMember::<Named>::new(Some("STRUCTURE")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Named {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Structure(fields) =
+            deserializer.deserialize_map(OneMember::<PlainFields>::new(None))?;
+        Ok(Named(fields))
+    }
+}
+
+impl<'de> Deserialize<'de> for PlainFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PlainFieldsVisitor)
+    }
+}
+
+/// Inner fields, from the one member of an object.
+trait HoldsFields {
+    fn into_fields(self) -> Map<String, Value>;
+}
+
+impl HoldsFields for Named {
+    fn into_fields(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+impl HoldsFields for PlainFields {
+    fn into_fields(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// An object of exactly one member (named `name`, when given), whose value is `T`.
+struct OneMember<T> {
+    name: Option<&'static str>,
+    inner: std::marker::PhantomData<T>,
+}
+
+impl<T> OneMember<T> {
+    fn new(name: Option<&'static str>) -> Self {
+        OneMember {
+            name,
+            inner: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de> + HoldsFields> Visitor<'de> for OneMember<T> {
+    type Value = Structure;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object of one member")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Structure, A::Error> {
+        let name = map
+            .next_key::<&str>()?
+            .ok_or_else(|| A::Error::custom("no member"))?;
+        if self.name.is_some_and(|wanted| wanted != name) {
+            return Err(A::Error::custom("another member"));
+        }
+        let inner: T = map.next_value()?;
+        match map.next_key::<IgnoredAny>()? {
+            None => Ok(Structure(inner.into_fields())),
+            Some(_) => Err(A::Error::custom("a second member")),
+        }
+    }
+}
+
+struct PlainFieldsVisitor;
+
+impl<'de> Visitor<'de> for PlainFieldsVisitor {
+    type Value = PlainFields;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("the operation input's fields")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PlainFields, A::Error> {
+        let mut fields = Map::new();
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            fields.insert(name, untyped(value));
+        }
+        Ok(PlainFields(fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which inputs the direct reading takes; `envelope`'s tests check that it agrees
+    /// with the general reading on these and more.
+    #[test]
+    fn the_usual_shapes_are_read_directly() {
+        let direct = |input: &str| serde_json::from_str::<Structure>(input).is_ok();
+        for usual in [
+            r#"{"STRUCTURE":{"operation-input":{"library_item_id":"item-1"}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{}}}"#,
+            r#"{"STRUCTURE":{"m":{"t":{"OPTIONAL":"x"},"s":{"SECRET":"y"},"n":null}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"a":"1","a":"2"}}}"#,
+        ] {
+            assert!(direct(usual), "{usual}");
+        }
+        for other in [
+            r#"{"STRUCTURE":{"operation-input":{"a":"b"}},"other":1}"#,
+            r#"{"STRUCTURE":{"one":{"a":"b"},"one":{"c":"d"}}}"#,
+            r#"{"STRUC\u0054URE":{"operation-input":{"a":"b"}}}"#,
+            r#"{"STRUCTURE":{}}"#,
+            r#"{"STRUCTURE":{"operation-input":"text"}}"#,
+            "[]",
+        ] {
+            assert!(!direct(other), "{other}");
+        }
+    }
+}
