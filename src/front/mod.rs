@@ -9,7 +9,6 @@ mod read;
 
 pub(crate) use read::{
     body_limit, declared_length, read_body, read_call, read_invoke, read_soap, soap_request,
-    RpcRead,
 };
 
 use std::future::Future;

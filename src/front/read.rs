@@ -1,5 +1,5 @@
 //! Reading what a request carries: its body (within the listener's limits and the
-//! process-wide body budget), the rest of a REST call, a JSON-RPC invoke.
+//! process-wide body budget), the rest of a REST call, a JSON-RPC invoke, a SOAP envelope.
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -58,37 +58,15 @@ pub(crate) async fn read_body(body: Incoming, parts: &Parts) -> Result<Bytes, Ap
     }
 }
 
-/// A JSON-RPC call as read from its body.
-pub(crate) enum RpcRead {
-    /// The body could not be read.
-    Unread(ApiError),
-    /// The body is not a JSON-RPC invoke.
-    Unparsed { bytes: Bytes, fault: Fault },
-    /// An invoke, and what it asks for.
-    Parsed {
-        bytes: Bytes,
-        invoke: Invoke,
-        target: Result<Target, Fault>,
-    },
-}
+/// The JSON-RPC call a body read with [`read_body`] makes: the invoke, borrowing from
+/// the body, and what it asks for; or the fault saying why the body is not an invoke.
+pub(crate) type RpcRead<'a> = Result<(Invoke<'a>, Result<Target, Fault>), Fault>;
 
-/// Reads a JSON-RPC call: its body, the invoke in it, and what it asks for.
-pub(crate) async fn read_invoke(parts: &Parts, body: Incoming) -> RpcRead {
-    let bytes = match read_body(body, parts).await {
-        Ok(bytes) => bytes,
-        Err(error) => return RpcRead::Unread(error),
-    };
-    match parse(&bytes) {
-        Ok(invoke) => {
-            let target = recognise(&invoke);
-            RpcRead::Parsed {
-                bytes,
-                invoke,
-                target,
-            }
-        }
-        Err(fault) => RpcRead::Unparsed { bytes, fault },
-    }
+/// Reads the invoke in a JSON-RPC call's body, and what it asks for.
+pub(crate) fn read_invoke(bytes: &[u8]) -> RpcRead<'_> {
+    let invoke = parse(bytes)?;
+    let target = recognise(&invoke);
+    Ok((invoke, target))
 }
 
 /// Reads a SOAP call's body (a body dsvcr refuses, as the `InvalidRequest` fault a SOAP

@@ -15,7 +15,7 @@ use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, reply, upstream_failure};
 use crate::body::Body;
 use crate::cassette::Recording;
-use crate::front::{read_invoke, RpcRead};
+use crate::front::{read_body, read_invoke};
 use crate::protocol::jsonrpc::decode::{self, RpcDecodeError};
 use crate::protocol::jsonrpc::{Invoke, RpcId, Security, Target};
 use crate::secrets::Secrets;
@@ -26,20 +26,19 @@ use crate::vapi::{Answer, Call};
 impl Record {
     /// Forwards one `POST /api`, recording it when it is a catalogued call.
     pub(super) async fn jsonrpc(&self, parts: Parts, body: Incoming) -> Response<Body> {
-        let (bytes, invoke, target) = match read_invoke(&parts, body).await {
-            RpcRead::Parsed {
-                bytes,
-                invoke,
-                target,
-            } => (bytes, invoke, target),
-            RpcRead::Unparsed { bytes, fault } => {
+        let bytes = match read_body(body, &parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                crate::access::mark(crate::access::Outcome::Refused);
+                return rpc::refused(&RpcId::NULL, error);
+            }
+        };
+        let (invoke, target) = match read_invoke(&bytes) {
+            Ok(read) => read,
+            Err(fault) => {
                 // vCenter is the authority on what it accepts: ask it, record nothing.
                 debug!("forwarded unrecorded: {}", fault.message);
                 return self.rpc_forward(parts, bytes, &fault.id, None).await;
-            }
-            RpcRead::Unread(error) => {
-                crate::access::mark(crate::access::Outcome::Refused);
-                return rpc::refused(&RpcId::NULL, error);
             }
         };
         let own = request_secrets(&parts, &invoke);
@@ -47,16 +46,21 @@ impl Record {
             Ok(Target::Call(call)) => {
                 let mut secrets = self.secrets_of(&parts);
                 secrets.extend(&own);
-                self.rpc_record(parts, bytes, &invoke.id, call, secrets)
+                self.rpc_record(parts, bytes.clone(), &invoke.id, call, secrets)
                     .await
             }
             Ok(Target::Session(SessionOp::Login)) => {
-                self.rpc_forward(parts, bytes, &invoke.id, Some(own)).await
+                self.rpc_forward(parts, bytes.clone(), &invoke.id, Some(own))
+                    .await
             }
-            Ok(_) => self.rpc_forward(parts, bytes, &invoke.id, None).await,
+            Ok(_) => {
+                self.rpc_forward(parts, bytes.clone(), &invoke.id, None)
+                    .await
+            }
             Err(fault) => {
                 debug!("forwarded unrecorded: {}", fault.message);
-                self.rpc_forward(parts, bytes, &invoke.id, None).await
+                self.rpc_forward(parts, bytes.clone(), &invoke.id, None)
+                    .await
             }
         }
     }
@@ -176,7 +180,7 @@ fn rpc_recording_of(
 
 /// The secrets a JSON-RPC request carries: its headers' credentials and the password or
 /// token in its security context.
-fn request_secrets(parts: &Parts, invoke: &Invoke) -> Secrets {
+fn request_secrets(parts: &Parts, invoke: &Invoke<'_>) -> Secrets {
     let mut own = Secrets::from_request(&parts.headers);
     match &invoke.security {
         Security::UserPass { password, .. } => own.add(password, "JSON-RPC password"),

@@ -10,7 +10,7 @@ use super::Replay;
 use crate::answers::rpc_response as rpc;
 use crate::answers::{body_response, ApiError};
 use crate::body::Body;
-use crate::front::{read_invoke, RpcRead};
+use crate::front::{read_body, read_invoke};
 use crate::protocol::jsonrpc::recognise::STYLE;
 use crate::protocol::jsonrpc::{render, Invoke, RpcId, Security, Target, ENDPOINT};
 use crate::protocol::Unencodable;
@@ -21,10 +21,13 @@ use crate::vapi::SessionOp;
 impl Replay {
     /// Answers one `POST /api`.
     pub(super) async fn jsonrpc(&self, parts: &Parts, body: Incoming) -> Response<Body> {
-        let (invoke, target) = match read_invoke(parts, body).await {
-            RpcRead::Parsed { invoke, target, .. } => (invoke, target),
-            RpcRead::Unparsed { fault, .. } => return rpc::fault(&fault),
-            RpcRead::Unread(error) => return rpc::refused(&RpcId::NULL, error),
+        let bytes = match read_body(body, parts).await {
+            Ok(bytes) => bytes,
+            Err(error) => return rpc::refused(&RpcId::NULL, error),
+        };
+        let (invoke, target) = match read_invoke(&bytes) {
+            Ok(read) => read,
+            Err(fault) => return rpc::fault(&fault),
         };
         let result = match target {
             Ok(Target::Call(call)) => self.rpc_call(&call, &invoke, parts),
@@ -35,7 +38,7 @@ impl Replay {
         rpc::enveloped(&invoke.id, result).await
     }
 
-    fn rpc_call(&self, call: &Call, invoke: &Invoke, parts: &Parts) -> Response<Body> {
+    fn rpc_call(&self, call: &Call, invoke: &Invoke<'_>, parts: &Parts) -> Response<Body> {
         let live = match &invoke.security {
             Security::Session(token) => self.sessions.is_live_token(token),
             _ => false,
@@ -73,7 +76,7 @@ impl Replay {
         }
     }
 
-    fn rpc_unrecorded(&self, invoke: &Invoke) -> Response<Body> {
+    fn rpc_unrecorded(&self, invoke: &Invoke<'_>) -> Response<Body> {
         let name = format!("{}.{}", invoke.service, invoke.operation);
         let route = format!("{ENDPOINT} {name}");
         if self.stats.unrecorded_route(&Method::POST, &route) {

@@ -79,12 +79,13 @@ impl RpcId {
     }
 }
 
-/// A JSON-RPC `invoke` of one vAPI operation.
+/// A JSON-RPC `invoke` of one vAPI operation, its names borrowed from the body where
+/// they are written without escapes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Invoke {
+pub(crate) struct Invoke<'a> {
     pub(crate) id: RpcId,
-    pub(crate) service: String,
-    pub(crate) operation: String,
+    pub(crate) service: Cow<'a, str>,
+    pub(crate) operation: Cow<'a, str>,
     /// `params.input`'s fields as plain values (none when it is absent or null), or what
     /// is wrong with it.
     pub(crate) input: Fields,
@@ -148,7 +149,7 @@ impl Fault {
 }
 
 /// Reads an `invoke` request.
-pub(crate) fn parse(body: &[u8]) -> Result<Invoke, Fault> {
+pub(crate) fn parse(body: &[u8]) -> Result<Invoke<'_>, Fault> {
     // A well-formed invoke is read into borrowed fields; anything else (a fault to
     // explain, duplicate keys, escaped names) takes the general path, whose answers are
     // the reference.
@@ -193,9 +194,9 @@ struct PlainContext {
     security: Option<Value>,
 }
 
-impl Plain<'_> {
+impl<'a> Plain<'a> {
     /// The invoke, when it is one the general path would accept as it is.
-    fn invoke(self) -> Option<Invoke> {
+    fn invoke(self) -> Option<Invoke<'a>> {
         // `null` reads as no id.
         let id = match self.id {
             None => RpcId::NULL,
@@ -212,8 +213,8 @@ impl Plain<'_> {
         let context = self.params.ctx.and_then(|ctx| ctx.security);
         Some(Invoke {
             id,
-            service: self.params.service.into_owned(),
-            operation: self.params.operation.into_owned(),
+            service: self.params.service,
+            operation: self.params.operation,
             input,
             security: security_of(context),
         })
@@ -221,7 +222,7 @@ impl Plain<'_> {
 }
 
 /// Reads an `invoke` request into a JSON value first: every fault is explained here.
-fn parse_value(body: &[u8]) -> Result<Invoke, Fault> {
+fn parse_value(body: &[u8]) -> Result<Invoke<'static>, Fault> {
     let request: Value = serde_json::from_slice(body).map_err(|err| {
         Fault::new(
             RpcId::NULL,
@@ -265,8 +266,8 @@ fn parse_value(body: &[u8]) -> Result<Invoke, Fault> {
     let params = params.expect("serviceId was read from params");
     Ok(Invoke {
         id,
-        service,
-        operation,
+        service: Cow::Owned(service),
+        operation: Cow::Owned(operation),
         input: input::of_value(params.get("input").unwrap_or(&Value::Null)),
         security: security(params),
     })
@@ -469,12 +470,12 @@ mod tests {
 
     #[test]
     fn an_invoke_is_read_with_its_security_context() {
-        let login = parse(&invoke(json!({"securityCtx":{"schemeId":"com.vmware.vapi.std.security.user_pass","userName":"u","password":"p"}}))).unwrap();
-        assert_eq!(login.id, id("\"7\""));
-        assert_eq!(
-            (login.service.as_str(), login.operation.as_str()),
-            ("s", "o")
+        let login = invoke(
+            json!({"securityCtx":{"schemeId":"com.vmware.vapi.std.security.user_pass","userName":"u","password":"p"}}),
         );
+        let login = parse(&login).unwrap();
+        assert_eq!(login.id, id("\"7\""));
+        assert_eq!((&*login.service, &*login.operation), ("s", "o"));
         assert_eq!(
             login.security,
             Security::UserPass {
@@ -482,12 +483,11 @@ mod tests {
                 password: "p".to_owned()
             }
         );
-        let call = parse(&invoke(
-            json!({"securityCtx":{"schemeId":"x","sessionId":"tok"}}),
-        ))
-        .unwrap();
+        let call = invoke(json!({"securityCtx":{"schemeId":"x","sessionId":"tok"}}));
+        let call = parse(&call).unwrap();
         assert_eq!(call.security, Security::Session("tok".to_owned()));
-        let anonymous = parse(&invoke(json!({"appCtx":{"opId":"1"}}))).unwrap();
+        let anonymous = invoke(json!({"appCtx":{"opId":"1"}}));
+        let anonymous = parse(&anonymous).unwrap();
         assert_eq!(anonymous.security, Security::None);
     }
 

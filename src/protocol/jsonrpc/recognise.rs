@@ -4,7 +4,6 @@
 //! `input.STRUCTURE["operation-input"]`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
@@ -34,7 +33,7 @@ pub(crate) enum Target {
 
 pub(crate) fn recognise(invoke: &Invoke) -> Result<Target, Fault> {
     if invoke.service == SESSION_SERVICE {
-        return Ok(match invoke.operation.as_str() {
+        return Ok(match &*invoke.operation {
             "create" => Target::Session(SessionOp::Login),
             "get" => Target::Session(SessionOp::Info),
             "delete" => Target::Session(SessionOp::Logout),
@@ -109,12 +108,41 @@ fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
 /// A lookup's key: the inputs its REST routes key it by, without unset optional fields, in
 /// canonical JSON, so that a lookup recorded over REST answers the same one over JSON-RPC.
 fn lookup_key(op: Op, input: &Map<String, Value>) -> String {
-    // Sorted by name like a JSON object, the values borrowed unless a null is dropped.
-    let names = op.row().rest.iter().flat_map(|route| route.inputs.lookup);
-    let key: BTreeMap<&str, Cow<'_, Value>> = names
-        .filter_map(|(name, _)| Some((*name, without_nulls(input.get(*name)?)?)))
-        .collect();
-    serde_json::to_string(&key).expect("JSON values serialise")
+    let mut key = Vec::with_capacity(64);
+    key.push(b'{');
+    let present = lookup_names(op)
+        .iter()
+        .filter_map(|name| Some((name, without_nulls(input.get(*name)?)?)));
+    for (at, (name, value)) in present.enumerate() {
+        if at > 0 {
+            key.push(b',');
+        }
+        serde_json::to_writer(&mut key, name).expect("a name is written");
+        key.push(b':');
+        serde_json::to_writer(&mut key, &*value).expect("a JSON value is written");
+    }
+    key.push(b'}');
+    String::from_utf8(key).expect("JSON text is UTF-8")
+}
+
+/// Each lookup's input names, once each and sorted as a JSON object's members are.
+fn lookup_names(op: Op) -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut names = vec![Vec::new(); Op::ALL.len()];
+        for op in Op::ALL {
+            let routes = op.row().rest.iter();
+            let mut own: Vec<&str> = routes
+                .flat_map(|route| route.inputs.lookup)
+                .map(|(name, _)| *name)
+                .collect();
+            own.sort_unstable();
+            own.dedup();
+            names[op as usize] = own;
+        }
+        names
+    });
+    &names[op as usize]
 }
 
 /// `value` without its null members at any depth; `None` when it is null itself.

@@ -288,7 +288,9 @@ fn lookup_keys_leave_out_unset_fields() {
     let key = CallKey::Lookup(r#"{"spec":{"library_id":"L-1","name":"item"}}"#.to_owned());
     assert_eq!(find(json!({"name": "item", "library_id": "L-1"})), key);
     assert_eq!(
-        find(json!({"type": {"OPTIONAL": null}, "name": {"OPTIONAL": "item"}, "library_id": "L-1", "cached": null})),
+        find(
+            json!({"type": {"OPTIONAL": null}, "name": {"OPTIONAL": "item"}, "library_id": "L-1", "cached": null})
+        ),
         key
     );
     assert_eq!(
