@@ -71,7 +71,7 @@ reliability:
     cargo test --release --test it -- faults:: limits:: disk:: crash:: soak:: --nocapture
 
 # Seeds: fuzz/seeds/TARGET (committed); new inputs: fuzz/corpus/TARGET; crashes: fuzz/artifacts/TARGET.
-# Fuzz TARGET (recognise, xml_body, json_body, cassette, render) for SECS seconds; installs cargo-fuzz if missing.
+# Fuzz TARGET (recognise, xml_body, json_body, jsonrpc, cassette, render, soap) for SECS seconds; installs cargo-fuzz if missing.
 fuzz TARGET SECS="600":
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
     mkdir -p fuzz/corpus/{{TARGET}}

@@ -49,6 +49,7 @@ mod folder;
 mod format;
 pub(crate) mod journal;
 mod oversized;
+mod reading;
 mod references;
 mod report;
 mod session_file;
@@ -75,9 +76,9 @@ use session_file::*;
 #[cfg(test)]
 pub(crate) use folder::load_folder;
 pub(crate) use folder::{
-    call_files, cassette_files, load_folder_within, tape_files, Cassettes, LoadError,
-    MAX_CASSETTE_BYTES,
+    call_files, cassette_files, load_folder_within, tape_files, Cassettes, MAX_CASSETTE_BYTES,
 };
+pub(crate) use reading::LoadError;
 pub(crate) use store::{
     now_timestamp, Appended, Provenance, Recording, Rerecord, Store, StoreError,
 };

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Download-session cassettes live in this subfolder of the cassette folder.
+pub(crate) const SUBFOLDER: &str = "download-session";
+
 impl Cassette {
     /// A new cassette with no timeline yet.
     pub(crate) fn new(id: SessionId, recorded: Recorded) -> Self {

@@ -1,4 +1,4 @@
-use super::folder::SUBFOLDER;
+use super::session_file::SUBFOLDER;
 use super::write::remove_stale_temp_files;
 use super::*;
 use crate::vapi::model::{FileStatus, SessionState};

@@ -8,6 +8,7 @@
 mod cassette;
 mod conforming;
 mod json_body;
+mod jsonrpc;
 mod recognise;
 mod render;
 mod request;
@@ -34,6 +35,12 @@ pub fn xml_body(data: &[u8]) {
 /// must render back in both JSON envelopes to what they decoded.
 pub fn json_body(data: &[u8]) {
     json_body::check(data);
+}
+
+/// vAPI JSON-RPC invokes: the direct reading agrees with the general one, and every
+/// answer written around what was read (an envelope, a fault) is JSON with the id as sent.
+pub fn jsonrpc(data: &[u8]) {
+    jsonrpc::check(data);
 }
 
 /// Cassette files, session and call: what loads writes format 2 bytes that load back

@@ -12,9 +12,10 @@ use crate::vapi::Form;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("cassette", super::cassette),
     ("json_body", super::json_body),
+    ("jsonrpc", super::jsonrpc),
     ("recognise", super::recognise),
     ("render", super::render),
     ("soap", super::soap),
@@ -436,6 +437,32 @@ fn soap_seeds_are_read_as_they_are_named_for() {
         let found = key
             .as_ref()
             .map(|key| (key.operation.as_str(), key.this.as_str()));
+        assert_eq!(found, read_as, "{name}");
+    }
+}
+
+#[test]
+fn jsonrpc_seeds_are_read_as_they_are_named_for() {
+    use super::jsonrpc::Read;
+    use crate::protocol::jsonrpc::Target;
+    let expected = [
+        ("create-with-session", "call download_session.create"),
+        ("duplicate-name-huge-number", "fault -32700"),
+        ("find-extra-member", "call library.find"),
+        ("found-huge-number-in-unknown-member", "fault -32700"),
+        ("item-get", "call library.item.get"),
+        ("login", "session"),
+        ("wrong-method", "fault -32601"),
+    ];
+    assert_eq!(names("seeds/jsonrpc"), expected.map(|(name, _)| name));
+    for (name, read_as) in expected {
+        let read = super::jsonrpc::check(&seed("jsonrpc", name));
+        let found = match read {
+            Read::Invoke(Ok(Target::Call(call))) => format!("call {}", call.op.label()),
+            Read::Invoke(Ok(Target::Session(_))) => "session".to_owned(),
+            Read::Invoke(Ok(Target::Unknown)) => "unknown".to_owned(),
+            Read::Invoke(Err(fault)) | Read::Fault(fault) => format!("fault {}", fault.code),
+        };
         assert_eq!(found, read_as, "{name}");
     }
 }

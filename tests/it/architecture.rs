@@ -169,3 +169,145 @@ fn imports_follow_the_documented_layers_and_never_loop() {
         "modules importing each other: {mutual:?}"
     );
 }
+
+/// A module's path from a file under `src/` (`a/b.rs` and `a/b/mod.rs` are `a::b`).
+fn module_path(file: &Path) -> Vec<String> {
+    let relative = file.strip_prefix(SRC).expect("under src/");
+    let mut path: Vec<String> = relative
+        .components()
+        .map(|part| part.as_os_str().to_str().expect("UTF-8").to_owned())
+        .collect();
+    let last = path.pop().expect("a file name");
+    if last != "mod.rs" && last != "lib.rs" {
+        path.push(last.trim_end_matches(".rs").to_owned());
+    }
+    path
+}
+
+/// The paths written after `super::`/`crate::`/`self::` chains in `text`, one level of
+/// braces opened (`use super::{a::b, c};` names `super::a::b` and `super::c`).
+fn written_paths(text: &str) -> Vec<Vec<String>> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut paths = Vec::new();
+    for (at, _) in text.match_indices("::") {
+        let before = &text[..at];
+        let head = before
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .next()
+            .unwrap_or("");
+        // Only the start of a path: `crate::`, `super::` or `self::` not preceded by `::`.
+        if !(head == "crate" || head == "super" || head == "self") {
+            continue;
+        }
+        let mut segments: Vec<String> = vec![head.to_owned()];
+        let mut rest = &text[at + 2..];
+        loop {
+            if let Some(inner) = rest.strip_prefix('{') {
+                let inner = &inner[..inner.find('}').unwrap_or(inner.len())];
+                for item in inner.split(',') {
+                    let mut path = segments.clone();
+                    path.extend(item.trim().split("::").map(ident).filter(|s| !s.is_empty()));
+                    paths.push(path);
+                }
+                break;
+            }
+            let name = ident(rest);
+            if name.is_empty() {
+                paths.push(segments);
+                break;
+            }
+            rest = &rest[name.len()..];
+            segments.push(name);
+            match rest.strip_prefix("::") {
+                Some(next) => rest = next,
+                None => {
+                    paths.push(segments);
+                    break;
+                }
+            }
+        }
+    }
+    paths
+}
+
+/// The module a written path reaches from `from`: `super`s and `self` resolved, then the
+/// longest run of names that are modules.
+fn reached(from: &[String], written: &[String], modules: &BTreeSet<Vec<String>>) -> Vec<String> {
+    let mut path: Vec<String> = match written[0].as_str() {
+        "crate" => Vec::new(),
+        _ => from.to_vec(),
+    };
+    let mut names = written[1..].iter().peekable();
+    if written[0] == "super" {
+        path.pop();
+    }
+    while names.peek().is_some_and(|name| name.as_str() == "super") {
+        names.next();
+        path.pop();
+    }
+    for name in names {
+        let mut longer = path.clone();
+        longer.push(name.clone());
+        if !modules.contains(&longer) {
+            break;
+        }
+        path = longer;
+    }
+    path
+}
+
+#[test]
+fn no_two_files_import_each_other_through_any_chain() {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|file| module_path(file)).collect();
+    let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for file in &files {
+        let from = module_path(file);
+        let text = fs::read_to_string(file).expect("a source file reads");
+        for written in written_paths(&text) {
+            let to = reached(&from, &written, &modules);
+            // A module and the modules inside it (declared, re-exported) are one room.
+            let nested = to.starts_with(&from) || from.starts_with(&to);
+            if !nested {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    // Every module that can reach itself again through the edges is in a loop.
+    let reaches = |start: &Vec<String>| {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&Vec<String>> = edges.get(start).into_iter().flatten().collect();
+        while let Some(next) = stack.pop() {
+            if seen.insert(next.clone()) {
+                stack.extend(edges.get(next).into_iter().flatten());
+            }
+        }
+        seen
+    };
+    let looping: Vec<String> = modules
+        .iter()
+        .filter(|module| reaches(module).contains(*module))
+        .map(|module| module.join("::"))
+        .collect();
+    assert!(looping.is_empty(), "modules in an import loop: {looping:?}");
+}
+
+#[test]
+fn every_module_with_submodules_is_a_folder_with_mod_rs() {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let beside: Vec<String> = files
+        .iter()
+        .filter(|file| file.with_extension("").is_dir())
+        .map(|file| file.strip_prefix(SRC).unwrap().display().to_string())
+        .collect();
+    assert!(
+        beside.is_empty(),
+        "a foo.rs beside a foo/ folder (the house keeps foo/mod.rs): {beside:?}"
+    );
+}

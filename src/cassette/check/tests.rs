@@ -1,6 +1,6 @@
 use super::*;
-use crate::cassette::folder::SUBFOLDER;
 use crate::cassette::load_folder;
+use crate::cassette::session_file::SUBFOLDER;
 use serde_json::json;
 
 /// A folder with a `download-session` subfolder holding `files` (name, content).

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use tracing::warn;
 
-use super::super::folder::{read_into, SUBFOLDER};
+use super::super::reading::read_into;
+use super::super::session_file::SUBFOLDER;
 use super::super::{
     write_atomically, CallCassette, Cassette, TapeCassette, CALLS_SUBFOLDER, TAPE_SUBFOLDER,
 };

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::folder::read_into;
+use super::reading::read_into;
 use super::{CassetteError, LoadError, Problem};
 use crate::exchange::sha256_hex;
 

@@ -1,7 +1,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::super::folder::{load_folder, SUBFOLDER};
+use super::super::folder::load_folder;
+use super::super::session_file::SUBFOLDER;
 use super::super::*;
 use super::*;
 use crate::exchange::{TapeAnswer, TapeBody, TapeKey};

@@ -13,7 +13,8 @@
 
 use serde_json::{Map, Value};
 
-use super::envelope::{Element, SoapRequest};
+use super::envelope::SoapRequest;
+use super::tree::Element;
 use crate::exchange::{without_session_keys, SoapKey};
 
 /// What a secret argument is keyed and stored as.

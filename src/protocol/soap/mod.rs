@@ -7,15 +7,17 @@ mod date_time;
 mod envelope;
 mod key;
 mod plain;
+mod tree;
 
 pub(crate) use answer::{
     current_session, login, session_is_active, success, xml_response, Fault, SessionRead,
     UserSession,
 };
-pub(crate) use envelope::{parse_request, parse_tree, Element, SoapRequest};
-pub(crate) use key::soap_key;
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use plain::reads_alike as plain_reads_alike;
+pub(crate) use envelope::reads_alike as plain_reads_alike;
+pub(crate) use envelope::{parse_request, parse_tree, SoapRequest};
+pub(crate) use key::soap_key;
+pub(crate) use tree::Element;
 
 use http::Method;
 

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::folder::{cassette_path, legacy_cassette_path, Cassettes, SUBFOLDER};
+use super::folder::{cassette_path, legacy_cassette_path, Cassettes};
+use super::session_file::SUBFOLDER;
 use super::{
     extend, write_atomically, CallCassette, Cassette, Create, Download, Recorded, TapeCassette,
     CALLS_SUBFOLDER, TAPE_SUBFOLDER,

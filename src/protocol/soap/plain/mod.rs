@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::envelope::{close, element, Attributes, Element, Scope, MAX_DEPTH};
+use super::tree::{close, element, Attributes, Element, Scope, MAX_DEPTH};
 
 /// The declarations clients write, read as the general reader reads them (version 1.0,
 /// UTF-8).
@@ -235,22 +235,6 @@ fn name_end(bytes: &[u8], at: usize) -> Option<usize> {
         end += 1;
     }
     (end > at).then_some(end)
-}
-
-/// Whether the plain reader, wherever it reads `data` (a document of allowed characters),
-/// reads what quick-xml's reader reads: the soap fuzz target's differential property.
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn reads_alike(data: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return true;
-    };
-    if super::envelope::check_characters(text).is_err() {
-        return true;
-    }
-    match tree(text) {
-        Some(plain) => super::envelope::read(data).as_ref() == Ok(&plain),
-        None => true,
-    }
 }
 
 #[cfg(test)]
