@@ -140,36 +140,6 @@ impl<'de> Visitor<'de> for PlainFieldsVisitor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Which inputs the direct reading takes; `envelope`'s tests check that it agrees
-    /// with the general reading on these and more.
-    #[test]
-    fn the_usual_shapes_are_read_directly() {
-        let direct = |input: &str| serde_json::from_str::<Structure>(input).is_ok();
-        for usual in [
-            r#"{"STRUCTURE":{"operation-input":{"library_item_id":"item-1"}}}"#,
-            r#"{"STRUCTURE":{"operation-input":{}}}"#,
-            r#"{"STRUCTURE":{"m":{"t":{"OPTIONAL":"x"},"s":{"SECRET":"y"},"n":null}}}"#,
-            r#"{"STRUCTURE":{"operation-input":{"a":"1","a":"2"}}}"#,
-        ] {
-            assert!(direct(usual), "{usual}");
-        }
-        for other in [
-            r#"{"STRUCTURE":{"operation-input":{"a":"b"}},"other":1}"#,
-            r#"{"STRUCTURE":{"one":{"a":"b"},"one":{"c":"d"}}}"#,
-            r#"{"STRUC\u0054URE":{"operation-input":{"a":"b"}}}"#,
-            r#"{"STRUCTURE":{}}"#,
-            r#"{"STRUCTURE":{"operation-input":"text"}}"#,
-            "[]",
-        ] {
-            assert!(!direct(other), "{other}");
-        }
-    }
-}
-
 /// A value read only to check that a JSON value can hold it (a number in range), then
 /// dropped, without allocating.
 pub(crate) struct Checked;
@@ -221,5 +191,35 @@ impl<'de> Visitor<'de> for CheckedVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
         while map.next_entry::<Checked, Checked>()?.is_some() {}
         Ok(Checked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which inputs the direct reading takes; `envelope`'s tests check that it agrees
+    /// with the general reading on these and more.
+    #[test]
+    fn the_usual_shapes_are_read_directly() {
+        let direct = |input: &str| serde_json::from_str::<Structure>(input).is_ok();
+        for usual in [
+            r#"{"STRUCTURE":{"operation-input":{"library_item_id":"item-1"}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{}}}"#,
+            r#"{"STRUCTURE":{"m":{"t":{"OPTIONAL":"x"},"s":{"SECRET":"y"},"n":null}}}"#,
+            r#"{"STRUCTURE":{"operation-input":{"a":"1","a":"2"}}}"#,
+        ] {
+            assert!(direct(usual), "{usual}");
+        }
+        for other in [
+            r#"{"STRUCTURE":{"operation-input":{"a":"b"}},"other":1}"#,
+            r#"{"STRUCTURE":{"one":{"a":"b"},"one":{"c":"d"}}}"#,
+            r#"{"STRUC\u0054URE":{"operation-input":{"a":"b"}}}"#,
+            r#"{"STRUCTURE":{}}"#,
+            r#"{"STRUCTURE":{"operation-input":"text"}}"#,
+            "[]",
+        ] {
+            assert!(!direct(other), "{other}");
+        }
     }
 }
