@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures_util::future::{ready, Either, FutureExt};
+use futures_util::future::{ready, Either};
 use http::request::Parts;
 use http::Response;
 use hyper::body::Incoming;
@@ -38,6 +38,9 @@ pub(crate) struct Request {
     pub(crate) kind: Kind,
     /// The client's address, as the listener saw it.
     pub(crate) client: SocketAddr,
+    /// Counts the request in flight until the mode's answer is made (or the request is
+    /// dropped): the mode holds it in its own future, so no layer wraps that future.
+    pub(crate) in_flight: InFlight,
 }
 
 /// What a request is. Admin requests never reach a mode: the front door answers them.
@@ -115,7 +118,7 @@ pub(crate) struct DoorOptions {
 pub(crate) struct FrontDoor<M> {
     mode: Arc<M>,
     options: DoorOptions,
-    in_flight: AtomicU64,
+    in_flight: Arc<AtomicU64>,
 }
 
 impl<M> FrontDoor<M> {
@@ -123,24 +126,24 @@ impl<M> FrontDoor<M> {
         FrontDoor {
             mode,
             options,
-            in_flight: AtomicU64::new(0),
+            in_flight: Arc::new(AtomicU64::new(0)),
         }
     }
 }
 
 /// Counts one request in flight while it lives (a dropped, cancelled request included).
-struct InFlight<M>(Arc<FrontDoor<M>>);
+pub(crate) struct InFlight(Arc<AtomicU64>);
 
-impl<M> InFlight<M> {
-    fn enter(door: Arc<FrontDoor<M>>) -> Self {
-        door.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(door)
+impl InFlight {
+    fn enter(count: &Arc<AtomicU64>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(Arc::clone(count))
     }
 }
 
-impl<M> Drop for InFlight<M> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -178,6 +181,7 @@ impl<M: Mode> FrontDoor<M> {
             body,
             kind,
             client,
+            in_flight: InFlight::enter(&self.in_flight),
         })
     }
 }
@@ -192,14 +196,7 @@ impl<M: Mode> Handler for FrontDoor<M> {
     ) -> impl Future<Output = Response<Body>> + Send + 'static {
         match self.admit(request, client) {
             Admitted::Answered(answer) => Either::Left(ready(answer)),
-            Admitted::ForMode(request) => {
-                let mode = Arc::clone(&self.mode);
-                let counted = InFlight::enter(self);
-                Either::Right(mode.answer(request).map(move |response| {
-                    drop(counted);
-                    response
-                }))
-            }
+            Admitted::ForMode(request) => Either::Right(Arc::clone(&self.mode).answer(request)),
         }
     }
 }

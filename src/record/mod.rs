@@ -468,7 +468,11 @@ impl Record {
 impl Mode for Record {
     async fn answer(self: Arc<Self>, request: Request) -> Response<Body> {
         let Request {
-            parts, body, kind, ..
+            parts,
+            body,
+            kind,
+            in_flight: _in_flight,
+            ..
         } = request;
         let outcome = match kind {
             Kind::Download(file) => self.download(parts, file).await,

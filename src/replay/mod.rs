@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use crate::answers::{
     refusal, reply, reply_with, ApiError, Refusal, RenderedError, DERIVED_HEADER,
 };
-use crate::front::{read_body, read_call, Kind, Mode, Request};
+use crate::front::{read_body, read_call, InFlight, Kind, Mode, Request};
 use crate::vapi::{Answer, Call, CallKey, Flavour, Op, SessionId, Style};
 use http::Response;
 use tracing::{debug, warn};
@@ -251,8 +251,11 @@ impl Replay {
         body: Incoming,
         kind: Kind,
         client: SocketAddr,
+        in_flight: InFlight,
     ) -> impl Future<Output = Response<Body>> + Send + 'static {
         async move {
+            // Counted until the answer is made.
+            let _in_flight = in_flight;
             let replay: &Replay = &self;
             // A labelled block rather than `?`: the refusal is rendered here, in this
             // future, not by a layer around it.
@@ -347,8 +350,9 @@ impl Mode for Replay {
             body,
             kind,
             client,
+            in_flight,
         } = request;
-        self.respond(parts, body, kind, client)
+        self.respond(parts, body, kind, client, in_flight)
     }
 }
 
