@@ -491,6 +491,43 @@ mod tests {
         );
     }
 
+    /// Found by a hostile review: serde's derive reads a struct from an array of its
+    /// fields too, and a raw id was taken without checking its escapes, so the direct
+    /// reading took what the general reading refuses (or reads otherwise).
+    #[test]
+    fn the_direct_reading_takes_only_objects_and_ids_a_json_value_holds() {
+        let cases: [(&str, Result<Security, (RpcId, i64)>); 5] = [
+            (
+                r#"["2.0","invoke","1",{"serviceId":"s","operationId":"o"}]"#,
+                Err((RpcId::NULL, INVALID_REQUEST)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":["s","o"]}"#,
+                Err((id("\"1\""), INVALID_REQUEST)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"invoke","id":"1","params":{"serviceId":"s","operationId":"o","ctx":[{"sessionId":"t"}]}}"#,
+                Ok(Security::None),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"invoke","id":"\ud800","params":{"serviceId":"s","operationId":"o"}}"#,
+                Err((RpcId::NULL, PARSE_ERROR)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"invoke","id":"\udc00","params":{"serviceId":"s","operationId":"o"}}"#,
+                Err((RpcId::NULL, PARSE_ERROR)),
+            ),
+        ];
+        for (body, expected) in cases {
+            let read = parse(body.as_bytes());
+            assert_eq!(read, parse_value(body.as_bytes()), "{body}");
+            let read = read
+                .map(|invoke| invoke.security)
+                .map_err(|fault| (fault.id, fault.code));
+            assert_eq!(read, expected, "{body}");
+        }
+    }
+
     #[test]
     fn an_invoke_is_read_with_its_security_context() {
         let login = invoke(
@@ -611,3 +648,4 @@ mod tests {
         );
     }
 }
+
