@@ -450,8 +450,10 @@ fn jsonrpc_seeds_are_read_as_they_are_named_for() {
         ("duplicate-name-huge-number", "fault -32700"),
         ("find-extra-member", "call library.find"),
         ("found-huge-number-in-unknown-member", "fault -32700"),
+        ("invoke-as-array", "fault -32600"),
         ("item-get", "call library.item.get"),
         ("login", "session"),
+        ("lone-surrogate-id", "fault -32700"),
         ("wrong-method", "fault -32601"),
     ];
     assert_eq!(names("seeds/jsonrpc"), expected.map(|(name, _)| name));

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::input::{self, Fields};
+use super::object::Object;
 use super::typed::untyped;
 
 /// -32700: the body is not JSON.
@@ -42,7 +43,9 @@ impl RpcId {
     fn from_raw(raw: &RawValue) -> Option<RpcId> {
         let text = raw.get();
         let plain = match text.as_bytes().first() {
-            Some(b'"') => true,
+            // Escapes checked as a JSON value reads them (a lone surrogate is refused
+            // there); skipping the value to take it raw did not check them.
+            Some(b'"') => !text.contains('\\') || serde_json::from_str::<String>(text).is_ok(),
             // As a JSON value reads it: `1e400` is out of range there, so a fault.
             Some(b'-' | b'0'..=b'9') => serde_json::from_str::<serde_json::Number>(text).is_ok(),
             _ => text == "null",
@@ -157,8 +160,8 @@ pub(crate) fn parse(body: &[u8]) -> Result<Invoke<'_>, Fault> {
     let Ok(text) = std::str::from_utf8(body) else {
         return parse_value(body);
     };
-    match serde_json::from_str::<Plain<'_>>(text) {
-        Ok(plain) => plain.invoke().map_or_else(|| parse_value(body), Ok),
+    match serde_json::from_str::<Object<Plain<'_>>>(text) {
+        Ok(Object(plain)) => plain.invoke().map_or_else(|| parse_value(body), Ok),
         Err(_) => parse_value(body),
     }
 }
@@ -177,7 +180,7 @@ struct Plain<'a> {
     #[serde(default, borrow)]
     id: Option<&'a RawValue>,
     #[serde(borrow)]
-    params: PlainParams<'a>,
+    params: Object<PlainParams<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -190,7 +193,7 @@ struct PlainParams<'a> {
     #[serde(default)]
     input: Option<input::Structure>,
     #[serde(default)]
-    ctx: Option<PlainContext>,
+    ctx: Option<Object<PlainContext>>,
 }
 
 #[derive(Deserialize)]
@@ -215,16 +218,16 @@ impl<'a> Plain<'a> {
         if self.jsonrpc != "2.0" || self.method != "invoke" {
             return None;
         }
-        let input = Ok(self
-            .params
+        let Object(params) = self.params;
+        let input = Ok(params
             .input
             .map(input::Structure::into_fields)
             .unwrap_or_default());
-        let context = self.params.ctx.and_then(|ctx| ctx.security);
+        let context = params.ctx.and_then(|Object(ctx)| ctx.security);
         Some(Invoke {
             id,
-            service: self.params.service,
-            operation: self.params.operation,
+            service: params.service,
+            operation: params.operation,
             input,
             security: security_of(context),
         })
@@ -526,6 +529,12 @@ mod tests {
                 .map_err(|fault| (fault.id, fault.code));
             assert_eq!(read, expected, "{body}");
         }
+        // The usual invoke is still read directly, its names borrowed from the body.
+        let usual = br#"{"jsonrpc":"2.0","method":"invoke","id":"\u0031","params":{"serviceId":"s","operationId":"o","ctx":{"securityCtx":{"sessionId":"t"}}}}"#;
+        let invoke = parse(usual).unwrap();
+        assert!(matches!(invoke.service, Cow::Borrowed("s")));
+        assert_eq!(invoke.id.as_json(), r#""\u0031""#);
+        assert_eq!(invoke.security, Security::Session("t".to_owned()));
     }
 
     #[test]
@@ -648,4 +657,3 @@ mod tests {
         );
     }
 }
-

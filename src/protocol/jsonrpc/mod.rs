@@ -10,6 +10,7 @@ pub(crate) mod decode;
 pub(crate) mod envelope;
 mod input;
 pub(crate) mod models;
+mod object;
 pub(crate) mod recognise;
 pub(crate) mod render;
 mod schema;
