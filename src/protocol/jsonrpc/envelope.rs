@@ -499,7 +499,8 @@ mod tests {
     /// reading took what the general reading refuses (or reads otherwise).
     #[test]
     fn the_direct_reading_takes_only_objects_and_ids_a_json_value_holds() {
-        let cases: [(&str, Result<Security, (RpcId, i64)>); 5] = [
+        type Read = Result<Security, (RpcId, i64)>;
+        let cases: [(&str, Read); 5] = [
             (
                 r#"["2.0","invoke","1",{"serviceId":"s","operationId":"o"}]"#,
                 Err((RpcId::NULL, INVALID_REQUEST)),
