@@ -46,9 +46,12 @@ impl Replay {
         if self.options.require_session && !live {
             return ApiError::unauthenticated().into_response(STYLE);
         }
-        self.answer(call, parts, &|| match &invoke.input {
-            Ok(fields) => Extra::of_fields(fields),
-            Err(_) => Extra::of_fields(&serde_json::Map::new()),
+        self.answer(call, parts, &|| {
+            invoke
+                .input
+                .as_ref()
+                .map(Extra::of_fields)
+                .unwrap_or_default()
         })
     }
 

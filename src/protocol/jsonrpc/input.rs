@@ -42,23 +42,17 @@ impl Structure {
     }
 }
 
-/// `{NAME:{FIELD:VALUE,…}}`: one structure name, its fields plain.
-struct Named(Map<String, Value>);
-
 /// `{FIELD:VALUE,…}`, each value plain (a field written twice counts as its last).
 struct PlainFields(Map<String, Value>);
 
 impl<'de> Deserialize<'de> for Structure {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(OneMember::<Named>::new(Some("STRUCTURE")))
-    }
-}
-
-impl<'de> Deserialize<'de> for Named {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let Structure(fields) =
-            deserializer.deserialize_map(OneMember::<PlainFields>::new(None))?;
-        Ok(Named(fields))
+        let OneMember(wrapper, OneMember(_name, PlainFields(fields))) =
+            Deserialize::deserialize(deserializer)?;
+        if wrapper != "STRUCTURE" {
+            return Err(D::Error::custom("another member"));
+        }
+        Ok(Structure(fields))
     }
 }
 
@@ -68,55 +62,31 @@ impl<'de> Deserialize<'de> for PlainFields {
     }
 }
 
-/// Inner fields, from the one member of an object.
-trait HoldsFields {
-    fn into_fields(self) -> Map<String, Value>;
-}
+/// An object of exactly one member: its name (written without escapes) and its value.
+struct OneMember<'a, T>(&'a str, T);
 
-impl HoldsFields for Named {
-    fn into_fields(self) -> Map<String, Value> {
-        self.0
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for OneMember<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(OneMemberVisitor(std::marker::PhantomData))
     }
 }
 
-impl HoldsFields for PlainFields {
-    fn into_fields(self) -> Map<String, Value> {
-        self.0
-    }
-}
+struct OneMemberVisitor<'a, T>(std::marker::PhantomData<(&'a (), T)>);
 
-/// An object of exactly one member (named `name`, when given), whose value is `T`.
-struct OneMember<T> {
-    name: Option<&'static str>,
-    inner: std::marker::PhantomData<T>,
-}
-
-impl<T> OneMember<T> {
-    fn new(name: Option<&'static str>) -> Self {
-        OneMember {
-            name,
-            inner: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<'de, T: Deserialize<'de> + HoldsFields> Visitor<'de> for OneMember<T> {
-    type Value = Structure;
+impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for OneMemberVisitor<'a, T> {
+    type Value = OneMember<'a, T>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("an object of one member")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Structure, A::Error> {
-        let name = map
-            .next_key::<&str>()?
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let name: &str = map
+            .next_key()?
             .ok_or_else(|| A::Error::custom("no member"))?;
-        if self.name.is_some_and(|wanted| wanted != name) {
-            return Err(A::Error::custom("another member"));
-        }
-        let inner: T = map.next_value()?;
+        let value = map.next_value()?;
         match map.next_key::<IgnoredAny>()? {
-            None => Ok(Structure(inner.into_fields())),
+            None => Ok(OneMember(name, value)),
             Some(_) => Err(A::Error::custom("a second member")),
         }
     }
