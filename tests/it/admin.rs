@@ -117,3 +117,28 @@ fn listening_beyond_loopback_warns_and_loopback_clients_keep_the_admin_endpoints
         "{stderr}"
     );
 }
+
+/// Record mode counts a request in flight while it is being answered (its body still
+/// arriving here), and no longer once its answer is made.
+#[tokio::test]
+async fn record_counts_a_request_in_flight_until_it_is_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = FakeVcenter::http().await;
+    let folder = tempfile::tempdir().unwrap();
+    let recorder = RecordSetup::to(&fake.url()).start(folder.path()).await;
+    let addr = recorder.base.trim_start_matches("http://").to_owned();
+    let body = r#"{"download_session_id":"obj-1"}"#;
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST {REST}?~action=get HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    recorder.wait_in_flight(1).await;
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    recorder.wait_in_flight(0).await;
+}
