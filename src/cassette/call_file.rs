@@ -134,7 +134,9 @@ impl CallCassette {
                 if let Some(item) = item {
                     key.insert("library_item_id".to_owned(), item.into());
                 }
-                Ok(CallKey::Lookup(serde_json::Value::Object(key).to_string()))
+                Ok(CallKey::lookup(
+                    key.iter().map(|(name, value)| (name.as_str(), value)),
+                ))
             }
             (Key::Create, _) => {
                 Err("a create's key is its library_item_id, and only that".to_owned())

@@ -36,6 +36,18 @@ pub(crate) enum CallKey {
 }
 
 impl CallKey {
+    /// A lookup's key from its named inputs, given in name order (as a JSON object's
+    /// members sort) and each once: every protocol's recognition writes it here, so that
+    /// a lookup recorded over one protocol answers the same lookup over another.
+    pub(crate) fn lookup<'a, V: serde::Serialize>(
+        inputs: impl IntoIterator<Item = (&'a str, V)>,
+    ) -> CallKey {
+        let mut key = Vec::with_capacity(128);
+        serde::Serializer::collect_map(&mut serde_json::Serializer::new(&mut key), inputs)
+            .expect("JSON values are written");
+        CallKey::Lookup(String::from_utf8(key).expect("JSON text is UTF-8"))
+    }
+
     /// The download session the call is about, if any.
     pub(crate) fn session(&self) -> Option<&SessionId> {
         match self {

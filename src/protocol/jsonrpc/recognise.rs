@@ -101,28 +101,18 @@ fn key_of(op: Op, input: &Map<String, Value>) -> Result<CallKey, String> {
                 .map(|item| name("library_item_id", item))
                 .transpose()?,
         ),
-        Key::Lookup => CallKey::Lookup(lookup_key(op, input)),
+        Key::Lookup => lookup_key(op, input),
     })
 }
 
 /// A lookup's key: the inputs its REST routes key it by, without unset optional fields, in
 /// canonical JSON, so that a lookup recorded over REST answers the same one over JSON-RPC.
-fn lookup_key(op: Op, input: &Map<String, Value>) -> String {
-    let mut key = Vec::with_capacity(64);
-    key.push(b'{');
-    let present = lookup_names(op)
-        .iter()
-        .filter_map(|name| Some((name, without_nulls(input.get(*name)?)?)));
-    for (at, (name, value)) in present.enumerate() {
-        if at > 0 {
-            key.push(b',');
-        }
-        serde_json::to_writer(&mut key, name).expect("a name is written");
-        key.push(b':');
-        serde_json::to_writer(&mut key, &*value).expect("a JSON value is written");
-    }
-    key.push(b'}');
-    String::from_utf8(key).expect("JSON text is UTF-8")
+fn lookup_key(op: Op, input: &Map<String, Value>) -> CallKey {
+    CallKey::lookup(
+        lookup_names(op)
+            .iter()
+            .filter_map(|name| Some((*name, without_nulls(input.get(*name)?)?))),
+    )
 }
 
 /// Each lookup's input names, once each and sorted as a JSON object's members are.

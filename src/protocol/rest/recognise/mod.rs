@@ -318,7 +318,7 @@ impl PendingCall {
                         .transpose()?,
                 )
             }
-            Key::Lookup => CallKey::Lookup(self.lookup_key(&request)?),
+            Key::Lookup => self.lookup_key(&request)?,
         };
         let form = match self.row.op {
             Op::Get => form.map(|how| self.get_form(how, kind)),
@@ -352,7 +352,7 @@ impl PendingCall {
 
     /// A lookup's named inputs as canonical JSON: sorted keys, no whitespace, so that
     /// key order and spacing in the request do not matter.
-    fn lookup_key(&self, request: &Fields<'_>) -> Result<String, Rejection> {
+    fn lookup_key(&self, request: &Fields<'_>) -> Result<CallKey, Rejection> {
         // Sorted by name like a JSON object (serde_json's map is sorted too), with the
         // body's values borrowed rather than copied.
         let mut key: BTreeMap<&str, Cow<'_, serde_json::Value>> = BTreeMap::new();
@@ -383,7 +383,9 @@ impl PendingCall {
                 key.insert(name, value);
             }
         }
-        Ok(serde_json::to_string(&key).expect("JSON values serialise"))
+        Ok(CallKey::lookup(
+            key.iter().map(|(name, value)| (*name, value.as_ref())),
+        ))
     }
 
     fn get_form(&self, from: IdFrom, kind: BodyKind) -> Form {
